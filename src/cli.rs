@@ -1,0 +1,74 @@
+//! Command-line definitions (clap derive): one `Args` struct per subcommand.
+//!
+//! Exit codes are part of the interface: 0 ok/clean, 1 findings at or above the threshold or an
+//! invalid contract, 2 a usage, input or environment error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "factory",
+    version,
+    about = "Deterministic orchestration for AI-agent software delivery",
+    long_about = "factory validates phase contracts, gates changes with deterministic security checks, \
+                  and keeps the state, log and scorecards of an AI-agent delivery pipeline.",
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate phase outputs against their contracts (schema + semantic checks).
+    Validate(commands::validate::ValidateArgs),
+    /// List or print the embedded JSON Schemas.
+    #[command(subcommand)]
+    Schema(commands::schema::SchemaCommand),
+}
+
+/// What a command reports when it finished without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything checked is clean or valid: exit 0.
+    Clean,
+    /// Findings at or above the threshold, or an invalid contract: exit 1.
+    Findings,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Clean => ExitCode::SUCCESS,
+            Outcome::Findings => ExitCode::from(1),
+        }
+    }
+}
+
+/// Exit code for usage, input and environment errors.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Parse the process arguments, run the command and map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version on stdout with exit 0 and usage errors on stderr with 2.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { EXIT_ERROR } else { 0 });
+        }
+    };
+    match commands::run(cli.command) {
+        Ok(outcome) => outcome.into(),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! software-factory: the deterministic half of an AI-agent delivery pipeline.
+//!
+//! Library modules know nothing of the command line; `cli` and `commands` are the glue.
+//! Dependency direction: `commands` → everything; `contracts`, `findings` and `preflight`
+//! are leaves that never call an agent or a forge.
+
+pub mod cli;
+pub mod commands;
+pub mod contracts;
+pub mod findings;
+pub mod preflight;

@@ -1,0 +1,8 @@
+//! Preflight: the deterministic gate that judges a diff before any LLM sees it.
+//!
+//! It knows nothing of agents, forges or the CLI: input is a unified diff, output is findings.
+//! `diff` parses the diff into [`diff::FileDiff`]s one file at a time; `rules` holds one file per
+//! rule family.
+
+pub mod diff;
+pub mod rules;

@@ -1,0 +1,40 @@
+//! Preflight rules, one file per rule family. Every rule carries its own documentation (what
+//! it catches, an example that fails, one that passes); `docs/rules/` is generated from it and
+//! the examples run as tests, so the docs never drift from the code.
+
+use crate::findings::{Category, Finding, Severity};
+use crate::preflight::diff::FileDiff;
+
+/// Documentation and identity of a rule.
+#[derive(Debug, Clone)]
+pub struct RuleMeta {
+    /// Stable kebab-case id, e.g. `github-pat`; used in findings, suppressions and baselines.
+    pub id: &'static str,
+    /// Short human title, e.g. "GitHub personal access token".
+    pub title: &'static str,
+    pub category: Category,
+    pub severity: Severity,
+    /// Markdown: what the rule catches and why it matters.
+    pub description: &'static str,
+    /// An added line (or block) that must produce this rule's finding, as it would appear in a
+    /// file called `example_path`.
+    pub fails: &'static str,
+    /// A similar added line (or block) that must not produce it.
+    pub passes: &'static str,
+    /// The file the examples are placed in (the extension matters for language-aware rules).
+    pub example_path: &'static str,
+}
+
+/// A rule judges one file's diff and appends findings. Rules must only report on added lines
+/// (scope rules excepted) and must redact anything secret before building a finding.
+pub trait Rule: Send + Sync {
+    fn meta(&self) -> &RuleMeta;
+
+    /// Cheap lower-case keywords; when non-empty the engine only runs the rule on files whose
+    /// added text contains at least one of them (aho-corasick prefilter).
+    fn keywords(&self) -> &[&'static str] {
+        &[]
+    }
+
+    fn check(&self, file: &FileDiff, out: &mut Vec<Finding>);
+}
