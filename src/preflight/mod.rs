@@ -4,5 +4,6 @@
 //! `diff` parses the diff into [`diff::FileDiff`]s one file at a time; `rules` holds one file per
 //! rule family.
 
+pub mod dependencies;
 pub mod diff;
 pub mod rules;

@@ -38,3 +38,13 @@ pub trait Rule: Send + Sync {
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>);
 }
+
+pub mod patterns;
+pub mod secrets;
+
+/// Every built-in rule, in documentation order. Each family exposes `rules()`.
+pub fn builtin() -> Vec<Box<dyn Rule>> {
+    let mut all = secrets::rules();
+    all.extend(patterns::rules());
+    all
+}
