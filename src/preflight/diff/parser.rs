@@ -36,7 +36,11 @@ pub enum DiffError {
         "diff line {line}: `{path}` has more lines than the hunk header at diff line {header} \
          announces; the diff was edited by hand or is corrupt (regenerate it with `git diff`)"
     )]
-    HunkOverflow { line: u64, path: String, header: u64 },
+    HunkOverflow {
+        line: u64,
+        path: String,
+        header: u64,
+    },
 }
 
 impl DiffError {
@@ -272,8 +276,8 @@ impl<R: BufRead> DiffParser<R> {
                 return Ok(());
             }
             let header = self.next_line()?.expect("peeked");
-            let (old_start, old_len, new_start, new_len) =
-                parse_hunk_header(&header.bytes).ok_or_else(|| DiffError::BadHunkHeader {
+            let (old_start, old_len, new_start, new_len) = parse_hunk_header(&header.bytes)
+                .ok_or_else(|| DiffError::BadHunkHeader {
                     line: header.number,
                     text: truncate(&lossy(&header.bytes), 120),
                 })?;
@@ -288,12 +292,13 @@ impl<R: BufRead> DiffParser<R> {
             let (mut old_no, mut new_no) = (old_start, new_start);
             while old_left > 0 || new_left > 0 {
                 let line = self.next_line()?;
-                let mismatch = |number: u64, old_left: u32, new_left: u32| DiffError::HunkMismatch {
-                    line: number,
-                    path: file.path().to_string(),
-                    old_left,
-                    new_left,
-                };
+                let mismatch =
+                    |number: u64, old_left: u32, new_left: u32| DiffError::HunkMismatch {
+                        line: number,
+                        path: file.path().to_string(),
+                        old_left,
+                        new_left,
+                    };
                 let Some(line) = line else {
                     return Err(mismatch(self.line_no + 1, old_left, new_left));
                 };
@@ -587,7 +592,10 @@ mod tests {
 
     #[test]
     fn unquotes_octal_escapes() {
-        assert_eq!(unquote(b"\"a/caf\\303\\251 \\\"x\\\".txt\""), "a/café \"x\".txt");
+        assert_eq!(
+            unquote(b"\"a/caf\\303\\251 \\\"x\\\".txt\""),
+            "a/café \"x\".txt"
+        );
         assert_eq!(unquote(b"plain.txt\t2024-01-01"), "plain.txt");
     }
 
