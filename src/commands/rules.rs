@@ -75,14 +75,27 @@ pub fn page(meta: &RuleMeta) -> String {
     let _ = writeln!(s, "| severity | category |\n|---|---|");
     let _ = writeln!(s, "| {} | {} |\n", meta.severity, meta.category);
     let _ = writeln!(s, "## What it catches\n\n{}\n", meta.description.trim());
-    let lang = fence_lang(meta.example_path);
+    let is_scope = meta.category == crate::findings::Category::Scope;
+    let lang = if is_scope {
+        "text"
+    } else {
+        fence_lang(meta.example_path)
+    };
     let _ = writeln!(s, "## Example that fails\n");
-    if !meta.example_path.is_empty() {
+    if !meta.example_path.is_empty() && !is_scope {
         let _ = writeln!(s, "Added to `{}`:\n", meta.example_path);
     }
     let _ = writeln!(s, "{}", fence(meta.fails, lang));
     let _ = writeln!(s, "## Example that passes\n");
     let _ = writeln!(s, "{}", fence(meta.passes, lang));
+    if is_scope {
+        let _ = writeln!(
+            s,
+            "## Suppressing\n\nScope findings are about whole files: amend the plan's scope, or \
+             accept them with a baseline (`--write-baseline` / `--baseline`)."
+        );
+        return s;
+    }
     let _ = writeln!(
         s,
         "## Suppressing\n\nOn the flagged line, in any comment syntax: \
