@@ -8,8 +8,7 @@ use super::Report;
 fn cell(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('|', "\\|")
-        .replace('\r', " ")
-        .replace('\n', " ")
+        .replace(['\r', '\n'], " ")
         .replace('`', "'")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -173,8 +173,7 @@ impl<R: BufRead> DiffParser<R> {
         let mut old_mode = None;
         let mut new_mode = None;
         let mut has_minus_header = false;
-        loop {
-            let Some(line) = self.next_line()? else { break };
+        while let Some(line) = self.next_line()? {
             let b = &line.bytes[..];
             if b.starts_with(b"diff --git ") {
                 self.push_back(line);
@@ -354,14 +353,15 @@ impl<R: BufRead> DiffParser<R> {
                 self.next_line()?;
             }
             // An added line right after a complete hunk means the header under-counted.
-            if let Some(l) = self.peek()? {
-                if l.bytes.first() == Some(&b'+') && !l.bytes.starts_with(b"+++ ") {
-                    return Err(DiffError::HunkOverflow {
-                        line: l.number,
-                        path: file.path().to_string(),
-                        header: header.number,
-                    });
-                }
+            if let Some(l) = self.peek()?
+                && l.bytes.first() == Some(&b'+')
+                && !l.bytes.starts_with(b"+++ ")
+            {
+                return Err(DiffError::HunkOverflow {
+                    line: l.number,
+                    path: file.path().to_string(),
+                    header: header.number,
+                });
             }
             file.hunks.push(hunk);
         }
@@ -527,15 +527,15 @@ fn git_header_paths(rest: &[u8]) -> (Option<String>, Option<String>) {
             Some(strip_side_prefix(new, "b/")),
         );
     }
-    if rest.last() == Some(&b'"') {
-        if let Some(pos) = find(rest, b" \"") {
-            let old = lossy(&rest[..pos]);
-            let new = unquote(&rest[pos + 1..]);
-            return (
-                Some(strip_side_prefix(old, "a/")),
-                Some(strip_side_prefix(new, "b/")),
-            );
-        }
+    if rest.last() == Some(&b'"')
+        && let Some(pos) = find(rest, b" \"")
+    {
+        let old = lossy(&rest[..pos]);
+        let new = unquote(&rest[pos + 1..]);
+        return (
+            Some(strip_side_prefix(old, "a/")),
+            Some(strip_side_prefix(new, "b/")),
+        );
     }
     let text = lossy(rest);
     // Same path on both sides: split in the middle.
