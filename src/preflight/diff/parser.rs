@@ -301,17 +301,16 @@ impl<R: BufRead> DiffParser<R> {
                 let Some(line) = line else {
                     return Err(mismatch(self.line_no + 1, old_left, new_left));
                 };
-                let b = &line.bytes[..];
-                let (kind, text) = match b.first() {
-                    Some(b'+') if new_left > 0 => (LineKind::Added, &b[1..]),
-                    Some(b'-') if old_left > 0 => (LineKind::Removed, &b[1..]),
-                    Some(b' ') if old_left > 0 && new_left > 0 => (LineKind::Context, &b[1..]),
+                let kind = match line.bytes.first() {
+                    Some(b'+') if new_left > 0 => LineKind::Added,
+                    Some(b'-') if old_left > 0 => LineKind::Removed,
+                    Some(b' ') if old_left > 0 && new_left > 0 => LineKind::Context,
                     // Some tools strip the space of empty context lines.
-                    None if old_left > 0 && new_left > 0 => (LineKind::Context, b),
+                    None if old_left > 0 && new_left > 0 => LineKind::Context,
                     Some(b'\\') => continue,
                     _ => return Err(mismatch(line.number, old_left, new_left)),
                 };
-                let text = lossy(text);
+                let text = into_text(line.bytes);
                 let diff_line = match kind {
                     LineKind::Added => {
                         new_left -= 1;
@@ -389,6 +388,17 @@ impl<R: BufRead> Iterator for DiffParser<R> {
 /// Parse a whole diff held in memory (tests and small inputs).
 pub fn parse_str(diff: &str) -> Result<Vec<FileDiff>, DiffError> {
     DiffParser::new(diff.as_bytes()).collect()
+}
+
+/// The text of a hunk line without its marker, reusing the line's buffer when it is UTF-8.
+fn into_text(mut bytes: Vec<u8>) -> String {
+    if !bytes.is_empty() {
+        bytes.remove(0);
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }
 
 fn lossy(bytes: &[u8]) -> String {
