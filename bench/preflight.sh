@@ -62,13 +62,16 @@ fi
 # ---- comparisons ------------------------------------------------------------------------
 time_cmd() { # name, command...
   local name="$1"; shift
-  local start end
+  local start end rc=0
   start=$(date +%s.%N)
-  if "${pin[@]}" "$@" > /dev/null 2>&1; then :; fi
+  "${pin[@]}" "$@" > "$work/$name.out" 2> "$work/$name.err" || rc=$?
   end=$(date +%s.%N)
   local t; t=$(echo "$end - $start" | bc -l)
-  printf '%-14s %8.2f s  %7.1f MiB/s  factory is %.1fx faster\n' "$name" "$t" \
-    "$(echo "$bytes / 1048576 / $t" | bc -l)" "$(echo "$t / $best" | bc -l)"
+  # Secret scanners exit non-zero when they find something; rc is printed so that a run that
+  # failed outright (tiny output, error on stderr) is visible rather than flattering.
+  printf '%-14s %8.2f s  %7.1f MiB/s  factory is %.1fx faster  (exit %s, %s bytes of output)\n' "$name" "$t" \
+    "$(echo "$bytes / 1048576 / $t" | bc -l)" "$(echo "$t / $best" | bc -l)" "$rc" "$(stat -c %s "$work/$name.out")"
+  [[ -s "$work/$name.err" ]] && head -c 300 "$work/$name.err" | sed 's/^/    stderr: /' || true
 }
 
 tools="$work/tools"

@@ -14,6 +14,13 @@ fn paint(s: &str, code: &str, color: bool) -> String {
     }
 }
 
+/// Replace control characters (terminal escapes in file names or messages) with `?`.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 pub fn render(report: &Report<'_>, color: bool) -> String {
     let mut out = String::new();
     for f in report.findings {
@@ -23,9 +30,9 @@ pub fn render(report: &Report<'_>, color: bool) -> String {
             Severity::Advisory => "36",
         };
         let loc = if f.line > 0 {
-            format!("{}:{}", f.path, f.line)
+            format!("{}:{}", clean(&f.path), f.line)
         } else {
-            f.path.clone()
+            clean(&f.path)
         };
         let _ = writeln!(
             out,
@@ -33,14 +40,14 @@ pub fn render(report: &Report<'_>, color: bool) -> String {
             paint(f.severity.as_str(), code, color),
             f.rule_id,
             paint(&loc, "1", color),
-            f.message
+            clean(&f.message)
         );
         if !f.redacted.is_empty() {
-            let _ = writeln!(out, "    match: {}", f.redacted);
+            let _ = writeln!(out, "    match: {}", clean(&f.redacted));
         }
     }
     for s in report.skipped {
-        let _ = writeln!(out, "note: skipped {} ({})", s.path, s.reason);
+        let _ = writeln!(out, "note: skipped {} ({})", clean(&s.path), s.reason);
     }
     let total = report.findings.len();
     let _ = write!(
@@ -64,4 +71,40 @@ pub fn render(report: &Report<'_>, color: bool) -> String {
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{Category, Finding};
+
+    #[test]
+    fn colour_only_when_asked_and_escapes_are_neutralised() {
+        let findings = vec![Finding {
+            rule_id: "r".into(),
+            category: Category::Scope,
+            severity: Severity::Critical,
+            path: "evil\x1b[31m.txt".into(),
+            line: 0,
+            message: "m".into(),
+            fingerprint: "f".into(),
+            redacted: String::new(),
+        }];
+        let report = Report {
+            tool: "factory",
+            version: "0",
+            findings: &findings,
+            rules: &[],
+            files_scanned: 1,
+            bytes_scanned: 10,
+            skipped: &[],
+            suppressed: 0,
+            baselined: 0,
+        };
+        let plain = render(&report, false);
+        assert!(!plain.contains('\x1b'), "{plain}");
+        assert!(plain.contains("evil?[31m.txt"));
+        assert!(plain.ends_with("1 finding (1 critical, 0 important, 0 advisory) in 1 file, 10 bytes of diff\n"));
+        assert!(render(&report, true).contains("\x1b[1;31mcritical\x1b[0m"));
+    }
 }
