@@ -104,7 +104,9 @@ mod tests {
         let plain = render(&report, false);
         assert!(!plain.contains('\x1b'), "{plain}");
         assert!(plain.contains("evil?[31m.txt"));
-        assert!(plain.ends_with("1 finding (1 critical, 0 important, 0 advisory) in 1 file, 10 bytes of diff\n"));
+        assert!(plain.ends_with(
+            "1 finding (1 critical, 0 important, 0 advisory) in 1 file, 10 bytes of diff\n"
+        ));
         assert!(render(&report, true).contains("\x1b[1;31mcritical\x1b[0m"));
     }
 }
