@@ -76,27 +76,28 @@ time_cmd() { # name, command...
 
 tools="$work/tools"
 mkdir -p "$tools"
-# A smaller input keeps slow tools within minutes; factory is re-timed on the same input. One
-# AWS key id is appended so every tool has something to find (a tool with empty output did not
-# really scan).
+# A smaller input keeps slow tools within minutes; factory is re-timed on the same input. An AWS
+# key id and a GitHub token shape (both fake) are appended so every tool has something to find:
+# a tool with empty output did not really scan.
 cmp_mb="${COMPARE_MB:-5}"
 mkdir -p "$work/cmp"
 diff="$work/cmp/bench.diff"
 {
   python3 "$here/preflight_gen.py" "$cmp_mb" 42
-  printf 'diff --git a/deploy/keys.py b/deploy/keys.py\n--- a/deploy/keys.py\n+++ b/deploy/keys.py\n@@ -1 +1,2 @@\n import os\n+ACCESS_KEY = "AKIAZ3MHQ5R7TXW4PL2N"\n'
+  printf 'diff --git a/deploy/keys.py b/deploy/keys.py\n--- a/deploy/keys.py\n+++ b/deploy/keys.py\n@@ -1 +1,3 @@\n import os\n+ACCESS_KEY = "AKIAZ3MHQ5R7TXW4PL2N"\n+GH = "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"\n'
 } > "$diff"
 bytes=$(stat -c %s "$diff")
 start=$(date +%s.%N)
 "${pin[@]}" "$bin" preflight --diff "$diff" "${pack[@]}" --format json --fail-on never > "$work/factory.out"
 best=$(echo "$(date +%s.%N) - $start" | bc -l)
-printf 'comparison input: %s MiB + 1 AWS key id; factory %.2f s (%s findings)\n' "$cmp_mb" "$best" \
+printf 'comparison input: %s MiB + 2 planted tokens; factory %.2f s (%s findings)\n' "$cmp_mb" "$best" \
   "$(grep -c '"rule_id"' "$work/factory.out")"
 echo '{}' > "$work/trufflehog3.yml"
 
 python3 -m venv "$tools/venv" && "$tools/venv/bin/pip" -q install detect-secrets trufflehog3 \
   && {
-    time_cmd detect-secrets "$tools/venv/bin/detect-secrets" scan --all-files "$diff"
+    # detect-secrets only scans files below the working directory.
+    time_cmd detect-secrets env -C "$work/cmp" "$tools/venv/bin/detect-secrets" scan --all-files bench.diff
     # trufflehog3 reads a file target as its config: give it the directory and an empty config.
     time_cmd trufflehog3 "$tools/venv/bin/trufflehog3" -z -p 1 --no-history -c "$work/trufflehog3.yml" "$work/cmp"
   } || echo "detect-secrets/trufflehog3: install failed, skipped"
