@@ -536,3 +536,23 @@ fn git_base_head_mode() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn empty_input_is_clean_but_text_that_is_not_a_diff_is_an_error() {
+    factory()
+        .args(["preflight", "--diff", "-"])
+        .write_stdin("")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("0 findings"));
+    factory()
+        .args(["preflight", "--diff", "-"])
+        .write_stdin("\n\n")
+        .assert()
+        .code(0);
+    factory()
+        .args(["preflight", "--diff", "docs/preflight.md"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("contains no file diff"));
+}

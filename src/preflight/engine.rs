@@ -23,6 +23,11 @@ use crate::preflight::suppress;
 pub enum PreflightError {
     #[error(transparent)]
     Diff(#[from] DiffError),
+    #[error(
+        "the input ({bytes} bytes) contains no file diff: expected `git diff` or `diff -u` output \
+         (lines starting with `diff --git` or `---`/`+++` pairs)"
+    )]
+    NotADiff { bytes: u64 },
     #[error("dependency audit failed: {0}; rerun with --audit off or --audit offline:DIR")]
     Audit(#[from] AuditError),
 }
@@ -184,6 +189,11 @@ impl Engine {
             report.bytes_scanned = parser.bytes_read();
         }
         report.bytes_scanned = parser.bytes_read();
+        if report.files_scanned == 0 && parser.ignored_lines() > 0 {
+            return Err(PreflightError::NotADiff {
+                bytes: report.bytes_scanned,
+            });
+        }
         Ok(report)
     }
 }

@@ -70,6 +70,7 @@ pub struct DiffParser<R> {
     bytes_read: u64,
     failed: bool,
     buf: Vec<u8>,
+    ignored_lines: u64,
 }
 
 impl<R: BufRead> DiffParser<R> {
@@ -81,7 +82,14 @@ impl<R: BufRead> DiffParser<R> {
             bytes_read: 0,
             failed: false,
             buf: Vec::with_capacity(256),
+            ignored_lines: 0,
         }
+    }
+
+    /// Non-blank lines outside any file section (commit messages, signatures, `Only in …`).
+    /// Input with such lines and no file at all is probably not a diff.
+    pub fn ignored_lines(&self) -> u64 {
+        self.ignored_lines
     }
 
     /// Bytes of diff consumed so far.
@@ -163,6 +171,9 @@ impl<R: BufRead> DiffParser<R> {
                 }
             }
             // Anything else outside a file section is preamble: ignore it.
+            if line.bytes.iter().any(|b| !b.is_ascii_whitespace()) {
+                self.ignored_lines += 1;
+            }
         }
     }
 
