@@ -210,3 +210,62 @@ proptest! {
         let _ = parse_bytes(&bytes);
     }
 }
+
+/// Build a diff of one file from hunk operations and return it with the expected added lines.
+fn build_diff(hunks: &[(u32, Vec<(u8, String)>)]) -> (String, Vec<(u32, String)>) {
+    let mut diff = String::from("diff --git a/f.txt b/f.txt\n--- a/f.txt\n+++ b/f.txt\n");
+    let mut expected = Vec::new();
+    let (mut old_pos, mut new_pos) = (1u32, 1u32);
+    for (gap, ops) in hunks {
+        old_pos += gap;
+        new_pos += gap;
+        let old_len = ops.iter().filter(|(k, _)| *k != 1).count() as u32;
+        let new_len = ops.iter().filter(|(k, _)| *k != 2).count() as u32;
+        diff.push_str(&format!(
+            "@@ -{old_pos},{old_len} +{new_pos},{new_len} @@\n"
+        ));
+        let mut n = new_pos;
+        for (kind, text) in ops {
+            match kind {
+                0 => {
+                    diff.push_str(&format!(" {text}\n"));
+                    n += 1;
+                }
+                1 => {
+                    diff.push_str(&format!("+{text}\n"));
+                    expected.push((n, text.clone()));
+                    n += 1;
+                }
+                _ => diff.push_str(&format!("-{text}\n")),
+            }
+        }
+        old_pos += old_len;
+        new_pos += new_len;
+    }
+    (diff, expected)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// For any well-formed diff the parser reports exactly the added lines with their
+    /// new-file line numbers.
+    #[test]
+    fn added_line_numbers_are_exact(
+        hunks in proptest::collection::vec(
+            (0u32..50, proptest::collection::vec((0u8..3, "[ -~]{0,30}"), 1..20)),
+            1..6
+        ),
+        crlf in any::<bool>(),
+    ) {
+        let (diff, expected) = build_diff(&hunks);
+        let diff = if crlf { diff.replace('\n', "\r\n") } else { diff };
+        let files = parse_str(&diff).unwrap();
+        prop_assert_eq!(files.len(), 1);
+        let got: Vec<(u32, String)> = files[0]
+            .added_lines()
+            .map(|(n, t)| (n, t.to_string()))
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+}

@@ -71,3 +71,28 @@ mod tests {
         assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn unescape(s: &str) -> String {
+        s.replace("%0D", "\r")
+            .replace("%0A", "\n")
+            .replace("%3A", ":")
+            .replace("%2C", ",")
+            .replace("%25", "%")
+    }
+
+    proptest! {
+        #[test]
+        fn property_escaping_is_safe_and_reversible(s in "[a-z%:,\r\n ]{0,40}") {
+            let e = escape_property(&s);
+            prop_assert!(!e.contains([':', ',', '\r', '\n']));
+            prop_assert_eq!(unescape(&e), s.clone());
+            let d = escape_data(&s);
+            prop_assert!(!d.contains(['\r', '\n']));
+        }
+    }
+}
