@@ -556,3 +556,77 @@ fn empty_input_is_clean_but_text_that_is_not_a_diff_is_an_error() {
         .code(2)
         .stderr(predicate::str::contains("contains no file diff"));
 }
+
+#[test]
+fn bad_flags_and_config_files_exit_two_with_the_reason() {
+    let diff = fix("edge-cases.diff");
+    factory()
+        .args(["preflight", "--diff", &diff, "--audit", "bogus"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expected off, osv or offline:DIR"));
+    factory()
+        .args([
+            "preflight",
+            "--diff",
+            &diff,
+            "--audit",
+            "offline:/nonexistent/osv",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a directory"));
+    let dir = tempfile::tempdir().unwrap();
+    let scope = dir.path().join("scope.json");
+    std::fs::write(&scope, "{\n  \"files_in_scope\": \"src/**\"\n}").unwrap();
+    factory()
+        .args([
+            "preflight",
+            "--diff",
+            &diff,
+            "--scope",
+            scope.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("scope.json: line 2"));
+    std::fs::write(&scope, r#"{"files_in_scope": ["src/[unclosed"]}"#).unwrap();
+    factory()
+        .args([
+            "preflight",
+            "--diff",
+            &diff,
+            "--scope",
+            scope.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid glob `src/[unclosed`"));
+}
+
+#[test]
+fn markdown_summary_escapes_table_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let scope = dir.path().join("s.json");
+    std::fs::write(&scope, r#"{"files_in_scope": ["x/**"]}"#).unwrap();
+    let summary = dir.path().join("summary.md");
+    let diff = "--- a/a|b.txt\n+++ b/a|b.txt\n@@ -1 +1 @@\n-a\n+b\n";
+    factory()
+        .args([
+            "preflight",
+            "--diff",
+            "-",
+            "--scope",
+            scope.to_str().unwrap(),
+        ])
+        .args(["--summary", summary.to_str().unwrap(), "--fail-on", "never"])
+        .write_stdin(diff)
+        .assert()
+        .code(0);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("| 0 | 1 | 0 | 1 |"), "{md}");
+    assert!(md.contains("`a\\|b.txt`"), "{md}");
+    let row = md.lines().find(|l| l.contains("scope-outside")).unwrap();
+    // severity, rule, location, message: five unescaped pipes.
+    assert_eq!(row.replace("\\|", "").matches('|').count(), 5, "{row}");
+}

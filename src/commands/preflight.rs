@@ -126,7 +126,15 @@ fn scan_git(engine: &Engine, base: &str, head: &str) -> anyhow::Result<ScanRepor
         .spawn()
         .context("cannot run `git diff`; is git installed and on PATH?")?;
     let stdout = child.stdout.take().expect("piped stdout");
+    // `scan` owns the pipe and drops it when it returns, so git cannot block on a full pipe.
     let result = engine.scan(BufReader::with_capacity(1 << 16, stdout));
+    if let Err(err) = result {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(
+            anyhow::Error::new(err).context(format!("cannot parse `git diff {base} {head}`"))
+        );
+    }
     let mut stderr = String::new();
     if let Some(mut err) = child.stderr.take() {
         let _ = err.read_to_string(&mut stderr);
