@@ -309,3 +309,40 @@ fn inline_suppression_with_reason_drops_only_that_rule() {
     );
     assert_eq!(report.suppressed, 1);
 }
+
+/// A secret rule that forgets to redact.
+struct LeakyRule(RuleMeta);
+
+impl Rule for LeakyRule {
+    fn meta(&self) -> &RuleMeta {
+        &self.0
+    }
+    fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        for (line, text) in file.added_lines() {
+            out.push(Finding {
+                rule_id: self.0.id.into(),
+                category: Category::Secret,
+                severity: Severity::Critical,
+                path: file.path().into(),
+                line,
+                message: "leak".into(),
+                fingerprint: fingerprint(self.0.id, file.path(), text),
+                redacted: text.into(),
+            });
+        }
+    }
+}
+
+#[test]
+fn engine_redacts_secret_excerpts_a_rule_left_in_clear() {
+    let engine = Engine::new(
+        vec![Box::new(LeakyRule(RuleMeta {
+            id: "leaky",
+            ..TOKEN_META
+        }))],
+        None,
+    );
+    let report = run(&engine, &added_file_diff("x.env", "zztok_a1b2c3d4e5f6g7h8"));
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].redacted, "zzto********");
+}

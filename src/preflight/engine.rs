@@ -10,8 +10,8 @@ use std::io::BufRead;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use crate::findings::Finding;
 use crate::findings::render::Skipped;
+use crate::findings::{Category, Finding, redact};
 use crate::preflight::dependencies::{self, AuditError, AuditSource, PackageChange};
 use crate::preflight::diff::{DiffError, DiffParser, FileDiff};
 use crate::preflight::rules::{Rule, RuleMeta};
@@ -158,7 +158,14 @@ impl Engine {
             }
         }
         let path = file.path();
-        for f in found {
+        for mut f in found {
+            // Guard: a secret finding's excerpt must be redacted; re-redact one that is not.
+            if f.category == Category::Secret
+                && !f.redacted.is_empty()
+                && !f.redacted.ends_with("********")
+            {
+                f.redacted = redact(&f.redacted);
+            }
             // Guard: rules only report on added lines of this file.
             let Ok(idx) = added.binary_search_by_key(&f.line, |(n, _)| *n) else {
                 continue;
