@@ -31,6 +31,11 @@ pub enum Command {
     /// List or print the embedded JSON Schemas.
     #[command(subcommand)]
     Schema(commands::schema::SchemaCommand),
+    /// Judge a diff with deterministic security, scope and dependency checks.
+    Preflight(Box<commands::preflight::PreflightArgs>),
+    /// List the preflight rules or generate their documentation.
+    #[command(subcommand)]
+    Rules(commands::rules::RulesCommand),
 }
 
 /// What a command reports when it finished without an error.

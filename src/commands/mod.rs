@@ -1,6 +1,8 @@
 //! One file per subcommand. Commands are glue: they read arguments, call library modules and
 //! render results; the logic lives in the library modules.
 
+pub mod preflight;
+pub mod rules;
 pub mod schema;
 pub mod validate;
 
@@ -11,5 +13,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Validate(args) => validate::run(args),
         Command::Schema(cmd) => schema::run(cmd),
+        Command::Preflight(args) => preflight::run(*args),
+        Command::Rules(cmd) => rules::run(cmd),
     }
 }

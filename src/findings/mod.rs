@@ -1,6 +1,8 @@
 //! The finding: the one shape every deterministic check reports (preflight rules, contract
 //! checks, review merges). Renderers for each output format live in `render/`.
 
+pub mod render;
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -2,5 +2,7 @@
 //! memory stays bounded by the largest single file, not by the whole diff.
 
 mod model;
+pub mod parser;
 
 pub use model::{ChangeKind, DiffLine, FileDiff, Hunk, LineKind};
+pub use parser::{DiffError, DiffParser, parse_str};

@@ -1,0 +1,267 @@
+//! Scope checks: does the diff stay inside the files the plan allowed?
+//!
+//! A scope comes from a `--scope` JSON file (`files_in_scope`, `files_out_of_scope`,
+//! `change_class`) or from a tactical plan (same field names). Every touched path is judged:
+//! added, modified, deleted, and both sides of a rename or copy.
+
+use std::path::Path;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::findings::{Category, Finding, Severity, fingerprint};
+use crate::preflight::diff::FileDiff;
+use crate::preflight::rules::RuleMeta;
+
+/// Paths that only a `risky-infra` change may touch.
+pub const PROTECTED_PATHS: &[&str] = &[
+    ".github/workflows/**",
+    "**/*.tf",
+    "terraform/**",
+    "k8s/**",
+    "helm/**",
+    "**/Dockerfile*",
+    "**/docker-compose*.yml",
+    "**/docker-compose*.yaml",
+    "**/migrations/**",
+];
+
+pub const SCOPE_OUTSIDE: RuleMeta = RuleMeta {
+    id: "scope-outside",
+    title: "Change outside the planned scope",
+    category: Category::Scope,
+    severity: Severity::Important,
+    description: "The diff changes a file that matches none of the plan's `files_in_scope` globs. \
+Agents that wander outside the plan make changes nobody reviewed the intent of. Either add the \
+file to the plan's scope or revert the change. Only reported when a scope (`--scope` or \
+`--plan`) lists at least one in-scope glob.",
+    fails: "files_in_scope: [\"src/api/**\"]; the diff modifies src/billing/invoice.rs",
+    passes: "files_in_scope: [\"src/api/**\"]; the diff modifies src/api/handler.rs",
+    example_path: "src/billing/invoice.rs",
+};
+
+pub const SCOPE_EXCLUDED: RuleMeta = RuleMeta {
+    id: "scope-excluded",
+    title: "Change to a file the plan excludes",
+    category: Category::Scope,
+    severity: Severity::Critical,
+    description: "The diff changes a file that matches one of the plan's `files_out_of_scope` \
+globs: the plan explicitly said not to touch it. Revert the change, or amend the plan (and get \
+it re-approved) first.",
+    fails: "files_out_of_scope: [\"src/auth/**\"]; the diff modifies src/auth/session.rs",
+    passes: "files_out_of_scope: [\"src/auth/**\"]; the diff modifies src/api/session.rs",
+    example_path: "src/auth/session.rs",
+};
+
+pub const SCOPE_PROTECTED_PATH: RuleMeta = RuleMeta {
+    id: "scope-protected-path",
+    title: "Protected path changed outside a risky-infra change",
+    category: Category::Scope,
+    severity: Severity::Critical,
+    description: "The diff changes CI workflows (`.github/workflows/**`), infrastructure \
+(`*.tf`, `terraform/**`, `k8s/**`, `helm/**`), container definitions (`Dockerfile*`, \
+`docker-compose*.yml`) or database migrations (`**/migrations/**`) while the change class is \
+not `risky-infra`. These paths change what runs with production credentials; route the change \
+through the risky-infra class (ADR, thorough review, post-merge verification).",
+    fails: "change_class: \"feature\"; the diff modifies .github/workflows/ci.yml",
+    passes: "change_class: \"risky-infra\"; the diff modifies .github/workflows/ci.yml",
+    example_path: ".github/workflows/ci.yml",
+};
+
+/// Documentation of every scope check, for `rules list` and `rules doc`.
+pub fn metas() -> Vec<&'static RuleMeta> {
+    vec![&SCOPE_OUTSIDE, &SCOPE_EXCLUDED, &SCOPE_PROTECTED_PATH]
+}
+
+#[derive(Debug, Deserialize)]
+struct ScopeFile {
+    #[serde(default)]
+    files_in_scope: Vec<String>,
+    #[serde(default)]
+    files_out_of_scope: Vec<String>,
+    #[serde(default)]
+    change_class: Option<String>,
+    #[serde(default)]
+    class: Option<String>,
+}
+
+/// Compiled scope globs.
+#[derive(Debug)]
+pub struct Scope {
+    in_scope: GlobSet,
+    in_count: usize,
+    out_of_scope: GlobSet,
+    protected: GlobSet,
+    pub change_class: Option<String>,
+}
+
+fn add_glob(builder: &mut GlobSetBuilder, pattern: &str, source: &str) -> anyhow::Result<()> {
+    let pattern = pattern.trim().trim_start_matches("./");
+    let mut patterns = vec![pattern.to_string()];
+    if let Some(dir) = pattern.strip_suffix('/') {
+        patterns = vec![format!("{dir}/**")];
+    } else if !pattern.contains(['*', '?', '[', '{']) {
+        // A plain path also covers everything below it when it names a directory.
+        patterns.push(format!("{pattern}/**"));
+    }
+    for p in patterns {
+        let glob = Glob::new(&p)
+            .map_err(|e| anyhow::anyhow!("{source}: invalid glob `{pattern}`: {e}"))?;
+        builder.add(glob);
+    }
+    Ok(())
+}
+
+impl Scope {
+    /// Build a scope from glob lists and a change class.
+    pub fn new(
+        in_scope: &[String],
+        out_of_scope: &[String],
+        change_class: Option<String>,
+        source: &str,
+    ) -> anyhow::Result<Scope> {
+        let mut ib = GlobSetBuilder::new();
+        for p in in_scope {
+            add_glob(&mut ib, p, source)?;
+        }
+        let mut ob = GlobSetBuilder::new();
+        for p in out_of_scope {
+            add_glob(&mut ob, p, source)?;
+        }
+        let mut pb = GlobSetBuilder::new();
+        for p in PROTECTED_PATHS {
+            pb.add(Glob::new(p).expect("static glob"));
+        }
+        Ok(Scope {
+            in_scope: ib.build()?,
+            in_count: in_scope.len(),
+            out_of_scope: ob.build()?,
+            protected: pb.build()?,
+            change_class,
+        })
+    }
+
+    /// Load a `--scope` file or a tactical plan: both use `files_in_scope` /
+    /// `files_out_of_scope`; the class is `change_class` (or `class`).
+    pub fn load(path: &Path) -> anyhow::Result<Scope> {
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read scope file {source}: {e}"))?;
+        let file: ScopeFile = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{source}: line {}, column {}: not a valid scope file ({e}); expected \
+                 {{\"files_in_scope\": [..], \"files_out_of_scope\": [..], \"change_class\": \"feature\"}}",
+                e.line(),
+                e.column()
+            )
+        })?;
+        let class = file.change_class.or(file.class);
+        Scope::new(
+            &file.files_in_scope,
+            &file.files_out_of_scope,
+            class,
+            &source,
+        )
+    }
+
+    fn is_risky_infra(&self) -> bool {
+        matches!(
+            self.change_class.as_deref(),
+            Some("risky-infra" | "risky_infra" | "infra")
+        )
+    }
+
+    /// Judge every path the file touches.
+    pub fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        for path in file.touched_paths() {
+            let make = |meta: &RuleMeta, message: String| Finding {
+                rule_id: meta.id.to_string(),
+                category: meta.category,
+                severity: meta.severity,
+                path: path.to_string(),
+                line: 0,
+                message,
+                fingerprint: fingerprint(meta.id, path, ""),
+                redacted: String::new(),
+            };
+            if self.out_of_scope.is_match(path) {
+                out.push(make(
+                    &SCOPE_EXCLUDED,
+                    format!(
+                        "`{path}` is listed in files_out_of_scope; revert it or amend the plan"
+                    ),
+                ));
+            } else if self.in_count > 0 && !self.in_scope.is_match(path) {
+                out.push(make(
+                    &SCOPE_OUTSIDE,
+                    format!("`{path}` is not in files_in_scope; add it to the plan or revert it"),
+                ));
+            }
+            if !self.is_risky_infra() && self.protected.is_match(path) {
+                let class = self.change_class.as_deref().unwrap_or("unspecified");
+                out.push(make(
+                    &SCOPE_PROTECTED_PATH,
+                    format!(
+                        "`{path}` is a protected path and the change class is `{class}`; \
+                         only a risky-infra change may modify it"
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::diff::parse_str;
+
+    fn paths(scope: &Scope, diff: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for f in parse_str(diff).unwrap() {
+            scope.check(&f, &mut out);
+        }
+        out.into_iter().map(|f| (f.rule_id, f.path)).collect()
+    }
+
+    #[test]
+    fn judges_both_sides_of_a_rename() {
+        let scope = Scope::new(
+            &["src/api/**".into()],
+            &["src/auth/**".into()],
+            Some("feature".into()),
+            "t",
+        )
+        .unwrap();
+        let diff = "diff --git a/src/auth/x.rs b/src/api/x.rs\nsimilarity index 100%\nrename from src/auth/x.rs\nrename to src/api/x.rs\n";
+        assert_eq!(
+            paths(&scope, diff),
+            vec![("scope-excluded".into(), "src/auth/x.rs".into())]
+        );
+    }
+
+    #[test]
+    fn protected_paths_need_risky_infra() {
+        let diff = "diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml\n--- a/.github/workflows/ci.yml\n+++ b/.github/workflows/ci.yml\n@@ -1 +1 @@\n-a\n+b\n";
+        let feature = Scope::new(&[], &[], Some("feature".into()), "t").unwrap();
+        assert_eq!(
+            paths(&feature, diff),
+            vec![(
+                "scope-protected-path".into(),
+                ".github/workflows/ci.yml".into()
+            )]
+        );
+        let infra = Scope::new(&[], &[], Some("risky-infra".into()), "t").unwrap();
+        assert!(paths(&infra, diff).is_empty());
+    }
+
+    #[test]
+    fn plain_directory_entries_cover_their_contents() {
+        let scope = Scope::new(&["src/api".into()], &[], None, "t").unwrap();
+        let diff = "--- a/src/api/x.rs\n+++ b/src/api/x.rs\n@@ -1 +1 @@\n-a\n+b\n--- a/src/other.rs\n+++ b/src/other.rs\n@@ -1 +1 @@\n-a\n+b\n";
+        assert_eq!(
+            paths(&scope, diff),
+            vec![("scope-outside".into(), "src/other.rs".into())]
+        );
+    }
+}
