@@ -48,6 +48,13 @@ static SINK: LazyLock<Regex> = LazyLock::new(|| {
     .expect("built-in pattern compiles")
 });
 
+/// ActiveRecord query methods take raw SQL fragments (`where("name = '#{x}'")`) that carry no
+/// statement keyword of their own.
+static ACTIVE_RECORD_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\.(?:where|not|or|order|reorder|having|joins|group|pluck|select|from|exists\?|find_by|delete_all|update_all|lock)\s*\(\s*"[^"]*#\{"#)
+        .expect("built-in pattern compiles")
+});
+
 impl Rule for SqlInjection {
     fn meta(&self) -> &RuleMeta {
         &META
@@ -56,6 +63,7 @@ impl Rule for SqlInjection {
     fn keywords(&self) -> &[&'static str] {
         &[
             "select", "insert", "update", "delete", "drop", "alter", "truncate", "merge", "where",
+            "#{",
         ]
     }
 
@@ -74,6 +82,18 @@ impl Rule for SqlInjection {
                     continue;
                 };
                 let added = line.kind == LineKind::Added;
+                if added && lang == Lang::Ruby && ACTIVE_RECORD_FRAGMENT.is_match(text) {
+                    report(
+                        &META,
+                        file,
+                        new_line,
+                        text,
+                        "SQL fragment interpolates data into an ActiveRecord query: use placeholders or a hash condition".into(),
+                        out,
+                    );
+                    reported.push(new_line);
+                    continue;
+                }
                 if added && SQL_TEXT.is_match(text) && builds_string(text, lang) {
                     if SINK.is_match(text) {
                         report(
