@@ -1,0 +1,235 @@
+//! Pattern rules contributed by heuristics packs (`preflight_patterns` in a pack file).
+//!
+//! Each entry: `{id, title, regex, severity, message, paths?, languages?}`. A pack rule fires on
+//! an added line that matches `regex`, in a file that matches one of `paths` (globs) and whose
+//! extension is one of `languages`, when those are given.
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex::Regex;
+use serde_json::Value;
+
+use crate::findings::{Category, Finding, Severity};
+use crate::preflight::diff::FileDiff;
+use crate::preflight::rules::{Rule, RuleMeta};
+
+use super::report;
+
+/// A pack entry that cannot become a rule. Every variant names the pack and the entry.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("{source_name}: `preflight_patterns` must be an array of objects")]
+    NotAnArray { source_name: String },
+    #[error("{source_name}: preflight_patterns[{index}].{field}: {problem}")]
+    Field {
+        source_name: String,
+        index: usize,
+        field: &'static str,
+        problem: String,
+    },
+    #[error("{source_name}: preflight_patterns[{index}].id `{id}` is used twice in this pack")]
+    DuplicateId {
+        source_name: String,
+        index: usize,
+        id: String,
+    },
+}
+
+struct PackRule {
+    meta: RuleMeta,
+    regex: Regex,
+    message: String,
+    paths: Option<GlobSet>,
+    languages: Vec<String>,
+}
+
+impl Rule for PackRule {
+    fn meta(&self) -> &RuleMeta {
+        &self.meta
+    }
+
+    fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        if let Some(paths) = &self.paths
+            && !paths.is_match(file.path())
+        {
+            return;
+        }
+        if !self.languages.is_empty() {
+            let ext = file.extension().unwrap_or_default();
+            if !self.languages.contains(&ext) {
+                return;
+            }
+        }
+        for (n, text) in file.added_lines() {
+            if self.regex.is_match(text) {
+                report(&self.meta, file, n, text, self.message.clone(), out);
+            }
+        }
+    }
+}
+
+/// Strings of a pack rule live as long as the process: packs are loaded once per run.
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Build the pattern rules a pack declares. `source` names the pack in errors (its path).
+pub fn from_pack(pack: &Value, source: &str) -> Result<Vec<Box<dyn Rule>>, PackError> {
+    let Some(entries) = pack.get("preflight_patterns") else {
+        return Ok(Vec::new());
+    };
+    let entries = entries.as_array().ok_or_else(|| PackError::NotAnArray {
+        source_name: source.to_string(),
+    })?;
+    let mut rules: Vec<Box<dyn Rule>> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let field_err = |field: &'static str, problem: String| PackError::Field {
+            source_name: source.to_string(),
+            index,
+            field,
+            problem,
+        };
+        let text = |field: &'static str| -> Result<String, PackError> {
+            entry
+                .get(field)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| field_err(field, "required string is missing".into()))
+        };
+        let id = text("id")?;
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(field_err(
+                "id",
+                format!("`{id}` is not kebab-case (a-z, 0-9, -)"),
+            ));
+        }
+        if seen.contains(&id) {
+            return Err(PackError::DuplicateId {
+                source_name: source.to_string(),
+                index,
+                id,
+            });
+        }
+        let title = text("title")?;
+        let pattern = text("regex")?;
+        let regex = Regex::new(&pattern)
+            .map_err(|e| field_err("regex", format!("does not compile: {e}")))?;
+        let severity: Severity = text("severity")?
+            .parse()
+            .map_err(|e: String| field_err("severity", e))?;
+        let message = text("message")?;
+        let paths = match entry.get("paths") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(globs)) => {
+                let mut builder = GlobSetBuilder::new();
+                for g in globs {
+                    let g = g
+                        .as_str()
+                        .ok_or_else(|| field_err("paths", "every entry must be a string".into()))?;
+                    builder
+                        .add(Glob::new(g).map_err(|e| field_err("paths", format!("`{g}`: {e}")))?);
+                }
+                Some(
+                    builder
+                        .build()
+                        .map_err(|e| field_err("paths", e.to_string()))?,
+                )
+            }
+            Some(_) => return Err(field_err("paths", "must be an array of globs".into())),
+        };
+        let languages = match entry.get("languages") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(langs)) => langs
+                .iter()
+                .map(|l| {
+                    l.as_str()
+                        .map(|s| s.trim_start_matches('.').to_ascii_lowercase())
+                        .ok_or_else(|| {
+                            field_err("languages", "every entry must be a string".into())
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(field_err(
+                    "languages",
+                    "must be an array of file extensions".into(),
+                ));
+            }
+        };
+        seen.push(id.clone());
+        let description = leak(format!(
+            "{message}\n\nContributed by the heuristics pack `{source}`."
+        ));
+        rules.push(Box::new(PackRule {
+            meta: RuleMeta {
+                id: leak(id),
+                title: leak(title),
+                category: Category::Pattern,
+                severity,
+                description,
+                fails: "",
+                passes: "",
+                example_path: "",
+            },
+            regex,
+            message,
+            paths,
+            languages,
+        }));
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::rules::patterns::test_support::added_file;
+    use serde_json::json;
+
+    #[test]
+    fn builds_rules_that_respect_paths_and_languages() {
+        let pack = json!({"preflight_patterns": [{
+            "id": "no-console-log", "title": "console.log left in", "regex": "console\\.log\\(",
+            "severity": "advisory", "message": "remove debug logging",
+            "paths": ["src/**"], "languages": ["ts", ".js"]
+        }]});
+        let rules = from_pack(&pack, "packs/web.json").unwrap();
+        assert_eq!(rules.len(), 1);
+        let mut out = Vec::new();
+        rules[0].check(&added_file("src/a.ts", "console.log(x)"), &mut out);
+        rules[0].check(&added_file("test/a.ts", "console.log(x)"), &mut out);
+        rules[0].check(&added_file("src/a.py", "console.log(x)"), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].severity, Severity::Advisory);
+        assert_eq!(out[0].message, "remove debug logging");
+    }
+
+    #[test]
+    fn errors_name_the_pack_entry_and_field() {
+        let bad_regex = json!({"preflight_patterns": [{"id": "a", "title": "t", "regex": "(", "severity": "critical", "message": "m"}]});
+        let err = from_pack(&bad_regex, "p.json").err().unwrap().to_string();
+        assert!(
+            err.starts_with("p.json: preflight_patterns[0].regex: does not compile"),
+            "{err}"
+        );
+        let bad_sev = json!({"preflight_patterns": [{"id": "a", "title": "t", "regex": "x", "severity": "high", "message": "m"}]});
+        let err = from_pack(&bad_sev, "p.json").err().unwrap().to_string();
+        assert!(err.contains("[0].severity"), "{err}");
+        let dup = json!({"preflight_patterns": [
+            {"id": "a", "title": "t", "regex": "x", "severity": "critical", "message": "m"},
+            {"id": "a", "title": "t", "regex": "y", "severity": "critical", "message": "m"}]});
+        assert!(matches!(
+            from_pack(&dup, "p.json"),
+            Err(PackError::DuplicateId { index: 1, .. })
+        ));
+        assert!(
+            from_pack(&json!({"name": "x"}), "p.json")
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! The dependency audit against a local fake OSV server and an offline database written by
+//! the test. Nothing here reaches the internet.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use factory::findings::Severity;
+use factory::preflight::dependencies::{
+    AuditError, AuditOptions, AuditSource, PackageChange, audit, audit_with,
+};
+use serde_json::{Value, json};
+
+fn change(ecosystem: &str, name: &str, version: &str, line: u32) -> PackageChange {
+    PackageChange {
+        ecosystem: ecosystem.into(),
+        name: name.into(),
+        version: version.into(),
+        path: "package-lock.json".into(),
+        line,
+    }
+}
+
+fn lodash_advisory() -> Value {
+    json!({
+        "id": "GHSA-35jh-r3h4-6jhm",
+        "summary": "Command injection in lodash",
+        "aliases": ["CVE-2021-23337"],
+        "database_specific": {"severity": "HIGH"},
+        "affected": [{
+            "package": {"name": "lodash", "ecosystem": "npm"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]
+        }]
+    })
+}
+
+struct Request {
+    method: String,
+    path: String,
+    body: String,
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut first = String::new();
+    reader.read_line(&mut first).ok()?;
+    let mut parts = first.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        path,
+        body: String::from_utf8_lossy(&body).into(),
+    })
+}
+
+fn respond(stream: &mut TcpStream, status: u16, body: &str) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// A fake OSV API on 127.0.0.1 that answers with `handler` and records every request.
+fn serve(
+    handler: impl Fn(&Request, usize) -> Option<(u16, String)> + Send + 'static,
+) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let seen = log.clone();
+    let count = AtomicUsize::new(0);
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let Some(req) = read_request(&mut stream) else {
+                continue;
+            };
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            seen.lock()
+                .unwrap()
+                .push(format!("{} {} {}", req.method, req.path, req.body));
+            match handler(&req, n) {
+                Some((status, body)) => respond(&mut stream, status, &body),
+                // Hang: keep the connection open without answering.
+                None => thread::sleep(Duration::from_secs(5)),
+            }
+        }
+    });
+    (base, log)
+}
+
+fn fast() -> AuditOptions {
+    AuditOptions {
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_millis(800),
+        retries: 2,
+        backoff: Duration::from_millis(10),
+    }
+}
+
+#[test]
+fn querybatch_with_pagination_then_details() {
+    let (base, log) = serve(|req, _| {
+        if req.path == "/v1/querybatch" {
+            let body: Value = serde_json::from_str(&req.body).unwrap();
+            let first = &body["queries"][0];
+            if first.get("page_token").is_some() {
+                // Second page: only the paged query is repeated.
+                assert_eq!(body["queries"].as_array().unwrap().len(), 1);
+                return Some((
+                    200,
+                    json!({"results": [{"vulns": [{"id": "GHSA-p2"}]}]}).to_string(),
+                ));
+            }
+            return Some((
+                200,
+                json!({"results": [
+                    {"vulns": [{"id": "GHSA-35jh-r3h4-6jhm"}], "next_page_token": "t1"},
+                    {}
+                ]})
+                .to_string(),
+            ));
+        }
+        if req.path == "/v1/vulns/GHSA-35jh-r3h4-6jhm" {
+            return Some((200, lodash_advisory().to_string()));
+        }
+        if req.path == "/v1/vulns/GHSA-p2" {
+            return Some((200, json!({"id": "GHSA-p2", "summary": "Prototype pollution", "database_specific": {"severity": "LOW"}}).to_string()));
+        }
+        Some((404, "{}".into()))
+    });
+    let changes = [
+        change("npm", "lodash", "4.17.20", 12),
+        change("npm", "left-pad", "1.3.0", 30),
+    ];
+    let findings = audit_with(&changes, &AuditSource::Osv { base_url: base }, &fast()).unwrap();
+    assert_eq!(findings.len(), 2, "{findings:#?}");
+    let high = findings
+        .iter()
+        .find(|f| f.message.contains("GHSA-35jh"))
+        .unwrap();
+    assert_eq!(high.severity, Severity::Critical);
+    assert_eq!(high.line, 12);
+    assert!(high.message.contains("lodash@4.17.20"));
+    assert!(high.message.contains("CVE-2021-23337"));
+    assert!(high.message.contains("fixed in 4.17.21"));
+    let low = findings
+        .iter()
+        .find(|f| f.message.contains("GHSA-p2"))
+        .unwrap();
+    assert_eq!(low.severity, Severity::Advisory);
+    let requests = log.lock().unwrap().clone();
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.starts_with("POST /v1/querybatch"))
+            .count(),
+        2
+    );
+    assert!(
+        requests[0].contains(r#""ecosystem":"npm""#)
+            && requests[0].contains(r#""version":"4.17.20""#)
+    );
+}
+
+#[test]
+fn server_errors_are_retried_then_succeed() {
+    let (base, log) = serve(|req, n| {
+        if n == 0 {
+            return Some((503, "busy".into()));
+        }
+        if req.path == "/v1/querybatch" {
+            return Some((200, json!({"results": [{}]}).to_string()));
+        }
+        Some((404, "{}".into()))
+    });
+    let findings = audit_with(
+        &[change("npm", "x", "1.0.0", 1)],
+        &AuditSource::Osv { base_url: base },
+        &fast(),
+    )
+    .unwrap();
+    assert!(findings.is_empty());
+    assert_eq!(log.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn client_errors_are_not_retried_and_name_the_url() {
+    let (base, log) = serve(|_, _| Some((400, r#"{"message":"bad ecosystem"}"#.into())));
+    let err = audit_with(
+        &[change("npm", "x", "1.0.0", 1)],
+        &AuditSource::Osv {
+            base_url: base.clone(),
+        },
+        &fast(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, AuditError::Http { status: 400, .. }));
+    assert!(
+        err.to_string().contains(&format!("{base}/v1/querybatch")),
+        "{err}"
+    );
+    assert_eq!(log.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_hanging_server_times_out_with_a_clear_error() {
+    let (base, _) = serve(|_, _| None);
+    let options = AuditOptions {
+        retries: 0,
+        ..fast()
+    };
+    let started = std::time::Instant::now();
+    let err = audit_with(
+        &[change("npm", "x", "1.0.0", 1)],
+        &AuditSource::Osv { base_url: base },
+        &options,
+    )
+    .unwrap_err();
+    assert!(matches!(err, AuditError::Transport { .. }), "{err}");
+    assert!(err.to_string().contains("--audit offline:DIR"));
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[test]
+fn offline_database_by_ecosystem_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("npm")).unwrap();
+    std::fs::create_dir_all(dir.path().join("PyPI")).unwrap();
+    std::fs::write(
+        dir.path().join("npm/GHSA-35jh-r3h4-6jhm.json"),
+        lodash_advisory().to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("PyPI/PYSEC-1.json"),
+        json!({"id": "PYSEC-1", "summary": "x", "affected": [{"package": {"name": "Django", "ecosystem": "PyPI"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "4.0"}, {"fixed": "4.2.2"}]}]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let source = AuditSource::Offline {
+        dir: dir.path().to_path_buf(),
+    };
+    let changes = [
+        change("npm", "lodash", "4.17.20", 3),
+        change("npm", "lodash", "4.17.21", 9),
+        PackageChange {
+            path: "requirements.txt".into(),
+            ..change("PyPI", "django", "4.2.1", 1)
+        },
+    ];
+    let findings = audit(&changes, &source).unwrap();
+    let found: Vec<(String, u32)> = findings.iter().map(|f| (f.path.clone(), f.line)).collect();
+    assert_eq!(
+        found,
+        vec![
+            ("package-lock.json".into(), 3),
+            ("requirements.txt".into(), 1)
+        ]
+    );
+    assert_eq!(
+        findings[0].fingerprint,
+        audit(&changes[..1], &source).unwrap()[0].fingerprint
+    );
+}
+
+#[test]
+fn broken_offline_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("BAD.json"), "{not json").unwrap();
+    let err = audit(
+        &[change("npm", "x", "1.0.0", 1)],
+        &AuditSource::Offline {
+            dir: dir.path().to_path_buf(),
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("BAD.json"), "{err}");
+    let missing = audit(
+        &[change("npm", "x", "1.0.0", 1)],
+        &AuditSource::Offline {
+            dir: dir.path().join("nope"),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        missing.to_string().contains("is not a directory"),
+        "{missing}"
+    );
+}
