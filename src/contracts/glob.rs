@@ -309,6 +309,20 @@ fn search(
     None
 }
 
+/// The fixed text a glob starts with, up to its first wildcard.
+pub fn literal_prefix(glob: &str) -> &str {
+    let g = glob.trim().trim_start_matches("./");
+    let end = g.find(['*', '?', '[', '{', '\\']).unwrap_or(g.len());
+    &g[..end]
+}
+
+/// Cheap test that rules out an overlap: two globs whose fixed prefixes diverge cannot match
+/// the same path. `true` means "might overlap"; the automata decide.
+pub fn may_overlap(a: &str, b: &str) -> bool {
+    let (pa, pb) = (literal_prefix(a), literal_prefix(b));
+    pa.starts_with(pb) || pb.starts_with(pa)
+}
+
 /// A path matched by both scopes, if any.
 pub fn overlap(a: &Scope, b: &Scope) -> Option<String> {
     search(a, b, |x, y| a.accepts_set(x) && b.accepts_set(y))
@@ -433,6 +447,14 @@ mod tests {
     }
 
     #[test]
+    fn prefix_prefilter_is_sound() {
+        assert!(!may_overlap("src/a/**", "src/b/**"));
+        assert!(may_overlap("src/**", "src/b/x.rs"));
+        assert!(may_overlap("**/*.rs", "src/b/x.rs"));
+        assert!(may_overlap("src/{a,b}/x", "src/a/x"));
+    }
+
+    #[test]
     fn bad_globs_are_errors() {
         assert!(Scope::new(&["src/[a"]).is_err());
         assert!(Scope::new(&["src/{a,b"]).is_err());
@@ -457,6 +479,13 @@ mod tests {
             prop_assert_eq!(ab.is_some(), ba.is_some());
             if let Some(w) = ab {
                 prop_assert!(sa.matches(&w) && sb.matches(&w), "witness {} fails", w);
+            }
+        }
+
+        #[test]
+        fn prefilter_never_hides_an_overlap(a in glob_strategy(), b in glob_strategy()) {
+            if overlap(&scope(&[a.as_str()]), &scope(&[b.as_str()])).is_some() {
+                prop_assert!(may_overlap(&a, &b));
             }
         }
 

@@ -93,7 +93,7 @@ mod tests {
         assert!(matches!(parse("f", b" \n"), Err(InputError::Empty { .. })));
         assert!(matches!(
             parse("f", b"{\"a\": \xff}"),
-            Err(InputError::NotUtf8 { offset: 7, .. })
+            Err(InputError::NotUtf8 { offset: 6, .. })
         ));
         assert!(matches!(
             parse("f", b"{\"a\": }"),

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::contracts::glob::{Scope, overlap};
+use crate::contracts::glob::{Scope, may_overlap, overlap};
 
 use super::Violation;
 use super::commands::placeholder;
@@ -21,28 +21,6 @@ fn strings(v: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// A task scope glob list, with a trailing-slash directory meaning everything below.
-fn scope_of(
-    task: &Value,
-    field: &str,
-    pointer: &str,
-    out: &mut Vec<Violation>,
-    code: &'static str,
-) -> Option<(Scope, Vec<String>)> {
-    let globs = strings(&task[field]);
-    match Scope::new(&globs) {
-        Ok(scope) => Some((scope, globs)),
-        Err(e) => {
-            out.push(Violation::new(
-                code,
-                format!("{pointer}/{field}"),
-                format!("{e}; fix the glob syntax"),
-            ));
-            None
-        }
-    }
 }
 
 pub(crate) fn check(plan: &Value) -> Vec<Violation> {
@@ -102,41 +80,59 @@ pub(crate) fn check(plan: &Value) -> Vec<Violation> {
         ));
     }
 
-    // SP009 + SP005 disjoint scopes within a wave.
-    let mut scopes: Vec<Option<(Scope, Vec<String>)>> = Vec::new();
+    // SP009 + SP005 disjoint scopes within a wave. Each glob is compiled on its own so the
+    // prefix prefilter can skip most pairs before the automata are searched.
+    let mut scopes: Vec<Vec<(String, Scope)>> = Vec::new();
     for (i, t) in tasks.iter().enumerate() {
-        scopes.push(scope_of(
-            t,
-            "files_in_scope",
-            &format!("/tasks/{i}"),
-            &mut out,
-            "SP009",
-        ));
-        let _ = scope_of(
-            t,
-            "files_out_of_scope",
-            &format!("/tasks/{i}"),
-            &mut out,
-            "SP009",
-        );
-    }
-    for i in 0..tasks.len() {
-        for j in i + 1..tasks.len() {
-            if tasks[i]["wave"] != tasks[j]["wave"] {
-                continue;
+        let mut compiled = Vec::new();
+        for (j, g) in strings(&t["files_in_scope"]).into_iter().enumerate() {
+            match Scope::new(&[g.as_str()]) {
+                Ok(s) => compiled.push((g, s)),
+                Err(e) => out.push(Violation::new(
+                    "SP009",
+                    format!("/tasks/{i}/files_in_scope/{j}"),
+                    format!("{e}; fix the glob syntax"),
+                )),
             }
-            let (Some((a, ga)), Some((b, gb))) = (&scopes[i], &scopes[j]) else {
-                continue;
-            };
-            if let Some(path) = overlap(a, b) {
-                let glob_a = matching_glob(ga, &path);
-                let glob_b = matching_glob(gb, &path);
-                out.push(Violation::new("SP005", format!("/tasks/{j}/files_in_scope"), format!(
-                    "`{}` and `{}` are both in wave {} and can both change `{path}` (`{glob_a}` and `{glob_b}`); give each file one owner or move a task to another wave",
-                    tasks[i]["id"].as_str().unwrap_or(""),
-                    tasks[j]["id"].as_str().unwrap_or(""),
-                    tasks[i]["wave"]
-                )));
+        }
+        for (j, g) in strings(&t["files_out_of_scope"]).into_iter().enumerate() {
+            if let Err(e) = Scope::new(&[g.as_str()]) {
+                out.push(Violation::new(
+                    "SP009",
+                    format!("/tasks/{i}/files_out_of_scope/{j}"),
+                    format!("{e}; fix the glob syntax"),
+                ));
+            }
+        }
+        scopes.push(compiled);
+    }
+    let mut by_wave: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, t) in tasks.iter().enumerate() {
+        by_wave
+            .entry(t["wave"].as_i64().unwrap_or(0))
+            .or_default()
+            .push(i);
+    }
+    let mut waves: Vec<_> = by_wave.into_iter().collect();
+    waves.sort();
+    for (wave, members) in waves {
+        for (x, &i) in members.iter().enumerate() {
+            for &j in &members[x + 1..] {
+                let shared = scopes[i].iter().find_map(|(ga, sa)| {
+                    scopes[j].iter().find_map(|(gb, sb)| {
+                        if !may_overlap(ga, gb) {
+                            return None;
+                        }
+                        overlap(sa, sb).map(|path| (path, ga.clone(), gb.clone()))
+                    })
+                });
+                if let Some((path, glob_a, glob_b)) = shared {
+                    out.push(Violation::new("SP005", format!("/tasks/{j}/files_in_scope"), format!(
+                        "`{}` and `{}` are both in wave {wave} and can both change `{path}` (`{glob_a}` and `{glob_b}`); give each file one owner or move a task to another wave",
+                        tasks[i]["id"].as_str().unwrap_or(""),
+                        tasks[j]["id"].as_str().unwrap_or(""),
+                    )));
+                }
             }
         }
     }
@@ -170,14 +166,6 @@ pub(crate) fn check(plan: &Value) -> Vec<Violation> {
         out.push(Violation::new("SP008", "/architectural_decisions", "a risky-infra plan needs at least one architectural decision record in `architectural_decisions`"));
     }
     out
-}
-
-fn matching_glob(globs: &[String], path: &str) -> String {
-    globs
-        .iter()
-        .find(|g| Scope::new(&[g.as_str()]).is_ok_and(|s| s.matches(path)))
-        .cloned()
-        .unwrap_or_default()
 }
 
 pub(crate) fn check_commands(commands: &Value, pointer: &str, out: &mut Vec<Violation>) {
