@@ -9,3 +9,4 @@ pub mod commands;
 pub mod contracts;
 pub mod findings;
 pub mod preflight;
+pub mod scorecard;
