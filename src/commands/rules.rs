@@ -32,9 +32,11 @@ pub enum ListFormat {
     Json,
 }
 
-/// Every documented rule: built-in rules, then scope checks, then the suppression check.
+/// Every documented rule: built-in rules, the dependency audit, scope checks, then the
+/// suppression check.
 pub fn all_metas() -> Vec<RuleMeta> {
     let mut metas: Vec<RuleMeta> = rules::builtin().iter().map(|r| r.meta().clone()).collect();
+    metas.push(crate::preflight::dependencies::rule_meta().clone());
     metas.extend(scope::metas().into_iter().cloned());
     metas.push(suppress::SUPPRESSION_MISSING_REASON.clone());
     metas

@@ -400,6 +400,7 @@ mod tests {
         let s = scope(&["src/**/*.ts"]);
         assert!(s.matches("src/a.ts") && s.matches("src/a/b/c.ts"));
         assert!(scope(&["src/routes/"]).matches("src/routes/a/b.ts"));
+        assert!(!scope(&["src/routes"]).matches("src/routes/a.ts"));
         assert!(scope(&["src/{a,b}/x.rs"]).matches("src/b/x.rs"));
         assert!(scope(&["f[0-9].txt"]).matches("f7.txt"));
         assert!(!scope(&["f[!0-9].txt"]).matches("f7.txt"));

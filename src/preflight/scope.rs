@@ -83,6 +83,17 @@ struct ScopeFile {
     change_class: Option<String>,
     #[serde(default)]
     class: Option<String>,
+    /// A tactical plan in the seed's format keeps its scope in `handoff`.
+    #[serde(default)]
+    handoff: Option<Handoff>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Handoff {
+    #[serde(default)]
+    in_scope_files: Vec<String>,
+    #[serde(default)]
+    out_of_scope_files: Vec<String>,
 }
 
 /// Compiled scope globs.
@@ -97,15 +108,16 @@ pub struct Scope {
 
 fn add_glob(builder: &mut GlobSetBuilder, pattern: &str, source: &str) -> anyhow::Result<()> {
     let pattern = pattern.trim().trim_start_matches("./");
-    let mut patterns = vec![pattern.to_string()];
-    if let Some(dir) = pattern.strip_suffix('/') {
-        patterns = vec![format!("{dir}/**")];
-    } else if !pattern.contains(['*', '?', '[', '{']) {
-        // A plain path also covers everything below it when it names a directory.
-        patterns.push(format!("{pattern}/**"));
-    }
+    // A trailing `/` names a directory and everything below it; a plain path names one file.
+    let patterns = match pattern.strip_suffix('/') {
+        Some(dir) => vec![format!("{dir}/**")],
+        None => vec![pattern.to_string()],
+    };
     for p in patterns {
-        let glob = Glob::new(&p)
+        // `*` stays within one path segment, as in the contracts (docs/contracts.md).
+        let glob = globset::GlobBuilder::new(&p)
+            .literal_separator(true)
+            .build()
             .map_err(|e| anyhow::anyhow!("{source}: invalid glob `{pattern}`: {e}"))?;
         builder.add(glob);
     }
@@ -141,8 +153,9 @@ impl Scope {
         })
     }
 
-    /// Load a `--scope` file or a tactical plan: both use `files_in_scope` /
-    /// `files_out_of_scope`; the class is `change_class` (or `class`).
+    /// Load a `--scope` file or a tactical plan: `files_in_scope` / `files_out_of_scope`, or a
+    /// tactical plan's `handoff.in_scope_files` / `handoff.out_of_scope_files`; the class is
+    /// `change_class` (or `class`).
     pub fn load(path: &Path) -> anyhow::Result<Scope> {
         let source = path.display().to_string();
         let text = std::fs::read_to_string(path)
@@ -156,12 +169,11 @@ impl Scope {
             )
         })?;
         let class = file.change_class.or(file.class);
-        Scope::new(
-            &file.files_in_scope,
-            &file.files_out_of_scope,
-            class,
-            &source,
-        )
+        let (in_scope, out_of_scope) = match file.handoff {
+            Some(h) if file.files_in_scope.is_empty() => (h.in_scope_files, h.out_of_scope_files),
+            _ => (file.files_in_scope, file.files_out_of_scope),
+        };
+        Scope::new(&in_scope, &out_of_scope, class, &source)
     }
 
     fn is_risky_infra(&self) -> bool {
@@ -256,12 +268,19 @@ mod tests {
     }
 
     #[test]
-    fn plain_directory_entries_cover_their_contents() {
-        let scope = Scope::new(&["src/api".into()], &[], None, "t").unwrap();
+    fn trailing_slash_directories_cover_their_contents_plain_paths_do_not() {
         let diff = "--- a/src/api/x.rs\n+++ b/src/api/x.rs\n@@ -1 +1 @@\n-a\n+b\n--- a/src/other.rs\n+++ b/src/other.rs\n@@ -1 +1 @@\n-a\n+b\n";
+        let dir = Scope::new(&["src/api/".into()], &[], None, "t").unwrap();
         assert_eq!(
-            paths(&scope, diff),
+            paths(&dir, diff),
             vec![("scope-outside".into(), "src/other.rs".into())]
+        );
+        let plain = Scope::new(&["src/api".into()], &[], None, "t").unwrap();
+        assert_eq!(paths(&plain, diff).len(), 2);
+        let star = Scope::new(&["src/*.rs".into()], &[], None, "t").unwrap();
+        assert_eq!(
+            paths(&star, diff),
+            vec![("scope-outside".into(), "src/api/x.rs".into())]
         );
     }
 }

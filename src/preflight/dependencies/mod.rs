@@ -88,8 +88,8 @@ important, LOW is advisory; without a label, the CVSS v3 base score decides (≥
 ≥ 4 important), and an advisory with neither is important. Versions that were already in the \
 lockfile before the change are not re-reported.\n\n\
 Fix: upgrade to the fixed version named in the message, or pin to an unaffected one.",
-    fails: "+    \"node_modules/lodash\": {\n+      \"version\": \"4.17.20\",",
-    passes: "+    \"node_modules/lodash\": {\n+      \"version\": \"4.17.21\",",
+    fails: "    \"node_modules/lodash\": {\n      \"version\": \"4.17.20\",",
+    passes: "    \"node_modules/lodash\": {\n      \"version\": \"4.17.21\",",
     example_path: "package-lock.json",
 };
 
