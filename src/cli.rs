@@ -14,8 +14,9 @@ use crate::commands;
     name = "factory",
     version,
     about = "Deterministic orchestration for AI-agent software delivery",
-    long_about = "factory validates phase contracts, gates changes with deterministic security checks, \
-                  and keeps the state, log and scorecards of an AI-agent delivery pipeline.",
+    long_about = "factory is the deterministic half of an AI-agent delivery pipeline: it validates the \
+                  contracts between phases and gates changes with security, scope and dependency \
+                  checks before any LLM review.",
     propagate_version = true,
     max_term_width = 100
 )]

@@ -48,7 +48,7 @@ impl Rule for EvalInjection {
             "exec",
             "assert",
             "create_function",
-            "function",
+            "new function",
             "runin",
             "compilefunction",
             "settimeout",

@@ -126,8 +126,7 @@ impl Rule for ShellInjection {
                     continue;
                 }
                 let sink = SINK.is_match(text);
-                let dynamic = builds_string(text, lang);
-                if added && sink && dynamic && SHELL_INVOLVED.is_match(text) {
+                if added && sink && builds_string(text, lang) && SHELL_INVOLVED.is_match(text) {
                     report(
                         &META,
                         file,
@@ -140,15 +139,16 @@ impl Rule for ShellInjection {
                     reported.push(new_line);
                     continue;
                 }
-                if added && dynamic && !sink {
+                if added && !sink {
                     if let Some(var) = assigned_variable(text)
                         && looks_like_command_var(var)
+                        && builds_string(text, lang)
                     {
                         tainted.push((var.to_string(), new_line, text.to_string()));
                     }
                     continue;
                 }
-                if sink && SHELL_INVOLVED.is_match(text) {
+                if sink && !tainted.is_empty() && SHELL_INVOLVED.is_match(text) {
                     for (var, at, built) in &tainted {
                         if *at < new_line && !reported.contains(at) && passes_variable(text, var) {
                             report(

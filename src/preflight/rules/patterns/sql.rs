@@ -112,7 +112,8 @@ impl Rule for SqlInjection {
                     }
                     continue;
                 }
-                if !SINK.is_match(text) {
+                // Only a line that passes a tainted variable can still be a finding.
+                if tainted.is_empty() || !SINK.is_match(text) {
                     continue;
                 }
                 for (var, at, built) in &tainted {
