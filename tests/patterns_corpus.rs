@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use factory::preflight::diff::{ChangeKind, DiffLine, FileDiff, Hunk, LineKind};
+use factory::preflight::diff::FileDiff;
 use factory::preflight::rules::{Rule, patterns};
 
 /// splitmix64: a tiny fixed-seed generator, so the corpus is the same on every run.
@@ -461,33 +461,6 @@ fn templates() -> Vec<(Option<&'static str>, &'static str, Vec<&'static str>)> {
     ]
 }
 
-fn added_file(path: &str, text: &str) -> FileDiff {
-    let lines: Vec<DiffLine> = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| DiffLine {
-            kind: LineKind::Added,
-            new_line: Some(i as u32 + 1),
-            old_line: None,
-            text: l.to_string(),
-        })
-        .collect();
-    FileDiff {
-        old_path: None,
-        new_path: Some(path.to_string()),
-        kind: ChangeKind::Added,
-        binary: false,
-        mode_change: None,
-        hunks: vec![Hunk {
-            old_start: 0,
-            old_len: 0,
-            new_start: 1,
-            new_len: lines.len() as u32,
-            lines,
-        }],
-    }
-}
-
 /// Run a rule as the engine does: only when one of its keywords occurs in the added text.
 fn fires(rule: &dyn Rule, file: &FileDiff, lowered: &str) -> bool {
     let keywords = rule.keywords();
@@ -534,7 +507,7 @@ fn pattern_rules_meet_recall_and_precision_targets() {
         for template in group {
             for _ in 0..25 {
                 let text = fill(&mut rng, template);
-                let file = added_file(path, &text);
+                let file = FileDiff::new_file(path, &text);
                 let lowered = text.to_ascii_lowercase();
                 cases += 1;
                 for rule in &rules {

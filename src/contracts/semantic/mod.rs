@@ -39,6 +39,18 @@ impl Violation {
     }
 }
 
+/// The string items of a JSON array (non-strings and non-arrays give nothing).
+pub(crate) fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Documents other than the one checked that some checks need.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Context<'a> {

@@ -6,22 +6,11 @@ use serde_json::Value;
 
 use crate::contracts::glob::{Scope, may_overlap, overlap};
 
-use super::Violation;
 use super::commands::placeholder;
+use super::{Violation, strings};
 
 /// Classes ordered by how much process they demand.
 const CLASS_ORDER: &[&str] = &["hotfix", "refactor", "feature", "risky-infra"];
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 pub(crate) fn check(plan: &Value) -> Vec<Violation> {
     let mut out = Vec::new();

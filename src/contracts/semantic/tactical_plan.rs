@@ -4,19 +4,8 @@ use serde_json::Value;
 
 use crate::contracts::glob::{Scope, escapes, overlap};
 
-use super::Violation;
 use super::strategic_plan::check_commands;
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use super::{Violation, strings};
 
 fn compile(globs: &[String], pointer: &str, out: &mut Vec<Violation>) -> Option<Scope> {
     Scope::new(globs)

@@ -60,6 +60,35 @@ pub struct FileDiff {
 }
 
 impl FileDiff {
+    /// The diff of a new file at `path` whose every line is added: what a rule sees for a file
+    /// created by a change. Used for rule examples, corpora and tests.
+    pub fn new_file(path: &str, text: &str) -> FileDiff {
+        let lines: Vec<DiffLine> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| DiffLine {
+                kind: LineKind::Added,
+                new_line: Some(i as u32 + 1),
+                old_line: None,
+                text: l.to_string(),
+            })
+            .collect();
+        FileDiff {
+            old_path: None,
+            new_path: Some(path.to_string()),
+            kind: ChangeKind::Added,
+            binary: false,
+            mode_change: None,
+            hunks: vec![Hunk {
+                old_start: 0,
+                old_len: 0,
+                new_start: 1,
+                new_len: lines.len() as u32,
+                lines,
+            }],
+        }
+    }
+
     /// The path findings are reported against: the new path, or the old one for a deletion.
     pub fn path(&self) -> &str {
         self.new_path

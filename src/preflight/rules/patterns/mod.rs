@@ -96,34 +96,11 @@ pub(crate) fn report(
 pub(crate) mod test_support {
     //! Build a `FileDiff` of a new file from added lines, as the engine would see it.
     use crate::findings::Finding;
-    use crate::preflight::diff::{ChangeKind, DiffLine, FileDiff, Hunk, LineKind};
+    use crate::preflight::diff::FileDiff;
     use crate::preflight::rules::Rule;
 
     pub fn added_file(path: &str, text: &str) -> FileDiff {
-        let lines: Vec<DiffLine> = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| DiffLine {
-                kind: LineKind::Added,
-                new_line: Some(i as u32 + 1),
-                old_line: None,
-                text: l.to_string(),
-            })
-            .collect();
-        FileDiff {
-            old_path: None,
-            new_path: Some(path.to_string()),
-            kind: ChangeKind::Added,
-            binary: false,
-            mode_change: None,
-            hunks: vec![Hunk {
-                old_start: 0,
-                old_len: 0,
-                new_start: 1,
-                new_len: lines.len() as u32,
-                lines,
-            }],
-        }
+        FileDiff::new_file(path, text)
     }
 
     pub fn run(rule: &dyn Rule, path: &str, text: &str) -> Vec<Finding> {

@@ -4,15 +4,13 @@
 //! an added line that matches `regex`, in a file that matches one of `paths` (globs) and whose
 //! extension is one of `languages`, when those are given.
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobSet, GlobSetBuilder};
 use regex::Regex;
 use serde_json::Value;
 
 use crate::findings::{Category, Finding, Severity};
 use crate::preflight::diff::FileDiff;
 use crate::preflight::rules::{Rule, RuleMeta};
-
-use super::report;
 
 /// A pack entry that cannot become a rule. Every variant names the pack and the entry.
 #[derive(Debug, thiserror::Error)]
@@ -60,8 +58,22 @@ impl Rule for PackRule {
             }
         }
         for (n, text) in file.added_lines() {
-            if self.regex.is_match(text) {
-                report(&self.meta, file, n, text, self.message.clone(), out);
+            if let Some(m) = self.regex.find(text) {
+                // A pack rule may be matching a credential: only a redacted match is kept.
+                out.push(Finding {
+                    rule_id: self.meta.id.to_string(),
+                    category: self.meta.category,
+                    severity: self.meta.severity,
+                    path: file.path().to_string(),
+                    line: n,
+                    message: self.message.clone(),
+                    fingerprint: crate::findings::fingerprint(
+                        self.meta.id,
+                        file.path(),
+                        m.as_str(),
+                    ),
+                    redacted: crate::findings::redact(m.as_str()),
+                });
             }
         }
     }
@@ -114,6 +126,10 @@ pub fn from_pack(pack: &Value, source: &str) -> Result<Vec<Box<dyn Rule>>, PackE
                 id,
             });
         }
+        // From here on, errors name the rule too.
+        let field_err = |field: &'static str, problem: String| {
+            field_err(field, format!("rule `{id}`: {problem}"))
+        };
         let title = text("title")?;
         let pattern = text("regex")?;
         let regex = Regex::new(&pattern)
@@ -130,8 +146,12 @@ pub fn from_pack(pack: &Value, source: &str) -> Result<Vec<Box<dyn Rule>>, PackE
                     let g = g
                         .as_str()
                         .ok_or_else(|| field_err("paths", "every entry must be a string".into()))?;
-                    builder
-                        .add(Glob::new(g).map_err(|e| field_err("paths", format!("`{g}`: {e}")))?);
+                    // `*` stays within one directory, as in scopes (docs/contracts.md).
+                    let glob = globset::GlobBuilder::new(g)
+                        .literal_separator(true)
+                        .build()
+                        .map_err(|e| field_err("paths", format!("`{g}`: {e}")))?;
+                    builder.add(glob);
                 }
                 Some(
                     builder
@@ -213,7 +233,7 @@ mod tests {
         let bad_regex = json!({"preflight_patterns": [{"id": "a", "title": "t", "regex": "(", "severity": "critical", "message": "m"}]});
         let err = from_pack(&bad_regex, "p.json").err().unwrap().to_string();
         assert!(
-            err.starts_with("p.json: preflight_patterns[0].regex: does not compile"),
+            err.starts_with("p.json: preflight_patterns[0].regex: rule `a`: does not compile"),
             "{err}"
         );
         let bad_sev = json!({"preflight_patterns": [{"id": "a", "title": "t", "regex": "x", "severity": "high", "message": "m"}]});
