@@ -5,6 +5,7 @@
 mod allowlist;
 mod checksum;
 mod connection_string;
+mod generic;
 mod jwt;
 mod private_key;
 mod providers;
@@ -20,6 +21,7 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
     all.push(Box::new(private_key::PrivateKey));
     all.push(Box::new(connection_string::ConnectionString));
     all.push(Box::new(jwt::Jwt));
+    all.push(Box::new(generic::GenericSecret));
     all
 }
 

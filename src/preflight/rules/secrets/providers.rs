@@ -261,6 +261,101 @@ token_rules! {
         r#""Storage": "UseDevelopmentStorage=true""#,
         "appsettings.json",
         r"An Azure storage account key inside a connection string: full access to the account's blobs, queues and tables.";
+    "gitlab-runner-token", "GitLab runner authentication token", Critical, ["glrt-"], r#"\b(glrt-[A-Za-z0-9_-]{20,})"#, None,
+        r#"token = "glrt-u8jzPde0IgxLd6GncfBA""#,
+        r#"token = "${RUNNER_TOKEN}""#,
+        "runner/config.toml",
+        r"A GitLab runner authentication token (`glrt-`): it registers runners that receive CI jobs and their secrets.";
+    "gitlab-pipeline-trigger-token", "GitLab pipeline trigger token", Critical, ["glptt-"], r#"\b(glptt-[a-f0-9]{40})\b"#, None,
+        r"TRIGGER=glptt-272d1371c17149d439536b3216fdaeeb975729fa",
+        r"TRIGGER=$CI_JOB_TOKEN",
+        "scripts/trigger.sh",
+        r"A GitLab pipeline trigger token (`glptt-`).";
+    "bitbucket-app-password", "Bitbucket API token", Critical, ["atbb"], r#"\b(ATBB[A-Za-z0-9_=.-]{32,})"#, None,
+        r"BITBUCKET_TOKEN=ATBBUCsMehGAkWvj7FAc9QeWJKY40uvSwMFL",
+        r"BITBUCKET_TOKEN=${BITBUCKET_TOKEN}",
+        ".env",
+        r"A Bitbucket app password or API token (`ATBB…`).";
+    "atlassian-api-token", "Atlassian API token", Critical, ["atatt3"], r#"\b(ATATT3[A-Za-z0-9_=-]{150,})"#, None,
+        r#"JIRA_TOKEN = "ATATT36ilI8ihN5KXSc7Tvo-hBKqFYY-kv5ZJr3J1TWDtkwtDDb_xHKas1VOqg6YYZYn9ZhyiA4uoRgnatmUdjAWtGSU8po_799NksnRH9ucAUsdMlHUvTCQCyEZDz-TddJ8HyS5SUkCnD8zRA9a9SkpXz9w3QlY7Zkuvqdt7s8Stqcbnr3yBdGBLE""#,
+        r#"JIRA_TOKEN = os.environ["JIRA_TOKEN"]"#,
+        "tools/jira.py",
+        r"An Atlassian (Jira, Confluence) API token (`ATATT3…`).";
+    "heroku-api-key", "Heroku API key", Critical, ["hrku-"], r#"\b(HRKU-[A-Za-z0-9_-]{60})"#, None,
+        r"HEROKU_API_KEY=HRKU-PH1qhT61qtc4xatws8phP9nhFyJfm5di4PzJ59FHz5r1pY4OjE2jBMptUsGr",
+        r"HEROKU_API_KEY=${HEROKU_API_KEY}",
+        ".env",
+        r"A Heroku platform API key (`HRKU-`).";
+    "mailchimp-api-key", "Mailchimp API key", Important, ["-us"], r#"\b([0-9a-f]{32}-us[0-9]{1,2})\b"#, None,
+        r#"MAILCHIMP_KEY = "e73cf575dcad6ba2b0aee0ca92373288-us21""#,
+        r"MAILCHIMP_KEY = settings.MAILCHIMP_KEY",
+        "newsletter/client.py",
+        r"A Mailchimp marketing API key (32 hex digits and a data-centre suffix such as `-us21`).";
+    "mailgun-api-key", "Mailgun API key", Important, ["key-"], r#"\b(key-[0-9a-f]{32})\b"#, None,
+        r#"MAILGUN_KEY = "key-1584d8c4fa2815d2802827283e0ad841""#,
+        r#"MAILGUN_KEY = "key-<your key>""#,
+        "mail/mailgun.py",
+        r"A Mailgun private API key (`key-` and 32 hex digits).";
+    "postman-api-key", "Postman API key", Critical, ["pmak-"], r#"\b(PMAK-[a-f0-9]{24}-[a-f0-9]{34})\b"#, None,
+        r"POSTMAN_API_KEY=PMAK-73581569969e58b081006f7e-3dfc967a64cb14028d512c9791e558e08b",
+        r"POSTMAN_API_KEY=${POSTMAN_API_KEY}",
+        ".env",
+        r"A Postman API key (`PMAK-`).";
+    "doppler-token", "Doppler token", Critical, ["dp."], r#"\b(dp\.(?:st|sa|ct|pt|scim|audit)\.[A-Za-z0-9_.-]{40,})"#, None,
+        r"DOPPLER_TOKEN=dp.st.prd.9vJupc94tnwlavyfErGPmpGXafq0fjzLczbttOofL9H",
+        r"DOPPLER_TOKEN=$(doppler configure get token --plain)",
+        "scripts/env.sh",
+        r"A Doppler service, service-account, CLI or personal token.";
+    "terraform-cloud-token", "Terraform Cloud / HCP Terraform token", Critical, ["atlasv1"], r#"\b([A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,})"#, None,
+        r#"token = "2WjQ5TY4MyWuUF.atlasv1.tKsf2rcDkdfrUnW5gcF_Ha6ili8GjHEAD6-Wj9KfzjsQGMrb9h_ImB_LK777pzNk8cL""#,
+        r"token = var.tfc_token",
+        "infra/backend.tf",
+        r"A Terraform Cloud (HCP Terraform) API token (`….atlasv1.…`).";
+    "notion-token", "Notion integration token", Critical, ["secret_", "ntn_"], r#"\b((?:secret_[A-Za-z0-9]{43}|ntn_[0-9]{11}[A-Za-z0-9]{35}))\b"#, None,
+        r#"NOTION_TOKEN = "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""#,
+        r#"NOTION_TOKEN = os.getenv("NOTION_TOKEN")"#,
+        "sync/notion.py",
+        r"A Notion internal integration token (`ntn_…`, formerly `secret_…`).";
+    "new-relic-user-key", "New Relic user API key", Critical, ["nrak-"], r#"\b(NRAK-[A-Z0-9]{27})\b"#, None,
+        r"NEW_RELIC_API_KEY=NRAK-YUHVAUVZHMASQXEZYEX1RDRGDSJ",
+        r"NEW_RELIC_API_KEY=${NEW_RELIC_API_KEY}",
+        ".env",
+        r"A New Relic user API key (`NRAK-`).";
+    "groq-api-key", "Groq API key", Critical, ["gsk_"], r#"\b(gsk_[A-Za-z0-9]{52})\b"#, None,
+        r#"GROQ_API_KEY = "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""#,
+        r#"GROQ_API_KEY = os.environ["GROQ_API_KEY"]"#,
+        "agents/groq.py",
+        r"A Groq API key (`gsk_`).";
+    "rubygems-api-key", "RubyGems API key", Critical, ["rubygems_"], r#"\b(rubygems_[a-f0-9]{48})\b"#, None,
+        r":rubygems_api_key: rubygems_8c79fc35526f7eaed46725a2a7b860dcd6c8a1f8b46287cc",
+        r#":rubygems_api_key: <%= ENV["GEM_HOST_API_KEY"] %>"#,
+        ".gem/credentials",
+        r"A RubyGems.org API key (`rubygems_`).";
+    "nuget-api-key", "NuGet API key", Important, ["oy2"], r#"\b(oy2[a-z0-9]{43})\b"#, None,
+        r"dotnet nuget push pkg.nupkg --api-key oy221tbic145aez732pgojj7g3f9caioctiq71hget7myq",
+        r#"dotnet nuget push pkg.nupkg --api-key "$NUGET_API_KEY""#,
+        "scripts/publish.sh",
+        r"A NuGet.org API key (`oy2…`).";
+    "crates-io-token", "crates.io API token", Important, ["cio"], r#"\b(cio[a-zA-Z0-9]{32})\b"#, None,
+        r"CARGO_REGISTRY_TOKEN=ciooYMaaItDr9uP14pEHpJpb9ATPtdbmF4R",
+        r"CARGO_REGISTRY_TOKEN=${{ secrets.CARGO_REGISTRY_TOKEN }}",
+        ".env.release",
+        r"A crates.io API token (`cio…`).";
+    "alibaba-access-key-id", "Alibaba Cloud AccessKey ID", Important, ["ltai"], r#"\b(LTAI[A-Za-z0-9]{20})\b"#, None,
+        r#"access_key_id = "LTAIPAfqoQB7xoFcSvTAxRzm""#,
+        r#"access_key_id = os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"]"#,
+        "deploy/oss.py",
+        r"An Alibaba Cloud AccessKey ID (`LTAI…`); its secret usually sits next to it.";
+    "datadog-api-key", "Datadog API key", Critical, ["datadog", "dd_api"], r#"(?i)(?:datadog|dd)_?api_?key["']?\s*[:=]\s*["']?([a-f0-9]{32})\b"#, None,
+        r"DD_API_KEY=0926f6967e7893f57fd14c1604d115ce",
+        r"DD_API_KEY=${DD_API_KEY}",
+        "deploy/datadog.env",
+        r"A Datadog API key (32 hex digits assigned to `DD_API_KEY` or `datadog_api_key`).";
+    "azure-ad-client-secret", "Microsoft Entra ID client secret", Critical, ["q~"], r#"\b([A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})(?:[^A-Za-z0-9_~.-]|$)"#, None,
+        r#""ClientSecret": "5T48Q~OokvQyx7eNWVQ4vnakJkS1pAWTN3lg8zV5""#,
+        r#""ClientSecret": "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/app)""#,
+        "appsettings.json",
+        r"A Microsoft Entra ID (Azure AD) application client secret (the `…Q~…` format).";
 }
 
 #[cfg(test)]
