@@ -33,12 +33,46 @@ more confidence. Fix: rotate the value and load it from the environment or a sec
     example_path: "app/settings.py",
 };
 
-static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?i)\b[A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key|token)[A-Za-z0-9_]*["']?\s*(?::=|=>|=|:)\s*(?:"([^"\s]{12,200})"|'([^'\s]{12,200})'|([^"'\s,;#]{12,200})\s*$)"#,
-    )
-    .expect("compiles")
-});
+/// The value assigned after a credential name ending at `name_end`: skips the rest of the
+/// identifier and a closing quote, expects `=`, `:`, `:=` or `=>`, then reads a quoted value, or
+/// (when `bare` is allowed, as in `.env` files) an unquoted one up to whitespace.
+fn assigned_value(line: &str, name_end: usize, bare: bool) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let mut i = name_end;
+    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+        i += 1;
+    }
+    if i < bytes.len() && matches!(bytes[i], b'"' | b'\'') {
+        i += 1;
+    }
+    while i < bytes.len() && bytes[i] == b' ' {
+        i += 1;
+    }
+    match bytes.get(i..i + 2) {
+        Some(b":=") | Some(b"=>") => i += 2,
+        _ if matches!(bytes.get(i), Some(b'=') | Some(b':')) => i += 1,
+        _ => return None,
+    }
+    if bytes.get(i) == Some(&b'=') {
+        return None; // `==` is a comparison
+    }
+    while i < bytes.len() && bytes[i] == b' ' {
+        i += 1;
+    }
+    let rest = &line[i..];
+    let value = match rest.as_bytes().first() {
+        Some(q @ (b'"' | b'\'')) => {
+            let inner = &rest[1..];
+            &inner[..inner.find(*q as char)?]
+        }
+        Some(_) if bare => rest.split([' ', '\t', '#', ';', ',']).next()?,
+        _ => return None,
+    };
+    (12..=200)
+        .contains(&value.len())
+        .then_some(value)
+        .filter(|v| !v.contains(char::is_whitespace))
+}
 
 /// Files where long random-looking values are expected: lockfiles and checksums.
 fn skipped(path: &str) -> bool {
@@ -73,6 +107,11 @@ fn entropy(s: &str) -> f64 {
         .sum()
 }
 
+/// A word and a number (`handler-67429`, `release_2024`): names, not generated material.
+static WORD_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z]+[-_.]?[0-9]+$|^[0-9]+[-_.]?[A-Za-z]+$").expect("compiles")
+});
+
 /// Whether `value` reads like a generated secret rather than a word, a reference or a path.
 fn looks_random(value: &str) -> bool {
     if is_placeholder(value)
@@ -82,34 +121,46 @@ fn looks_random(value: &str) -> bool {
     {
         return false;
     }
-    // Lower-case text with `/` or `.` is a path, a key name or a host, not generated material.
-    let upper = value.bytes().any(|b| b.is_ascii_uppercase());
+    let has = |f: fn(&u8) -> bool| value.as_bytes().iter().any(f);
+    let (lower, upper, digit) = (
+        has(u8::is_ascii_lowercase),
+        has(u8::is_ascii_uppercase),
+        has(u8::is_ascii_digit),
+    );
+    let symbol = has(|b| !b.is_ascii_alphanumeric());
+    // Lower-case text with `/` or `.` is a path, a key name or a host.
     if !upper && value.contains(['/', '.']) {
         return false;
     }
-    let letters = value.bytes().any(|b| b.is_ascii_alphabetic());
-    let digits = value.bytes().any(|b| b.is_ascii_digit());
-    if !(letters && digits) {
+    if !digit || !(lower || upper) || value.contains(['(', ')']) || WORD_NUMBER.is_match(value) {
         return false;
     }
-    // Calls, member accesses and identifiers are code, not values.
-    if value.contains('(')
-        || value.contains(')')
-        || value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && value.contains('_')
-            && value.bytes().filter(|b| b.is_ascii_uppercase()).count() == 0
-            && entropy(value) < 4.0
-    {
-        return false;
+    let e = entropy(value);
+    if value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return value.len() >= 32 && e >= 3.0;
     }
-    let hex = value.bytes().all(|b| b.is_ascii_hexdigit());
-    if hex {
-        return value.len() >= 32 && entropy(value) >= 3.0;
-    }
-    entropy(value) >= 3.5
+    let classes = [lower, upper, digit, symbol].iter().filter(|c| **c).count();
+    (value.len() >= 16 && classes >= 3 && e >= 3.5) || (value.len() >= 24 && e >= 4.0)
 }
+
+/// Names that announce a credential, matched case-insensitively before any regex runs.
+static NAMES: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([
+            "password",
+            "passwd",
+            "pwd",
+            "secret",
+            "apikey",
+            "api_key",
+            "api-key",
+            "token",
+            "private_key",
+            "private-key",
+        ])
+        .expect("compiles")
+});
 
 impl Rule for GenericSecret {
     fn meta(&self) -> &RuleMeta {
@@ -131,15 +182,12 @@ impl Rule for GenericSecret {
                 || n.ends_with(".ini")
         });
         for (n, text) in file.added_lines() {
-            let Some(caps) = ASSIGNMENT.captures(text) else {
+            let Some(value) = NAMES
+                .find_iter(text)
+                .find_map(|m| assigned_value(text, m.end(), env_style))
+            else {
                 continue;
             };
-            let value = caps
-                .get(1)
-                .or_else(|| caps.get(2))
-                .or_else(|| if env_style { caps.get(3) } else { None })
-                .map(|m| m.as_str());
-            let Some(value) = value else { continue };
             if looks_random(value) {
                 report(&META, META.severity, file, n, value, "a random-looking literal is assigned to a credential name: rotate it and load it at run time".into(), out);
             }
@@ -186,6 +234,8 @@ mod tests {
         ));
         assert!(!fires("a.py", r#"api_key = get_api_key(settings_v2)"#));
         assert!(!fires("a.py", r#"token = "0123456789abcdef0123""#));
+        assert!(!fires("a.yml", r#"  secret_limit: "handler-67429""#));
+        assert!(!fires("a.py", r#"password = "Summer2024""#));
         assert!(!fires(
             "Cargo.lock",
             r#"checksum = "3f9a7c2e8b1d4f6a0c5e9b2d7a4f1c8e3f9a7c2e8b1d4f6a""#
