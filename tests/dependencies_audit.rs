@@ -309,3 +309,97 @@ fn broken_offline_files_are_named() {
         "{missing}"
     );
 }
+
+/// A diff that bumps lodash to a vulnerable version in package-lock.json (line 5 of the new file).
+const LOCKFILE_DIFF: &str = "diff --git a/package-lock.json b/package-lock.json
+--- a/package-lock.json
++++ b/package-lock.json
+@@ -3,4 +3,4 @@
+   \"packages\": {
+     \"node_modules/lodash\": {
+-      \"version\": \"4.17.21\",
++      \"version\": \"4.17.20\",
+       \"resolved\": \"https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz\"
+";
+
+fn preflight_json(args: &[&str]) -> (Option<i32>, Value) {
+    let out = assert_cmd::Command::cargo_bin("factory")
+        .unwrap()
+        .arg("preflight")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), report)
+}
+
+#[test]
+fn binary_reports_a_vulnerable_bump_from_an_offline_database() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("osv/npm")).unwrap();
+    std::fs::write(
+        dir.path().join("osv/npm/GHSA-35jh-r3h4-6jhm.json"),
+        lodash_advisory().to_string(),
+    )
+    .unwrap();
+    let diff = dir.path().join("bump.diff");
+    std::fs::write(&diff, LOCKFILE_DIFF).unwrap();
+    let source = format!("offline:{}", dir.path().join("osv").display());
+    let (code, report) = preflight_json(&["--diff", diff.to_str().unwrap(), "--audit", &source]);
+    assert_eq!(code, Some(1), "{report}");
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report}");
+    assert_eq!(findings[0]["rule_id"], "vulnerable-dependency");
+    assert_eq!(findings[0]["path"], "package-lock.json");
+    assert_eq!(findings[0]["line"], 5);
+    assert_eq!(findings[0]["severity"], "critical");
+    // Without an audit source the same diff is clean.
+    let (code, _) = preflight_json(&["--diff", diff.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn binary_queries_the_osv_api_at_the_given_url() {
+    let (base, log) = serve(|req, _| {
+        if req.path == "/v1/querybatch" {
+            return Some((
+                200,
+                json!({"results": [{"vulns": [{"id": "GHSA-35jh-r3h4-6jhm"}]}]}).to_string(),
+            ));
+        }
+        if req.path == "/v1/vulns/GHSA-35jh-r3h4-6jhm" {
+            return Some((200, lodash_advisory().to_string()));
+        }
+        Some((404, "{}".into()))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let diff = dir.path().join("bump.diff");
+    std::fs::write(&diff, LOCKFILE_DIFF).unwrap();
+    let (code, report) = preflight_json(&[
+        "--diff",
+        diff.to_str().unwrap(),
+        "--audit",
+        "osv",
+        "--osv-url",
+        &base,
+    ]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["findings"][0]["rule_id"], "vulnerable-dependency");
+    assert!(
+        report["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fixed in 4.17.21")
+    );
+    let requests = log.lock().unwrap().clone();
+    assert!(
+        requests[0].starts_with("POST /v1/querybatch"),
+        "{requests:?}"
+    );
+    assert!(
+        requests[0].contains(r#""name":"lodash""#)
+            && requests[0].contains(r#""version":"4.17.20""#)
+    );
+}
