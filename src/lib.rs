@@ -10,3 +10,4 @@ pub mod contracts;
 pub mod findings;
 pub mod preflight;
 pub mod scorecard;
+pub mod workflow;
