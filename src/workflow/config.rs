@@ -1,0 +1,192 @@
+//! The typed model of `workflow.yaml`, after the default and the override are merged and the
+//! result has passed `schemas/workflow.schema.json`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ChangeClass, PhaseName};
+use crate::contracts::Contract;
+
+/// The whole pipeline definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    pub version: u32,
+    pub routes: BTreeMap<ChangeClass, Vec<RouteStep>>,
+    #[serde(default)]
+    pub phases: BTreeMap<PhaseName, PhaseConfig>,
+    pub limits: Limits,
+    pub backoff: Backoff,
+}
+
+/// One step of a route: the phase and the options it runs with for this class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteStep {
+    pub phase: PhaseName,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub inline_issue: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub adr: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewMode>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub verify: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub approval: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Review depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReviewMode {
+    Hybrid,
+    Thorough,
+}
+
+/// How one phase runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+}
+
+/// The methodology's limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub max_review_cycles: u32,
+    pub max_implementation_retries: u32,
+    pub max_planning_retries: u32,
+    pub max_concurrent_issues: u32,
+    pub recurrence_limit: u32,
+}
+
+/// Retry schedule for unavailable tools.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backoff {
+    pub base_seconds: f64,
+    pub factor: f64,
+    pub max_seconds: f64,
+    pub max_attempts: u32,
+}
+
+impl Backoff {
+    /// The wait before retry number `retry` (1 for the first retry).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let exp = retry.saturating_sub(1).min(60) as i32;
+        let secs = (self.base_seconds * self.factor.powi(exp)).min(self.max_seconds);
+        Duration::from_secs_f64(secs.max(0.0))
+    }
+}
+
+/// Where a phase keeps its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArtifactPath {
+    /// One JSON file, relative to the state directory.
+    File(String),
+    /// A directory, relative to the state directory, whose every `.json` file is the output.
+    Dir(String),
+}
+
+impl ArtifactPath {
+    pub fn relative(&self) -> &str {
+        match self {
+            ArtifactPath::File(p) | ArtifactPath::Dir(p) => p,
+        }
+    }
+}
+
+/// Everything the runner needs to know about one phase, defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectivePhase {
+    pub phase: PhaseName,
+    pub step: Option<RouteStep>,
+    pub gate: Option<Contract>,
+    pub artifact: Option<ArtifactPath>,
+    pub retries: u32,
+    pub timeout: Duration,
+    pub command: Option<Vec<String>>,
+    pub env: Vec<String>,
+}
+
+impl Workflow {
+    /// The steps a class runs after intake.
+    pub fn route(&self, class: ChangeClass) -> &[RouteStep] {
+        self.routes.get(&class).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The phases a class runs, intake included.
+    pub fn route_phases(&self, class: ChangeClass) -> Vec<PhaseName> {
+        std::iter::once(PhaseName::Intake)
+            .chain(self.route(class).iter().map(|s| s.phase))
+            .collect()
+    }
+
+    /// The configuration of `phase` in the route of `class`, with every default applied.
+    /// `sid` fills `{sid}` in artifact paths.
+    pub fn effective(&self, class: ChangeClass, phase: PhaseName, sid: &str) -> EffectivePhase {
+        let cfg = self.phases.get(&phase).cloned().unwrap_or_default();
+        let retries = cfg.retries.unwrap_or(match phase {
+            PhaseName::StrategicPlan | PhaseName::TacticalPlan => self.limits.max_planning_retries,
+            PhaseName::Implementation => self.limits.max_implementation_retries,
+            _ => 1,
+        });
+        let artifact = cfg.artifact.as_deref().map(|a| {
+            let a = a.replace("{sid}", sid);
+            match a.strip_suffix('/') {
+                Some(dir) => ArtifactPath::Dir(dir.to_string()),
+                None => ArtifactPath::File(a),
+            }
+        });
+        EffectivePhase {
+            phase,
+            step: self.route(class).iter().find(|s| s.phase == phase).cloned(),
+            gate: cfg.gate.as_deref().and_then(Contract::from_name),
+            artifact,
+            retries,
+            timeout: Duration::from_secs(cfg.timeout_seconds.unwrap_or(1800)),
+            command: cfg.command,
+            env: cfg.env,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_and_is_capped() {
+        let b = Backoff {
+            base_seconds: 30.0,
+            factor: 2.0,
+            max_seconds: 100.0,
+            max_attempts: 5,
+        };
+        assert_eq!(b.delay(1), Duration::from_secs(30));
+        assert_eq!(b.delay(2), Duration::from_secs(60));
+        assert_eq!(b.delay(3), Duration::from_secs(100));
+        assert_eq!(b.delay(40), Duration::from_secs(100));
+    }
+}
