@@ -37,6 +37,9 @@ pub enum Command {
     /// List the preflight rules or generate their documentation.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
+    /// Show the effective pipeline or check a .factory/workflow.yaml override.
+    #[command(subcommand)]
+    Workflow(commands::workflow::WorkflowCommand),
 }
 
 /// What a command reports when it finished without an error.
