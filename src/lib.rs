@@ -10,4 +10,5 @@ pub mod contracts;
 pub mod findings;
 pub mod preflight;
 pub mod scorecard;
+pub mod state;
 pub mod workflow;

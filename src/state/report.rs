@@ -1,0 +1,318 @@
+//! REPORT.md: the human report of a session, rendered from `session.json` and the log.
+//!
+//! Request text and log details are untrusted: table cells are escaped (pipes, HTML, line
+//! breaks) and the full request sits in a code fence longer than any backtick run inside it.
+
+use std::fmt::Write as _;
+
+use super::log::Event;
+use super::session::{PhaseStatus, Session};
+
+/// Render the Markdown report.
+pub fn render_report(session: &Session, events: &[Event]) -> String {
+    let mut out = String::new();
+    let s = session;
+    let _ = writeln!(out, "# Factory report: {}\n", cell(&s.id));
+    let _ = writeln!(out, "| | |\n|---|---|");
+    let _ = writeln!(out, "| Request | {} |", cell(&first_line(&s.request, 120)));
+    let _ = writeln!(out, "| Class | {} |", s.change_class);
+    let _ = writeln!(out, "| Trigger | {} |", s.trigger);
+    let _ = writeln!(out, "| Started | {} |", s.created_at);
+    let _ = writeln!(out, "| Last update | {} |", s.updated_at);
+    let _ = writeln!(out, "| Outcome | {} |", cell(&outcome(s)));
+    let _ = writeln!(out);
+
+    let _ = writeln!(out, "## Request\n");
+    let fence = "`".repeat(longest_backtick_run(&s.request).max(2) + 1);
+    let _ = writeln!(out, "{fence}text\n{}\n{fence}\n", s.request.trim_end());
+
+    let _ = writeln!(out, "## Phases\n");
+    let _ = writeln!(
+        out,
+        "| # | Phase | Status | Attempts | Duration | Artifact |\n|---|---|---|---|---|---|"
+    );
+    for p in phase_order(s) {
+        let state = s.phase(p).cloned().unwrap_or_default();
+        let duration = match (state.started_at, state.finished_at) {
+            (Some(a), Some(b)) => format_duration(b.duration_since(a).as_millis()),
+            (Some(_), None) if state.status == PhaseStatus::Running => "running".to_string(),
+            _ => "-".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            p.number(),
+            p,
+            state.status,
+            state.attempts,
+            duration,
+            state
+                .artifact
+                .as_deref()
+                .map(|a| format!("`{}`", cell(a).replace('`', "'")))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    let _ = writeln!(out);
+
+    let _ = writeln!(out, "## Issues and pull requests\n");
+    if s.issues.is_empty() && s.pull_requests.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    } else {
+        for i in &s.issues {
+            let mut line = format!("- Issue #{}", i.number);
+            if let Some(t) = &i.task_id {
+                let _ = write!(line, ", task {}", cell(t));
+            }
+            if let Some(b) = &i.branch {
+                let _ = write!(line, ", branch {}", cell(b));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        for pr in &s.pull_requests {
+            let mut line = format!("- Pull request #{}", pr.number);
+            if let Some(i) = pr.issue {
+                let _ = write!(line, " (closes #{i})");
+            }
+            line.push_str(if pr.merged { ", merged" } else { ", open" });
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = writeln!(out);
+    }
+
+    let c = &s.counters;
+    let _ = writeln!(out, "## Counters\n");
+    let _ = writeln!(out, "| Counter | Value |\n|---|---|");
+    let _ = writeln!(out, "| Review cycles | {} |", c.review_cycles);
+    let _ = writeln!(
+        out,
+        "| Implementation retries | {} |",
+        c.implementation_retries
+    );
+    let _ = writeln!(out, "| Planning retries | {} |", c.planning_retries);
+    let _ = writeln!(out, "| Recurrences | {} |", c.recurrence);
+    let _ = writeln!(out);
+
+    if let Some(e) = &s.escalation {
+        let _ = writeln!(out, "## Escalation\n");
+        let _ = writeln!(
+            out,
+            "Needs a human: {} (`{}`) in phase {} at {}.\n",
+            e.reason.describe(),
+            e.reason,
+            e.phase,
+            e.at
+        );
+        if !e.detail.is_empty() {
+            let _ = writeln!(out, "{}\n", cell(&e.detail));
+        }
+    }
+
+    let decisions: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.decision.is_some())
+        .filter(|e| e.sid.as_deref().is_none_or(|sid| sid == s.id))
+        .collect();
+    let _ = writeln!(out, "## Decisions\n");
+    if decisions.is_empty() {
+        let _ = writeln!(out, "None recorded.");
+    } else {
+        let _ = writeln!(
+            out,
+            "| Time | Phase | Action | Decision | Rationale |\n|---|---|---|---|---|"
+        );
+        for e in decisions {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                e.ts,
+                cell(e.phase.as_deref().unwrap_or("-")),
+                cell(&e.action),
+                cell(e.decision.as_deref().unwrap_or_default()),
+                cell(e.detail.as_deref().unwrap_or("-")),
+            );
+        }
+    }
+    out
+}
+
+/// The route's phases in order, then any other phase the session has state for.
+fn phase_order(s: &Session) -> Vec<crate::workflow::PhaseName> {
+    let mut order = s.route.clone();
+    for p in s.phases.keys() {
+        if !order.contains(p) {
+            order.push(*p);
+        }
+    }
+    order
+}
+
+/// One sentence on where the session stands.
+pub fn outcome(s: &Session) -> String {
+    if let Some(e) = &s.escalation {
+        return format!("needs a human: {} ({})", e.reason.describe(), e.reason);
+    }
+    match s.next_phase() {
+        None => "completed".to_string(),
+        Some(p) => {
+            let status = s.phase(p).map(|st| st.status).unwrap_or_default();
+            format!("in progress: phase {} {p} is {status}", p.number())
+        }
+    }
+}
+
+/// The first line of `text`, cut to `max` characters with an ellipsis.
+pub fn first_line(text: &str, max: usize) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let line = line.trim();
+    if line.chars().count() <= max {
+        line.to_string()
+    } else {
+        let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// `1h 02m`, `3m 05s`, `4.2s`, `120ms`.
+pub fn format_duration(ms: i128) -> String {
+    let ms = ms.max(0);
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = ms / 1000;
+    if secs < 60 {
+        return format!("{}.{}s", secs, (ms % 1000) / 100);
+    }
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m")
+    } else {
+        format!("{m}m {s:02}s")
+    }
+}
+
+/// Escape untrusted text for a Markdown table cell: one line, no pipes, no HTML.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for ch in text.chars() {
+        run = if ch == '`' { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::session::{EscalationReason, IssueRef, PullRequestRef};
+    use crate::workflow::{ChangeClass, PhaseName, Trigger};
+    use jiff::Timestamp;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn session() -> Session {
+        let mut s = Session::new(
+            "Add <b>rate</b> | limiting\n```\nrm -rf /\n```".into(),
+            ChangeClass::Feature,
+            Trigger::User,
+            vec![
+                PhaseName::Intake,
+                PhaseName::StrategicPlan,
+                PhaseName::Merge,
+            ],
+        );
+        s.id = "20261130T000000Z-abcdef".into();
+        s.created_at = ts("2026-11-30T00:00:00Z");
+        s.updated_at = ts("2026-11-30T00:10:00Z");
+        let intake = s.phase_mut(PhaseName::Intake);
+        intake.status = PhaseStatus::Completed;
+        intake.attempts = 1;
+        intake.started_at = Some(ts("2026-11-30T00:00:00Z"));
+        intake.finished_at = Some(ts("2026-11-30T00:01:05Z"));
+        intake.artifact = Some("intake.json".into());
+        s.issues.push(IssueRef {
+            number: 3,
+            task_id: Some("task-001".into()),
+            branch: Some("feat/3-rate-limit".into()),
+        });
+        s.pull_requests.push(PullRequestRef {
+            number: 4,
+            issue: Some(3),
+            merged: true,
+        });
+        s.counters.review_cycles = 2;
+        s
+    }
+
+    fn decision(sid: Option<&str>, decision: &str) -> Event {
+        Event {
+            ts: ts("2026-11-30T00:00:30Z"),
+            sid: sid.map(str::to_string),
+            phase: Some("intake".into()),
+            action: "classify".into(),
+            tool: None,
+            status: "ok".into(),
+            duration_ms: None,
+            detail: Some("touches auth | api".into()),
+            decision: Some(decision.into()),
+            refs: Default::default(),
+        }
+    }
+
+    #[test]
+    fn report_has_every_section_and_escapes_untrusted_text() {
+        let mut s = session();
+        s.escalate(
+            EscalationReason::ScopeDecision,
+            PhaseName::StrategicPlan,
+            "two options".into(),
+        );
+        let events = vec![
+            decision(Some(&s.id), "feature"),
+            decision(Some("other"), "not ours"),
+        ];
+        let md = render_report(&s, &events);
+        for needle in [
+            "# Factory report: 20261130T000000Z-abcdef",
+            "| Request | Add &lt;b&gt;rate&lt;/b&gt; \\| limiting |",
+            "````text\nAdd <b>rate</b>",
+            "| 1 | intake | completed | 1 | 1m 05s | `intake.json` |",
+            "| 2 | strategic_plan | escalated | 0 | - | - |",
+            "- Issue #3, task task-001, branch feat/3-rate-limit",
+            "- Pull request #4 (closes #3), merged",
+            "| Review cycles | 2 |",
+            "Needs a human: the change needs a scope decision (`scope-decision`) in phase strategic_plan",
+            "| intake | classify | feature | touches auth \\| api |",
+        ] {
+            assert!(md.contains(needle), "missing {needle:?} in\n{md}");
+        }
+        assert!(!md.contains("not ours"));
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(120), "120ms");
+        assert_eq!(format_duration(4_250), "4.2s");
+        assert_eq!(format_duration(185_000), "3m 05s");
+        assert_eq!(format_duration(3_720_000), "1h 02m");
+        assert_eq!(first_line("\n  hello world  \nmore", 5), "hell…");
+    }
+}

@@ -1,0 +1,426 @@
+//! `session.json`: the state of one pipeline run, as Rust types that round-trip through the
+//! `session` contract (schemas/session.schema.json).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::workflow::{ChangeClass, PhaseName, Trigger};
+
+/// The contract version this code writes.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// The current time, rounded to milliseconds: precise enough for durations, short in JSON.
+pub fn now() -> Timestamp {
+    let ts = Timestamp::now();
+    ts.round(jiff::Unit::Millisecond).unwrap_or(ts)
+}
+
+/// One pipeline run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Session {
+    pub schema_version: String,
+    pub id: String,
+    /// The request as received: untrusted data.
+    pub request: String,
+    pub change_class: ChangeClass,
+    pub trigger: Trigger,
+    pub route: Vec<PhaseName>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub phases: BTreeMap<PhaseName, PhaseState>,
+    #[serde(default)]
+    pub issues: Vec<IssueRef>,
+    #[serde(default)]
+    pub pull_requests: Vec<PullRequestRef>,
+    #[serde(default)]
+    pub counters: Counters,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
+}
+
+/// Where one phase is.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct PhaseState {
+    pub status: PhaseStatus,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    /// Path relative to `.factory/artifacts/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The life cycle of a phase.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseStatus {
+    #[default]
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Skipped,
+    Escalated,
+}
+
+impl PhaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseStatus::Pending => "pending",
+            PhaseStatus::Running => "running",
+            PhaseStatus::Completed => "completed",
+            PhaseStatus::Failed => "failed",
+            PhaseStatus::Skipped => "skipped",
+            PhaseStatus::Escalated => "escalated",
+        }
+    }
+
+    /// Completed or skipped: a resumed run moves past it.
+    pub fn is_done(self) -> bool {
+        matches!(self, PhaseStatus::Completed | PhaseStatus::Skipped)
+    }
+}
+
+impl fmt::Display for PhaseStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An issue created for a task of this session.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct IssueRef {
+    pub number: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+}
+
+/// A pull request opened by this session.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PullRequestRef {
+    pub number: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<u64>,
+    #[serde(default)]
+    pub merged: bool,
+}
+
+/// Counters the workflow limits are checked against.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Counters {
+    #[serde(default)]
+    pub review_cycles: u32,
+    #[serde(default)]
+    pub implementation_retries: u32,
+    #[serde(default)]
+    pub planning_retries: u32,
+    #[serde(default)]
+    pub recurrence: u32,
+}
+
+/// Why and where the pipeline stopped for a human.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Escalation {
+    pub reason: EscalationReason,
+    pub phase: PhaseName,
+    pub at: Timestamp,
+    pub detail: String,
+}
+
+/// The reasons the pipeline hands over to a human (`needs-human`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum EscalationReason {
+    ContractInvalid,
+    CriticalFinding,
+    ImplementationFailed,
+    ScopeDecision,
+    RecurrenceLimit,
+    ProductionInfrastructure,
+    ToolUnavailable,
+    BudgetExceeded,
+}
+
+impl EscalationReason {
+    pub const ALL: [EscalationReason; 8] = [
+        EscalationReason::ContractInvalid,
+        EscalationReason::CriticalFinding,
+        EscalationReason::ImplementationFailed,
+        EscalationReason::ScopeDecision,
+        EscalationReason::RecurrenceLimit,
+        EscalationReason::ProductionInfrastructure,
+        EscalationReason::ToolUnavailable,
+        EscalationReason::BudgetExceeded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationReason::ContractInvalid => "contract-invalid",
+            EscalationReason::CriticalFinding => "critical-finding",
+            EscalationReason::ImplementationFailed => "implementation-failed",
+            EscalationReason::ScopeDecision => "scope-decision",
+            EscalationReason::RecurrenceLimit => "recurrence-limit",
+            EscalationReason::ProductionInfrastructure => "production-infrastructure",
+            EscalationReason::ToolUnavailable => "tool-unavailable",
+            EscalationReason::BudgetExceeded => "budget-exceeded",
+        }
+    }
+
+    /// One sentence for people: what went wrong, phrased as what the human must look at.
+    pub fn describe(self) -> &'static str {
+        match self {
+            EscalationReason::ContractInvalid => "a phase output failed its contract",
+            EscalationReason::CriticalFinding => "a critical finding blocks the change",
+            EscalationReason::ImplementationFailed => "implementation failed after its retries",
+            EscalationReason::ScopeDecision => "the change needs a scope decision",
+            EscalationReason::RecurrenceLimit => "the problem recurred past the limit",
+            EscalationReason::ProductionInfrastructure => {
+                "the change touches production infrastructure"
+            }
+            EscalationReason::ToolUnavailable => "a required tool is unavailable",
+            EscalationReason::BudgetExceeded => "the session went over its budget",
+        }
+    }
+}
+
+impl fmt::Display for EscalationReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EscalationReason {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|r| r.as_str() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|r| r.as_str()).collect();
+                format!(
+                    "unknown escalation reason '{s}': expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl Session {
+    /// A fresh session: new id, intake and every route phase pending.
+    pub fn new(
+        request: String,
+        class: ChangeClass,
+        trigger: Trigger,
+        route: Vec<PhaseName>,
+    ) -> Session {
+        let at = now();
+        let mut phases = BTreeMap::new();
+        phases.insert(PhaseName::Intake, PhaseState::default());
+        for p in &route {
+            phases.insert(*p, PhaseState::default());
+        }
+        Session {
+            schema_version: SCHEMA_VERSION.to_string(),
+            id: Session::new_id(),
+            request,
+            change_class: class,
+            trigger,
+            route,
+            created_at: at,
+            updated_at: at,
+            phases,
+            issues: Vec::new(),
+            pull_requests: Vec::new(),
+            counters: Counters::default(),
+            escalation: None,
+        }
+    }
+
+    /// A sortable, unique id: UTC time to the second plus 24 random bits,
+    /// e.g. `20261129T235500Z-3f9a1c`.
+    pub fn new_id() -> String {
+        let time = Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+        format!("{time}-{}", random_hex(3))
+    }
+
+    pub fn phase(&self, p: PhaseName) -> Option<&PhaseState> {
+        self.phases.get(&p)
+    }
+
+    /// The phase's state, created pending if the session has none yet.
+    pub fn phase_mut(&mut self, p: PhaseName) -> &mut PhaseState {
+        self.phases.entry(p).or_default()
+    }
+
+    /// The first route phase that is neither completed nor skipped.
+    pub fn next_phase(&self) -> Option<PhaseName> {
+        self.route
+            .iter()
+            .copied()
+            .find(|p| !self.phase(*p).is_some_and(|s| s.status.is_done()))
+    }
+
+    /// Mark a phase running and count the attempt.
+    pub fn start_phase(&mut self, p: PhaseName) {
+        let state = self.phase_mut(p);
+        state.status = PhaseStatus::Running;
+        state.attempts += 1;
+        state.started_at = Some(now());
+        state.finished_at = None;
+    }
+
+    /// Record how a phase attempt ended.
+    pub fn finish_phase(&mut self, p: PhaseName, status: PhaseStatus, artifact: Option<String>) {
+        let state = self.phase_mut(p);
+        state.status = status;
+        state.finished_at = Some(now());
+        if artifact.is_some() {
+            state.artifact = artifact;
+        }
+    }
+
+    /// Stop for a human: the phase becomes `escalated` and the reason is recorded.
+    pub fn escalate(&mut self, reason: EscalationReason, phase: PhaseName, detail: String) {
+        let at = now();
+        let state = self.phase_mut(phase);
+        state.status = PhaseStatus::Escalated;
+        state.finished_at = Some(at);
+        self.escalation = Some(Escalation {
+            reason,
+            phase,
+            at,
+            detail,
+        });
+    }
+}
+
+/// `n` random bytes from the operating system as lower-case hex. Falls back to time and
+/// process id mixed through SHA-256 if the OS source fails (ids must still be made).
+fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    if getrandom::fill(&mut buf).is_err() {
+        use sha2::{Digest, Sha256};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let mut h = Sha256::new();
+        h.update(Timestamp::now().as_nanosecond().to_le_bytes());
+        h.update(std::process::id().to_le_bytes());
+        h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+        let digest = h.finalize();
+        buf.copy_from_slice(&digest[..n]);
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contracts::{self, Contract};
+
+    fn sample() -> Session {
+        Session::new(
+            "Add rate limiting\nto login".into(),
+            ChangeClass::Feature,
+            Trigger::User,
+            PhaseName::ALL.to_vec(),
+        )
+    }
+
+    #[test]
+    fn id_is_time_then_six_hex_digits() {
+        let id = Session::new_id();
+        let re = regex::Regex::new(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$").unwrap();
+        assert!(re.is_match(&id), "{id}");
+        let ids: std::collections::HashSet<String> = (0..200).map(|_| Session::new_id()).collect();
+        assert_eq!(ids.len(), 200, "ids collide");
+    }
+
+    #[test]
+    fn a_new_session_satisfies_its_contract_and_round_trips() {
+        let mut s = sample();
+        s.start_phase(PhaseName::Intake);
+        s.finish_phase(
+            PhaseName::Intake,
+            PhaseStatus::Completed,
+            Some("intake.json".into()),
+        );
+        s.issues.push(IssueRef {
+            number: 12,
+            task_id: Some("task-001".into()),
+            branch: None,
+        });
+        s.pull_requests.push(PullRequestRef {
+            number: 13,
+            issue: Some(12),
+            merged: false,
+        });
+        s.escalate(
+            EscalationReason::ToolUnavailable,
+            PhaseName::StrategicPlan,
+            "gh missing".into(),
+        );
+        let value = serde_json::to_value(&s).unwrap();
+        let violations = contracts::validate(Contract::Session, &value, Default::default());
+        assert!(violations.is_empty(), "{violations:?}");
+        let back: Session = serde_json::from_value(value).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn schema_rejects_what_the_types_would_not_write() {
+        let mut value = serde_json::to_value(sample()).unwrap();
+        value["phases"]["intake"]["status"] = "done".into();
+        value["id"] = "../../etc".into();
+        let v = contracts::validate(Contract::Session, &value, Default::default());
+        let pointers: Vec<&str> = v.iter().map(|v| v.pointer.as_str()).collect();
+        assert!(pointers.contains(&"/phases/intake/status"), "{pointers:?}");
+        assert!(pointers.contains(&"/id"), "{pointers:?}");
+    }
+
+    #[test]
+    fn next_phase_skips_done_phases_in_route_order() {
+        let mut s = sample();
+        assert_eq!(s.next_phase(), Some(PhaseName::Intake));
+        s.phase_mut(PhaseName::Intake).status = PhaseStatus::Completed;
+        s.phase_mut(PhaseName::StrategicPlan).status = PhaseStatus::Skipped;
+        s.phase_mut(PhaseName::IssueCreation).status = PhaseStatus::Failed;
+        assert_eq!(s.next_phase(), Some(PhaseName::IssueCreation));
+        for p in PhaseName::ALL {
+            s.phase_mut(p).status = PhaseStatus::Completed;
+        }
+        assert_eq!(s.next_phase(), None);
+    }
+
+    #[test]
+    fn escalation_reasons_match_the_schema_enum() {
+        let schema: serde_json::Value =
+            serde_json::from_str(Contract::Session.schema_text()).unwrap();
+        let names = &schema["properties"]["escalation"]["properties"]["reason"]["enum"];
+        let listed: Vec<&str> = names
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let ours: Vec<&str> = EscalationReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(listed, ours);
+        for r in EscalationReason::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            assert_eq!(r.as_str().parse::<EscalationReason>().unwrap(), r);
+        }
+    }
+}
