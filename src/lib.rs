@@ -9,6 +9,7 @@ pub mod commands;
 pub mod contracts;
 pub mod findings;
 pub mod preflight;
+pub mod runner;
 pub mod scorecard;
 pub mod state;
 pub mod workflow;

@@ -74,8 +74,10 @@ fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
     let w = &loaded.workflow;
     match args.format {
         ShowFormat::Json => {
-            let routes: serde_json::Map<String, Value> =
-                classes.iter().map(|c| (c.to_string(), route_json(w, *c))).collect();
+            let routes: serde_json::Map<String, Value> = classes
+                .iter()
+                .map(|c| (c.to_string(), route_json(w, *c)))
+                .collect();
             let out = json!({
                 "override": loaded.override_path.as_ref().map(|p| p.display().to_string()),
                 "routes": routes,
@@ -123,7 +125,10 @@ fn step_options(w: &Workflow, class: ChangeClass, i: usize) -> Vec<String> {
         opts.push("ADR".to_string());
     }
     if let Some(r) = s.review {
-        opts.push(format!("{} review", serde_json::to_value(r).unwrap().as_str().unwrap_or("")));
+        opts.push(format!(
+            "{} review",
+            serde_json::to_value(r).unwrap().as_str().unwrap_or("")
+        ));
     }
     if s.verify {
         opts.push("post-merge verify".to_string());
@@ -184,7 +189,9 @@ fn print_route(w: &Workflow, class: ChangeClass) {
             phase.number(),
             phase.as_str(),
             e.gate.map_or("—", |g| g.name()),
-            e.artifact.as_ref().map_or_else(|| "—".to_string(), artifact_text),
+            e.artifact
+                .as_ref()
+                .map_or_else(|| "—".to_string(), artifact_text),
             e.retries,
             e.timeout.as_secs(),
             opts.join(", ")
@@ -196,14 +203,20 @@ fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
     let path = match args.file {
         Some(p) => {
             if !p.exists() {
-                anyhow::bail!("{} does not exist: give the path of a workflow.yaml override", p.display());
+                anyhow::bail!(
+                    "{} does not exist: give the path of a workflow.yaml override",
+                    p.display()
+                );
             }
             p
         }
         None => {
             let p = state_dir(args.state_dir).join(OVERRIDE_FILE);
             if !p.exists() {
-                println!("no override at {}: the built-in default is in effect, and it is valid", p.display());
+                println!(
+                    "no override at {}: the built-in default is in effect, and it is valid",
+                    p.display()
+                );
                 return Ok(Outcome::Clean);
             }
             p
@@ -211,7 +224,10 @@ fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
     };
     match load::load(&path) {
         Ok(_) => {
-            println!("{}: valid (merged over the built-in default)", path.display());
+            println!(
+                "{}: valid (merged over the built-in default)",
+                path.display()
+            );
             Ok(Outcome::Clean)
         }
         Err(err @ WorkflowError::Invalid { .. }) => {

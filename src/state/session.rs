@@ -40,6 +40,9 @@ pub struct Session {
     pub counters: Counters,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Escalation>,
+    /// Route steps a human approved (`factory run --resume --approve`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<PhaseName>,
 }
 
 /// Where one phase is.
@@ -145,6 +148,7 @@ pub enum EscalationReason {
     ContractInvalid,
     CriticalFinding,
     ImplementationFailed,
+    PhaseFailed,
     ScopeDecision,
     RecurrenceLimit,
     ProductionInfrastructure,
@@ -153,10 +157,11 @@ pub enum EscalationReason {
 }
 
 impl EscalationReason {
-    pub const ALL: [EscalationReason; 8] = [
+    pub const ALL: [EscalationReason; 9] = [
         EscalationReason::ContractInvalid,
         EscalationReason::CriticalFinding,
         EscalationReason::ImplementationFailed,
+        EscalationReason::PhaseFailed,
         EscalationReason::ScopeDecision,
         EscalationReason::RecurrenceLimit,
         EscalationReason::ProductionInfrastructure,
@@ -169,6 +174,7 @@ impl EscalationReason {
             EscalationReason::ContractInvalid => "contract-invalid",
             EscalationReason::CriticalFinding => "critical-finding",
             EscalationReason::ImplementationFailed => "implementation-failed",
+            EscalationReason::PhaseFailed => "phase-failed",
             EscalationReason::ScopeDecision => "scope-decision",
             EscalationReason::RecurrenceLimit => "recurrence-limit",
             EscalationReason::ProductionInfrastructure => "production-infrastructure",
@@ -183,6 +189,7 @@ impl EscalationReason {
             EscalationReason::ContractInvalid => "a phase output failed its contract",
             EscalationReason::CriticalFinding => "a critical finding blocks the change",
             EscalationReason::ImplementationFailed => "implementation failed after its retries",
+            EscalationReason::PhaseFailed => "a phase failed after its retries",
             EscalationReason::ScopeDecision => "the change needs a scope decision",
             EscalationReason::RecurrenceLimit => "the problem recurred past the limit",
             EscalationReason::ProductionInfrastructure => {
@@ -247,6 +254,7 @@ impl Session {
             pull_requests: Vec::new(),
             counters: Counters::default(),
             escalation: None,
+            approvals: Vec::new(),
         }
     }
 

@@ -1,0 +1,574 @@
+//! The phase runner: runs the phases a session's route selects, in order, each through the
+//! [`Phase`] trait; gates every output; retries with the errors as context; backs off when a
+//! tool is unavailable; and escalates to a human with a `needs-human` record when the
+//! methodology says so. Every step is in `session.json` before the next begins, so a run cut
+//! off at any point resumes where it stopped.
+
+pub mod command;
+pub mod gate;
+pub mod phase;
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use serde_json::json;
+
+pub use phase::{Phase, PhaseContext, PhaseOutcome, Registry};
+
+use crate::state::{EscalationReason, PhaseStatus, Session, StateDir};
+use crate::workflow::{PhaseName, Workflow};
+use command::CommandPhase;
+
+/// How far to go.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Run just this phase (it must be the next one due), as one CI job does.
+    pub only: Option<PhaseName>,
+    /// A human approves the next step that requires approval.
+    pub approve: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunResult {
+    /// Every phase of the route completed.
+    Completed,
+    /// `--phase` ran its one phase (or found it already done); later phases remain.
+    PhaseDone { phase: PhaseName, already: bool },
+    /// The pipeline stopped for a human.
+    NeedsHuman {
+        phase: PhaseName,
+        reason: EscalationReason,
+        detail: String,
+    },
+}
+
+/// Errors that stop a run before or outside a phase (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("no session in {0}: start one with `factory run \"<request>\"` or `factory intake`")]
+    NoSession(String),
+    #[error(
+        "phase {wanted} cannot run yet: {due} comes first in the {class} route and has not completed; run `factory run --resume --phase {due}` first"
+    )]
+    NotDue {
+        wanted: PhaseName,
+        due: PhaseName,
+        class: String,
+    },
+    #[error("phase {0} is not in this session's route ({1})")]
+    NotInRoute(PhaseName, String),
+    #[error(
+        "phase {0} has no built-in implementation in this build of factory; give it a program with `phases.{0}.command` in .factory/workflow.yaml (see docs/workflow.md)"
+    )]
+    NoImplementation(PhaseName),
+}
+
+/// Run the current session from where it stands.
+pub fn run(
+    state: &StateDir,
+    workflow: &Workflow,
+    registry: &Registry,
+    opts: &RunOptions,
+) -> anyhow::Result<RunResult> {
+    let session = state
+        .load_session()?
+        .ok_or_else(|| RunError::NoSession(state.root().display().to_string()))?;
+    crate::state::log::set_session(&session.id);
+    if let Some(e) = &session.escalation {
+        return Ok(RunResult::NeedsHuman {
+            phase: e.phase,
+            reason: e.reason,
+            detail: e.detail.clone(),
+        });
+    }
+    if let Some(only) = opts.only
+        && !session.route.contains(&only)
+    {
+        return Err(RunError::NotInRoute(only, route_text(&session)).into());
+    }
+    if session.counters.recurrence > workflow.limits.recurrence_limit {
+        let phase = session.next_phase().unwrap_or(PhaseName::Merge);
+        let detail = format!(
+            "the problem recurred {} times after merging (limit {}); a person must look at it",
+            session.counters.recurrence, workflow.limits.recurrence_limit
+        );
+        return escalate(state, phase, EscalationReason::RecurrenceLimit, detail);
+    }
+    recheck_completed(state, workflow, &session)?;
+
+    loop {
+        let session = state
+            .load_session()?
+            .ok_or_else(|| RunError::NoSession(state.root().display().to_string()))?;
+        let Some(phase) = session.next_phase() else {
+            if let Some(only) = opts.only {
+                return Ok(RunResult::PhaseDone {
+                    phase: only,
+                    already: true,
+                });
+            }
+            event(
+                "session",
+                "complete",
+                "ok",
+                None,
+                format!(
+                    "all {} phases of the {} route completed",
+                    session.route.len() + 1,
+                    session.change_class
+                ),
+                None,
+            );
+            state.write_report()?;
+            return Ok(RunResult::Completed);
+        };
+        if let Some(only) = opts.only
+            && only != phase
+        {
+            let pos = |p: PhaseName| session.route.iter().position(|q| *q == p);
+            if pos(only) < pos(phase) {
+                return Ok(RunResult::PhaseDone {
+                    phase: only,
+                    already: true,
+                });
+            }
+            return Err(RunError::NotDue {
+                wanted: only,
+                due: phase,
+                class: session.change_class.to_string(),
+            }
+            .into());
+        }
+        match run_phase(state, workflow, registry, &session, phase, opts)? {
+            Some(stop) => {
+                state.write_report()?;
+                return Ok(stop);
+            }
+            None if opts.only.is_some() => {
+                state.write_report()?;
+                return Ok(RunResult::PhaseDone {
+                    phase,
+                    already: false,
+                });
+            }
+            None => {}
+        }
+    }
+}
+
+fn route_text(s: &Session) -> String {
+    s.route
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+/// A completed phase whose artifact has gone missing or no longer passes its gate is run
+/// again: "completed" means completed with a valid artifact.
+fn recheck_completed(
+    state: &StateDir,
+    workflow: &Workflow,
+    session: &Session,
+) -> anyhow::Result<()> {
+    for phase in session.route.iter().copied() {
+        if session.phase(phase).map(|p| p.status) != Some(PhaseStatus::Completed) {
+            continue;
+        }
+        let eff = workflow.effective(session.change_class, phase, &session.id);
+        if let Err(failure) = gate::check(state, &eff) {
+            event(
+                phase.as_str(),
+                "resume",
+                "rerun",
+                None,
+                format!(
+                    "completed earlier, but its artifact does not pass now: {}",
+                    failure.text()
+                ),
+                Some("run the phase again".into()),
+            );
+            state.update_session(|s| {
+                let p = s.phase_mut(phase);
+                p.status = PhaseStatus::Pending;
+                p.detail = Some("artifact missing or invalid on resume; rerun".into());
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// What the last attempt left behind, for the escalation when retries run out.
+enum LastFailure {
+    Failed(String),
+    Gate(gate::GateFailure),
+}
+
+/// Run one phase with its retries. `Ok(None)` when it completed.
+fn run_phase(
+    state: &StateDir,
+    workflow: &Workflow,
+    registry: &Registry,
+    session: &Session,
+    phase: PhaseName,
+    opts: &RunOptions,
+) -> anyhow::Result<Option<RunResult>> {
+    let eff = workflow.effective(session.change_class, phase, &session.id);
+    let resumed = session
+        .phase(phase)
+        .is_some_and(|p| p.status == PhaseStatus::Running);
+    if resumed {
+        event(
+            phase.as_str(),
+            "resume",
+            "rerun",
+            None,
+            "the previous run stopped inside this phase; running it again".into(),
+            None,
+        );
+    }
+    if eff.step.as_ref().is_some_and(|s| s.approval) && !session.approvals.contains(&phase) {
+        if !opts.approve {
+            let detail = format!(
+                "the {} route needs a human's approval before {phase} (it may change production infrastructure); once approved, run `factory run --resume --approve`",
+                session.change_class
+            );
+            return escalate(
+                state,
+                phase,
+                EscalationReason::ProductionInfrastructure,
+                detail,
+            )
+            .map(Some);
+        }
+        state.update_session(|s| s.approvals.push(phase))?;
+        event(
+            phase.as_str(),
+            "approve",
+            "ok",
+            None,
+            "a human approved this step".into(),
+            Some("proceed: approved with --approve".into()),
+        );
+    }
+
+    let command;
+    let implementation: &dyn Phase = match &eff.command {
+        Some(argv) => {
+            command = CommandPhase { argv: argv.clone() };
+            &command
+        }
+        None => registry
+            .get(phase)
+            .ok_or(RunError::NoImplementation(phase))?,
+    };
+    let tool = eff
+        .command
+        .as_ref()
+        .and_then(|c| c.first())
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string());
+    let artifact = gate::artifact_path(state, &eff);
+    if let Some(dir) = artifact.as_ref().and_then(|a| {
+        if eff
+            .artifact
+            .as_ref()
+            .is_some_and(|x| matches!(x, crate::workflow::ArtifactPath::Dir(_)))
+        {
+            Some(a.clone())
+        } else {
+            a.parent().map(|p| p.to_path_buf())
+        }
+    }) {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+
+    let mut retry_context: Option<String> = None;
+    let mut last: Option<LastFailure> = None;
+    let attempts = 1 + eff.retries;
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            state.update_session(|s| match phase {
+                PhaseName::StrategicPlan | PhaseName::TacticalPlan => {
+                    s.counters.planning_retries += 1
+                }
+                PhaseName::Implementation => s.counters.implementation_retries += 1,
+                _ => {}
+            })?;
+            event(
+                phase.as_str(),
+                "retry",
+                "retry",
+                tool.clone(),
+                format!("attempt {attempt} of {attempts}, with the previous errors as context"),
+                Some("retry: the methodology retries before escalating".into()),
+            );
+        }
+        let mut unavailable = 0u32;
+        let outcome = loop {
+            let current = state.update_session(|s| {
+                s.start_phase(phase);
+                s.clone()
+            })?;
+            event(
+                phase.as_str(),
+                "phase_start",
+                "running",
+                tool.clone(),
+                format!("attempt {attempt} of {attempts}"),
+                None,
+            );
+            let started = Instant::now();
+            let ctx = PhaseContext {
+                state,
+                session: &current,
+                workflow,
+                phase: &eff,
+                attempt,
+                retry_context: retry_context.clone(),
+                artifact: artifact.clone(),
+            };
+            let outcome = implementation.run(&ctx)?;
+            let ms = started.elapsed().as_millis() as u64;
+            match &outcome {
+                PhaseOutcome::Unavailable { detail } => {
+                    unavailable += 1;
+                    event_timed(
+                        phase.as_str(),
+                        "phase_end",
+                        "unavailable",
+                        tool.clone(),
+                        ms,
+                        detail.clone(),
+                        None,
+                    );
+                    if unavailable >= workflow.backoff.max_attempts {
+                        let detail =
+                            format!("{detail} (still unavailable after {unavailable} tries)");
+                        return escalate(state, phase, EscalationReason::ToolUnavailable, detail)
+                            .map(Some);
+                    }
+                    let wait = workflow.backoff.delay(unavailable);
+                    event(
+                        phase.as_str(),
+                        "backoff",
+                        "waiting",
+                        tool.clone(),
+                        format!("waiting {:.1}s before trying again", wait.as_secs_f64()),
+                        None,
+                    );
+                    std::thread::sleep(wait);
+                }
+                PhaseOutcome::Done { detail } => {
+                    event_timed(
+                        phase.as_str(),
+                        "phase_end",
+                        "ok",
+                        tool.clone(),
+                        ms,
+                        detail.clone(),
+                        None,
+                    );
+                    break outcome;
+                }
+                PhaseOutcome::Failed { detail } => {
+                    event_timed(
+                        phase.as_str(),
+                        "phase_end",
+                        "failed",
+                        tool.clone(),
+                        ms,
+                        detail.clone(),
+                        None,
+                    );
+                    break outcome;
+                }
+                PhaseOutcome::NeedsHuman { detail, .. } => {
+                    event_timed(
+                        phase.as_str(),
+                        "phase_end",
+                        "needs_human",
+                        tool.clone(),
+                        ms,
+                        detail.clone(),
+                        None,
+                    );
+                    break outcome;
+                }
+            }
+        };
+        match outcome {
+            PhaseOutcome::Done { detail } => match gate::check(state, &eff) {
+                Ok(artifact) => {
+                    if let Some(contract) = eff.gate {
+                        event(
+                            phase.as_str(),
+                            "gate",
+                            "ok",
+                            Some("factory".into()),
+                            format!(
+                                "{} satisfies the {} contract",
+                                artifact.as_deref().unwrap_or(""),
+                                contract.name()
+                            ),
+                            None,
+                        );
+                    }
+                    state.update_session(|s| {
+                        s.finish_phase(phase, PhaseStatus::Completed, artifact.clone());
+                        s.phase_mut(phase).detail = Some(detail.clone());
+                    })?;
+                    return Ok(None);
+                }
+                Err(failure) => {
+                    let status = if failure.contract_invalid {
+                        "invalid"
+                    } else {
+                        "missing"
+                    };
+                    event(
+                        phase.as_str(),
+                        "gate",
+                        status,
+                        Some("factory".into()),
+                        failure.text(),
+                        Some("retry with the violations as context".into()),
+                    );
+                    state.update_session(|s| {
+                        s.finish_phase(phase, PhaseStatus::Failed, None);
+                        s.phase_mut(phase).detail = Some(first_line(&failure.text()));
+                    })?;
+                    retry_context = Some(format!(
+                        "The output of phase {phase} did not pass its gate:\n{}",
+                        failure.text()
+                    ));
+                    last = Some(LastFailure::Gate(failure));
+                }
+            },
+            PhaseOutcome::Failed { detail } => {
+                state.update_session(|s| {
+                    s.finish_phase(phase, PhaseStatus::Failed, None);
+                    s.phase_mut(phase).detail = Some(first_line(&detail));
+                })?;
+                retry_context = Some(format!(
+                    "The previous attempt of phase {phase} failed:\n{detail}"
+                ));
+                last = Some(LastFailure::Failed(detail));
+            }
+            PhaseOutcome::NeedsHuman { reason, detail } => {
+                return escalate(state, phase, reason, detail).map(Some);
+            }
+            PhaseOutcome::Unavailable { .. } => unreachable!("unavailable attempts loop above"),
+        }
+    }
+    let (reason, detail) = match last {
+        Some(LastFailure::Gate(f)) if f.contract_invalid => {
+            (EscalationReason::ContractInvalid, f.text())
+        }
+        Some(LastFailure::Gate(f)) => (fail_reason(phase), f.text()),
+        Some(LastFailure::Failed(d)) => (fail_reason(phase), d),
+        None => (fail_reason(phase), "no attempt was made".into()),
+    };
+    let detail = format!("after {attempts} attempt(s): {detail}");
+    escalate(state, phase, reason, detail).map(Some)
+}
+
+fn fail_reason(phase: PhaseName) -> EscalationReason {
+    if phase == PhaseName::Implementation {
+        EscalationReason::ImplementationFailed
+    } else {
+        EscalationReason::PhaseFailed
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect()
+}
+
+/// Stop the pipeline for a human: the record goes to session.json, the log and REPORT.md.
+fn escalate(
+    state: &StateDir,
+    phase: PhaseName,
+    reason: EscalationReason,
+    detail: String,
+) -> anyhow::Result<RunResult> {
+    state.update_session(|s| s.escalate(reason, phase, detail.clone()))?;
+    event(
+        phase.as_str(),
+        "escalate",
+        "needs_human",
+        Some("factory".into()),
+        detail.clone(),
+        Some(format!("{reason}: {}", reason.describe())),
+    );
+    state.write_report()?;
+    Ok(RunResult::NeedsHuman {
+        phase,
+        reason,
+        detail,
+    })
+}
+
+/// Clear the escalation of the current session after a human dealt with it; the phase that
+/// escalated runs again on the next `factory run --resume`.
+pub fn acknowledge(state: &StateDir) -> anyhow::Result<Option<(PhaseName, EscalationReason)>> {
+    let cleared = state.update_session(|s| {
+        let e = s.escalation.take()?;
+        let p = s.phase_mut(e.phase);
+        if p.status == PhaseStatus::Escalated {
+            p.status = PhaseStatus::Pending;
+        }
+        if e.reason == EscalationReason::RecurrenceLimit {
+            s.counters.recurrence = 0;
+        }
+        Some((e.phase, e.reason))
+    })?;
+    if let Some((phase, reason)) = cleared {
+        event(
+            phase.as_str(),
+            "acknowledge",
+            "ok",
+            None,
+            format!("a human cleared the {reason} escalation"),
+            Some("resume the pipeline".into()),
+        );
+    }
+    Ok(cleared)
+}
+
+fn event(
+    phase: &str,
+    action: &str,
+    status: &str,
+    tool: Option<String>,
+    detail: String,
+    decision: Option<String>,
+) {
+    let tool = tool.unwrap_or_else(|| "factory".into());
+    match decision {
+        Some(decision) => {
+            tracing::info!(target: "factory::event", phase, action, tool, status, detail, decision)
+        }
+        None => tracing::info!(target: "factory::event", phase, action, tool, status, detail),
+    }
+}
+
+fn event_timed(
+    phase: &str,
+    action: &str,
+    status: &str,
+    tool: Option<String>,
+    duration_ms: u64,
+    detail: String,
+    refs: Option<serde_json::Value>,
+) {
+    let tool = tool.unwrap_or_else(|| "factory".into());
+    let refs = refs.unwrap_or_else(|| json!({})).to_string();
+    tracing::info!(target: "factory::event", phase, action, tool, status, duration_ms, detail, refs);
+}

@@ -1,0 +1,67 @@
+//! The `Phase` trait every phase implements, and the registry of built-in phases.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::state::{EscalationReason, Session, StateDir};
+use crate::workflow::{EffectivePhase, PhaseName, Workflow};
+
+/// What a phase gets to work with for one attempt.
+pub struct PhaseContext<'a> {
+    pub state: &'a StateDir,
+    pub session: &'a Session,
+    pub workflow: &'a Workflow,
+    pub phase: &'a EffectivePhase,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// The errors of the previous attempt (a failed run or a contract violation), for the phase
+    /// to correct itself with.
+    pub retry_context: Option<String>,
+    /// Where the phase writes its output (absolute), when it has one.
+    pub artifact: Option<PathBuf>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhaseOutcome {
+    /// The phase did its work; its artifact (if any) is checked next.
+    Done { detail: String },
+    /// The phase failed; it is retried with `detail` as context while retries remain.
+    Failed { detail: String },
+    /// A tool the phase needs is unavailable; retried on the backoff schedule.
+    Unavailable { detail: String },
+    /// The phase found something a person must decide; the pipeline stops.
+    NeedsHuman {
+        reason: EscalationReason,
+        detail: String,
+    },
+}
+
+/// One phase of the pipeline.
+pub trait Phase {
+    /// Run one attempt. Errors are for the environment (cannot spawn, cannot write state), not
+    /// for a phase that did its job badly: that is [`PhaseOutcome::Failed`].
+    fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome>;
+}
+
+/// The built-in phases, by name. Phases given a `command` in workflow.yaml run that program
+/// instead, through [`super::command::CommandPhase`].
+#[derive(Default)]
+pub struct Registry {
+    phases: BTreeMap<PhaseName, Box<dyn Phase>>,
+}
+
+impl Registry {
+    /// The phases this build of factory implements itself.
+    pub fn builtin() -> Registry {
+        Registry::default()
+    }
+
+    pub fn register(&mut self, name: PhaseName, phase: Box<dyn Phase>) {
+        self.phases.insert(name, phase);
+    }
+
+    pub fn get(&self, name: PhaseName) -> Option<&dyn Phase> {
+        self.phases.get(&name).map(|b| b.as_ref())
+    }
+}
