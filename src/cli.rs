@@ -37,6 +37,8 @@ pub enum Command {
     /// List the preflight rules or generate their documentation.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
+    /// Check the setup: git repository, working tree, default branch, agent CLIs, forge, schemas.
+    Doctor(commands::doctor::DoctorArgs),
 }
 
 /// What a command reports when it finished without an error.

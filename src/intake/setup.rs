@@ -229,7 +229,17 @@ fn default_branch(git: &Git<'_>) -> SetupCheck {
         let branch = head.strip_prefix("refs/remotes/origin/").unwrap_or(&head);
         return SetupCheck::new(NAME, true, false, format!("{branch} (from origin/HEAD)"));
     }
-    if let Some(branch) = git.ok(&["config", "--get", "init.defaultBranch"]) {
+    // init.defaultBranch is a preference for new repositories: trust it only if the branch exists.
+    if let Some(branch) = git.ok(&["config", "--get", "init.defaultBranch"])
+        && git
+            .ok(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("refs/heads/{branch}"),
+            ])
+            .is_some()
+    {
         return SetupCheck::new(
             NAME,
             true,
@@ -508,6 +518,18 @@ mod tests {
             by_name(&checks, "default branch")
                 .detail
                 .starts_with("trunk")
+        );
+
+        // A preferred default that does not exist here falls back to the current branch.
+        git_in(d, &["config", "init.defaultBranch", "nope"]);
+        let branch = check_setup_with(d, &env)
+            .into_iter()
+            .find(|c| c.check == "default branch")
+            .unwrap();
+        assert!(
+            branch.detail.starts_with("trunk (the current branch"),
+            "{}",
+            branch.detail
         );
 
         std::fs::write(d.join("a.txt"), "changed").unwrap();
