@@ -159,7 +159,15 @@ pub fn classify_with_manifests(
 /// production is hurting.
 static HOTFIX_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(outages?|broken|downtime|(?:is|are|was|were|went|goes|going|gone|been|being)\s+(?:completely\s+|totally\s+|still\s+)?down|regressions?|regressed|crash(?:es|ed|ing)?|5(?:00|02|03|04)|5xx|incidents?|hotfix(?:es)?|sev[- ]?[01]|p0)\b",
+        r"(?x)\b(?:
+            outages? | broken | downtime
+          | (?:is|are|was|were|went|goes|going|gone|been|being) \s+ (?:completely\s+|totally\s+|still\s+)? down
+          | down \s+ (?:since|again|in\s+prod\w*|for\s+(?:all|every|some|users|customers))
+          | regressions? | regressed | crash(?:es|ed|ing)? | crash-?loop(?:s|ing|backoff)? | oomkilled
+          | incidents? | hotfix(?:es)? | sev[-\ ]?[01] | p0 | 5xx
+          | (?:http|status|errors?|returns?|returning|returned|got|gets?|getting|throws?|throwing|with) \s+ (?P<code>5(?:00|02|03|04))
+          | (?P<code2>5(?:00|02|03|04)) s? \s+ (?:errors?|responses?|status|internal|bad\s+gateway|service\s+unavailable|gateway\s+time-?out)
+        )\b",
     )
     .expect("valid regex")
 });
@@ -174,6 +182,7 @@ const HOTFIX_EXCEPTIONS: &[&str] = &[
     "incident management",
     "incident response",
     "incident template",
+    "broken link",
 ];
 
 static REFACTOR_WORDS: LazyLock<Regex> = LazyLock::new(|| {
@@ -183,11 +192,13 @@ static REFACTOR_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-/// Distinct matches of `re` in `lowered`, skipping hyphenated compounds (`drop-down`) and the
-/// listed exception phrases.
+/// Distinct matches of `re` in `lowered`, skipping hyphenated compounds (`crash-free`,
+/// `non-regression`) and the listed exception phrases. A status code or "down" is reported as
+/// itself, other matches as their words joined by `-`.
 fn matches(re: &Regex, lowered: &str, exceptions: &[&str]) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
-    for m in re.find_iter(lowered) {
+    for caps in re.captures_iter(lowered) {
+        let m = caps.get(0).expect("group 0 always matches");
         let before = lowered[..m.start()].chars().next_back();
         let after = lowered[m.end()..].chars().next();
         if before == Some('-') || after == Some('-') {
@@ -199,11 +210,13 @@ fn matches(re: &Regex, lowered: &str, exceptions: &[&str]) -> Vec<String> {
         {
             continue;
         }
-        // "is down", "went down": the signal is the word that matters.
-        let word = if m.as_str().ends_with("down") {
+        let text = m.as_str();
+        let word = if let Some(code) = caps.name("code").or_else(|| caps.name("code2")) {
+            code.as_str().to_string()
+        } else if text.split_whitespace().any(|w| w == "down") {
             "down".to_string()
         } else {
-            m.as_str().split_whitespace().collect::<Vec<_>>().join("-")
+            text.split_whitespace().collect::<Vec<_>>().join("-")
         };
         if !found.contains(&word) {
             found.push(word);
@@ -414,6 +427,23 @@ mod tests {
             ),
             ("Add a docs page about prefixes.", user, Feature),
             ("Fix typo in README.md", user, Feature),
+            ("Add 500 more products to the seed data", user, Feature),
+            ("The API returns 503 under load", user, Hotfix),
+            ("500 errors on checkout since noon", user, Hotfix),
+            ("Search down since the 2am deploy", user, Hotfix),
+            ("Pods in CrashLoopBackOff after the release", user, Hotfix),
+            ("Track crash-free sessions on the dashboard", user, Feature),
+            ("Fix broken links in the docs", user, Feature),
+            (
+                "Return 404 instead of 500 for missing orders",
+                user,
+                Feature,
+            ),
+            (
+                "Checkout is broken until we rename the config key",
+                user,
+                Hotfix,
+            ),
         ];
         let mut failures = Vec::new();
         for (request, trigger, want) in table {

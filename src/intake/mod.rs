@@ -228,8 +228,19 @@ pub fn build_record(
         return Err(IntakeError::EmptyRequest);
     };
 
+    // Paths an alert names (a Terraform apply that failed) count like paths in the request.
+    let alert_paths = incident
+        .as_ref()
+        .map(|i| classify::extract_paths(&i.message))
+        .unwrap_or_default();
     let manifests = kubernetes_manifests(repo, &classify::extract_paths(&request));
-    let c = classify::classify_with_manifests(&request, req.trigger, req.class, &[], &manifests);
+    let c = classify::classify_with_manifests(
+        &request,
+        req.trigger,
+        req.class,
+        &alert_paths,
+        &manifests,
+    );
     Ok(IntakeRecord {
         schema_version: SCHEMA_VERSION.into(),
         session_id: session_id.into(),

@@ -294,6 +294,20 @@ fn incident_naming_terraform_is_risky_infra() {
 }
 
 #[test]
+fn paths_in_the_alert_title_count() {
+    let doc = br#"{"event": {"event_type": "incident.triggered", "data": {"id": "P1", "type": "incident", "title": "terraform apply failed on infra/network/main.tf"}}}"#;
+    let r = IntakeRequest {
+        request: "please look".into(),
+        class: None,
+        trigger: Trigger::Incident,
+        payload: Some((PathBuf::from("pd.json"), doc.to_vec())),
+    };
+    let rec = build_ok(&r);
+    assert_eq!(rec.change_class, ChangeClass::RiskyInfra);
+    assert_eq!(rec.classification.signals[0], "path:infra/network/main.tf");
+}
+
+#[test]
 fn yaml_files_in_the_repo_with_api_version_and_kind_are_manifests() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("deploy")).unwrap();

@@ -111,7 +111,7 @@ pub enum Normalised {
 #[derive(Debug, thiserror::Error)]
 pub enum PayloadError {
     #[error(
-        "{file}: payload is {size} bytes, over the {} MiB limit; pass the webhook body only",
+        "{file}: payload is {size} bytes or more, over the {} MiB limit; pass the webhook body only",
         MAX_PAYLOAD_BYTES / 1024 / 1024
     )]
     TooLarge { file: String, size: usize },
@@ -131,6 +131,32 @@ pub enum PayloadError {
         field: String,
         problem: String,
     },
+}
+
+/// Read a payload file, refusing more than [`MAX_PAYLOAD_BYTES`] without reading it all.
+/// Returns the path and the bytes, as [`super::IntakeRequest::payload`] wants them.
+pub fn read(path: &std::path::Path) -> Result<(std::path::PathBuf, Vec<u8>), PayloadError> {
+    use std::io::Read;
+    let file = path.display().to_string();
+    let read_err = |source| {
+        PayloadError::Input(InputError::Read {
+            name: file.clone(),
+            source,
+        })
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(read_err)?
+        .take(MAX_PAYLOAD_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() > MAX_PAYLOAD_BYTES {
+        return Err(PayloadError::TooLarge {
+            file,
+            size: bytes.len(),
+        });
+    }
+    Ok((path.to_path_buf(), bytes))
 }
 
 /// Detect the format of a payload, parse and normalise it.
@@ -345,6 +371,23 @@ mod tests {
     fn refuses_huge_payloads_before_parsing() {
         let big = vec![b' '; MAX_PAYLOAD_BYTES + 1];
         assert!(err(&big).contains("over the 5 MiB limit"));
+    }
+
+    #[test]
+    fn read_refuses_large_files_and_names_missing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.json");
+        std::fs::write(&big, vec![b' '; MAX_PAYLOAD_BYTES + 10]).unwrap();
+        let e = read(&big).unwrap_err().to_string();
+        assert!(
+            e.contains("big.json: payload is 5242881 bytes or more"),
+            "{e}"
+        );
+        let e = read(&dir.path().join("nope.json")).unwrap_err().to_string();
+        assert!(e.contains("nope.json: cannot read"), "{e}");
+        let small = dir.path().join("ok.json");
+        std::fs::write(&small, b"{}").unwrap();
+        assert_eq!(read(&small).unwrap().1, b"{}");
     }
 
     #[test]
