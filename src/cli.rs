@@ -40,6 +40,8 @@ pub enum Command {
     /// Show the effective pipeline or check a .factory/workflow.yaml override.
     #[command(subcommand)]
     Workflow(commands::workflow::WorkflowCommand),
+    /// Check the setup: git repository, working tree, default branch, agent CLIs, forge, schemas.
+    Doctor(commands::doctor::DoctorArgs),
 }
 
 /// What a command reports when it finished without an error.

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod contracts;
 pub mod findings;
+pub mod intake;
 pub mod preflight;
 pub mod runner;
 pub mod scorecard;

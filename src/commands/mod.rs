@@ -1,6 +1,7 @@
 //! One file per subcommand. Commands are glue: they read arguments, call library modules and
 //! render results; the logic lives in the library modules.
 
+pub mod doctor;
 pub mod preflight;
 pub mod rules;
 pub mod schema;
@@ -17,20 +18,12 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Preflight(args) => preflight::run(*args),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Workflow(cmd) => workflow::run(cmd),
+        Command::Doctor(args) => doctor::run(args),
     }
 }
 
-/// The state directory: the one given, else `.factory` at the root of the git repository that
-/// holds the working directory, else `.factory` in the working directory.
+/// The state directory: the one given, else `FACTORY_STATE_DIR`, else `.factory` at the root of
+/// the git repository that holds the working directory, else `.factory` in the working directory.
 pub(crate) fn state_dir(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
-    if let Some(dir) = given {
-        return dir;
-    }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
-    let root = cwd
-        .ancestors()
-        .find(|d| d.join(".git").exists())
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or(cwd);
-    root.join(".factory")
+    given.unwrap_or_else(|| crate::state::StateDir::discover().root().to_path_buf())
 }

@@ -1,0 +1,210 @@
+//! `factory doctor` through the binary, with fake `claude`/`codex` executables on a PATH that
+//! holds nothing else but git.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn real_git() -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join("git"))
+        .find(|p| p.is_file())
+        .expect("git on PATH for tests")
+}
+
+/// A directory for PATH with git linked in and, optionally, fake agent CLIs.
+fn bin_dir(tools: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(real_git(), dir.path().join("git")).unwrap();
+    for (name, script) in tools {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = StdCommand::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    git(d, &["config", "user.name", "Test"]);
+    git(d, &["config", "user.email", "test@example.com"]);
+    std::fs::write(d.join("README.md"), "hello\n").unwrap();
+    git(d, &["add", "README.md"]);
+    git(d, &["commit", "-q", "-m", "first"]);
+    dir
+}
+
+fn doctor(path_dir: &Path, repo: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("factory").unwrap();
+    cmd.arg("doctor")
+        .arg("--repo")
+        .arg(repo)
+        .env("PATH", path_dir)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
+        .env_remove("GITHUB_REPOSITORY");
+    cmd
+}
+
+fn line<'a>(out: &'a str, check: &str) -> &'a str {
+    out.lines()
+        .find(|l| l[l.char_indices().nth(2).unwrap().0..].starts_with(check))
+        .unwrap_or_else(|| panic!("no {check} line in\n{out}"))
+}
+
+#[test]
+fn everything_present_passes_with_versions() {
+    let repo = repo();
+    let bin = bin_dir(&[
+        ("claude", "echo '2.0.14 (Claude Code)'"),
+        ("codex", "echo 'codex-cli 0.46.0'"),
+    ]);
+    let out = doctor(bin.path(), repo.path())
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(line(&out, "git repository").starts_with("✓"), "{out}");
+    assert!(line(&out, "working tree").ends_with("clean"), "{out}");
+    assert!(line(&out, "default branch").contains("main"), "{out}");
+    assert!(
+        line(&out, "claude").starts_with("✓")
+            && line(&out, "claude").ends_with("2.0.14 (Claude Code)"),
+        "{out}"
+    );
+    assert!(line(&out, "codex").ends_with("codex-cli 0.46.0"), "{out}");
+    assert!(
+        line(&out, "forge").starts_with("!") && out.contains("local forge will be used"),
+        "{out}"
+    );
+    assert!(line(&out, "schemas").starts_with("✓"), "{out}");
+    assert!(out.contains("6 passed, 1 warning, 0 failed"), "{out}");
+}
+
+#[test]
+fn absent_or_failing_tools_are_warnings_not_failures() {
+    let repo = repo();
+    std::fs::write(repo.path().join("new.txt"), "x").unwrap();
+    let bin = bin_dir(&[("codex", "echo 'not logged in' >&2; exit 3")]);
+    let out = doctor(bin.path(), repo.path())
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        line(&out, "claude").starts_with("! claude") && out.contains("not found on PATH"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "codex").contains("`--version` exited with"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "working tree").contains("1 changed file:"),
+        "{out}"
+    );
+}
+
+#[test]
+fn outside_a_repository_exits_1_and_reports_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = bin_dir(&[]);
+    doctor(bin.path(), dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("✗ git repository"))
+        .stdout(predicate::str::contains("git init"))
+        .stdout(predicate::str::contains("! claude"))
+        .stdout(predicate::str::contains("✓ schemas"))
+        .stdout(predicate::str::contains("1 failed: fix the ✗ lines"));
+}
+
+#[test]
+fn missing_repo_directory_exits_1() {
+    let bin = bin_dir(&[]);
+    doctor(bin.path(), Path::new("/nonexistent/factory-doctor-test"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "is not a directory: pass --repo DIR",
+        ));
+}
+
+#[test]
+fn json_report_never_contains_the_token() {
+    let repo = repo();
+    let bin = bin_dir(&[("claude", "echo 2.0.14"), ("codex", "echo 0.46.0")]);
+    let secret = "ghp_doctorTestValue0123456789abcdefABCDEF";
+    let out = doctor(bin.path(), repo.path())
+        .arg("--json")
+        .env("GITHUB_TOKEN", secret)
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains(secret));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["ok"], true);
+    let checks = v["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 7);
+    let forge = checks.iter().find(|c| c["check"] == "forge").unwrap();
+    assert_eq!(forge["ok"], true);
+    assert_eq!(
+        forge["detail"],
+        "GitHub acme/shop (repository from GITHUB_REPOSITORY, token from GITHUB_TOKEN)"
+    );
+    for c in checks {
+        assert!(c["required"].is_boolean() && c["detail"].is_string());
+    }
+}
+
+#[test]
+fn forge_repository_can_come_from_the_origin_remote() {
+    let repo = repo();
+    git(
+        repo.path(),
+        &["remote", "add", "origin", "git@github.com:acme/shop.git"],
+    );
+    let bin = bin_dir(&[]);
+    doctor(bin.path(), repo.path())
+        .env("GH_TOKEN", "x")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "GitHub acme/shop (repository from the origin remote, token from GH_TOKEN)",
+        ));
+}
+
+#[test]
+fn help_lists_the_flags() {
+    Command::cargo_bin("factory")
+        .unwrap()
+        .args(["doctor", "--help"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("--repo <DIR>"))
+        .stdout(predicate::str::contains("--json"));
+}
