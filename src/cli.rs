@@ -40,6 +40,10 @@ pub enum Command {
     /// Show the effective pipeline or check a .factory/workflow.yaml override.
     #[command(subcommand)]
     Workflow(commands::workflow::WorkflowCommand),
+    /// Phase 1: classify a request, incident or drift report, check the setup, start a session.
+    Intake(Box<commands::intake::IntakeArgs>),
+    /// Start a session from a request (or --resume the current one) and run its phases.
+    Run(Box<commands::run::RunArgs>),
     /// Check the setup: git repository, working tree, default branch, agent CLIs, forge, schemas.
     Doctor(commands::doctor::DoctorArgs),
 }

@@ -2,8 +2,10 @@
 //! render results; the logic lives in the library modules.
 
 pub mod doctor;
+pub mod intake;
 pub mod preflight;
 pub mod rules;
+pub mod run;
 pub mod schema;
 pub mod validate;
 pub mod workflow;
@@ -18,6 +20,8 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Preflight(args) => preflight::run(*args),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Workflow(cmd) => workflow::run(cmd),
+        Command::Intake(args) => intake::run(*args),
+        Command::Run(args) => run::run(*args),
         Command::Doctor(args) => doctor::run(args),
     }
 }

@@ -40,7 +40,7 @@ pub fn check(state: &StateDir, phase: &EffectivePhase) -> Result<Option<String>,
         ArtifactPath::File(_) => {
             if !path.is_file() {
                 return Err(missing(
-                    &path,
+                    &display(state, &path),
                     "the phase finished without writing its artifact",
                 ));
             }
@@ -58,7 +58,7 @@ pub fn check(state: &StateDir, phase: &EffectivePhase) -> Result<Option<String>,
             files.sort();
             if files.is_empty() {
                 return Err(missing(
-                    &path,
+                    &display(state, &path),
                     "the phase finished without writing any .json file into its artifact directory",
                 ));
             }
@@ -107,9 +107,9 @@ pub fn check(state: &StateDir, phase: &EffectivePhase) -> Result<Option<String>,
     }
 }
 
-fn missing(path: &Path, what: &str) -> GateFailure {
+fn missing(path: &str, what: &str) -> GateFailure {
     GateFailure {
-        problems: vec![format!("{}: {what}", path.display())],
+        problems: vec![format!("{path}: {what}")],
         contract_invalid: false,
     }
 }

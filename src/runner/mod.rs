@@ -7,6 +7,7 @@
 pub mod command;
 pub mod gate;
 pub mod phase;
+pub mod start;
 
 use std::time::Instant;
 

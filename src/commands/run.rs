@@ -1,0 +1,108 @@
+//! `factory run`: start a session from a request (or continue the current one) and drive the
+//! phases its route selects, as workflow.yaml defines them.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::cli::Outcome;
+use crate::commands::intake::{RequestArgs, open, print_started};
+use crate::runner::{self, Registry, RunOptions, RunResult, start::start_session};
+use crate::workflow::PhaseName;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The request, e.g. "Add rate limiting to the login endpoint" (or use --request-file).
+    pub text: Option<String>,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Continue the current session instead of starting one.
+    #[arg(long, conflicts_with_all = ["text", "request", "request_file", "payload", "class", "replace"])]
+    pub resume: bool,
+    /// Run only this phase (the next one due), as one CI job does.
+    #[arg(long, value_parser = parse_phase)]
+    pub phase: Option<PhaseName>,
+    /// A human approves the next step that needs approval (production infrastructure).
+    #[arg(long)]
+    pub approve: bool,
+    /// A human has dealt with the escalation: clear it and run the phase again.
+    #[arg(long, requires = "resume")]
+    pub acknowledge: bool,
+    /// The state directory [default: .factory at the repository root].
+    #[arg(long, env = "FACTORY_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+fn parse_phase(s: &str) -> Result<PhaseName, String> {
+    s.parse()
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
+    let starting = args.text.is_some() || args.request.given();
+    if !starting && !args.resume {
+        anyhow::bail!(
+            "give a request (`factory run \"Add rate limiting to login\"`, --request-file, --payload) or continue the current session with --resume"
+        );
+    }
+    let (state, workflow) = open(args.state_dir)?;
+    if starting {
+        let req = args.request.to_request(args.text.as_deref())?;
+        let (session, record) = start_session(
+            &state,
+            &workflow,
+            &req,
+            &args.request.repo,
+            args.request.replace,
+        )?;
+        print_started(&session, &record);
+    }
+    if args.acknowledge {
+        match runner::acknowledge(&state)? {
+            Some((phase, reason)) => {
+                println!("escalation cleared ({reason} at {phase}); running {phase} again")
+            }
+            None => println!("no escalation to clear"),
+        }
+    }
+    let opts = RunOptions {
+        only: args.phase,
+        approve: args.approve,
+    };
+    let result = runner::run(&state, &workflow, &Registry::builtin(), &opts)?;
+    Ok(match result {
+        RunResult::Completed => {
+            println!(
+                "pipeline complete; report: {}",
+                state.report_path().display()
+            );
+            Outcome::Clean
+        }
+        RunResult::PhaseDone { phase, already } => {
+            if already {
+                println!("{phase} had already completed");
+            } else {
+                println!("{phase} completed");
+            }
+            if let Some(next) = state.load_session()?.and_then(|s| s.next_phase()) {
+                println!("next: factory run --resume --phase {next}");
+            }
+            Outcome::Clean
+        }
+        RunResult::NeedsHuman {
+            phase,
+            reason,
+            detail,
+        } => {
+            eprintln!("needs a human: {reason} at {phase}: {detail}");
+            eprintln!(
+                "the pipeline has stopped; once the problem is dealt with, run `factory run --resume --acknowledge`{}",
+                if reason == crate::state::EscalationReason::ProductionInfrastructure {
+                    " (or --approve to approve the step)"
+                } else {
+                    ""
+                }
+            );
+            Outcome::Findings
+        }
+    })
+}

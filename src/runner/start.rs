@@ -1,0 +1,147 @@
+//! Starting a session: intake (phase 1) turns a request, an incident or a drift report into a
+//! validated intake record and a fresh `session.json` routed by the change class.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::contracts::{self, Contract};
+use crate::intake::{self, IntakeRecord, IntakeRequest};
+use crate::state::{PhaseStatus, Session, StateDir};
+use crate::workflow::{PhaseName, Workflow};
+
+/// Where the intake record goes, relative to the state directory.
+pub const INTAKE_ARTIFACT: &str = "artifacts/intake.json";
+
+/// Why a session could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "session {id} is still in progress (next: {next}); continue it with `factory run --resume`, or pass --replace to archive it under .factory/sessions/ and start a new one"
+    )]
+    InProgress { id: String, next: String },
+    #[error(
+        "the setup is not ready for a pipeline run:\n{problems}\nfix these (see `factory doctor`) and run again"
+    )]
+    Setup { problems: String },
+    #[error("the intake record does not satisfy its contract: {0}")]
+    InvalidRecord(String),
+}
+
+/// Build the intake record, archive a finished (or, with `replace`, any) previous session,
+/// and write the new session with intake completed.
+pub fn start_session(
+    state: &StateDir,
+    workflow: &Workflow,
+    req: &IntakeRequest,
+    repo: &Path,
+    replace: bool,
+) -> anyhow::Result<(Session, IntakeRecord)> {
+    if let Some(old) = state.load_session()? {
+        let unfinished = old.escalation.is_some() || old.next_phase().is_some();
+        if unfinished && !replace {
+            let next = match (&old.escalation, old.next_phase()) {
+                (Some(e), _) => format!("needs a human ({})", e.reason),
+                (None, Some(p)) => p.to_string(),
+                (None, None) => "nothing".into(),
+            };
+            return Err(StartError::InProgress { id: old.id, next }.into());
+        }
+        crate::state::log::set_session(&old.id);
+        archive(state, &old)?;
+    }
+
+    let started = std::time::Instant::now();
+    let id = Session::new_id();
+    let record = intake::build(req, repo, &id, jiff::Timestamp::now())?;
+    if !record.setup_ok() {
+        let problems = record
+            .setup
+            .iter()
+            .filter(|c| c.required && !c.ok)
+            .map(|c| format!("  ✗ {}: {}", c.check, c.detail))
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(StartError::Setup { problems }.into());
+    }
+    let value = record.to_value();
+    let violations = contracts::validate(Contract::Intake, &value, Default::default());
+    if !violations.is_empty() {
+        let text = violations
+            .iter()
+            .map(|v| format!("{}: {}", v.pointer, v.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(StartError::InvalidRecord(text).into());
+    }
+
+    let route: Vec<PhaseName> = workflow
+        .route(record.change_class)
+        .iter()
+        .map(|s| s.phase)
+        .collect();
+    let mut session = Session::new(
+        record.request.clone(),
+        record.change_class,
+        record.trigger,
+        route,
+    );
+    session.id = id;
+    state.ensure()?;
+    state.write_artifact("intake.json", &value)?;
+    session.start_phase(PhaseName::Intake);
+    session.finish_phase(
+        PhaseName::Intake,
+        PhaseStatus::Completed,
+        Some(INTAKE_ARTIFACT.into()),
+    );
+    session.phase_mut(PhaseName::Intake).detail =
+        Some(format!("classified as {}", record.change_class));
+    state.save_new_session(&session)?;
+
+    crate::state::log::set_session(&session.id);
+    let c = &record.classification;
+    let decision = format!("{}: {}", record.change_class, c.rationale);
+    let detail = format!(
+        "{} request classified ({}); route {}",
+        record.trigger,
+        serde_json::to_value(&c.source)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        std::iter::once("intake")
+            .chain(session.route.iter().map(|p| p.as_str()))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    );
+    let refs = serde_json::json!({"signals": c.signals}).to_string();
+    let duration_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(target: "factory::event", phase = "intake", action = "classify", tool = "factory", status = "ok", duration_ms, detail, decision, refs);
+    for check in record.setup.iter().filter(|c| !c.ok) {
+        let detail = format!("{}: {}", check.check, check.detail);
+        tracing::info!(target: "factory::event", phase = "intake", action = "setup_check", tool = "factory", status = "warn", detail);
+    }
+    state.write_report().context("cannot write REPORT.md")?;
+    Ok((session, record))
+}
+
+/// Move a previous session and its artifacts to `sessions/<id>/`, so the new one starts clean
+/// and nothing is lost.
+fn archive(state: &StateDir, old: &Session) -> anyhow::Result<()> {
+    let dest = state.root().join("sessions").join(&old.id);
+    std::fs::create_dir_all(&dest).with_context(|| format!("cannot create {}", dest.display()))?;
+    for (from, to) in [
+        (state.session_path(), dest.join("session.json")),
+        (state.artifacts_dir(), dest.join("artifacts")),
+    ] {
+        if from.exists() {
+            std::fs::rename(&from, &to)
+                .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))?;
+        }
+    }
+    if state.report_path().exists() {
+        let _ = std::fs::copy(state.report_path(), dest.join("REPORT.md"));
+    }
+    tracing::info!(target: "factory::event", phase = "intake", action = "archive", tool = "factory", status = "ok", detail = format!("previous session {} moved to .factory/sessions/{}/", old.id, old.id));
+    Ok(())
+}
