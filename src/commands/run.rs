@@ -56,7 +56,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         )?;
         print_started(&session, &record);
     }
-    if args.acknowledge {
+    // Approving is how a human deals with an approval stop, so it clears that escalation too.
+    let approval_stop = args.approve
+        && state
+            .load_session()?
+            .and_then(|s| s.escalation)
+            .is_some_and(|e| e.reason == crate::state::EscalationReason::ProductionInfrastructure);
+    if args.acknowledge || approval_stop {
         match runner::acknowledge(&state)? {
             Some((phase, reason)) => {
                 println!("escalation cleared ({reason} at {phase}); running {phase} again")
@@ -94,14 +100,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             detail,
         } => {
             eprintln!("needs a human: {reason} at {phase}: {detail}");
-            eprintln!(
-                "the pipeline has stopped; once the problem is dealt with, run `factory run --resume --acknowledge`{}",
-                if reason == crate::state::EscalationReason::ProductionInfrastructure {
-                    " (or --approve to approve the step)"
-                } else {
-                    ""
-                }
-            );
+            let next = if reason == crate::state::EscalationReason::ProductionInfrastructure {
+                "once the step is approved, run `factory run --resume --approve`"
+            } else {
+                "once the problem is dealt with, run `factory run --resume --acknowledge`"
+            };
+            eprintln!("the pipeline has stopped; {next}");
             Outcome::Findings
         }
     })

@@ -120,7 +120,11 @@ fn syntax_error(origin: &str, text: &str, err: &serde_saphyr::Error) -> Workflow
         .map(|l| (l.line() as usize, l.column() as usize))
         .unwrap_or_else(|| (text.lines().count().max(1), 1));
     let message = err.to_string();
-    let message = message.lines().next().unwrap_or("").trim().to_string();
+    let message = message.lines().next().unwrap_or("").trim();
+    // The parser repeats the position in its text; it is already in ours.
+    let message = regex::Regex::new(r"^(error: )?line \d+ column \d+: ")
+        .map(|re| re.replace(message, "").into_owned())
+        .unwrap_or_else(|_| message.to_string());
     WorkflowError::Syntax {
         origin: origin.to_string(),
         line,

@@ -1,0 +1,594 @@
+//! The phase runner through the real binary: every route and trigger, gates and retries,
+//! backoff, escalations, approvals, resume after a crash at every phase boundary.
+#![cfg(unix)]
+
+mod engine_support;
+
+use engine_support::{PHASES, Repo, intake_fixture};
+use predicates::prelude::*;
+
+#[test]
+fn every_route_runs_its_phases_in_order_and_completes() {
+    let expected = [
+        ("hotfix", vec!["implementation", "code_review", "merge"]),
+        (
+            "refactor",
+            vec!["strategic_plan", "implementation", "code_review", "merge"],
+        ),
+        ("feature", PHASES.to_vec()),
+        ("risky-infra", PHASES.to_vec()),
+    ];
+    for (class, route) in expected {
+        let repo = Repo::new("");
+        let mut cmd = repo.factory();
+        cmd.args(["run", "Change the thing", "--class", class]);
+        if class == "risky-infra" {
+            cmd.arg("--approve");
+        }
+        cmd.assert()
+            .success()
+            .stdout(predicate::str::contains("pipeline complete"));
+        let s = repo.session();
+        let got: Vec<&str> = s["route"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(got, route, "{class}");
+        let order: Vec<String> = repo
+            .calls()
+            .iter()
+            .map(|c| c.split(' ').next().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            order, route,
+            "{class}: phases ran in route order, once each"
+        );
+        for phase in &route {
+            assert_eq!(repo.status(phase), "completed", "{class} {phase}");
+        }
+        assert_eq!(repo.status("intake"), "completed");
+        assert!(repo.log_has("session", "complete", "ok"), "{class}");
+        let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
+        assert!(
+            report.contains(s["id"].as_str().unwrap()),
+            "{class}: REPORT.md names the session"
+        );
+    }
+}
+
+#[test]
+fn the_class_is_inferred_and_the_decision_logged_with_its_rationale() {
+    let repo = Repo::new("");
+    repo.factory()
+        .args(["run", "Refactor the billing module into smaller services"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("class:   refactor (inferred"));
+    let log = repo.log();
+    let classify = log
+        .iter()
+        .find(|e| e["action"] == "classify")
+        .expect("classification logged");
+    assert!(
+        classify["decision"]
+            .as_str()
+            .unwrap()
+            .starts_with("refactor:"),
+        "{classify}"
+    );
+    assert_eq!(repo.session()["change_class"], "refactor");
+    // An explicit class wins over the wording.
+    let repo = Repo::new("");
+    repo.factory()
+        .args(["run", "Refactor the billing module", "--class", "feature"])
+        .assert()
+        .success();
+    assert_eq!(repo.session()["change_class"], "feature");
+}
+
+#[test]
+fn incident_and_drift_triggers_start_hotfix_sessions_with_normalised_payloads() {
+    for (trigger, payload, key) in [
+        ("incident", "sentry-event.json", "incident"),
+        ("incident", "pagerduty-triggered.json", "incident"),
+        ("runtime-drift", "drift.json", "drift"),
+    ] {
+        let repo = Repo::new("");
+        repo.factory()
+            .args(["run", "--trigger", trigger, "--payload"])
+            .arg(intake_fixture(payload))
+            .assert()
+            .success();
+        let s = repo.session();
+        assert_eq!(s["trigger"], trigger);
+        assert_eq!(s["change_class"], "hotfix", "{payload}");
+        let intake: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(repo.path().join(".factory/artifacts/intake.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(intake[key].is_object(), "{payload}: {intake}");
+        assert_eq!(intake["request_untrusted"], true);
+    }
+}
+
+#[test]
+fn an_invalid_artifact_is_retried_with_the_violations_then_passes() {
+    let repo = Repo::new("");
+    repo.script("strategic_plan", &["invalid", "ok"]);
+    repo.factory()
+        .args(["run", "Add an export button", "--class", "feature"])
+        .assert()
+        .success();
+    let calls: Vec<String> = repo
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("strategic_plan"))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "strategic_plan attempt=1 call=1 context=",
+            "strategic_plan attempt=2 call=2 context=yes"
+        ]
+    );
+    let context = std::fs::read_to_string(
+        repo.path()
+            .join(".factory/runs/strategic_plan.retry-context.txt"),
+    )
+    .unwrap_or_default();
+    // The context file is removed or replaced on later attempts; the log keeps the violations.
+    let _ = context;
+    assert!(repo.log_has("strategic_plan", "gate", "invalid"));
+    assert_eq!(repo.session()["counters"]["planning_retries"], 1);
+    assert_eq!(repo.session()["phases"]["strategic_plan"]["attempts"], 2);
+}
+
+#[test]
+fn a_contract_still_invalid_after_retries_escalates_and_stays_stopped() {
+    let repo = Repo::new("");
+    repo.script("strategic_plan", &["invalid"]);
+    repo.factory()
+        .args(["run", "Add an export button", "--class", "feature"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "needs a human: contract-invalid at strategic_plan",
+        ))
+        .stderr(predicate::str::contains(
+            "factory run --resume --acknowledge",
+        ));
+    assert_eq!(
+        repo.calls_of("strategic_plan"),
+        3,
+        "first attempt + 2 planning retries"
+    );
+    let s = repo.session();
+    assert_eq!(s["escalation"]["reason"], "contract-invalid");
+    assert_eq!(s["phases"]["strategic_plan"]["status"], "escalated");
+    assert!(repo.log_has("strategic_plan", "escalate", "needs_human"));
+    assert!(
+        std::fs::read_to_string(repo.path().join(".factory/REPORT.md"))
+            .unwrap()
+            .contains("contract-invalid")
+    );
+
+    // Resuming does nothing until a human acknowledges.
+    repo.factory().args(["run", "--resume"]).assert().code(1);
+    assert_eq!(repo.calls_of("strategic_plan"), 3);
+
+    repo.script("strategic_plan", &["ok"]);
+    std::fs::remove_file(repo.path().join("fake/count-strategic_plan")).unwrap();
+    repo.factory()
+        .args(["run", "--resume", "--acknowledge"])
+        .assert()
+        .success();
+    assert!(repo.session()["escalation"].is_null());
+    assert!(repo.log_has("strategic_plan", "acknowledge", "ok"));
+}
+
+#[test]
+fn implementation_failing_after_its_retries_escalates() {
+    let repo = Repo::new("");
+    repo.script("implementation", &["fail"]);
+    repo.factory()
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("implementation-failed"))
+        .stderr(predicate::str::contains("error[E0425]"));
+    assert_eq!(repo.calls_of("implementation"), 3);
+    let s = repo.session();
+    assert_eq!(s["counters"]["implementation_retries"], 2);
+    assert_eq!(s["escalation"]["phase"], "implementation");
+    // The retries got the previous failure as context.
+    assert!(
+        repo.calls()
+            .iter()
+            .filter(|c| c.starts_with("implementation"))
+            .skip(1)
+            .all(|c| c.ends_with("context=yes"))
+    );
+}
+
+#[test]
+fn a_failing_phase_other_than_implementation_escalates_as_phase_failed() {
+    let repo = Repo::new("");
+    repo.script("merge", &["fail"]);
+    repo.factory()
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .code(1);
+    assert_eq!(repo.session()["escalation"]["reason"], "phase-failed");
+    assert_eq!(repo.calls_of("merge"), 2, "one retry by default");
+}
+
+#[test]
+fn an_unavailable_tool_is_retried_on_the_backoff_schedule() {
+    let repo = Repo::new("");
+    repo.script("implementation", &["unavailable", "unavailable", "ok"]);
+    repo.factory()
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .success();
+    assert_eq!(repo.calls_of("implementation"), 3);
+    let waits = repo
+        .log()
+        .iter()
+        .filter(|e| e["action"] == "backoff")
+        .count();
+    assert_eq!(waits, 2);
+    assert_eq!(
+        repo.session()["counters"]["implementation_retries"],
+        0,
+        "backoff is not a retry"
+    );
+
+    let repo = Repo::new("");
+    repo.script("implementation", &["unavailable"]);
+    repo.factory()
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("tool-unavailable"));
+    assert_eq!(repo.calls_of("implementation"), 3, "backoff.max_attempts");
+}
+
+#[test]
+fn a_phase_can_ask_for_a_human() {
+    let repo = Repo::new("");
+    repo.script("code_review", &["human:critical-finding"]);
+    repo.factory()
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "critical-finding at code_review: the phase needs a decision",
+        ));
+    assert_eq!(
+        repo.calls_of("code_review"),
+        1,
+        "no retry once a human is needed"
+    );
+    assert_eq!(repo.status("merge"), "pending");
+}
+
+#[test]
+fn risky_infra_stops_before_merge_until_a_human_approves() {
+    let repo = Repo::new("");
+    repo.factory()
+        .args([
+            "run",
+            "Move the database to a new VPC",
+            "--class",
+            "risky-infra",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "production-infrastructure at merge",
+        ));
+    assert_eq!(repo.calls_of("merge"), 0);
+    assert_eq!(repo.status("code_review"), "completed");
+    repo.factory().args(["run", "--resume"]).assert().code(1);
+    assert_eq!(
+        repo.calls_of("merge"),
+        0,
+        "resuming without approval stays stopped"
+    );
+    repo.factory()
+        .args(["run", "--resume", "--approve"])
+        .assert()
+        .success();
+    assert_eq!(repo.session()["approvals"], serde_json::json!(["merge"]));
+    assert!(repo.log_has("merge", "approve", "ok"));
+}
+
+#[test]
+fn a_crash_at_any_phase_boundary_resumes_where_it_stopped() {
+    for phase in PHASES {
+        for crash in ["crash-before", "crash-after"] {
+            let repo = Repo::new("");
+            repo.script(phase, &[crash, "ok"]);
+            let out = repo
+                .factory()
+                .args(["run", "Add an export button", "--class", "feature"])
+                .output()
+                .unwrap();
+            assert!(
+                !out.status.success(),
+                "{phase} {crash}: the factory process was killed"
+            );
+            assert_eq!(
+                repo.status(phase),
+                "running",
+                "{phase} {crash}: the crash left the phase running"
+            );
+            repo.factory().args(["run", "--resume"]).assert().success();
+            for p in PHASES {
+                assert_eq!(repo.status(p), "completed", "{phase} {crash}: {p}");
+            }
+            let position = PHASES.iter().position(|p| *p == phase).unwrap();
+            for (i, p) in PHASES.iter().enumerate() {
+                let want = if i == position { 2 } else { 1 };
+                assert_eq!(
+                    repo.calls_of(p),
+                    want,
+                    "{phase} {crash}: {p} runs once, the crashed phase twice"
+                );
+            }
+            assert!(repo.log_has(phase, "resume", "rerun"), "{phase} {crash}");
+        }
+    }
+}
+
+#[test]
+fn a_completed_phase_whose_artifact_vanished_runs_again() {
+    let repo = Repo::new("");
+    repo.script("code_review", &["human:scope-decision", "ok"]);
+    repo.factory()
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .code(1);
+    std::fs::remove_file(repo.path().join(".factory/artifacts/implementation.json")).unwrap();
+    repo.factory()
+        .args(["run", "--resume", "--acknowledge"])
+        .assert()
+        .success();
+    assert_eq!(repo.calls_of("implementation"), 2);
+    assert!(repo.log_has("implementation", "resume", "rerun"));
+}
+
+#[test]
+fn one_phase_at_a_time_as_ci_jobs_do() {
+    let repo = Repo::new("");
+    repo.factory()
+        .args([
+            "intake",
+            "--request",
+            "Add an export button",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("next: factory run --resume"));
+    repo.factory()
+        .args(["run", "--resume", "--phase", "tactical_plan"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("strategic_plan comes first"));
+    repo.factory()
+        .args(["run", "--resume", "--phase", "strategic_plan"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "next: factory run --resume --phase issue_creation",
+        ));
+    assert_eq!(repo.status("issue_creation"), "pending");
+    // Idempotent: running a finished phase again does nothing.
+    repo.factory()
+        .args(["run", "--resume", "--phase", "strategic_plan"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already completed"));
+    assert_eq!(repo.calls_of("strategic_plan"), 1);
+
+    let hotfix = Repo::new("");
+    hotfix
+        .factory()
+        .args([
+            "intake",
+            "--request",
+            "Checkout is down",
+            "--class",
+            "hotfix",
+        ])
+        .assert()
+        .success();
+    hotfix
+        .factory()
+        .args(["run", "--resume", "--phase", "strategic_plan"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not in this session's route"));
+}
+
+#[test]
+fn a_phase_over_its_timeout_is_killed_with_its_children() {
+    let repo = Repo::with_phases(
+        &[(
+            "implementation",
+            "    command: [\"sh\", \"-c\", \"sleep 30 & sleep 30\"]\n    timeout_seconds: 1\n    retries: 0\n",
+        )],
+        "",
+    );
+    let started = std::time::Instant::now();
+    repo.factory()
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("timed out after 1s"));
+    // Not a timing assertion on performance: a hung child would hold the pipes for 30 s.
+    assert!(started.elapsed().as_secs() < 25);
+}
+
+#[test]
+fn a_phase_gets_no_credentials_it_was_not_given() {
+    let repo = Repo::with_phases(
+        &[(
+            "implementation",
+            "    command: [\"sh\", \"-c\", \"env > \\\"$FACTORY_ARTIFACT.env\\\"; echo '{}' > \\\"$FACTORY_ARTIFACT\\\"\"]\n",
+        )],
+        "",
+    );
+    repo.factory()
+        .env("GITHUB_TOKEN", "ghp_shouldnotleak")
+        .env("AWS_SECRET_ACCESS_KEY", "nope")
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .success();
+    let env = std::fs::read_to_string(
+        repo.path()
+            .join(".factory/artifacts/implementation.json.env"),
+    )
+    .unwrap();
+    assert!(
+        !env.contains("GITHUB_TOKEN") && !env.contains("AWS_SECRET"),
+        "{env}"
+    );
+    for var in [
+        "FACTORY_STATE_DIR",
+        "FACTORY_SESSION_ID",
+        "FACTORY_PHASE=implementation",
+        "FACTORY_ATTEMPT=1",
+        "FACTORY_ARTIFACT",
+        "PATH",
+    ] {
+        assert!(env.contains(var), "{var} missing: {env}");
+    }
+}
+
+#[test]
+fn secrets_in_phase_output_never_reach_the_log() {
+    let repo = Repo::new("");
+    repo.script("implementation", &["secret"]);
+    repo.factory()
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .success();
+    let log = std::fs::read_to_string(repo.path().join(".factory/workflow.log")).unwrap();
+    assert!(log.contains("using token"), "the line is logged");
+    assert!(!log.contains(&format!("ghp_{}", "A".repeat(36))), "{log}");
+}
+
+#[test]
+fn recurrence_over_the_limit_escalates() {
+    let repo = Repo::new("");
+    repo.script("merge", &["human:scope-decision"]);
+    repo.factory()
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .code(1);
+    let path = repo.path().join(".factory/session.json");
+    let mut s = repo.session();
+    s["counters"]["recurrence"] = serde_json::json!(3);
+    s["escalation"] = serde_json::Value::Null;
+    s.as_object_mut().unwrap().remove("escalation");
+    s["phases"]["merge"]["status"] = serde_json::json!("pending");
+    std::fs::write(&path, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+    repo.factory()
+        .args(["run", "--resume"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("recurrence-limit"))
+        .stderr(predicate::str::contains("recurred 3 times"));
+}
+
+#[test]
+fn a_session_in_progress_is_not_replaced_by_accident() {
+    let repo = Repo::new("");
+    repo.script("code_review", &["human:scope-decision"]);
+    repo.factory()
+        .args(["run", "Checkout is broken", "--class", "hotfix"])
+        .assert()
+        .code(1);
+    let old = repo.session()["id"].as_str().unwrap().to_string();
+    repo.factory()
+        .args(["run", "Another thing", "--class", "feature"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "session {old} is still in progress"
+        )));
+    repo.script("code_review", &["ok"]);
+    repo.factory()
+        .args(["run", "Another thing", "--class", "feature", "--replace"])
+        .assert()
+        .success();
+    assert_ne!(repo.session()["id"], old.as_str());
+    let archived = repo.path().join(".factory/sessions").join(&old);
+    assert!(
+        archived.join("session.json").is_file() && archived.join("artifacts/intake.json").is_file()
+    );
+}
+
+#[test]
+fn phases_without_an_implementation_say_how_to_provide_one() {
+    let repo = Repo::new("");
+    std::fs::remove_file(repo.path().join(".factory/workflow.yaml")).unwrap();
+    repo.factory()
+        .args(["run", "Add an export button", "--class", "feature"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("phases.strategic_plan.command"));
+}
+
+#[test]
+fn bad_inputs_are_clear_errors_with_exit_2() {
+    let repo = Repo::new("");
+    std::fs::write(
+        repo.path().join(".factory/workflow.yaml"),
+        "limits:\n  max_review_cycles: many\n",
+    )
+    .unwrap();
+    repo.factory()
+        .args(["run", "x", "--class", "feature"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("workflow.yaml:2"));
+    let repo = Repo::new("");
+    repo.factory()
+        .args(["run", "--resume"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no session"));
+    repo.factory()
+        .args(["run", "x", "--class", "huge"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("risky-infra"));
+    repo.factory()
+        .args(["run"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--resume"));
+    repo.factory()
+        .args(["run", "--trigger", "incident", "--payload"])
+        .arg(intake_fixture("unknown.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown.json"));
+    repo.factory()
+        .args(["run", "--trigger", "runtime-drift", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--payload"));
+    std::fs::write(repo.path().join(".factory/session.json"), "{ not json").unwrap();
+    repo.factory()
+        .args(["run", "--resume"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("session.json:1"));
+}
