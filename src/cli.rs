@@ -37,6 +37,10 @@ pub enum Command {
     /// List the preflight rules or generate their documentation.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
+    /// Show the current session: phases, counters, issues, PRs and the next step.
+    Status(commands::status::StatusArgs),
+    /// Show the session's event log (.factory/workflow.log), filtered by phase and time.
+    Log(commands::log::LogArgs),
 }
 
 /// What a command reports when it finished without an error.

@@ -1,9 +1,11 @@
 //! One file per subcommand. Commands are glue: they read arguments, call library modules and
 //! render results; the logic lives in the library modules.
 
+pub mod log;
 pub mod preflight;
 pub mod rules;
 pub mod schema;
+pub mod status;
 pub mod validate;
 
 use crate::cli::{Command, Outcome};
@@ -15,5 +17,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Schema(cmd) => schema::run(cmd),
         Command::Preflight(args) => preflight::run(*args),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Status(args) => status::run(args),
+        Command::Log(args) => log::run(args),
     }
 }

@@ -353,7 +353,13 @@ pub fn read_event_lines(path: &Path) -> Result<Vec<(usize, String, Event)>, Stat
         if text.trim().is_empty() {
             continue;
         }
-        let event: Event = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let event: Event = serde_json::from_str(text).map_err(|e| {
+            bad(format!(
+                "{} (column {})",
+                super::without_position(&e),
+                e.column()
+            ))
+        })?;
         out.push((n, text.to_string(), event));
     }
     Ok(out)

@@ -283,13 +283,22 @@ fn check_session(path: &Path, value: &Value) -> Result<(), StateError> {
     })
 }
 
+/// serde_json's message without its trailing "at line L column C" (the error names both).
+pub(crate) fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
 /// Parse and validate session bytes read from `path`.
 pub fn parse_session(path: &Path, bytes: &[u8]) -> Result<Session, StateError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| StateError::InvalidJson {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: without_position(&e),
     })?;
     check_session(path, &value)?;
     serde_json::from_value(value).map_err(|e| StateError::InvalidSession {
