@@ -468,6 +468,22 @@ mod tests {
     }
 
     #[test]
+    fn report_is_written_from_the_session_and_the_log() {
+        let (_tmp, state) = state();
+        assert!(state.write_report().is_err());
+        let s = session();
+        state.save_new_session(&s).unwrap();
+        let path = state.write_report().unwrap();
+        assert_eq!(path, state.report_path());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with(&format!("# Factory report: {}", s.id)),
+            "{text}"
+        );
+        assert!(text.contains("None recorded."), "{text}");
+    }
+
+    #[test]
     fn layout_paths() {
         let state = StateDir::new("/r/.factory");
         assert_eq!(state.log_path(), Path::new("/r/.factory/workflow.log"));
