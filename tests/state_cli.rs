@@ -227,3 +227,38 @@ fn terminal_output_escapes_control_characters() {
     assert!(!text.contains('\u{1b}'), "{text:?}");
     assert!(text.contains("\\u{1b}[31mred"), "{text:?}");
 }
+
+#[test]
+fn status_finds_dot_factory_at_the_git_top_level() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join(".git")).unwrap();
+    std::fs::create_dir_all(tmp.path().join(".factory")).unwrap();
+    std::fs::create_dir_all(tmp.path().join("src/deep")).unwrap();
+    std::fs::copy(
+        fixture("active/session.json"),
+        tmp.path().join(".factory/session.json"),
+    )
+    .unwrap();
+    factory()
+        .current_dir(tmp.path().join("src/deep"))
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(contains("20261129T090000Z-3f9a1c"));
+}
+
+#[test]
+fn log_text_masks_a_token_a_foreign_writer_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let token = "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";
+    std::fs::write(
+        tmp.path().join("workflow.log"),
+        format!(
+            "{{\"ts\":\"2026-01-01T00:00:00Z\",\"action\":\"push\",\"status\":\"ok\",\"detail\":\"with {token}\"}}\n"
+        ),
+    )
+    .unwrap();
+    let text = stdout(factory().args(["log", "--state-dir"]).arg(tmp.path()));
+    assert!(!text.contains(token), "{text}");
+    assert!(text.contains("with ghp_********"), "{text}");
+}
