@@ -46,6 +46,10 @@ pub enum Command {
     Run(Box<commands::run::RunArgs>),
     /// Check the setup: git repository, working tree, default branch, agent CLIs, forge, schemas.
     Doctor(commands::doctor::DoctorArgs),
+    /// Show the current session: phases, counters, issues, PRs and the next step.
+    Status(commands::status::StatusArgs),
+    /// Show the session's event log (.factory/workflow.log), filtered by phase and time.
+    Log(commands::log::LogArgs),
 }
 
 /// What a command reports when it finished without an error.

@@ -3,10 +3,12 @@
 
 pub mod doctor;
 pub mod intake;
+pub mod log;
 pub mod preflight;
 pub mod rules;
 pub mod run;
 pub mod schema;
+pub mod status;
 pub mod validate;
 pub mod workflow;
 
@@ -23,6 +25,8 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Intake(args) => intake::run(*args),
         Command::Run(args) => run::run(*args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Log(args) => log::run(args),
     }
 }
 

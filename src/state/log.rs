@@ -31,6 +31,45 @@ pub const EVENT_TARGET: &str = "factory::event";
 /// `trace`); `warn` when unset.
 pub const LEVEL_ENV: &str = "FACTORY_LOG";
 
+/// The `action` and `status` words the pipeline uses (docs/LOGGING.md). Not enforced: a log
+/// reader must accept words it does not know.
+pub mod vocab {
+    /// A phase attempt began / ended (`status` says how).
+    pub const PHASE_START: &str = "phase_start";
+    pub const PHASE_END: &str = "phase_end";
+    /// Intake classified the request (`decision` = the change class).
+    pub const CLASSIFY: &str = "classify";
+    /// An agent ran (`tool` = the agent).
+    pub const AGENT_RUN: &str = "agent_run";
+    /// A phase output was checked against its contract.
+    pub const VALIDATE: &str = "validate";
+    /// The deterministic security gate ran.
+    pub const PREFLIGHT: &str = "preflight";
+    /// Forge operations (`tool` = `gh`).
+    pub const ISSUE_CREATE: &str = "issue_create";
+    pub const PR_OPEN: &str = "pr_open";
+    pub const PR_MERGE: &str = "pr_merge";
+    /// One review cycle.
+    pub const REVIEW: &str = "review";
+    /// A retry was decided (`decision` says which and why).
+    pub const RETRY: &str = "retry";
+    /// The pipeline stopped for a human (`decision` = the escalation reason).
+    pub const ESCALATE: &str = "escalate";
+    /// Post-merge verification.
+    pub const VERIFY: &str = "verify";
+    /// The default when an event names no action.
+    pub const EVENT: &str = "event";
+
+    pub const STARTED: &str = "started";
+    pub const OK: &str = "ok";
+    pub const FAILED: &str = "failed";
+    pub const SKIPPED: &str = "skipped";
+    pub const ESCALATED: &str = "escalated";
+    /// Defaults when an event names no status: from its level.
+    pub const WARN: &str = "warn";
+    pub const ERROR: &str = "error";
+}
+
 /// One line of `workflow.log`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Event {
@@ -353,7 +392,13 @@ pub fn read_event_lines(path: &Path) -> Result<Vec<(usize, String, Event)>, Stat
         if text.trim().is_empty() {
             continue;
         }
-        let event: Event = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let event: Event = serde_json::from_str(text).map_err(|e| {
+            bad(format!(
+                "{} (column {})",
+                super::without_position(&e),
+                e.column()
+            ))
+        })?;
         out.push((n, text.to_string(), event));
     }
     Ok(out)

@@ -30,7 +30,10 @@ pub const STATE_DIR_ENV: &str = "FACTORY_STATE_DIR";
 /// Errors of the state subsystem. Each names the file and says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error(
+        "cannot {action} {}: {source}; check that the directory exists and is writable, or point FACTORY_STATE_DIR (--state-dir) elsewhere",
+        path.display()
+    )]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -283,18 +286,52 @@ fn check_session(path: &Path, value: &Value) -> Result<(), StateError> {
     })
 }
 
+/// serde_json's message without its trailing "at line L column C" (the error names both).
+pub(crate) fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
 /// Parse and validate session bytes read from `path`.
 pub fn parse_session(path: &Path, bytes: &[u8]) -> Result<Session, StateError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| StateError::InvalidJson {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: without_position(&e),
     })?;
     check_session(path, &value)?;
+    let bad_time = first_bad_timestamp(&value);
     serde_json::from_value(value).map_err(|e| StateError::InvalidSession {
         path: path.to_path_buf(),
-        violations: vec![e.to_string()],
+        violations: vec![match bad_time {
+            Some((pointer, err)) => format!("{pointer}: not a valid time: {err}"),
+            None => e.to_string(),
+        }],
+    })
+}
+
+/// The first timestamp field that matches the RFC 3339 shape but is not a real time (month
+/// 13, say): the schema cannot tell, and serde's error does not say where.
+fn first_bad_timestamp(value: &Value) -> Option<(String, String)> {
+    let mut fields = vec![
+        "/created_at".to_string(),
+        "/updated_at".to_string(),
+        "/escalation/at".to_string(),
+    ];
+    if let Some(phases) = value.get("phases").and_then(Value::as_object) {
+        for name in phases.keys() {
+            fields.push(format!("/phases/{name}/started_at"));
+            fields.push(format!("/phases/{name}/finished_at"));
+        }
+    }
+    fields.into_iter().find_map(|pointer| {
+        let text = value.pointer(&pointer)?.as_str()?;
+        let err = text.parse::<jiff::Timestamp>().err()?;
+        Some((pointer, err.to_string()))
     })
 }
 
@@ -443,6 +480,24 @@ mod tests {
     }
 
     #[test]
+    fn impossible_times_are_reported_by_field() {
+        let (_tmp, state) = state();
+        state.ensure().unwrap();
+        let mut v = serde_json::to_value(session()).unwrap();
+        v["phases"]["intake"]["finished_at"] = "2026-13-45T00:00:00Z".into();
+        fs::write(state.session_path(), v.to_string()).unwrap();
+        let err = state.load_session().unwrap_err().to_string();
+        assert!(
+            err.contains("/phases/intake/finished_at: not a valid time"),
+            "{err}"
+        );
+        v["phases"]["intake"]["finished_at"] = "yesterday".into();
+        fs::write(state.session_path(), v.to_string()).unwrap();
+        let err = state.load_session().unwrap_err().to_string();
+        assert!(err.contains("/phases/intake/finished_at"), "{err}");
+    }
+
+    #[test]
     fn artifacts_stay_inside_the_artifacts_directory() {
         let (_tmp, state) = state();
         let path = state
@@ -456,6 +511,22 @@ mod tests {
                 "{bad} accepted"
             );
         }
+    }
+
+    #[test]
+    fn report_is_written_from_the_session_and_the_log() {
+        let (_tmp, state) = state();
+        assert!(state.write_report().is_err());
+        let s = session();
+        state.save_new_session(&s).unwrap();
+        let path = state.write_report().unwrap();
+        assert_eq!(path, state.report_path());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with(&format!("# Factory report: {}", s.id)),
+            "{text}"
+        );
+        assert!(text.contains("None recorded."), "{text}");
     }
 
     #[test]

@@ -48,7 +48,9 @@ fn patterns() -> &'static Patterns {
             r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{8,})",
             r"(?i)(\bbasic\s+)([A-Za-z0-9+/=]{8,})",
             r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)([^\s@/]+)@",
-            r#"(?i)(\b[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|authorization)[a-z0-9_.-]*["']?\s*[:=]\s*["']?)([^\s"',;&]{4,})"#,
+            // `key=value`, `key: value`, `"key": "value"`; a bare `key:value` is left alone, as
+            // it is how finding fingerprints (`rule:path:hash`) look.
+            r#"(?i)(\b[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|authorization)[a-z0-9_.-]*["']?(?:\s*=\s*["']?|\s*:\s+["']?|\s*:["']))([^\s"',;&]{4,})"#,
         ]
         .iter()
         .map(|p| Regex::new(p).expect("keyed pattern"))
@@ -64,6 +66,18 @@ fn secret_rules() -> &'static [Box<dyn Rule>] {
 /// Is this already a mask (so a second pass leaves it alone)?
 fn is_masked(s: &str) -> bool {
     s.ends_with("********")
+}
+
+/// A value next to a secret-sounding key that is not a secret: a count (`max_tokens=4096`) or
+/// the name of an environment variable (`secret_name=GH_TOKEN`).
+fn looks_harmless(value: &str) -> bool {
+    let is_count = value.bytes().all(|b| b.is_ascii_digit());
+    let is_env_name = value.contains('_')
+        && value.starts_with(|c: char| c.is_ascii_uppercase())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    is_count || is_env_name
 }
 
 /// Redact secret-looking values in `text`. Text without anything secret comes back unchanged.
@@ -83,7 +97,7 @@ pub fn scrub_patterns(text: &str) -> String {
     }
     for re in &p.keyed {
         let replaced = re.replace_all(&out, |c: &Captures<'_>| {
-            if is_masked(&c[2]) {
+            if is_masked(&c[2]) || looks_harmless(&c[2]) {
                 c[0].to_string()
             } else {
                 format!("{}{}", &c[1], redact(&c[2]))
@@ -139,6 +153,12 @@ mod tests {
         assert!(!out.contains(gh), "{out}");
         assert!(out.contains("ghp_********"), "{out}");
 
+        let out = scrub(r#"{"api_key": "abcd1234efgh", "pwd":"s3cret!!"}"#);
+        assert!(
+            !out.contains("abcd1234efgh") && !out.contains("s3cret!!"),
+            "{out}"
+        );
+
         let out = scrub("login failed: password=hunter2hunter2 for alice");
         assert!(!out.contains("hunter2"), "{out}");
         assert!(out.contains("password=") && out.contains("alice"), "{out}");
@@ -162,6 +182,10 @@ mod tests {
             "classified as feature: new endpoint, no infra files",
             "review cycle 2 of 3; author=alice; commit 3f9a1c2b",
             "tokens used: 1200",
+            "max_tokens=4096 input_tokens: 1200",
+            "secret_name=GH_TOKEN",
+            "fingerprint generic-secret-assignment:src/a.rs:0123456789abcdef",
+            "merged as 3f9a1c2b4d5e6f708192a3b4c5d6e7f8091a2b3c",
             "",
         ] {
             assert_eq!(scrub(text), text);

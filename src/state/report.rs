@@ -156,7 +156,14 @@ pub fn outcome(s: &Session) -> String {
         None => "completed".to_string(),
         Some(p) => {
             let status = s.phase(p).map(|st| st.status).unwrap_or_default();
-            format!("in progress: phase {} {p} is {status}", p.number())
+            let how = match status {
+                PhaseStatus::Pending => "is next",
+                PhaseStatus::Running => "is running",
+                PhaseStatus::Failed => "failed",
+                PhaseStatus::Escalated => "escalated",
+                PhaseStatus::Completed | PhaseStatus::Skipped => "is done",
+            };
+            format!("in progress: phase {} {p} {how}", p.number())
         }
     }
 }

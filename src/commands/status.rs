@@ -1,0 +1,181 @@
+//! `factory status`: where the current session stands and what to do next.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+use serde_json::json;
+
+use crate::cli::Outcome;
+use crate::state::report::{first_line, outcome};
+use crate::state::{PhaseStatus, Session, StateDir};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// State directory (default: $FACTORY_STATE_DIR, else .factory at the git top level).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Print JSON: {"session": …, "next_phase": …, "next_step": …}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
+    let state = args
+        .state_dir
+        .map(StateDir::new)
+        .unwrap_or_else(StateDir::discover);
+    let Some(session) = state.load_session()? else {
+        bail!(
+            "no session in {}: start one with `factory run`, or pass --state-dir",
+            state.root().display()
+        );
+    };
+    let next = next_step(&session);
+    if args.json {
+        let doc = json!({
+            "session": session,
+            "next_phase": session.next_phase(),
+            "next_step": next,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", render(&session, &next));
+    }
+    Ok(Outcome::Clean)
+}
+
+/// What the user should do now.
+pub fn next_step(s: &Session) -> String {
+    if let Some(e) = &s.escalation {
+        let mut text = format!(
+            "needs a human: {} ({}) in phase {}",
+            e.reason.describe(),
+            e.reason,
+            e.phase
+        );
+        if !e.detail.is_empty() {
+            text.push_str(&format!(": {}", first_line(&e.detail, 200)));
+        }
+        text.push_str("; when resolved, run `factory run --resume`");
+        return text;
+    }
+    match s.next_phase() {
+        None => "nothing left to run: the session is complete (see REPORT.md)".to_string(),
+        Some(p) => {
+            let status = s.phase(p).map(|st| st.status).unwrap_or_default();
+            let what = match status {
+                PhaseStatus::Failed => "retry",
+                PhaseStatus::Running => "continue",
+                _ => "start",
+            };
+            format!(
+                "run `factory run --resume` to {what} phase {} {p}",
+                p.number()
+            )
+        }
+    }
+}
+
+fn render(s: &Session, next: &str) -> String {
+    let mut out = String::new();
+    let mut kv = |k: &str, v: &str| out.push_str(&format!("{k:<10} {}\n", printable(v)));
+    kv("session", &s.id);
+    kv("request", &first_line(&s.request, 72));
+    kv("class", s.change_class.as_str());
+    kv("trigger", s.trigger.as_str());
+    kv("started", &s.created_at.to_string());
+    kv("updated", &s.updated_at.to_string());
+    kv("state", &outcome(s));
+    out.push('\n');
+
+    let rows: Vec<[String; 5]> = phase_rows(s);
+    let header = [
+        "#".to_string(),
+        "phase".into(),
+        "status".into(),
+        "attempts".into(),
+        "artifact".into(),
+    ];
+    let mut widths = [0usize; 5];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let line = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push('\n');
+
+    let c = &s.counters;
+    out.push_str(&format!(
+        "counters   review cycles {}, implementation retries {}, planning retries {}, recurrences {}\n",
+        c.review_cycles, c.implementation_retries, c.planning_retries, c.recurrence
+    ));
+    let issues: Vec<String> = s.issues.iter().map(|i| format!("#{}", i.number)).collect();
+    let prs: Vec<String> = s
+        .pull_requests
+        .iter()
+        .map(|p| format!("#{}{}", p.number, if p.merged { " (merged)" } else { "" }))
+        .collect();
+    out.push_str(&format!("issues     {}\n", list_or_none(&issues)));
+    out.push_str(&format!("PRs        {}\n", list_or_none(&prs)));
+    if let Some(e) = &s.escalation {
+        out.push_str(&format!(
+            "escalation {} in {} at {}: {}\n",
+            e.reason,
+            e.phase,
+            e.at,
+            printable(&first_line(&e.detail, 200))
+        ));
+    }
+    out.push_str(&format!("\nnext: {}\n", printable(next)));
+    out
+}
+
+fn phase_rows(s: &Session) -> Vec<[String; 5]> {
+    let mut order = s.route.clone();
+    order.extend(s.phases.keys().filter(|p| !s.route.contains(p)));
+    order
+        .into_iter()
+        .map(|p| {
+            let st = s.phase(p).cloned().unwrap_or_default();
+            [
+                p.number().to_string(),
+                p.to_string(),
+                st.status.to_string(),
+                st.attempts.to_string(),
+                printable(st.artifact.as_deref().unwrap_or("-")),
+            ]
+        })
+        .collect()
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Untrusted text on a terminal: control characters (escape sequences) shown escaped.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
