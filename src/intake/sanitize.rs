@@ -187,4 +187,24 @@ mod tests {
         let v = serde_json::json!({"a\u{200B}": ["x<!-- y -->", 3, {"b": "c\u{202E}"}]});
         assert_eq!(json(&v), serde_json::json!({"a": ["x", 3, {"b": "c"}]}));
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn output_never_hides_anything_and_respects_the_cap(
+            text in r"(\PC|<!--|-->|\x{200B}|\x{202E}|\r|\x{E0041}|\[//\]: # |\n){0,200}"
+        ) {
+            let out = sanitize(&text, 100);
+            prop_assert!(!out.contains("<!--"));
+            prop_assert!(!out.chars().any(|c| invisible(c)));
+            prop_assert!(!out.contains('\r'));
+            let body = out.split("\n[truncated by factory:").next().unwrap();
+            prop_assert!(body.chars().count() <= 100);
+            // Sanitising twice changes nothing more.
+            if !out.contains("[truncated by factory:") {
+                prop_assert_eq!(sanitize(&out, 100), out.clone());
+            }
+        }
+    }
 }
