@@ -197,7 +197,7 @@ mod tests {
         ) {
             let out = sanitize(&text, 100);
             prop_assert!(!out.contains("<!--"));
-            prop_assert!(!out.chars().any(|c| invisible(c)));
+            prop_assert!(!out.chars().any(invisible));
             prop_assert!(!out.contains('\r'));
             let body = out.split("\n[truncated by factory:").next().unwrap();
             prop_assert!(body.chars().count() <= 100);
