@@ -1,5 +1,6 @@
 //! `factory doctor` through the binary, with fake `claude`/`codex` executables on a PATH that
 //! holds nothing else but git.
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;

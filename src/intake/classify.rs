@@ -100,17 +100,13 @@ pub fn classify_with_manifests(
         parts.join(" and ")
     };
 
-    if let Some(class) = explicit {
-        return Classification {
-            class,
-            source: ClassSource::Explicit,
-            rationale: format!("given explicitly as {class}; inference was not used"),
-            signals,
-        };
-    }
     let (class, rationale) = if !infra.is_empty() {
-        let mut kinds: Vec<&str> = infra.iter().map(|(_, k)| *k).collect();
-        kinds.dedup();
+        let mut kinds: Vec<&str> = Vec::new();
+        for (_, kind) in &infra {
+            if !kinds.contains(kind) {
+                kinds.push(kind);
+            }
+        }
         let mut why = format!(
             "names infrastructure ({}): {}",
             kinds.join(", "),
@@ -147,11 +143,25 @@ pub fn classify_with_manifests(
             "no infrastructure paths, outage or refactor wording: default feature".to_string(),
         )
     };
-    Classification {
-        class,
-        source: ClassSource::Inferred,
-        rationale,
-        signals,
+    match explicit {
+        Some(given) => Classification {
+            class: given,
+            source: ClassSource::Explicit,
+            rationale: if given == class {
+                format!("given explicitly as {given}; inference agrees ({rationale})")
+            } else {
+                format!(
+                    "given explicitly as {given}; inference alone would say {class} ({rationale})"
+                )
+            },
+            signals,
+        },
+        None => Classification {
+            class,
+            source: ClassSource::Inferred,
+            rationale,
+            signals,
+        },
     }
 }
 
@@ -468,6 +478,19 @@ mod tests {
         assert_eq!(c.source, ClassSource::Explicit);
         assert!(c.signals.contains(&"path:infra/main.tf".to_string()));
         assert!(c.signals.contains(&"trigger:incident".to_string()));
+        assert!(
+            c.rationale
+                .starts_with("given explicitly as refactor; inference alone would say risky-infra"),
+            "{}",
+            c.rationale
+        );
+        let c = classify("Refactor it", Trigger::User, Some(Refactor), &[]);
+        assert!(
+            c.rationale
+                .starts_with("given explicitly as refactor; inference agrees"),
+            "{}",
+            c.rationale
+        );
     }
 
     #[test]
@@ -485,6 +508,13 @@ mod tests {
             ["path:infra/main.tf", "trigger:incident", "word:outage"]
         );
         assert!(c.rationale.contains("outranks"), "{}", c.rationale);
+        let c = classify("Edit a.tf, b.tf and Dockerfile", Trigger::User, None, &[]);
+        assert!(
+            c.rationale
+                .starts_with("names infrastructure (Terraform, Docker): path:a.tf"),
+            "{}",
+            c.rationale
+        );
 
         let c = classify("Site is down", Trigger::User, None, &[]);
         assert_eq!(c.signals, ["word:down"]);

@@ -51,18 +51,26 @@ static MARKDOWN_COMMENT: LazyLock<Regex> =
 static COMMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)<!--.*?(?:-->|\z)").expect("valid regex"));
 
+/// Passes of comment removal before the rest of the text is dropped.
+const MAX_COMMENT_PASSES: usize = 8;
+
 /// Sanitise `text` and cap it at `max_chars` characters (a marker says how much was cut).
 pub fn sanitize(text: &str, max_chars: usize) -> String {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     // Invisible characters go first, so they cannot break up a comment marker and survive.
     let mut text: String = text.chars().filter(|c| !invisible(*c)).collect();
-    // Removing one comment can join the halves of another (`<!<!-- -->-- x -->`): repeat.
-    loop {
+    // Removing one comment can join the halves of another (`<!<!-- -->-- x -->`): repeat, a
+    // bounded number of times so crafted nesting cannot make this quadratic. Whatever still opens
+    // a comment after that hides the rest of the text, so the rest goes.
+    for _ in 0..MAX_COMMENT_PASSES {
         let next = COMMENT.replace_all(&text, "").into_owned();
         if next == text {
             break;
         }
         text = next;
+    }
+    if let Some(open) = text.find("<!--") {
+        text.truncate(open);
     }
     let text = MARKDOWN_COMMENT.replace_all(&text, "");
     let text = text.trim();
@@ -110,6 +118,22 @@ mod tests {
         assert_eq!(request("x<!<!-- -->-- hidden -->y"), "xy");
         // An invisible character inside the marker does not save the comment.
         assert_eq!(request("x<!\u{200B}-- hidden -->y"), "xy");
+    }
+
+    #[test]
+    fn deeply_nested_comment_markers_are_bounded() {
+        let depth = 10_000;
+        let text = format!(
+            "keep{}<!-- x -->{}tail",
+            "<!".repeat(depth),
+            "-- y -->".repeat(depth)
+        );
+        let out = request(&text);
+        assert!(
+            out.starts_with("keep") && !out.contains("<!--"),
+            "{}",
+            &out[..40.min(out.len())]
+        );
     }
 
     #[test]
@@ -162,5 +186,25 @@ mod tests {
     fn sanitises_strings_inside_json() {
         let v = serde_json::json!({"a\u{200B}": ["x<!-- y -->", 3, {"b": "c\u{202E}"}]});
         assert_eq!(json(&v), serde_json::json!({"a": ["x", 3, {"b": "c"}]}));
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn output_never_hides_anything_and_respects_the_cap(
+            text in r"(\PC|<!--|-->|\x{200B}|\x{202E}|\r|\x{E0041}|\[//\]: # |\n){0,200}"
+        ) {
+            let out = sanitize(&text, 100);
+            prop_assert!(!out.contains("<!--"));
+            prop_assert!(!out.chars().any(invisible));
+            prop_assert!(!out.contains('\r'));
+            let body = out.split("\n[truncated by factory:").next().unwrap();
+            prop_assert!(body.chars().count() <= 100);
+            // Sanitising twice changes nothing more.
+            if !out.contains("[truncated by factory:") {
+                prop_assert_eq!(sanitize(&out, 100), out.clone());
+            }
+        }
     }
 }

@@ -268,9 +268,17 @@ fn default_branch(git: &Git<'_>) -> SetupCheck {
 /// Find `name` in the PATH of `env`.
 fn resolve(name: &str, env: &SetupEnv) -> Option<PathBuf> {
     let path = env.path.as_ref()?;
+    let names: Vec<String> = if cfg!(windows) {
+        ["exe", "cmd", "bat"]
+            .iter()
+            .map(|ext| format!("{name}.{ext}"))
+            .collect()
+    } else {
+        vec![name.to_string()]
+    };
     std::env::split_paths(path)
         .filter(|dir| !dir.as_os_str().is_empty())
-        .map(|dir| dir.join(name))
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
         .find(|candidate| is_executable(candidate))
 }
 
@@ -283,7 +291,7 @@ fn is_executable(path: &Path) -> bool {
 
 #[cfg(not(unix))]
 fn is_executable(path: &Path) -> bool {
-    path.is_file() || path.with_extension("exe").is_file() || path.with_extension("cmd").is_file()
+    path.is_file()
 }
 
 fn tool(name: &str, why: &str, env: &SetupEnv) -> SetupCheck {
@@ -433,7 +441,7 @@ fn schemas() -> SetupCheck {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -340,3 +340,59 @@ fn schema_examples_match_what_build_writes() {
         assert!(record.request_untrusted);
     }
 }
+
+/// docs/intake.md: every JSON example parses as a payload, and the classification examples
+/// table says what `classify` does.
+#[test]
+fn documentation_examples_hold() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/intake.md"))
+        .unwrap();
+    let mut blocks = 0;
+    let mut rest = doc.as_str();
+    while let Some(start) = rest.find("```json\n") {
+        let body = &rest[start + 8..];
+        let end = body.find("```").unwrap();
+        let (_, n) = payload::parse("docs/intake.md", &body.as_bytes()[..end])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let trigger = match n {
+            Normalised::Incident(_) => Trigger::Incident,
+            Normalised::Drift(_) => Trigger::RuntimeDrift,
+        };
+        let r = IntakeRequest {
+            request: String::new(),
+            class: None,
+            trigger,
+            payload: Some((
+                PathBuf::from("example.json"),
+                body.as_bytes()[..end].to_vec(),
+            )),
+        };
+        build_ok(&r);
+        blocks += 1;
+        rest = &body[end..];
+    }
+    assert_eq!(blocks, 4, "one example per payload family");
+
+    let table = doc.split("### Examples").nth(1).unwrap();
+    let mut rows = 0;
+    for line in table.lines().skip_while(|l| !l.starts_with("|---")).skip(1) {
+        if !line.starts_with('|') {
+            break;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+        let trigger: Trigger = cells[1].parse().unwrap();
+        let c = classify(cells[0], trigger, None, &[]);
+        assert_eq!(c.class.as_str(), cells[2], "{line}");
+        let signals: Vec<String> = if cells[3] == "—" {
+            Vec::new()
+        } else {
+            cells[3]
+                .split(", ")
+                .map(|s| s.trim_matches('`').to_string())
+                .collect()
+        };
+        assert_eq!(c.signals, signals, "{line}");
+        rows += 1;
+    }
+    assert!(rows >= 10);
+}
