@@ -152,7 +152,7 @@ pub fn run(args: IntakeArgs) -> anyhow::Result<Outcome> {
 }
 
 pub(crate) fn print_started(session: &Session, record: &crate::intake::IntakeRecord) {
-    let how = match serde_json::to_value(&record.classification.source)
+    let how = match serde_json::to_value(record.classification.source)
         .ok()
         .as_ref()
         .and_then(|v| v.as_str())

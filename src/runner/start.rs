@@ -105,7 +105,7 @@ pub fn start_session(
     let detail = format!(
         "{} request classified ({}); route {}",
         record.trigger,
-        serde_json::to_value(&c.source)
+        serde_json::to_value(c.source)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),
