@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::cli::Outcome;
 use crate::state::report::{first_line, outcome};
 use crate::state::{PhaseStatus, Session, StateDir};
+use crate::workflow::PhaseName;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -57,7 +58,11 @@ pub fn next_step(s: &Session) -> String {
         if !e.detail.is_empty() {
             text.push_str(&format!(": {}", first_line(&e.detail, 200)));
         }
-        text.push_str("; when resolved, run `factory run --resume`");
+        if e.reason == crate::state::EscalationReason::ProductionInfrastructure {
+            text.push_str("; once approved, run `factory run --resume --approve`");
+        } else {
+            text.push_str("; when resolved, run `factory run --resume --acknowledge`");
+        }
         return text;
     }
     match s.next_phase() {
@@ -142,8 +147,20 @@ fn render(s: &Session, next: &str) -> String {
 }
 
 fn phase_rows(s: &Session) -> Vec<[String; 5]> {
-    let mut order = s.route.clone();
-    order.extend(s.phases.keys().filter(|p| !s.route.contains(p)));
+    // Intake first (it is not part of the route), then the route, then anything else recorded.
+    let mut order: Vec<PhaseName> = s
+        .phases
+        .keys()
+        .copied()
+        .filter(|p| *p == PhaseName::Intake)
+        .collect();
+    order.extend(s.route.iter().copied().filter(|p| *p != PhaseName::Intake));
+    order.extend(
+        s.phases
+            .keys()
+            .copied()
+            .filter(|p| *p != PhaseName::Intake && !s.route.contains(p)),
+    );
     order
         .into_iter()
         .map(|p| {
