@@ -13,4 +13,5 @@ pub mod preflight;
 pub mod runner;
 pub mod scorecard;
 pub mod state;
+pub mod templates;
 pub mod workflow;
