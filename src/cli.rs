@@ -37,6 +37,8 @@ pub enum Command {
     /// List the preflight rules or generate their documentation.
     #[command(subcommand)]
     Rules(commands::rules::RulesCommand),
+    /// Run the pipeline self-evals: fixtures with known verdicts and findings.
+    Evals(commands::evals::EvalsArgs),
 }
 
 /// What a command reports when it finished without an error.

@@ -1,6 +1,7 @@
 //! One file per subcommand. Commands are glue: they read arguments, call library modules and
 //! render results; the logic lives in the library modules.
 
+pub mod evals;
 pub mod preflight;
 pub mod rules;
 pub mod schema;
@@ -15,5 +16,6 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Schema(cmd) => schema::run(cmd),
         Command::Preflight(args) => preflight::run(*args),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Evals(args) => evals::run(args),
     }
 }

@@ -138,7 +138,11 @@ macro_rules! display_and_parse {
                     .find(|v| v.as_str().replace('_', "-") == wanted)
                     .ok_or_else(|| {
                         let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                        format!("unknown {} '{s}': expected one of {}", $what, names.join(", "))
+                        format!(
+                            "unknown {} '{s}': expected one of {}",
+                            $what,
+                            names.join(", ")
+                        )
                     })
             }
         }
@@ -167,8 +171,16 @@ mod tests {
             assert_eq!(p.as_str().parse::<PhaseName>().unwrap(), p);
             assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
         }
-        assert_eq!("code-review".parse::<PhaseName>().unwrap(), PhaseName::CodeReview);
-        assert!("nope".parse::<ChangeClass>().unwrap_err().contains("risky-infra"));
+        assert_eq!(
+            "code-review".parse::<PhaseName>().unwrap(),
+            PhaseName::CodeReview
+        );
+        assert!(
+            "nope"
+                .parse::<ChangeClass>()
+                .unwrap_err()
+                .contains("risky-infra")
+        );
         assert_eq!(PhaseName::Completion.number(), 8);
     }
 }
