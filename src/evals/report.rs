@@ -53,34 +53,49 @@ fn summary_line(report: &EvalReport) -> String {
     )
 }
 
-/// Expected and actual as two columns, one item per row.
+/// Expected and actual as two columns: items on both sides share a row, items on one side
+/// only are marked with `*`.
 fn side_by_side(case: &CaseResult) -> String {
-    let none = ["(nothing)".to_string()];
-    let left: &[String] = if case.expected.is_empty() {
-        &none
-    } else {
-        &case.expected
-    };
-    let right: &[String] = if case.actual.is_empty() {
-        &none
-    } else {
-        &case.actual
-    };
-    let width = left
+    let mut rows: Vec<&String> = case.expected.iter().chain(&case.actual).collect();
+    let mut seen = std::collections::HashSet::new();
+    rows.retain(|r| seen.insert(*r));
+    let width = case
+        .expected
         .iter()
         .map(|s| s.chars().count())
         .max()
         .unwrap_or(0)
-        .clamp(8, 72);
+        .clamp(9, 72);
     let mut s = String::new();
     let _ = writeln!(s, "    {:<width$} | actual", "expected");
-    for i in 0..left.len().max(right.len()) {
-        let l = left.get(i).map(String::as_str).unwrap_or("");
-        let r = right.get(i).map(String::as_str).unwrap_or("");
-        let mark = if left.contains(&r.to_string()) && right.contains(&l.to_string()) {
-            ' '
+    if rows.is_empty() {
+        let _ = writeln!(s, "    {:<width$} | (nothing)", "(nothing)");
+    }
+    for row in rows {
+        let l = if case.expected.contains(row) {
+            row.as_str()
         } else {
+            ""
+        };
+        let r = if case.actual.contains(row) {
+            row.as_str()
+        } else {
+            ""
+        };
+        let mark = if l.is_empty() || r.is_empty() {
             '*'
+        } else {
+            ' '
+        };
+        let l = if l.is_empty() && case.expected.is_empty() {
+            "(nothing)"
+        } else {
+            l
+        };
+        let r = if r.is_empty() && case.actual.is_empty() {
+            "(nothing)"
+        } else {
+            r
         };
         let _ = writeln!(s, "  {mark} {l:<width$} | {r}");
     }
