@@ -213,3 +213,26 @@ fn a_users_own_fixture_directory() {
     assert_eq!(report["suites"][0]["cases"].as_array().unwrap().len(), 0);
     assert_eq!(report["skipped"], 2);
 }
+
+#[test]
+fn without_a_local_evals_directory_the_built_in_fixtures_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = factory()
+        .current_dir(dir.path())
+        .args(["evals", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("built into factory"));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let local = factory()
+        .args(["evals", "--format", "json"])
+        .output()
+        .unwrap();
+    let local: Value = serde_json::from_slice(&local.stdout).unwrap();
+    assert_eq!(report["total"], local["total"]);
+    assert_eq!(
+        report["suites"][2]["cases"][0]["name"],
+        "packs/pack-infra-iac.json"
+    );
+}

@@ -47,7 +47,9 @@ fn deleting_any_rule_fails_a_diff_case_and_its_rule_examples() {
     // (not only by the rules suite, which reads the same documentation).
     for rule in builtin() {
         let id = rule.meta().id.to_string();
-        let config = Config::new("evals").without_rules(std::slice::from_ref(&id)).unwrap();
+        let config = Config::new("evals")
+            .without_rules(std::slice::from_ref(&id))
+            .unwrap();
         let failed = failed_cases(&config);
         assert!(
             failed.iter().any(|c| c.starts_with("diffs/")),

@@ -16,10 +16,13 @@ pub struct EvalsArgs {
     /// Which suite to run: plans, diffs, packs, rules, or all.
     #[arg(long, default_value = "all", value_parser = suite_parser())]
     pub suite: String,
-    /// Fixture directory (plans/, diffs/, packs/, osv/, rules.json). Without it: ./evals, and
-    /// the packs suite also checks ./packs/ when that exists.
+    /// Fixture directory (plans/, diffs/, packs/, osv/, rules.json). Default: ./evals when it
+    /// exists (the packs suite then also checks ./packs/), else the fixtures built into factory.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Run the fixtures built into this binary even when ./evals exists.
+    #[arg(long, conflicts_with = "dir")]
+    pub bundled: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = report::Format::Text)]
     pub format: report::Format,
@@ -39,9 +42,23 @@ fn suite_parser() -> clap::builder::PossibleValuesParser {
 }
 
 pub fn run(args: EvalsArgs) -> anyhow::Result<Outcome> {
+    let local = PathBuf::from("evals");
+    // Keeps the extracted built-in fixtures alive (and removes them) for the run.
+    let mut extracted = None;
     let (dir, default_dir) = match &args.dir {
         Some(d) => (d.clone(), false),
-        None => (PathBuf::from("evals"), true),
+        None if !args.bundled && local.is_dir() => (local, true),
+        None => {
+            let e = evals::embedded::extract()
+                .context("cannot write the built-in eval fixtures to a temporary directory")?;
+            eprintln!(
+                "using the eval fixtures built into factory {}",
+                env!("CARGO_PKG_VERSION")
+            );
+            let path = e.path().to_path_buf();
+            extracted = Some(e);
+            (path, false)
+        }
     };
     let mut config = Config::new(&dir)
         .without_rules(&args.without_rules)
@@ -55,6 +72,7 @@ pub fn run(args: EvalsArgs) -> anyhow::Result<Outcome> {
         config.extra_pack_dirs.push(PathBuf::from("packs"));
     }
     let result = evals::run(&config, &args.suite)?;
+    drop(extracted);
     let text = report::render(args.format, &result);
     match &args.output {
         Some(path) => {

@@ -8,6 +8,7 @@
 //! failed case: the eval itself cannot be trusted, so the run stops with exit 2.
 
 pub mod diffs;
+pub mod embedded;
 pub mod packs;
 pub mod plans;
 pub mod report;

@@ -66,8 +66,10 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
             if actual.is_empty() {
                 actual.push("valid".to_string());
             }
+            // Relative names keep reports stable wherever the eval directory lives.
+            let name = file.strip_prefix(&config.dir).unwrap_or(&file);
             results.push(CaseResult::compare(
-                file.display().to_string(),
+                name.display().to_string(),
                 vec!["valid".to_string()],
                 actual,
             ));
