@@ -62,12 +62,7 @@ pub fn run(args: EvalsArgs) -> anyhow::Result<Outcome> {
     };
     let mut config = Config::new(&dir)
         .without_rules(&args.without_rules)
-        .map_err(|id| {
-            anyhow::anyhow!(
-                "--without-rule `{id}`: not a built-in rule; see `factory rules list` (scope, \
-                 suppression and dependency checks cannot be removed)"
-            )
-        })?;
+        .context("--without-rule")?;
     if default_dir && PathBuf::from("packs").is_dir() {
         config.extra_pack_dirs.push(PathBuf::from("packs"));
     }

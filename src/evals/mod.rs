@@ -35,6 +35,11 @@ pub enum EvalError {
     Fixture { path: PathBuf, message: String },
     #[error("unknown suite `{0}`: expected one of {names} or all", names = suite_names().join(", "))]
     UnknownSuite(String),
+    #[error(
+        "`{0}` is not a built-in rule; see `factory rules list` (scope, suppression and \
+         dependency checks cannot be removed)"
+    )]
+    UnknownRule(String),
 }
 
 impl EvalError {
@@ -71,11 +76,11 @@ impl Config {
     }
 
     /// Detection without the given built-in rules: what the evals would see had they been
-    /// deleted. Unknown ids are returned as the error.
-    pub fn without_rules(mut self, ids: &[String]) -> Result<Config, String> {
+    /// deleted.
+    pub fn without_rules(mut self, ids: &[String]) -> Result<Config, EvalError> {
         let known: Vec<&'static str> = builtin().iter().map(|r| r.meta().id).collect();
         if let Some(bad) = ids.iter().find(|id| !known.contains(&id.as_str())) {
-            return Err(bad.clone());
+            return Err(EvalError::UnknownRule(bad.clone()));
         }
         let ids = ids.to_vec();
         self.rules = Box::new(move || {
@@ -254,4 +259,63 @@ pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, EvalError
 /// may change freely; these four may not.
 pub(crate) fn finding_key(f: &Finding) -> String {
     format!("{} {}:{} {}", f.rule_id, f.path, f.line, f.severity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_suite_rule_and_directory_are_errors() {
+        assert!(matches!(
+            run(&Config::new("evals"), "reviews"),
+            Err(EvalError::UnknownSuite(_))
+        ));
+        assert!(matches!(
+            run(&Config::new("no/such/dir"), "all"),
+            Err(EvalError::NoDir(_))
+        ));
+        assert!(matches!(
+            Config::new("evals").without_rules(&["scope-outside".into()]),
+            Err(EvalError::UnknownRule(_))
+        ));
+    }
+
+    #[test]
+    fn without_rules_removes_exactly_those_rules() {
+        let config = Config::new("evals")
+            .without_rules(&["jwt".into(), "sql-injection".into()])
+            .unwrap();
+        let ids: Vec<&str> = (config.rules)().iter().map(|r| r.meta().id).collect();
+        assert_eq!(ids.len(), builtin().len() - 2);
+        assert!(!ids.contains(&"jwt") && !ids.contains(&"sql-injection"));
+    }
+
+    #[test]
+    fn duplicate_diff_case_names_are_a_broken_fixture() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("diffs")).unwrap();
+        std::fs::write(dir.path().join("diffs/a.diff"), "").unwrap();
+        std::fs::write(
+            dir.path().join("diffs/manifest.json"),
+            r#"{"version": 1, "cases": [{"name": "x", "diff": "a.diff", "expected": []},
+                {"name": "x", "diff": "a.diff", "expected": []}]}"#,
+        )
+        .unwrap();
+        let err = run(&Config::new(dir.path()), "diffs").unwrap_err();
+        assert!(err.to_string().contains("`x` is used twice"), "{err}");
+    }
+
+    #[test]
+    fn a_valid_flag_that_contradicts_the_codes_is_a_broken_fixture() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("plans")).unwrap();
+        std::fs::write(
+            dir.path().join("plans/manifest.json"),
+            r#"{"cases": [{"file": "p.json", "contract": "strategic-plan", "valid": true, "codes": ["SP001"]}]}"#,
+        )
+        .unwrap();
+        let err = run(&Config::new(dir.path()), "plans").unwrap_err();
+        assert!(err.to_string().contains("`valid` is true"), "{err}");
+    }
 }

@@ -75,9 +75,13 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
                 match scope_example(&meta, text) {
                     Some(f) => f,
                     None => {
-                        results.push(CaseResult::skip(
+                        // An example the evals cannot run would silently drop coverage.
+                        results.push(CaseResult::compare(
                             name,
-                            "the example is not `key: JSON; the diff modifies PATH`",
+                            vec![format!("`{id}` example runs")],
+                            vec![format!(
+                                "the example is not `key: JSON; the diff modifies PATH`: {text}"
+                            )],
                         ));
                         continue;
                     }
@@ -151,4 +155,21 @@ fn scope_example(meta: &RuleMeta, text: &str) -> Option<Vec<Finding>> {
     let mut out = Vec::new();
     scope.check(&FileDiff::new_file(path.trim(), "changed\n"), &mut out);
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_examples_run_and_malformed_ones_are_reported() {
+        for meta in scope::metas() {
+            let fails = scope_example(meta, meta.fails).unwrap();
+            assert!(fails.iter().any(|f| f.rule_id == meta.id), "{}", meta.id);
+            let passes = scope_example(meta, meta.passes).unwrap();
+            assert!(!passes.iter().any(|f| f.rule_id == meta.id), "{}", meta.id);
+        }
+        assert!(scope_example(scope::metas()[0], "the diff modifies x").is_none());
+        assert!(scope_example(scope::metas()[0], "colour: [1]; the diff modifies x").is_none());
+    }
 }
