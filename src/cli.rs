@@ -50,6 +50,8 @@ pub enum Command {
     Status(commands::status::StatusArgs),
     /// Show the session's event log (.factory/workflow.log), filtered by phase and time.
     Log(commands::log::LogArgs),
+    /// Run the pipeline self-evals: fixtures with known verdicts and findings.
+    Evals(commands::evals::EvalsArgs),
 }
 
 /// What a command reports when it finished without an error.

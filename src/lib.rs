@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod contracts;
+pub mod evals;
 pub mod findings;
 pub mod intake;
 pub mod preflight;

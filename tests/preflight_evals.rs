@@ -1,60 +1,54 @@
-//! The adversarial diffs in evals/diffs/: each must produce EXACTLY the findings its manifest
-//! lists (rule id, path, line, severity) and nothing else. A case whose rule ids are not built
-//! in yet is skipped with a message (the rule families are filled on other branches).
+//! The adversarial diffs in evals/diffs/ through `factory evals`, plus a cross-check: every
+//! case that needs no pack or OSV database also goes through `factory preflight` itself, so
+//! the evals (which call the library) and the command users run cannot drift apart.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-#[test]
-fn eval_diffs_produce_exactly_the_expected_findings() {
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string("evals/diffs/manifest.json").unwrap())
-            .unwrap();
-    let mut known: HashSet<String> = factory::preflight::rules::builtin()
-        .iter()
-        .map(|r| r.meta().id.to_string())
-        .collect();
-    known.extend(
-        factory::preflight::scope::metas()
-            .iter()
-            .map(|m| m.id.to_string()),
-    );
-    known.insert(
-        factory::preflight::suppress::SUPPRESSION_MISSING_REASON
-            .id
-            .to_string(),
-    );
+fn factory() -> Command {
+    Command::cargo_bin("factory").unwrap()
+}
 
+fn manifest() -> Value {
+    serde_json::from_str(&std::fs::read_to_string("evals/diffs/manifest.json").unwrap()).unwrap()
+}
+
+fn key(f: &Value) -> String {
+    format!(
+        "{} {}:{} {}",
+        f["rule_id"].as_str().unwrap(),
+        f["path"].as_str().unwrap(),
+        f["line"].as_u64().unwrap(),
+        f["severity"].as_str().unwrap()
+    )
+}
+
+#[test]
+fn every_diff_case_passes_through_factory_evals() {
+    let out = factory()
+        .args(["evals", "--suite", "diffs", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    let cases = report["suites"][0]["cases"].as_array().unwrap();
+    assert!(cases.len() >= 30, "only {} diff cases", cases.len());
+    // No report ever carries a secret value: only rule, path, line and severity.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("AKIAZ3MHQ5R7TXW4PL2N"));
+}
+
+#[test]
+fn factory_preflight_agrees_with_the_evals() {
     let mut ran = 0;
-    for case in manifest["cases"].as_array().unwrap() {
-        let name = case["name"].as_str().unwrap();
-        let expected: Vec<(String, String, u64, String)> = case["expected"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["rule_id"].as_str().unwrap().to_string(),
-                    f["path"].as_str().unwrap().to_string(),
-                    f["line"].as_u64().unwrap(),
-                    f["severity"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        let missing: Vec<&str> = expected
-            .iter()
-            .map(|e| e.0.as_str())
-            .filter(|id| !known.contains(*id))
-            .collect();
-        if !missing.is_empty() {
-            println!(
-                "skipping eval case `{name}`: rule(s) {missing:?} are not in builtin() on this branch"
-            );
+    for case in manifest()["cases"].as_array().unwrap() {
+        if case.get("packs").is_some() || case.get("osv").is_some() {
             continue;
         }
-        let mut cmd = Command::cargo_bin("factory").unwrap();
+        let name = case["name"].as_str().unwrap();
+        let mut cmd = factory();
         cmd.args([
             "preflight",
             "--format",
@@ -68,38 +62,45 @@ fn eval_diffs_produce_exactly_the_expected_findings() {
             cmd.arg("--scope").arg(format!("evals/diffs/{scope}"));
         }
         let out = cmd.output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(0), "{name}");
         let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let mut got: Vec<(String, String, u64, String)> = report["findings"]
+        let got: BTreeSet<String> = report["findings"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| {
-                (
-                    f["rule_id"].as_str().unwrap().to_string(),
-                    f["path"].as_str().unwrap().to_string(),
-                    f["line"].as_u64().unwrap(),
-                    f["severity"].as_str().unwrap().to_string(),
-                )
-            })
+            .map(key)
             .collect();
-        let mut expected = expected;
-        got.sort();
-        expected.sort();
-        assert_eq!(got, expected, "eval case `{name}`");
-        // No finding ever carries a full secret.
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            !text.contains("AKIAZ3MHQ5R7TXW4PL2N"),
-            "{name} leaked the key"
-        );
+        let want: BTreeSet<String> = case["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
+        assert_eq!(got, want, "eval case `{name}`");
         ran += 1;
     }
-    // clean-diff and scope-violation need no rule family: they always run.
-    assert!(ran >= 2, "only {ran} eval cases ran");
+    assert!(ran >= 30, "only {ran} cases ran");
+}
+
+#[test]
+fn every_rule_is_expected_somewhere_in_the_diffs() {
+    let out = factory()
+        .args(["rules", "list", "--format", "json"])
+        .output()
+        .unwrap();
+    let rules: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: BTreeSet<String> = manifest()["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["expected"].as_array().unwrap().clone())
+        .map(|f| f["rule_id"].as_str().unwrap().to_string())
+        .collect();
+    for rule in rules.as_array().unwrap() {
+        let id = rule["id"].as_str().unwrap();
+        assert!(
+            expected.contains(id),
+            "rule `{id}` fires in no diff case: add a case to evals/diffs/manifest.json"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 pub mod doctor;
 pub mod intake;
 pub mod log;
+pub mod evals;
 pub mod preflight;
 pub mod rules;
 pub mod run;
@@ -27,6 +28,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Doctor(args) => doctor::run(args),
         Command::Status(args) => status::run(args),
         Command::Log(args) => log::run(args),
+        Command::Evals(args) => evals::run(args),
     }
 }
 
