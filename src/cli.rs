@@ -77,6 +77,7 @@ pub const EXIT_ERROR: u8 = 2;
 
 /// Parse the process arguments, run the command and map the outcome to an exit code.
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -91,5 +92,15 @@ pub fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`factory log | head`) would panic.
+/// Restore the default: the process ends quietly, as other command-line tools do.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -88,8 +88,8 @@ fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
         }
         ShowFormat::Text => {
             match &loaded.override_path {
-                Some(p) => println!("workflow: built-in default + {}", p.display()),
-                None => println!("workflow: built-in default (no {} found)", path.display()),
+                Some(p) => println!("workflow: built-in default + {}", shown(p)),
+                None => println!("workflow: built-in default (no {} found)", shown(&path)),
             }
             for class in classes {
                 println!();
@@ -236,4 +236,16 @@ fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
         }
         Err(err) => Err(err).with_context(|| format!("checking {}", path.display())),
     }
+}
+
+/// A path relative to the working directory when it is inside it.
+fn shown(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            path.strip_prefix(&cwd)
+                .ok()
+                .map(|p| p.display().to_string())
+        })
+        .unwrap_or_else(|| path.display().to_string())
 }

@@ -385,14 +385,14 @@ fn forge(git: &Git<'_>, in_repo: bool, env: &SetupEnv) -> SetupCheck {
             false,
             false,
             format!(
-                "{var} is set but the repository is unknown: set GITHUB_REPOSITORY=owner/name; local forge will be used"
+                "{var} is set but the repository is unknown: set GITHUB_REPOSITORY=owner/name; until then the local forge will be used"
             ),
         ),
         (None, _) => SetupCheck::new(
             NAME,
             false,
             false,
-            "no GITHUB_TOKEN or GH_TOKEN: local forge will be used",
+            "neither GITHUB_TOKEN nor GH_TOKEN is set, so the local forge will be used",
         ),
     }
 }

@@ -259,11 +259,23 @@ pub fn load(path: &Path) -> Result<Loaded, WorkflowError> {
         })?,
     };
     let text = String::from_utf8_lossy(&text);
-    let workflow = load_text(Some((&path.display().to_string(), &text)))?;
+    let workflow = load_text(Some((&shown(path), &text)))?;
     Ok(Loaded {
         workflow,
         override_path: Some(path.to_path_buf()),
     })
+}
+
+/// The path as the user would type it: relative to the working directory when it is inside it.
+fn shown(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            path.strip_prefix(&cwd)
+                .ok()
+                .map(|p| p.display().to_string())
+        })
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// Merge an override text (with the name to report it under) into the default and check it.
