@@ -135,23 +135,31 @@ pub fn run(args: IntakeArgs) -> anyhow::Result<Outcome> {
     }
     let req = args.request.to_request(None)?;
     let (state, workflow) = open(args.state_dir)?;
-    let (session, record) = start_session(
-        &state,
-        &workflow,
-        &req,
-        &args.request.repo,
-        args.request.replace,
-    )?;
+    let record = start(&state, &workflow, &args.request, req, !args.json)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record.to_value())?);
     } else {
-        print_started(&session, &record);
         println!("next: factory run --resume");
     }
     Ok(Outcome::Clean)
 }
 
-pub(crate) fn print_started(session: &Session, record: &crate::intake::IntakeRecord) {
+/// Start a session from `req` and, when `print`, say what was started.
+pub(crate) fn start(
+    state: &StateDir,
+    workflow: &Workflow,
+    args: &RequestArgs,
+    req: IntakeRequest,
+    print: bool,
+) -> anyhow::Result<crate::intake::IntakeRecord> {
+    let (session, record) = start_session(state, workflow, &req, &args.repo, args.replace)?;
+    if print {
+        print_started(&session, &record);
+    }
+    Ok(record)
+}
+
+fn print_started(session: &Session, record: &crate::intake::IntakeRecord) {
     let how = match serde_json::to_value(record.classification.source)
         .ok()
         .as_ref()

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::Outcome;
-use crate::commands::intake::{RequestArgs, open, print_started};
-use crate::runner::{self, Registry, RunOptions, RunResult, start::start_session};
+use crate::commands::intake::{RequestArgs, open, start};
+use crate::runner::{self, Registry, RunOptions, RunResult};
 use crate::workflow::PhaseName;
 
 #[derive(Debug, Args)]
@@ -47,14 +47,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let (state, workflow) = open(args.state_dir)?;
     if starting {
         let req = args.request.to_request(args.text.as_deref())?;
-        let (session, record) = start_session(
-            &state,
-            &workflow,
-            &req,
-            &args.request.repo,
-            args.request.replace,
-        )?;
-        print_started(&session, &record);
+        start(&state, &workflow, &args.request, req, true)?;
     }
     // Approving is how a human deals with an approval stop, so it clears that escalation too.
     let approval_stop = args.approve

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::cli::Outcome;
 use crate::commands::state_dir;
-use crate::workflow::load::{self, OVERRIDE_FILE, WorkflowError};
+use crate::workflow::load::{self, OVERRIDE_FILE, WorkflowError, shown};
 use crate::workflow::{ArtifactPath, ChangeClass, Workflow};
 
 #[derive(Debug, Subcommand)]
@@ -236,16 +236,4 @@ fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
         }
         Err(err) => Err(err).with_context(|| format!("checking {}", path.display())),
     }
-}
-
-/// A path relative to the working directory when it is inside it.
-fn shown(path: &std::path::Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| {
-            path.strip_prefix(&cwd)
-                .ok()
-                .map(|p| p.display().to_string())
-        })
-        .unwrap_or_else(|| path.display().to_string())
 }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -201,30 +200,7 @@ impl EscalationReason {
     }
 }
 
-impl fmt::Display for EscalationReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EscalationReason {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|r| r.as_str() == wanted)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|r| r.as_str()).collect();
-                format!(
-                    "unknown escalation reason '{s}': expected one of {}",
-                    names.join(", ")
-                )
-            })
-    }
-}
+crate::workflow::display_and_parse!(EscalationReason, "escalation reason");
 
 impl Session {
     /// A fresh session: new id, intake and every route phase pending.

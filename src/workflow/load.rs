@@ -267,7 +267,7 @@ pub fn load(path: &Path) -> Result<Loaded, WorkflowError> {
 }
 
 /// The path as the user would type it: relative to the working directory when it is inside it.
-fn shown(path: &Path) -> String {
+pub fn shown(path: &Path) -> String {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| {

@@ -10,9 +10,6 @@ pub mod load;
 pub use config::{ArtifactPath, EffectivePhase, RouteStep, Workflow};
 pub use load::{WorkflowError, default_workflow, load};
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 /// The single decision that sets the process weight of a change.
@@ -126,15 +123,17 @@ impl PhaseName {
     }
 }
 
+/// `Display` and `FromStr` for an enum with `ALL` and `as_str`; parsing is case-insensitive and
+/// takes `_` for `-`.
 macro_rules! display_and_parse {
     ($ty:ty, $what:literal) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $ty {
+        impl std::str::FromStr for $ty {
             type Err = String;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -159,6 +158,8 @@ macro_rules! display_and_parse {
 display_and_parse!(ChangeClass, "change class");
 display_and_parse!(Trigger, "trigger");
 display_and_parse!(PhaseName, "phase");
+
+pub(crate) use display_and_parse;
 
 #[cfg(test)]
 mod tests {
