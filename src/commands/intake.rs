@@ -55,10 +55,7 @@ impl RequestArgs {
             ),
         };
         let payload = match &self.payload {
-            Some(path) => {
-                let bytes = read_bounded(path)?;
-                Some((path.clone(), bytes))
-            }
+            Some(path) => Some(crate::intake::payload::read(path)?),
             None => None,
         };
         Ok(IntakeRequest {
