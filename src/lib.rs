@@ -12,6 +12,7 @@ pub mod evals;
 pub mod findings;
 pub mod intake;
 pub mod preflight;
+pub mod review;
 pub mod runner;
 pub mod scorecard;
 pub mod state;

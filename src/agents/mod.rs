@@ -8,6 +8,7 @@ pub mod command;
 pub mod context;
 pub mod errors;
 pub mod process;
+pub mod strategic;
 pub mod structured;
 
 use std::path::PathBuf;
