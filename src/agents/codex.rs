@@ -174,13 +174,13 @@ pub fn parse(
                     .map(str::to_string)
                     .or(failure)
             }
-            "item.completed" => {
-                if v.pointer("/item/type").and_then(Value::as_str) == Some("agent_message") {
-                    last_item = v
-                        .pointer("/item/text")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                }
+            "item.completed"
+                if v.pointer("/item/type").and_then(Value::as_str) == Some("agent_message") =>
+            {
+                last_item = v
+                    .pointer("/item/text")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
             }
             _ => {}
         }
