@@ -25,7 +25,6 @@ impl Scratch {
     fn new(extra_yaml: &str) -> Scratch {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::create_dir_all(root.join(".git")).unwrap();
         std::fs::create_dir_all(root.join("src")).unwrap();
         std::fs::write(root.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
         std::fs::write(root.join("AGENTS.md"), "Run cargo test before finishing.\n").unwrap();
@@ -33,7 +32,7 @@ impl Scratch {
         std::fs::write(
             root.join(".factory/workflow.yaml"),
             format!(
-                "backoff:\n  base_seconds: 0.01\n  factor: 2\n  max_seconds: 2\n  max_attempts: 3\nagents:\n  planner:\n    adapter: claude\n    env: [FAKE_AGENT_DIR]\n{extra_yaml}  reviewer:\n    adapter: claude\n    env: [FAKE_AGENT_DIR]\n"
+                "backoff:\n  base_seconds: 0.01\n  factor: 2\n  max_seconds: 2\n  max_attempts: 3\nagents:\n  planner:\n    env: [FAKE_AGENT_DIR]\n{extra_yaml}  reviewer:\n    adapter: claude\n    env: [FAKE_AGENT_DIR]\n"
             ),
         )
         .unwrap();
@@ -43,6 +42,22 @@ impl Scratch {
             let p = entry.unwrap().path();
             std::fs::copy(&p, fake.join(p.file_name().unwrap())).unwrap();
         }
+        engine_support::git(root, &["init", "-q", "-b", "main"]);
+        std::fs::write(root.join(".git/info/exclude"), "fake/\n.factory/\n*.diff\n").unwrap();
+        engine_support::git(root, &["add", "src", "AGENTS.md"]);
+        engine_support::git(
+            root,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "commit",
+                "-q",
+                "-m",
+                "init",
+            ],
+        );
         Scratch { dir }
     }
 
@@ -379,4 +394,170 @@ fn a_clean_diff_with_an_approving_agent_is_approved() {
         .assert()
         .success()
         .stdout(predicate::str::contains("APPROVE"));
+}
+
+#[test]
+fn codex_plans_in_a_read_only_sandbox_with_the_schema_in_a_file() {
+    let s = Scratch::new("");
+    s.script(&["ok:plan.json"]);
+    s.factory()
+        .args([
+            "plan",
+            "strategic",
+            "--agent",
+            "codex",
+            "--request",
+            "Let users reset their password",
+        ])
+        .assert()
+        .success();
+    assert_eq!(s.plan()["tasks"].as_array().unwrap().len(), 3);
+    let argv = s.read("argv-1");
+    let args: Vec<&str> = argv.lines().collect();
+    assert_eq!(args[0], "exec");
+    for pair in [["--sandbox", "read-only"], ["--output-schema", ""]] {
+        assert!(
+            args.windows(2)
+                .any(|w| w[0] == pair[0] && (pair[1].is_empty() || w[1] == pair[1])),
+            "{pair:?} missing from {args:?}"
+        );
+    }
+    assert!(args.contains(&"--json") && args.contains(&"--skip-git-repo-check"));
+    assert_eq!(args.last(), Some(&"-"), "prompt on stdin");
+    let env = s.read("env-1");
+    assert!(!env.lines().any(|l| l == "GITHUB_TOKEN"));
+}
+
+#[test]
+fn codex_failures_are_classified() {
+    let s = Scratch::new("");
+    s.script(&["failed", "failed", "failed"]);
+    s.factory()
+        .args([
+            "plan",
+            "strategic",
+            "--agent",
+            "codex",
+            "--request",
+            "Let users reset their password",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("rate limited"));
+    assert_eq!(s.calls(), 3);
+    let s = Scratch::new("");
+    s.script(&["notlogged"]);
+    s.factory()
+        .args([
+            "plan",
+            "strategic",
+            "--agent",
+            "codex",
+            "--request",
+            "Let users reset their password",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("CODEX_API_KEY"));
+}
+
+#[test]
+fn codex_reviews_record_cost_from_the_price_table_in_the_session() {
+    let s = Scratch::new("");
+    s.factory()
+        .args([
+            "intake",
+            "--request",
+            "Add an export button to the reports page",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .success();
+    s.script(&["ok:review-approve.json"]);
+    std::fs::write(
+        s.root().join("change.diff"),
+        "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,1 +1,2 @@\n pub fn f() {}\n+pub fn g() {}\n",
+    )
+    .unwrap();
+    s.factory()
+        .args([
+            "review",
+            "--diff",
+            "change.diff",
+            "--agent",
+            "codex",
+            "--number",
+            "3",
+        ])
+        .assert()
+        .success();
+    let session: Value = serde_json::from_str(
+        &std::fs::read_to_string(s.root().join(".factory/session.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(session["counters"]["review_cycles"], 1);
+    let entry = &session["usage"][0];
+    assert_eq!(entry["agent"], "codex");
+    assert_eq!(entry["phase"], "code_review");
+    assert_eq!(entry["input_tokens"], 20000);
+    let cost = entry["cost_usd"].as_f64().unwrap();
+    assert!((cost - 0.03375).abs() < 1e-9, "{cost}");
+    assert!(
+        s.root()
+            .join(".factory/artifacts/reviews/3-1.json")
+            .is_file()
+    );
+}
+
+#[test]
+fn any_command_can_be_the_agent() {
+    let script = fixtures().join("echo-agent.sh");
+    let s = Scratch::new(&format!(
+        "    adapter: command\n    command: [\"sh\", \"{}\"]\n",
+        script.display()
+    ));
+    std::fs::write(s.fake().join("answer"), "plan.json").unwrap();
+    plan_cmd(&s, "Let users reset their password by e-mail").success();
+    assert_eq!(s.read("command-env").trim(), "planner schema");
+    assert!(
+        s.read("command-prompt")
+            .contains("UNTRUSTED DATA (the request)")
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_agent_and_its_children() {
+    let s = Scratch::new("");
+    s.script(&["hang"]);
+    let path = format!(
+        "{}:{}",
+        fixtures().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("factory"))
+        .current_dir(s.root())
+        .env("PATH", path)
+        .env("FAKE_AGENT_DIR", s.fake())
+        .env_remove("FACTORY_STATE_DIR")
+        .args([
+            "plan",
+            "strategic",
+            "--request",
+            "Let users reset their password",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the fake agent has started (it writes its prompt), then press Ctrl-C.
+    while !s.fake().join("prompt-1").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }
