@@ -535,7 +535,7 @@ fn ctrl_c_stops_the_agent_and_its_children() {
         fixtures().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("factory"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("factory"))
         .current_dir(s.root())
         .env("PATH", path)
         .env("FAKE_AGENT_DIR", s.fake())
