@@ -353,6 +353,10 @@ fn review_of_a_planted_secret_requests_changes_even_when_the_agent_approves() {
         "the secret is never stored"
     );
     let prompt = s.read("prompt-1");
+    assert!(
+        !prompt.contains("AKIAQYLPMN5HHHFPZAM2"),
+        "the secret never reaches the agent"
+    );
     assert!(prompt.contains("Machine findings"));
     assert!(prompt.contains("UNTRUSTED DATA (the pull request diff)"));
     assert!(!prompt.contains("Thorough review checklist"));

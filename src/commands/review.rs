@@ -100,7 +100,10 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
             "thorough": mode == ReviewMode::Thorough,
             "agents_md": context::agents_md(&root),
             "lessons": context::active_lessons(state.root()),
-            "diff": context::fence("the pull request diff", &diff_text),
+            "diff": context::fence(
+                "the pull request diff",
+                &crate::review::withhold_secrets(&diff_text, &report.findings),
+            ),
         }),
     )?;
     let (agent, cfg) = for_role(&workflow, Role::Reviewer, args.agent, args.model)?;

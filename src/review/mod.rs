@@ -60,6 +60,47 @@ fn recommendation(f: &Finding) -> &'static str {
     }
 }
 
+/// The diff with every added line that holds a secret finding replaced by a placeholder, so
+/// the secret never reaches the agent (or its provider's logs).
+pub fn withhold_secrets(diff: &str, findings: &[Finding]) -> String {
+    let secret_at = |path: &str, line: u32| {
+        findings
+            .iter()
+            .find(|f| f.category == Category::Secret && f.path == path && f.line == line)
+    };
+    let mut out = String::with_capacity(diff.len());
+    let mut path = String::new();
+    let mut new_line = 0u32;
+    for raw in diff.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        if let Some(p) = line.strip_prefix("+++ ") {
+            path = p.strip_prefix("b/").unwrap_or(p).to_string();
+        } else if let Some(rest) = line.strip_prefix("@@ ") {
+            // @@ -a,b +c,d @@
+            new_line = rest
+                .split_whitespace()
+                .find_map(|t| t.strip_prefix('+'))
+                .and_then(|t| t.split(',').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+        } else if line.starts_with('+') {
+            if let Some(f) = secret_at(&path, new_line) {
+                out.push_str(&format!(
+                    "+[line withheld by factory: {} finding {}]\n",
+                    f.rule_id, f.fingerprint
+                ));
+                new_line += 1;
+                continue;
+            }
+            new_line += 1;
+        } else if line.starts_with(' ') {
+            new_line += 1;
+        }
+        out.push_str(raw);
+    }
+    out
+}
+
 /// Key for de-duplication: the fingerprint when present, else file, line and category.
 fn key(f: &Value) -> String {
     if let Some(fp) = f.get("fingerprint").and_then(Value::as_str) {
@@ -207,6 +248,15 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn secret_lines_are_withheld_from_the_agent() {
+        let diff = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config.rs\n+++ b/src/config.rs\n@@ -1,1 +1,3 @@\n fn a() {}\n+let ok = 1;\n+let key = \"AKIAQYLPMN5HHHFPZAM2\";\n";
+        let out = withhold_secrets(diff, &[secret()]);
+        assert!(!out.contains("AKIA"), "{out}");
+        assert!(out.contains("+let ok = 1;"));
+        assert!(out.contains("line withheld by factory: secret-aws-access-key"));
     }
 
     #[test]
