@@ -238,7 +238,7 @@ fn log_invocation(
     tracing::info!(
         target: "factory::event",
         phase,
-        action = "invoke_agent",
+        action = crate::state::log::vocab::INVOKE_AGENT,
         tool = agent.tool(),
         status,
         duration_ms = ms,

@@ -169,10 +169,11 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
     tracing::info!(
         target: "factory::event",
         phase = "code_review",
-        action = "review",
+        action = crate::state::log::vocab::REVIEW,
         tool = "factory",
         status = verdict,
-        detail = format!("cycle {cycle} of PR {}: {verdict}", args.number)
+        detail = format!("cycle {cycle} of PR {}: {verdict}", args.number),
+        refs = json!({"cycle": cycle, "pr": args.number, "machine_findings": machine.len()}).to_string()
     );
     if let Some(s) = &session
         && s.counters.review_cycles + 1 > workflow.limits.max_review_cycles
