@@ -565,3 +565,52 @@ fn ctrl_c_stops_the_agent_and_its_children() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }
+
+#[test]
+fn a_risky_infra_plan_without_an_adr_is_sent_back_and_then_refused() {
+    let s = Scratch::new("");
+    s.script(&["ok:plan-no-adr.json"]);
+    s.factory()
+        .args([
+            "plan",
+            "strategic",
+            "--class",
+            "risky-infra",
+            "--request",
+            "Move the database to a new region",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("architectural decision record"));
+    assert!(
+        s.read("prompt-1")
+            .contains("architectural decision record in")
+    );
+    assert!(s.read("prompt-2").contains("/architectural_decisions"));
+}
+
+#[test]
+fn a_repository_can_override_the_plan_prompt() {
+    let s = Scratch::new("");
+    s.script(&["ok:plan.json"]);
+    std::fs::create_dir_all(s.root().join(".factory/templates")).unwrap();
+    std::fs::write(
+        s.root().join(".factory/templates/CLAUDE_PLAN.md"),
+        "OUR OWN PLANNING PROMPT for a {{ change_class }} change.\n{{ request }}\n",
+    )
+    .unwrap();
+    plan_cmd(&s, "Let users reset their password by e-mail").success();
+    let prompt = s.read("prompt-1");
+    assert!(prompt.starts_with("OUR OWN PLANNING PROMPT for a feature change."));
+    assert!(prompt.contains("UNTRUSTED DATA (the request)"));
+}
+
+#[test]
+fn an_unknown_adapter_in_workflow_yaml_is_a_clear_error() {
+    let s = Scratch::new("    adapter: gemini\n");
+    s.script(&["ok:plan.json"]);
+    plan_cmd(&s, "Let users reset their password by e-mail")
+        .code(2)
+        .stderr(predicate::str::contains("adapter"));
+    assert_eq!(s.calls(), 0);
+}
