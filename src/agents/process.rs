@@ -197,6 +197,16 @@ pub fn run(spec: &Spec) -> Result<Output, ProcessError> {
         program: spec.program.clone(),
         source,
     })?;
+    // A process the child left behind may still hold the pipes open: give the readers a
+    // moment, then stop the rest of the group (it still exists while a member holds a pipe,
+    // so its id cannot have been reused).
+    let grace = Instant::now() + Duration::from_secs(2);
+    while !(stdout.is_finished() && stderr.is_finished()) && Instant::now() < grace {
+        thread::sleep(Duration::from_millis(10));
+    }
+    if !(stdout.is_finished() && stderr.is_finished()) {
+        kill_pgid(child.id());
+    }
     if let Some(w) = writer {
         let _ = w.join();
     }
@@ -272,6 +282,17 @@ fn kill_group(child: &mut Child) {
 fn kill_group(child: &mut Child) {
     let _ = child.kill();
 }
+
+#[cfg(unix)]
+fn kill_pgid(pgid: u32) {
+    // SAFETY: as in kill_group.
+    unsafe {
+        libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_pgid(_pgid: u32) {}
 
 /// A child is running: Ctrl-C stops it instead of factory.
 static RUNNING: AtomicBool = AtomicBool::new(false);
@@ -370,6 +391,14 @@ mod tests {
         spec.timeout = Duration::from_millis(200);
         let out = run(&spec).unwrap();
         assert_eq!(out.exit, Exit::TimedOut);
+    }
+
+    #[test]
+    fn a_background_process_left_holding_the_output_does_not_block() {
+        let spec = sh("sleep 30 & echo started");
+        let out = run(&spec).unwrap();
+        assert_eq!(out.code(), Some(0));
+        assert_eq!(out.stdout.trim(), "started");
     }
 
     #[test]
