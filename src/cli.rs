@@ -52,6 +52,11 @@ pub enum Command {
     Log(commands::log::LogArgs),
     /// Run the pipeline self-evals: fixtures with known verdicts and findings.
     Evals(commands::evals::EvalsArgs),
+    /// Phase 2: the strategic plan from the planner agent, validated.
+    #[command(subcommand)]
+    Plan(commands::plan::PlanCommand),
+    /// Phase 6 without a forge: preflight plus the reviewer agent on a diff, merged.
+    Review(Box<commands::review::ReviewArgs>),
 }
 
 /// What a command reports when it finished without an error.

@@ -4,6 +4,7 @@
 //! Dependency direction: `commands` → everything; `contracts`, `findings` and `preflight`
 //! are leaves that never call an agent or a forge.
 
+pub mod agents;
 pub mod cli;
 pub mod commands;
 pub mod contracts;
@@ -11,6 +12,7 @@ pub mod evals;
 pub mod findings;
 pub mod intake;
 pub mod preflight;
+pub mod review;
 pub mod runner;
 pub mod scorecard;
 pub mod state;

@@ -536,13 +536,24 @@ fn a_session_in_progress_is_not_replaced_by_accident() {
 
 #[test]
 fn phases_without_an_implementation_say_how_to_provide_one() {
+    // strategic_plan is built in (the planner agent); issue_creation needs the forge and has
+    // no built-in implementation yet.
     let repo = Repo::new("");
-    std::fs::remove_file(repo.path().join(".factory/workflow.yaml")).unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engine/phase.sh");
+    std::fs::write(
+        repo.path().join(".factory/workflow.yaml"),
+        format!(
+            "phases:\n  strategic_plan:\n    command: [\"sh\", \"{}\"]\n    env: [FAKE_DIR]\n",
+            script.display()
+        ),
+    )
+    .unwrap();
     repo.factory()
         .args(["run", "Add an export button", "--class", "feature"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("phases.strategic_plan.command"));
+        .stderr(predicate::str::contains("phases.issue_creation.command"));
 }
 
 #[test]

@@ -5,7 +5,9 @@ pub mod doctor;
 pub mod evals;
 pub mod intake;
 pub mod log;
+pub mod plan;
 pub mod preflight;
+pub mod review;
 pub mod rules;
 pub mod run;
 pub mod schema;
@@ -29,6 +31,8 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Status(args) => status::run(args),
         Command::Log(args) => log::run(args),
         Command::Evals(args) => evals::run(args),
+        Command::Plan(cmd) => plan::run(cmd),
+        Command::Review(args) => review::run(*args),
     }
 }
 

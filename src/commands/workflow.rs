@@ -110,6 +110,23 @@ fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
                 "tool unavailable: retry after {}s, ×{} each time, at most {}s a wait, {} attempts",
                 b.base_seconds, b.factor, b.max_seconds, b.max_attempts
             );
+            let a = &w.agents;
+            let show = |r: &crate::workflow::AgentRole| {
+                let name = serde_json::to_value(r.adapter)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                match &r.model {
+                    Some(m) => format!("{name} ({m})"),
+                    None => name,
+                }
+            };
+            println!(
+                "agents: planner {}, implementer {}, reviewer {}",
+                show(&a.planner),
+                show(&a.implementer),
+                show(&a.reviewer)
+            );
         }
     }
     Ok(Outcome::Clean)

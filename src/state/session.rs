@@ -42,6 +42,24 @@ pub struct Session {
     /// Route steps a human approved (`factory run --resume --approve`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<PhaseName>,
+    /// The cost ledger: one entry per agent call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage: Vec<UsageEntry>,
+}
+
+/// Tokens and cost of one agent call.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct UsageEntry {
+    pub phase: String,
+    pub agent: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+    /// None when neither the CLI nor the price table gives a cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 /// Where one phase is.
@@ -231,6 +249,7 @@ impl Session {
             counters: Counters::default(),
             escalation: None,
             approvals: Vec::new(),
+            usage: Vec::new(),
         }
     }
 

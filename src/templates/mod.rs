@@ -11,7 +11,24 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// The embedded templates: (file name, text). Later phases add theirs here.
-pub const BUILTIN: &[(&str, &str)] = &[];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "CLAUDE_PLAN.md",
+        include_str!("../../templates/CLAUDE_PLAN.md"),
+    ),
+    (
+        "CLAUDE_REVIEW.md",
+        include_str!("../../templates/CLAUDE_REVIEW.md"),
+    ),
+    (
+        "CODEX_IMPLEMENT.md",
+        include_str!("../../templates/CODEX_IMPLEMENT.md"),
+    ),
+    (
+        "ADR_TEMPLATE.md",
+        include_str!("../../templates/ADR_TEMPLATE.md"),
+    ),
+];
 
 /// Why a template could not be rendered.
 #[derive(Debug, thiserror::Error)]

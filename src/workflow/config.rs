@@ -21,6 +21,121 @@ pub struct Workflow {
     pub phases: BTreeMap<PhaseName, PhaseConfig>,
     pub limits: Limits,
     pub backoff: Backoff,
+    #[serde(default)]
+    pub agents: Agents,
+}
+
+/// Which agent CLI plays each role, and the prices that turn Codex token counts into cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agents {
+    #[serde(default = "AgentRole::claude")]
+    pub planner: AgentRole,
+    #[serde(default = "AgentRole::codex")]
+    pub implementer: AgentRole,
+    #[serde(default = "AgentRole::claude")]
+    pub reviewer: AgentRole,
+    /// US dollars per million tokens, by model name (`default` for an unnamed model).
+    #[serde(default)]
+    pub prices: BTreeMap<String, Price>,
+}
+
+impl Default for Agents {
+    fn default() -> Agents {
+        Agents {
+            planner: AgentRole::claude(),
+            implementer: AgentRole::codex(),
+            reviewer: AgentRole::claude(),
+            prices: BTreeMap::new(),
+        }
+    }
+}
+
+impl Agents {
+    pub fn role(&self, role: crate::agents::Role) -> &AgentRole {
+        match role {
+            crate::agents::Role::Planner => &self.planner,
+            crate::agents::Role::Implementer => &self.implementer,
+            crate::agents::Role::Reviewer => &self.reviewer,
+        }
+    }
+}
+
+/// The CLI behind a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdapterKind {
+    Claude,
+    Codex,
+    Command,
+}
+
+impl std::str::FromStr for AdapterKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "claude" => Ok(AdapterKind::Claude),
+            "codex" => Ok(AdapterKind::Codex),
+            "command" => Ok(AdapterKind::Command),
+            other => Err(format!(
+                "unknown agent `{other}`: use claude, codex or command"
+            )),
+        }
+    }
+}
+
+/// How one role's agent runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentRole {
+    pub adapter: AdapterKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    /// The program to run instead of `claude`/`codex` (a path or a name on PATH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// For the `command` adapter: the argv; the prompt goes on stdin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Extra variable names the agent inherits (its own credentials). Forge tokens never pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+}
+
+impl AgentRole {
+    fn with(adapter: AdapterKind) -> AgentRole {
+        AgentRole {
+            adapter,
+            model: None,
+            timeout_seconds: None,
+            program: None,
+            command: None,
+            env: Vec::new(),
+        }
+    }
+    pub fn claude() -> AgentRole {
+        AgentRole::with(AdapterKind::Claude)
+    }
+    pub fn codex() -> AgentRole {
+        AgentRole::with(AdapterKind::Codex)
+    }
+    /// The role's timeout, else `fallback`.
+    pub fn timeout(&self, fallback: Duration) -> Duration {
+        self.timeout_seconds
+            .map(Duration::from_secs)
+            .unwrap_or(fallback)
+    }
+}
+
+/// Prices in US dollars per million tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input_per_mtok: f64,
+    pub cached_input_per_mtok: f64,
+    pub output_per_mtok: f64,
 }
 
 /// One step of a route: the phase and the options it runs with for this class.

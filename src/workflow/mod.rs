@@ -7,7 +7,10 @@ pub mod branch;
 pub mod config;
 pub mod load;
 
-pub use config::{ArtifactPath, EffectivePhase, RouteStep, Workflow};
+pub use config::{
+    AdapterKind, AgentRole, Agents, ArtifactPath, Backoff, EffectivePhase, Price, RouteStep,
+    Workflow,
+};
 pub use load::{WorkflowError, default_workflow, load};
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,188 @@
+//! Phase 2, the strategic plan: the planner agent (read-only tools) gets the fenced request and
+//! a fresh, capped context, answers with a plan, and the plan passes the strategic-plan
+//! contract (schema and semantic checks: waves, disjoint scopes, threat assessment, ADR for
+//! risky infrastructure) before it is written.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+
+use super::{AgentError, AgentRequest, Role, context, for_role, structured};
+use crate::contracts::Contract;
+use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::state::{EscalationReason, StateDir};
+use crate::templates::Templates;
+use crate::workflow::{AdapterKind, ChangeClass, PhaseName, Workflow};
+
+/// What one planning call needs.
+pub struct PlanInput<'a> {
+    pub state: &'a StateDir,
+    pub workflow: &'a Workflow,
+    pub request: &'a str,
+    pub class: ChangeClass,
+    /// The route asks for an architecture decision record.
+    pub adr: bool,
+    pub retry_context: Option<&'a str>,
+    pub adapter: Option<AdapterKind>,
+    pub model: Option<String>,
+    /// Used when the planner role sets no timeout.
+    pub timeout: Duration,
+}
+
+/// Why planning stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    #[error(transparent)]
+    Template(#[from] crate::templates::TemplateError),
+}
+
+/// The repository a state directory belongs to.
+pub fn repo_root(state: &StateDir) -> PathBuf {
+    let abs = std::path::absolute(state.root()).unwrap_or_else(|_| state.root().to_path_buf());
+    abs.parent().map(Path::to_path_buf).unwrap_or(abs)
+}
+
+/// The planning prompt.
+pub fn prompt(input: &PlanInput<'_>, root: &Path) -> Result<String, PlanError> {
+    let templates = Templates::with_overrides(input.state.root().join("templates"));
+    let map = context::repo_map(root, context::MAP_CAP);
+    let adr_template = if input.adr {
+        templates.render("ADR_TEMPLATE.md", json!({}))?
+    } else {
+        String::new()
+    };
+    Ok(templates.render(
+        "CLAUDE_PLAN.md",
+        json!({
+            "change_class": input.class.as_str(),
+            "adr": input.adr,
+            "adr_template": adr_template,
+            "agents_md": context::agents_md(root),
+            "map_cut": map.contains("more files not listed"),
+            "repo_map": map,
+            "lessons": context::active_lessons(input.state.root()),
+            "request": context::fence("the request", input.request),
+            "retry_context": input.retry_context.map(|t| context::fence("errors of the previous attempt", t)),
+        }),
+    )?)
+}
+
+/// Checks the route adds on top of the contract.
+fn route_checks(adr: bool) -> impl Fn(&Value) -> Vec<String> {
+    move |plan: &Value| {
+        let mut v = Vec::new();
+        let adrs = plan
+            .get("architectural_decisions")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if adr && adrs == 0 {
+            v.push("ROUTE at /architectural_decisions: this route requires at least one architectural decision record".into());
+        }
+        if plan.get("threat_assessment").is_none() {
+            v.push("ROUTE at /threat_assessment: the plan must carry a threat assessment".into());
+        }
+        v
+    }
+}
+
+/// Ask the planner for a plan that passes the contract.
+pub fn plan(input: &PlanInput<'_>) -> Result<Value, PlanError> {
+    let root = repo_root(input.state);
+    let (agent, cfg) = for_role(
+        input.workflow,
+        Role::Planner,
+        input.adapter,
+        input.model.clone(),
+    )?;
+    let schema: Value = serde_json::from_str(Contract::StrategicPlan.schema_text())
+        .expect("embedded schema is JSON");
+    let req = AgentRequest {
+        role: Role::Planner,
+        prompt: prompt(input, &root)?,
+        workdir: root,
+        scratch: input.state.root().join("runs").join("agent"),
+        schema: Some(schema),
+        resume: None,
+        timeout: cfg.timeout(input.timeout),
+        model: cfg.model.clone(),
+    };
+    let (value, _) = structured::ask(
+        agent.as_ref(),
+        &req,
+        Contract::StrategicPlan,
+        &route_checks(input.adr),
+        &input.workflow.backoff,
+        PhaseName::StrategicPlan.as_str(),
+        Some(input.state),
+    )?;
+    Ok(value)
+}
+
+/// Write a plan as pretty JSON, atomically.
+pub fn write(path: &Path, plan: &Value) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let text = serde_json::to_string_pretty(plan).expect("a Value serialises") + "\n";
+    crate::state::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The built-in `strategic_plan` phase for `factory run`.
+pub struct StrategicPlanPhase;
+
+impl Phase for StrategicPlanPhase {
+    fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
+        let input = PlanInput {
+            state: ctx.state,
+            workflow: ctx.workflow,
+            request: &ctx.session.request,
+            class: ctx.session.change_class,
+            adr: ctx.phase.step.as_ref().is_some_and(|s| s.adr)
+                || ctx.session.change_class == ChangeClass::RiskyInfra,
+            retry_context: ctx.retry_context.as_deref(),
+            adapter: None,
+            model: None,
+            timeout: ctx.phase.timeout,
+        };
+        let plan = match plan(&input) {
+            Ok(p) => p,
+            Err(PlanError::Template(e)) => return Err(e.into()),
+            Err(PlanError::Agent(e)) => return outcome(e),
+        };
+        let path = ctx
+            .artifact
+            .clone()
+            .unwrap_or_else(|| ctx.state.root().join("artifacts/strategic-plan.json"));
+        write(&path, &plan)?;
+        let tasks = plan
+            .get("tasks")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        Ok(PhaseOutcome::Done {
+            detail: format!("strategic plan with {tasks} task(s)"),
+        })
+    }
+}
+
+/// How an agent failure ends a phase attempt.
+pub fn outcome(e: AgentError) -> anyhow::Result<PhaseOutcome> {
+    let detail = e.to_string();
+    Ok(match e {
+        AgentError::Cancelled { .. } => anyhow::bail!(detail),
+        AgentError::NotInstalled { .. } | AgentError::NotAuthenticated { .. } => {
+            PhaseOutcome::NeedsHuman {
+                reason: EscalationReason::ToolUnavailable,
+                detail,
+            }
+        }
+        AgentError::Unavailable { .. } | AgentError::RateLimited { .. } => {
+            PhaseOutcome::Unavailable { detail }
+        }
+        _ => PhaseOutcome::Failed { detail },
+    })
+}

@@ -1,0 +1,95 @@
+//! `factory plan strategic`: phase 2 on its own, with the planner agent.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use crate::agents::strategic::{self, PlanInput};
+use crate::cli::Outcome;
+use crate::state::StateDir;
+use crate::workflow::{AdapterKind, ChangeClass, PhaseName, load};
+
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Phase 2: ask the planner agent for the strategic plan and validate it.
+    Strategic(StrategicArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StrategicArgs {
+    /// The request [default: the current session's request].
+    #[arg(long, conflicts_with = "request_file")]
+    pub request: Option<String>,
+    /// Read the request from this file.
+    #[arg(long)]
+    pub request_file: Option<PathBuf>,
+    /// Change class [default: the session's, else feature].
+    #[arg(long, value_parser = |s: &str| s.parse::<ChangeClass>())]
+    pub class: Option<ChangeClass>,
+    /// The agent CLI: claude, codex or command [default: agents.planner.adapter].
+    #[arg(long, value_parser = |s: &str| s.parse::<AdapterKind>())]
+    pub agent: Option<AdapterKind>,
+    /// The model [default: agents.planner.model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Where to write the plan [default: .factory/artifacts/strategic-plan.json].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The state directory [default: .factory at the repository root].
+    #[arg(long, env = "FACTORY_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+pub fn run(cmd: PlanCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        PlanCommand::Strategic(args) => strategic_cmd(args),
+    }
+}
+
+fn strategic_cmd(args: StrategicArgs) -> anyhow::Result<Outcome> {
+    let state = StateDir::new(super::state_dir(args.state_dir));
+    let workflow = load::load(&state.root().join(load::OVERRIDE_FILE))?.workflow;
+    let session = state.load_session()?;
+    let request = match (&args.request, &args.request_file) {
+        (Some(r), _) => r.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| {
+            anyhow::anyhow!("cannot read the request file {}: {e}", f.display())
+        })?,
+        (None, None) => session.as_ref().map(|s| s.request.clone()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no request: give --request or --request-file, or start a session with `factory intake`"
+            )
+        })?,
+    };
+    let class = args
+        .class
+        .or(session.as_ref().map(|s| s.change_class))
+        .unwrap_or(ChangeClass::Feature);
+    let eff = workflow.effective(class, PhaseName::StrategicPlan, "plan");
+    let input = PlanInput {
+        state: &state,
+        workflow: &workflow,
+        request: &request,
+        class,
+        adr: eff.step.as_ref().is_some_and(|s| s.adr) || class == ChangeClass::RiskyInfra,
+        retry_context: None,
+        adapter: args.agent,
+        model: args.model,
+        timeout: eff.timeout,
+    };
+    let plan = strategic::plan(&input)?;
+    let out = args
+        .out
+        .unwrap_or_else(|| state.root().join("artifacts/strategic-plan.json"));
+    strategic::write(&out, &plan)?;
+    let tasks = plan
+        .get("tasks")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    println!(
+        "strategic plan written to {} ({tasks} task(s), valid against strategic-plan)",
+        out.display()
+    );
+    Ok(Outcome::Clean)
+}
