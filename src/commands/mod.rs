@@ -2,9 +2,9 @@
 //! render results; the logic lives in the library modules.
 
 pub mod doctor;
+pub mod evals;
 pub mod intake;
 pub mod log;
-pub mod evals;
 pub mod preflight;
 pub mod rules;
 pub mod run;
