@@ -54,7 +54,12 @@ pub struct Registry {
 impl Registry {
     /// The phases this build of factory implements itself.
     pub fn builtin() -> Registry {
-        Registry::default()
+        let mut r = Registry::default();
+        r.register(
+            PhaseName::Completion,
+            Box::new(crate::scorecard::CompletionPhase),
+        );
+        r
     }
 
     pub fn register(&mut self, name: PhaseName, phase: Box<dyn Phase>) {
