@@ -448,6 +448,29 @@ fn packs_are_listed_shown_and_detected_with_their_reason() {
         .code(2)
         .stderr(predicate::str::contains("unknown pack `cobol`"));
 
+    // preflight --pack takes a bundled pack by name.
+    let diff = st.dir.path().join("wf.diff");
+    std::fs::write(
+        &diff,
+        "diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml\nnew file mode 100644\n--- /dev/null\n+++ b/.github/workflows/ci.yml\n@@ -0,0 +1,1 @@\n+permissions: write-all\n",
+    )
+    .unwrap();
+    st.factory()
+        .args([
+            "preflight",
+            "--fail-on",
+            "never",
+            "--pack",
+            "github-actions",
+            "--diff",
+        ])
+        .arg(&diff)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "[actions-write-all] .github/workflows/ci.yml:1",
+        ));
+
     let repo = tempfile::tempdir().unwrap();
     std::fs::write(
         repo.path().join("package.json"),
