@@ -345,3 +345,102 @@ impl Store {
         Ok((added, merged))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(kind: &str, pattern: &str, session: &str) -> Candidate {
+        Candidate {
+            kind: kind.into(),
+            pattern: pattern.into(),
+            root_cause: "r".into(),
+            preventive_rule: "p".into(),
+            scope: "this-project".into(),
+            confidence: "high".into(),
+            source_phase: "code_review".into(),
+            session_id: session.into(),
+            issue: None,
+            pr: Some(1),
+            finding_index: Some(0),
+            tags: vec![],
+            paths: vec![format!("src/{session}/**")],
+        }
+    }
+
+    #[test]
+    fn a_repeated_mistake_bumps_the_lesson_and_a_new_one_is_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let t1: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+        let t2: Timestamp = "2026-11-02T00:00:00Z".parse().unwrap();
+        let first = store
+            .merge(
+                &[
+                    cand(
+                        "auth",
+                        "Missing rate limit on the public login endpoint",
+                        "a",
+                    ),
+                    cand("auth", "missing rate limits on public login endpoints", "a"),
+                ],
+                t1,
+            )
+            .unwrap();
+        assert_eq!(
+            first,
+            [Merge::Added("lesson-0001".into())],
+            "repeats within a session count once"
+        );
+        let second = store
+            .merge(
+                &[
+                    cand("auth", "Public login endpoint has no rate limit", "b"),
+                    cand(
+                        "injection",
+                        "Missing rate limit on the public login endpoint",
+                        "b",
+                    ),
+                ],
+                t2,
+            )
+            .unwrap();
+        assert_eq!(
+            second,
+            [
+                Merge::Seen("lesson-0001".into()),
+                Merge::Added("lesson-0002".into())
+            ],
+            "the same words under another kind are another lesson"
+        );
+        let l = store.get("lesson-0001").unwrap();
+        assert_eq!(l.times_seen, 2);
+        assert_eq!(l.last_seen, Some(t2));
+        assert_eq!(l.ts, t1);
+        assert_eq!(l.paths, ["src/a/**", "src/b/**"]);
+
+        let t3: Timestamp = "2026-11-03T00:00:00Z".parse().unwrap();
+        assert!(store.retire_stale(&[t1, t2, t3], 2).unwrap().is_empty());
+        let t4: Timestamp = "2026-11-04T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            store.retire_stale(&[t1, t2, t3, t4], 2).unwrap(),
+            ["lesson-0001", "lesson-0002"]
+        );
+        assert!(store.get("lesson-0001").unwrap().retired);
+    }
+
+    #[test]
+    fn an_invalid_lesson_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("lesson-0001.json"),
+            r#"{"id": "lesson-0001"}"#,
+        )
+        .unwrap();
+        let err = Store::new(dir.path()).load().unwrap_err().to_string();
+        assert!(
+            err.contains("lesson-0001.json: not a valid lesson"),
+            "{err}"
+        );
+    }
+}

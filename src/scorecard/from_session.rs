@@ -407,3 +407,85 @@ pub fn check(card: &Value) -> Result<(), ScorecardError> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{ChangeClass, Trigger};
+
+    fn record(reviews: Vec<Value>, events: Vec<Event>) -> SessionRecord {
+        let mut s = Session::new(
+            "Do it\nmore text".into(),
+            ChangeClass::Feature,
+            Trigger::User,
+            vec![PhaseName::Intake, PhaseName::Merge],
+        );
+        s.created_at = "2026-11-30T00:00:00Z".parse().unwrap();
+        SessionRecord {
+            session: s,
+            events,
+            reviews: reviews
+                .into_iter()
+                .map(|v| (PathBuf::from("r.json"), v))
+                .collect(),
+            packs: Vec::new(),
+        }
+    }
+
+    fn now() -> Timestamp {
+        "2026-11-30T01:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn without_reviews_the_session_counters_give_the_cycles() {
+        let mut rec = record(vec![], vec![]);
+        let card = scorecard(&rec, 0, now());
+        assert_eq!(card["quality"]["review_cycles_avg"], 1.0);
+        assert_eq!(card["score"], 100);
+        assert_eq!(card["feature_title"], "Do it");
+        rec.session.counters.review_cycles = 3;
+        rec.session
+            .pull_requests
+            .push(crate::state::PullRequestRef {
+                number: 1,
+                issue: None,
+                merged: true,
+            });
+        let card = scorecard(&rec, 0, now());
+        assert_eq!(card["quality"]["review_cycles_avg"], 3.0);
+        assert_eq!(card["score"], 80);
+        check(&card).unwrap();
+    }
+
+    #[test]
+    fn a_disastrous_session_is_clamped_to_zero_and_still_valid() {
+        let findings: Vec<Value> = (0..7)
+            .map(|i| json!({"severity": "critical", "category": "injection", "file": format!("f{i}.rs"), "description": format!("bad {i}"), "recommendation": "fix"}))
+            .collect();
+        let review = json!({"pr_number": 1, "findings": findings});
+        let e: Event = serde_json::from_value(json!({"ts": "2026-11-30T00:30:00Z", "action": "preflight", "status": "failed", "refs": {"scope_violations": 2}})).unwrap();
+        let card = scorecard(&record(vec![review], vec![e]), 0, now());
+        assert_eq!(card["quality"]["security_findings"]["critical"], 7);
+        assert_eq!(card["quality"]["scope_violations"], 2);
+        assert_eq!(card["score"], 0);
+        assert_eq!(card["band"], "critical");
+        check(&card).unwrap();
+    }
+
+    #[test]
+    fn token_usage_is_bucketed_by_phase_and_agent() {
+        let ev = |phase: &str, tool: &str, tokens: u64| -> Event {
+            serde_json::from_value(json!({"ts": "2026-11-30T00:30:00Z", "phase": phase, "action": "agent_run", "tool": tool, "status": "ok", "refs": {"tokens": tokens, "cost_usd": 0.01}})).unwrap()
+        };
+        let u = agent_usage(&[
+            ev("tactical_plan", "claude", 10),
+            ev("code_review", "codex", 5),
+            ev("code_review", "claude", 1),
+        ]);
+        assert_eq!(
+            (u.tokens_total, u.tokens_planning, u.tokens_review),
+            (16, 10, 6)
+        );
+        assert_eq!(u.per_agent["claude"].2, 2);
+    }
+}
