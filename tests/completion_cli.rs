@@ -537,7 +537,10 @@ fn intake_records_packs_and_factory_run_completes_with_the_builtin_phase() {
         ])
         .assert()
         .success()
-        .stdout(predicate::str::contains("pipeline complete"));
+        .stdout(predicate::str::contains("pipeline complete"))
+        .stdout(predicate::str::contains(
+            "  pack:    pack-rust-cli (found Cargo.toml; Cargo.toml depends on clap)",
+        ));
     let intake: Value = serde_json::from_slice(
         &std::fs::read(repo.path().join(".factory/artifacts/intake.json")).unwrap(),
     )

@@ -175,6 +175,9 @@ pub(crate) fn print_started(session: &Session, record: &crate::intake::IntakeRec
         .chain(session.route.iter().map(|p| p.to_string()))
         .collect();
     println!("  route:   {}", route.join(" → "));
+    for p in &record.packs {
+        println!("  pack:    {} ({})", p.name, p.reason);
+    }
     for c in record.setup.iter().filter(|c| !c.ok) {
         println!("  note:    {}: {}", c.check, c.detail);
     }
