@@ -92,6 +92,22 @@ impl Lesson {
     }
 }
 
+/// Lessons as Markdown for a planning or review prompt: one bullet each with its rule. The
+/// text came from reviews, so prompts must fence it as data like any untrusted input.
+pub fn render_for_prompt(lessons: &[Lesson]) -> String {
+    let mut out = String::new();
+    for l in lessons {
+        out.push_str(&format!(
+            "- {} (seen {}×): avoid \"{}\". Rule: {}\n",
+            l.id,
+            l.times_seen,
+            l.pattern.replace('\n', " "),
+            l.preventive_rule.replace('\n', " ")
+        ));
+    }
+    out
+}
+
 const STOPWORDS: &[&str] = &[
     "the", "and", "for", "not", "with", "without", "from", "into", "this", "that", "are", "was",
     "were", "has", "have", "had", "but", "its", "their", "there", "any", "all", "can", "may",
@@ -182,6 +198,31 @@ mod tests {
         assert_ne!(
             a,
             fingerprint("injection", "Shell command built from user input")
+        );
+    }
+
+    #[test]
+    fn prompt_lines_carry_the_rule_on_one_line() {
+        let l = Lesson {
+            id: "lesson-0007".into(),
+            ts: "2026-11-01T00:00:00Z".parse().unwrap(),
+            source_phase: "code_review".into(),
+            source_ref: None,
+            pattern: "SQL built\nby hand".into(),
+            root_cause: "r".into(),
+            preventive_rule: "Use bind parameters".into(),
+            scope: "universal".into(),
+            confidence: "high".into(),
+            times_seen: 3,
+            last_seen: None,
+            superseded_by: None,
+            tags: vec![],
+            paths: vec![],
+            retired: false,
+        };
+        assert_eq!(
+            render_for_prompt(&[l]),
+            "- lesson-0007 (seen 3×): avoid \"SQL built by hand\". Rule: Use bind parameters\n"
         );
     }
 

@@ -160,6 +160,31 @@ impl Pack {
     }
 }
 
+/// The guidance of some packs as Markdown for a planning or review prompt: per pack, its
+/// planning checklist, review focus points and threat-model prompts. Unknown names are
+/// skipped (the intake record names only packs that exist).
+pub fn guidance(names: &[String]) -> String {
+    let mut out = String::new();
+    for p in names.iter().filter_map(|n| find(n).ok()) {
+        out.push_str(&format!("### {} ({})\n\n", p.name, p.domain()));
+        for (title, items) in [
+            ("Planning checklist", p.planning_checklist()),
+            ("Review focus", p.review_checks()),
+            ("Threat model", p.threat_model_prompts()),
+        ] {
+            if items.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("{title}:\n"));
+            for i in items {
+                out.push_str(&format!("- {i}\n"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// Every bundled pack, in a stable order. A bundled pack that fails its contract is a build
 /// bug; the unit tests catch it.
 pub fn bundled() -> Vec<Pack> {
@@ -210,6 +235,16 @@ mod tests {
             crate::preflight::rules::patterns::from_pack(&p.doc, &p.source)
                 .expect("preflight patterns build into rules");
         }
+    }
+
+    #[test]
+    fn guidance_lists_checklists_focus_and_threats() {
+        let text = guidance(&["pack-rust-cli".into(), "nope".into()]);
+        assert!(text.starts_with("### pack-rust-cli (rust-cli)"));
+        assert!(text.contains("Planning checklist:\n- new subcommand or flag: "));
+        assert!(text.contains("Review focus:\n- no unwrap/expect"));
+        assert!(text.contains("Threat model:\n- "));
+        assert!(!text.contains("nope"));
     }
 
     #[test]
