@@ -57,6 +57,15 @@ pub enum Command {
     Plan(commands::plan::PlanCommand),
     /// Phase 6 without a forge: preflight plus the reviewer agent on a diff, merged.
     Review(Box<commands::review::ReviewArgs>),
+    /// Phase 8: extract lessons, compute and store the scorecard, write REPORT.md.
+    Complete(commands::complete::CompleteArgs),
+    /// Print a session's scorecard, or compare sessions over time with --history.
+    Scorecard(commands::scorecard::ScorecardArgs),
+    /// List, show, retire, rank, export and import lessons learned.
+    Lessons(commands::lessons::LessonsArgs),
+    /// List, show and detect heuristics packs.
+    #[command(subcommand)]
+    Packs(commands::packs::PacksCommand),
 }
 
 /// What a command reports when it finished without an error.

@@ -11,6 +11,8 @@ pub mod contracts;
 pub mod evals;
 pub mod findings;
 pub mod intake;
+pub mod lessons;
+pub mod packs;
 pub mod preflight;
 pub mod review;
 pub mod runner;

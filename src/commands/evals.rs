@@ -66,6 +66,19 @@ pub fn run(args: EvalsArgs) -> anyhow::Result<Outcome> {
     if default_dir && PathBuf::from("packs").is_dir() {
         config.extra_pack_dirs.push(PathBuf::from("packs"));
     }
+    // The built-in run also checks the heuristics packs built into the binary, as the local
+    // run checks ./packs/.
+    if let Some(e) = &extracted {
+        let dir = e.path().join("bundled-packs");
+        std::fs::create_dir_all(&dir)
+            .and_then(|_| {
+                crate::packs::BUNDLED
+                    .iter()
+                    .try_for_each(|(name, text)| std::fs::write(dir.join(name), text))
+            })
+            .context("cannot write the built-in packs to a temporary directory")?;
+        config.extra_pack_dirs.push(dir);
+    }
     let result = evals::run(&config, &args.suite)?;
     drop(extracted);
     let text = report::render(args.format, &result);

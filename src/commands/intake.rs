@@ -34,6 +34,10 @@ pub struct RequestArgs {
     /// Archive a session still in progress and start a new one.
     #[arg(long)]
     pub replace: bool,
+    /// Force a heuristics pack on (a bundled name such as `rust-cli`, or a pack file), on top
+    /// of the packs detected from the repository (repeatable).
+    #[arg(long = "pack", value_name = "PACK")]
+    pub packs: Vec<String>,
     /// The repository to work on [default: the current directory].
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub repo: PathBuf,
@@ -63,6 +67,7 @@ impl RequestArgs {
             class: self.class,
             trigger: self.trigger,
             payload,
+            packs: self.packs.clone(),
         })
     }
 }
@@ -175,6 +180,9 @@ fn print_started(session: &Session, record: &crate::intake::IntakeRecord) {
         .chain(session.route.iter().map(|p| p.to_string()))
         .collect();
     println!("  route:   {}", route.join(" → "));
+    for p in &record.packs {
+        println!("  pack:    {} ({})", p.name, p.reason);
+    }
     for c in record.setup.iter().filter(|c| !c.ok) {
         println!("  note:    {}: {}", c.check, c.detail);
     }

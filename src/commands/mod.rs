@@ -1,16 +1,20 @@
 //! One file per subcommand. Commands are glue: they read arguments, call library modules and
 //! render results; the logic lives in the library modules.
 
+pub mod complete;
 pub mod doctor;
 pub mod evals;
 pub mod intake;
+pub mod lessons;
 pub mod log;
+pub mod packs;
 pub mod plan;
 pub mod preflight;
 pub mod review;
 pub mod rules;
 pub mod run;
 pub mod schema;
+pub mod scorecard;
 pub mod status;
 pub mod validate;
 pub mod workflow;
@@ -33,6 +37,10 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Evals(args) => evals::run(args),
         Command::Plan(cmd) => plan::run(cmd),
         Command::Review(args) => review::run(*args),
+        Command::Complete(args) => complete::run(args),
+        Command::Scorecard(args) => scorecard::run(args),
+        Command::Lessons(args) => lessons::run(args),
+        Command::Packs(cmd) => packs::run(cmd),
     }
 }
 

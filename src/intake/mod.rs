@@ -39,6 +39,8 @@ pub struct IntakeRequest {
     pub trigger: Trigger,
     /// `--payload`: the file name and its bytes, for `incident` and `runtime-drift`.
     pub payload: Option<(PathBuf, Vec<u8>)>,
+    /// `--pack`: heuristics packs forced on, by name or file, on top of the detected ones.
+    pub packs: Vec<String>,
 }
 
 /// How the class was chosen, as stored in the record.
@@ -134,6 +136,8 @@ pub enum IntakeError {
     Payload(#[from] PayloadError),
     #[error("session id is empty")]
     EmptySessionId,
+    #[error("--pack: {0}")]
+    Pack(#[from] crate::packs::PackError),
 }
 
 /// Build the intake record, including the setup report for `repo`.
@@ -148,6 +152,7 @@ pub fn build(
 ) -> Result<IntakeRecord, IntakeError> {
     let mut record = build_record(req, repo, session_id, now)?;
     record.setup = check_setup(repo);
+    record.packs = crate::packs::for_intake(repo, &req.packs)?;
     Ok(record)
 }
 

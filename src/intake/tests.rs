@@ -23,6 +23,7 @@ fn req(request: &str, trigger: Trigger, payload: Option<&str>) -> IntakeRequest 
         class: None,
         trigger,
         payload: payload.map(fixture),
+        packs: Vec::new(),
     }
 }
 
@@ -301,6 +302,7 @@ fn paths_in_the_alert_title_count() {
         class: None,
         trigger: Trigger::Incident,
         payload: Some((PathBuf::from("pd.json"), doc.to_vec())),
+        packs: Vec::new(),
     };
     let rec = build_ok(&r);
     assert_eq!(rec.change_class, ChangeClass::RiskyInfra);
@@ -366,6 +368,7 @@ fn documentation_examples_hold() {
                 PathBuf::from("example.json"),
                 body.as_bytes()[..end].to_vec(),
             )),
+            packs: Vec::new(),
         };
         build_ok(&r);
         blocks += 1;

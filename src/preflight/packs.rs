@@ -7,8 +7,15 @@ use crate::preflight::rules::Rule;
 use crate::preflight::rules::patterns::from_pack;
 
 /// Load a pack's `preflight_patterns` as rules. Errors name the file and the entry index.
+/// A name that is not a file but names a bundled pack (`rust-cli`, `pack-rust-cli`) loads
+/// that pack.
 pub fn load(path: &Path) -> anyhow::Result<Vec<Box<dyn Rule>>> {
     let source = path.display().to_string();
+    if !path.exists()
+        && let Ok(pack) = crate::packs::find(&source)
+    {
+        return Ok(from_pack(&pack.doc, &pack.source)?);
+    }
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read pack {source}: {e}"))?;
     let pack: serde_json::Value = serde_json::from_str(&text).map_err(|e| {

@@ -59,6 +59,10 @@ impl Registry {
             PhaseName::StrategicPlan,
             Box::new(crate::agents::strategic::StrategicPlanPhase),
         );
+        r.register(
+            PhaseName::Completion,
+            Box::new(crate::scorecard::CompletionPhase),
+        );
         r
     }
 

@@ -39,8 +39,6 @@ pub mod vocab {
     pub const PHASE_END: &str = "phase_end";
     /// Intake classified the request (`decision` = the change class).
     pub const CLASSIFY: &str = "classify";
-    /// An agent ran (`tool` = the agent).
-    pub const AGENT_RUN: &str = "agent_run";
     /// One agent CLI call, with its tokens and cost in `refs`.
     pub const INVOKE_AGENT: &str = "invoke_agent";
     /// A phase output was checked against its contract.

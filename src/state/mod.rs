@@ -232,10 +232,60 @@ impl StateDir {
         } else {
             Vec::new()
         };
-        let text = report::render_report(&session, &events);
+        let text = report::render_report_with(&session, &events, &self.report_extras(&session));
         let path = self.report_path();
         write_atomic(&path, text.as_bytes()).map_err(|e| StateError::io("write", &path, e))?;
         Ok(path)
+    }
+
+    /// The completion sections of the report, from what exists on disk (best effort: a file
+    /// that cannot be read is left out of the report, never an error here).
+    fn report_extras(&self, session: &Session) -> report::ReportExtras {
+        let read =
+            |p: &Path| -> Option<Value> { serde_json::from_str(&fs::read_to_string(p).ok()?).ok() };
+        let scorecard = read(&self.scorecards_dir().join(format!("{}.json", session.id)));
+        let mut reviews: Vec<(PathBuf, Value)> = fs::read_dir(self.artifacts_dir().join("reviews"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .filter_map(|p| read(&p).map(|v| (p, v)))
+            .collect();
+        reviews.sort_by(|a, b| a.0.cmp(&b.0));
+        let packs = read(&self.artifacts_dir().join("intake.json"))
+            .and_then(|v| serde_json::from_value(v["packs"].clone()).ok())
+            .unwrap_or_default();
+        let ledger = read(
+            &self
+                .lessons_dir()
+                .join("sessions")
+                .join(format!("{}.json", session.id)),
+        );
+        let ids: Vec<String> = ledger
+            .iter()
+            .flat_map(|l| {
+                ["added", "seen"].into_iter().flat_map(move |k| {
+                    l[k].as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                })
+            })
+            .collect();
+        let lessons = crate::lessons::Store::new(self.lessons_dir())
+            .load()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|l| ids.contains(&l.id))
+            .collect();
+        report::ReportExtras {
+            scorecard,
+            reviews: reviews.into_iter().map(|(_, v)| v).collect(),
+            lessons,
+            packs,
+        }
     }
 
     /// Take the exclusive session lock; it is released when the guard drops.

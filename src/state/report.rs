@@ -8,8 +8,26 @@ use std::fmt::Write as _;
 use super::log::Event;
 use super::session::{PhaseStatus, Session};
 
+/// What completion adds to the report, when it exists.
+#[derive(Debug, Clone, Default)]
+pub struct ReportExtras {
+    /// The session's scorecard (`scorecards/<sid>.json`).
+    pub scorecard: Option<serde_json::Value>,
+    /// Review outputs (`artifacts/reviews/*.json`).
+    pub reviews: Vec<serde_json::Value>,
+    /// Lessons this session added or saw again.
+    pub lessons: Vec<crate::lessons::Lesson>,
+    /// Packs of the intake record.
+    pub packs: Vec<crate::intake::PackMatch>,
+}
+
 /// Render the Markdown report.
 pub fn render_report(session: &Session, events: &[Event]) -> String {
+    render_report_with(session, events, &ReportExtras::default())
+}
+
+/// Render the Markdown report with the completion sections.
+pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportExtras) -> String {
     let mut out = String::new();
     let s = session;
     let _ = writeln!(out, "# Factory report: {}\n", cell(&s.id));
@@ -17,6 +35,19 @@ pub fn render_report(session: &Session, events: &[Event]) -> String {
     let _ = writeln!(out, "| Request | {} |", cell(&first_line(&s.request, 120)));
     let _ = writeln!(out, "| Class | {} |", s.change_class);
     let _ = writeln!(out, "| Trigger | {} |", s.trigger);
+    let _ = writeln!(
+        out,
+        "| Route | {} |",
+        std::iter::once("intake")
+            .chain(
+                s.route
+                    .iter()
+                    .map(|p| p.as_str())
+                    .filter(|p| *p != "intake")
+            )
+            .collect::<Vec<_>>()
+            .join(" → ")
+    );
     let _ = writeln!(out, "| Started | {} |", s.created_at);
     let _ = writeln!(out, "| Last update | {} |", s.updated_at);
     let _ = writeln!(out, "| Outcome | {} |", cell(&outcome(s)));
@@ -105,6 +136,155 @@ pub fn render_report(session: &Session, events: &[Event]) -> String {
         );
         if !e.detail.is_empty() {
             let _ = writeln!(out, "{}\n", cell(&e.detail));
+        }
+    }
+
+    if !extras.packs.is_empty() {
+        let _ = writeln!(out, "## Heuristics packs\n");
+        for p in &extras.packs {
+            let _ = writeln!(out, "- {}: {}", cell(&p.name), cell(&p.reason));
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "## Review findings\n");
+    let mut any_finding = false;
+    for r in &extras.reviews {
+        for f in r["findings"].as_array().into_iter().flatten() {
+            if !any_finding {
+                let _ = writeln!(
+                    out,
+                    "| PR | Severity | Category | Where | Finding |\n|---|---|---|---|---|"
+                );
+                any_finding = true;
+            }
+            let at = match f["line"].as_u64() {
+                Some(l) => format!("{}:{l}", f["file"].as_str().unwrap_or("")),
+                None => f["file"].as_str().unwrap_or("").to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "| #{} | {} | {} | {} | {} |",
+                r["pr_number"],
+                cell(f["severity"].as_str().unwrap_or("")),
+                cell(f["category"].as_str().unwrap_or("")),
+                cell(&at),
+                cell(&first_line(f["description"].as_str().unwrap_or(""), 160)),
+            );
+        }
+    }
+    let _ = writeln!(out, "{}", if any_finding { "" } else { "None recorded.\n" });
+
+    let verifications: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.action == "verify")
+        .filter(|e| e.sid.as_deref().is_none_or(|sid| sid == s.id))
+        .collect();
+    let _ = writeln!(out, "## Verification\n");
+    if verifications.is_empty() {
+        let _ = writeln!(out, "None recorded.\n");
+    } else {
+        let _ = writeln!(out, "| Time | Phase | Result | Detail |\n|---|---|---|---|");
+        for e in verifications {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                e.ts,
+                cell(e.phase.as_deref().unwrap_or("-")),
+                cell(&e.status),
+                cell(&first_line(e.detail.as_deref().unwrap_or("-"), 160)),
+            );
+        }
+        let _ = writeln!(out);
+    }
+
+    let ours: Vec<Event> = events
+        .iter()
+        .filter(|e| e.sid.as_deref().is_none_or(|sid| sid == s.id))
+        .cloned()
+        .collect();
+    let usage = crate::scorecard::from_session::agent_usage(&ours);
+    if !usage.per_agent.is_empty() {
+        let _ = writeln!(out, "## Cost and tokens\n");
+        let _ = writeln!(
+            out,
+            "| Agent | Runs | Tokens | Cost (USD) |\n|---|---|---|---|"
+        );
+        for (agent, (tokens, cost, runs)) in &usage.per_agent {
+            let _ = writeln!(out, "| {} | {runs} | {tokens} | {cost:.4} |", cell(agent));
+        }
+        let _ = writeln!(
+            out,
+            "| total | | {} | {:.4} |\n",
+            usage.tokens_total, usage.cost_usd
+        );
+    }
+
+    if let Some(card) = &extras.scorecard {
+        let q = &card["quality"];
+        let n = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+        let _ = writeln!(out, "## Scorecard\n");
+        let _ = writeln!(
+            out,
+            "**{} / 100 ({})**\n",
+            card["score"],
+            card["band"].as_str().unwrap_or("")
+        );
+        let _ = writeln!(out, "| Term | Value |\n|---|---|");
+        let _ = writeln!(
+            out,
+            "| Review cycles (avg per PR) | {} |",
+            q["review_cycles_avg"].as_f64().unwrap_or(1.0)
+        );
+        let _ = writeln!(
+            out,
+            "| Implementation retries | {} |",
+            n(&q["retries_total"])
+        );
+        let _ = writeln!(
+            out,
+            "| Findings critical / important / advisory | {} / {} / {} |",
+            n(&q["security_findings"]["critical"]),
+            n(&q["security_findings"]["important"]),
+            n(&q["security_findings"]["advisory"])
+        );
+        let _ = writeln!(out, "| Scope violations | {} |", n(&q["scope_violations"]));
+        let _ = writeln!(out, "| Escaped defects | {} |", n(&q["escaped_defects"]));
+        let _ = writeln!(
+            out,
+            "| Post-merge regressions | {} |",
+            n(&q["post_merge_regressions"])
+        );
+        let _ = writeln!(
+            out,
+            "| Lessons extracted | {} |\n",
+            n(&card["lessons_generated"])
+        );
+    }
+
+    if extras.scorecard.is_some() || !extras.lessons.is_empty() {
+        let _ = writeln!(out, "## Lessons learned\n");
+        if extras.lessons.is_empty() {
+            let _ = writeln!(
+                out,
+                "None: no serious finding, scope violation or regression.\n"
+            );
+        }
+        for l in &extras.lessons {
+            let seen = if l.times_seen > 1 {
+                format!(" (seen {} times)", l.times_seen)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "- **{}**{seen}: {}. Rule: {}",
+                cell(&l.id),
+                cell(&l.pattern),
+                cell(&l.preventive_rule)
+            );
+        }
+        if !extras.lessons.is_empty() {
+            let _ = writeln!(out);
         }
     }
 

@@ -1,0 +1,208 @@
+//! Phase 8, completion: extract the session's lessons, compute and store its scorecard, retire
+//! stale lessons, close the parent issue (forge hook), and refresh REPORT.md and the Actions
+//! step summary. Running it again for the same session does not count lessons twice.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::lessons::{self, Merge, Store};
+use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::state::{StateDir, write_atomic};
+
+use super::from_session::{ScorecardError, SessionRecord, check, scorecard};
+
+/// How to complete a session.
+#[derive(Debug, Clone)]
+pub struct CompleteOptions {
+    /// Where to write the scorecard (default `scorecards/<sid>.json` in the state directory).
+    pub output: Option<PathBuf>,
+    /// Retire lessons not seen for this many completed sessions (0: never).
+    pub retire_after: usize,
+    /// Append the report to `$GITHUB_STEP_SUMMARY` when it is set.
+    pub step_summary: bool,
+}
+
+impl Default for CompleteOptions {
+    fn default() -> Self {
+        CompleteOptions {
+            output: None,
+            retire_after: lessons::DEFAULT_RETIRE_AFTER,
+            step_summary: true,
+        }
+    }
+}
+
+/// What completion did.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub scorecard: Value,
+    pub path: PathBuf,
+    /// New lessons (ids).
+    pub added: Vec<String>,
+    /// Lessons this session saw again (ids).
+    pub seen: Vec<String>,
+    pub retired: Vec<String>,
+    pub forge: ForgeHook,
+}
+
+/// What became of the parent issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForgeHook {
+    /// No forge is wired into this build: the parent issue stays open.
+    NotConfigured,
+}
+
+/// Close the session's parent issue with the scorecard as its closing comment.
+///
+/// HOOK: the forge subsystem (src/forge/) is built on another branch; when it lands, this is
+/// the one place to call it (post the rendered scorecard on the parent issue, then close it).
+/// Until then the hook only reports that no forge is configured.
+pub fn close_parent_issue(_state: &StateDir, _scorecard: &Value) -> ForgeHook {
+    ForgeHook::NotConfigured
+}
+
+/// Which lessons a session already contributed (so a rerun does not count them twice).
+fn ledger_path(state: &StateDir, sid: &str) -> PathBuf {
+    state
+        .lessons_dir()
+        .join("sessions")
+        .join(format!("{sid}.json"))
+}
+
+/// Complete the current session of `state`.
+pub fn complete(state: &StateDir, opts: &CompleteOptions) -> anyhow::Result<Completion> {
+    let rec = SessionRecord::load(state)?;
+    let sid = rec.session.id.clone();
+    crate::state::log::set_session(&sid);
+    let now = crate::state::session::now();
+    let store = Store::new(state.lessons_dir());
+
+    let ledger = ledger_path(state, &sid);
+    let (added, seen) = if let Ok(text) = std::fs::read_to_string(&ledger) {
+        let v: Value = serde_json::from_str(&text).unwrap_or_default();
+        let ids = |k: &str| -> Vec<String> {
+            v[k].as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        };
+        (ids("added"), ids("seen"))
+    } else {
+        let candidates = lessons::extract(&sid, &rec.review_docs(), &rec.events, &rec.pack_tags());
+        let merges = store.merge(&candidates, now)?;
+        let pick = |f: fn(&Merge) -> bool| -> Vec<String> {
+            merges
+                .iter()
+                .filter(|m| f(m))
+                .map(|m| m.id().to_string())
+                .collect()
+        };
+        let added = pick(|m| matches!(m, Merge::Added(_)));
+        let seen = pick(|m| matches!(m, Merge::Seen(_)));
+        let doc = json!({"session_id": sid, "added": added, "seen": seen});
+        if let Some(dir) = ledger.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+        write_atomic(&ledger, format!("{doc:#}\n").as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", ledger.display()))?;
+        (added, seen)
+    };
+
+    let card = scorecard(&rec, added.len() as u64, now);
+    check(&card)?;
+    let path = opts
+        .output
+        .clone()
+        .unwrap_or_else(|| state.scorecards_dir().join(format!("{sid}.json")));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| ScorecardError::Io {
+            action: "create",
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    }
+    write_atomic(&path, format!("{card:#}\n").as_bytes()).map_err(|e| ScorecardError::Io {
+        action: "write",
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+
+    let completions: Vec<Timestamp> = super::history::load(&state.scorecards_dir())?
+        .iter()
+        .filter_map(|c| c["completed_at"].as_str()?.parse().ok())
+        .collect();
+    let retired = store.retire_stale(&completions, opts.retire_after)?;
+
+    let forge = close_parent_issue(state, &card);
+    let score = card["score"].as_u64().unwrap_or(0);
+    let band = card["band"].as_str().unwrap_or("");
+    let decision = format!("score {score} ({band})");
+    let detail = format!(
+        "scorecard {}; lessons: {} new, {} seen again, {} retired",
+        path.display(),
+        added.len(),
+        seen.len(),
+        retired.len()
+    );
+    tracing::info!(target: "factory::event", phase = "completion", action = "scorecard", tool = "factory", status = "ok", detail, decision);
+    if forge == ForgeHook::NotConfigured {
+        tracing::info!(target: "factory::event", phase = "completion", action = "close_issue", tool = "forge", status = "skipped", detail = "no forge configured in this build: the parent issue was not closed");
+    }
+    let report = state.write_report()?;
+    if opts.step_summary
+        && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
+    {
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot append to GITHUB_STEP_SUMMARY ({}): {e}",
+                    PathBuf::from(&summary).display()
+                )
+            })?;
+        writeln!(f, "{text}")
+            .map_err(|e| anyhow::anyhow!("cannot append to GITHUB_STEP_SUMMARY: {e}"))?;
+    }
+    Ok(Completion {
+        scorecard: card,
+        path,
+        added,
+        seen,
+        retired,
+        forge,
+    })
+}
+
+/// The built-in `completion` phase: [`complete`] with the default options, writing the
+/// scorecard where the workflow's artifact says.
+pub struct CompletionPhase;
+
+impl Phase for CompletionPhase {
+    fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
+        let opts = CompleteOptions {
+            output: ctx.artifact.clone(),
+            ..CompleteOptions::default()
+        };
+        match complete(ctx.state, &opts) {
+            Ok(c) => Ok(PhaseOutcome::Done {
+                detail: format!(
+                    "score {} ({}), {} new lesson(s)",
+                    c.scorecard["score"],
+                    c.scorecard["band"].as_str().unwrap_or(""),
+                    c.added.len()
+                ),
+            }),
+            Err(e) => Ok(PhaseOutcome::Failed {
+                detail: format!("{e:#}"),
+            }),
+        }
+    }
+}
