@@ -52,6 +52,16 @@ pub enum Command {
     Log(commands::log::LogArgs),
     /// Run the pipeline self-evals: fixtures with known verdicts and findings.
     Evals(commands::evals::EvalsArgs),
+    /// Phase 3: create (or update) one issue per task of the strategic plan.
+    #[command(subcommand)]
+    Issues(commands::issues::IssuesCommand),
+    /// Open the pull request for an issue.
+    #[command(subcommand)]
+    Pr(commands::pr::PrCommand),
+    /// Phase 7: squash-merge an approved, up-to-date pull request and close its issue.
+    Merge(commands::merge::MergeArgs),
+    /// Post-merge verification: run the validation commands against the merge commit.
+    Verify(commands::verify::VerifyArgs),
 }
 
 /// What a command reports when it finished without an error.

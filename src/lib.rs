@@ -9,6 +9,7 @@ pub mod commands;
 pub mod contracts;
 pub mod evals;
 pub mod findings;
+pub mod forge;
 pub mod intake;
 pub mod preflight;
 pub mod runner;

@@ -2,15 +2,19 @@
 //! render results; the logic lives in the library modules.
 
 pub mod doctor;
-pub mod intake;
-pub mod log;
 pub mod evals;
+pub mod intake;
+pub mod issues;
+pub mod log;
+pub mod merge;
+pub mod pr;
 pub mod preflight;
 pub mod rules;
 pub mod run;
 pub mod schema;
 pub mod status;
 pub mod validate;
+pub mod verify;
 pub mod workflow;
 
 use crate::cli::{Command, Outcome};
@@ -29,6 +33,10 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Status(args) => status::run(args),
         Command::Log(args) => log::run(args),
         Command::Evals(args) => evals::run(args),
+        Command::Issues(cmd) => issues::run(cmd),
+        Command::Pr(cmd) => pr::run(cmd),
+        Command::Merge(args) => merge::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
 

@@ -54,7 +54,13 @@ pub struct Registry {
 impl Registry {
     /// The phases this build of factory implements itself.
     pub fn builtin() -> Registry {
-        Registry::default()
+        let mut r = Registry::default();
+        r.register(
+            PhaseName::IssueCreation,
+            Box::new(crate::forge::phases::IssueCreation),
+        );
+        r.register(PhaseName::Merge, Box::new(crate::forge::phases::Merge));
+        r
     }
 
     pub fn register(&mut self, name: PhaseName, phase: Box<dyn Phase>) {

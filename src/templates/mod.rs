@@ -11,7 +11,16 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// The embedded templates: (file name, text). Later phases add theirs here.
-pub const BUILTIN: &[(&str, &str)] = &[];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "ISSUE_BODY.md",
+        include_str!("../../templates/ISSUE_BODY.md"),
+    ),
+    (
+        "PULL_REQUEST_TEMPLATE.md",
+        include_str!("../../templates/PULL_REQUEST_TEMPLATE.md"),
+    ),
+];
 
 /// Why a template could not be rendered.
 #[derive(Debug, thiserror::Error)]
