@@ -46,9 +46,9 @@ fn create(args: IssuesCreateArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     println!(
-        "parent #{} ({:?}) in the {} forge",
+        "parent #{} ({}) in the {} forge",
         report.parent,
-        report.parent_action,
+        format!("{:?}", report.parent_action).to_lowercase(),
         forge.name()
     );
     for i in &report.issues {

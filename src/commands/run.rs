@@ -47,6 +47,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let (state, workflow) = open(args.state_dir)?;
     if starting {
         let req = args.request.to_request(args.text.as_deref())?;
+        let incident = match crate::commands::intake::incident_gate(
+            &state,
+            &workflow,
+            &req,
+            &args.request.repo,
+        )? {
+            Ok(m) => m,
+            Err(outcome) => return Ok(outcome),
+        };
         let (session, record) = start_session(
             &state,
             &workflow,
@@ -55,6 +64,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             args.request.replace,
         )?;
         print_started(&session, &record);
+        crate::commands::intake::after_start(&state, &incident)?;
     }
     // Approving is how a human deals with an approval stop, so it clears that escalation too.
     let approval_stop = args.approve

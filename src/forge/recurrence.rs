@@ -60,6 +60,19 @@ pub fn record(
     issue: u64,
     occ: &Occurrence,
 ) -> Result<Recorded, ForgeError> {
+    record_with(state, forge, limit, issue, occ, true)
+}
+
+/// [`record`]; `count_in_session` false leaves the current session alone (an incident that
+/// arrives before its new session exists).
+fn record_with(
+    state: &StateDir,
+    forge: &dyn Forge,
+    limit: u32,
+    issue: u64,
+    occ: &Occurrence,
+    count_in_session: bool,
+) -> Result<Recorded, ForgeError> {
     let current = forge.get_issue(issue)?;
     let at = now().to_string();
     let prev = previous(&current);
@@ -107,7 +120,7 @@ pub fn record(
         "issue #{issue} recurred ({} of limit {limit}): {}",
         r.count, r.failing_check
     );
-    if state.load_session().ok().flatten().is_some() {
+    if count_in_session && state.load_session().ok().flatten().is_some() {
         let _ = state.update_session(|s| {
             s.counters.recurrence += 1;
             if escalate {
@@ -177,7 +190,7 @@ pub fn on_incident(
         return Ok(IncidentMatch::Commented { issue: open.number });
     }
     match matching.last() {
-        Some(closed) => record(
+        Some(closed) => record_with(
             state,
             forge,
             limit,
@@ -186,8 +199,29 @@ pub fn on_incident(
                 merge_commit: None,
                 failing_check: format!("incident {fingerprint}"),
             },
+            false,
         )
         .map(IncidentMatch::Recurred),
         None => Ok(IncidentMatch::New),
     }
+}
+
+/// Before intake starts a session for an incident: match its fingerprint against the issues
+/// factory made. Input that intake will refuse anyway is `New` here (intake reports it).
+pub fn before_intake(
+    state: &StateDir,
+    limit: u32,
+    req: &crate::intake::IntakeRequest,
+    repo: &std::path::Path,
+) -> Result<IncidentMatch, ForgeError> {
+    let Ok(record) =
+        crate::intake::build_record(req, repo, "incident-match", jiff::Timestamp::now())
+    else {
+        return Ok(IncidentMatch::New);
+    };
+    let Some(incident) = record.incident else {
+        return Ok(IncidentMatch::New);
+    };
+    let forge = super::open_forge(state, &super::phases::repo_for(state))?;
+    on_incident(state, forge.as_ref(), limit, &incident.fingerprint)
 }
