@@ -359,7 +359,9 @@ pub fn create_issues(
             let mark = if done { "x" } else { " " };
             body.push_str(&format!(
                 "- [{mark}] #{} {} ({})\n",
-                t.number, t.title, t.task_id
+                t.number,
+                t.title.trim_start_matches("[TASK] "),
+                t.task_id
             ));
         }
         body.push('\n');
