@@ -187,3 +187,44 @@ fn a_github_environment_without_the_github_forge_is_a_clear_error() {
         .assert()
         .success();
 }
+
+#[test]
+fn the_engine_runs_issue_creation_as_a_built_in_phase() {
+    let repo = forge_support::Repo::new();
+    let plan_file = repo.path().join("plan.json");
+    std::fs::write(&plan_file, plan().to_string()).unwrap();
+    std::fs::create_dir_all(repo.path().join(".factory")).unwrap();
+    std::fs::write(
+        repo.path().join(".factory/workflow.yaml"),
+        "phases:\n  strategic_plan:\n    command: [\"sh\", \"-c\", \"cp \\\"$PLAN\\\" \\\"$FACTORY_ARTIFACT\\\"\"]\n    env: [PLAN]\n",
+    )
+    .unwrap();
+    repo.factory()
+        .args([
+            "intake",
+            "--request",
+            "Add password reset by e-mail",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .success();
+    repo.factory()
+        .args(["run", "--resume", "--phase", "strategic_plan"])
+        .env("PLAN", &plan_file)
+        .assert()
+        .success();
+    repo.factory()
+        .args(["run", "--resume", "--phase", "issue_creation"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("issue_creation completed"));
+    let session = repo.session();
+    assert_eq!(session["phases"]["issue_creation"]["status"], "completed");
+    assert_eq!(
+        session["phases"]["issue_creation"]["detail"],
+        "3 task issue(s) under parent #1 in the local forge"
+    );
+    assert_eq!(session["issues"].as_array().unwrap().len(), 4);
+    assert_eq!(repo.issue_files().len(), 4);
+}
