@@ -346,3 +346,28 @@ fn verify_needs_a_merged_pull_request() {
             "verify runs after `factory merge --pr 5`",
         ));
 }
+
+#[test]
+fn the_health_check_from_workflow_yaml_runs_last_and_counts_as_a_recurrence() {
+    let repo = merged();
+    std::fs::write(
+        repo.path().join(".factory/workflow.yaml"),
+        "phases:\n  merge:\n    health_check: \"test -f healthy\"\n",
+    )
+    .unwrap();
+    repo.factory()
+        .args(["verify", "--pr", "5"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("✓ test"))
+        .stdout(predicate::str::contains("✗ health-check test -f healthy"));
+    assert!(
+        repo.last_comment(2)
+            .contains("`health-check: test -f healthy`")
+    );
+    // The flag wins over workflow.yaml.
+    repo.factory()
+        .args(["verify", "--pr", "5", "--health-check", "test -f check.sh"])
+        .assert()
+        .success();
+}

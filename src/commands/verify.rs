@@ -20,7 +20,8 @@ pub struct VerifyArgs {
     /// An extra command line to run after the plan's validation commands; repeatable.
     #[arg(long, value_name = "CMD")]
     pub command: Vec<String>,
-    /// A health check to run last (for example `curl -fsS https://example.com/health`).
+    /// A health check to run last (for example `curl -fsS https://example.com/health`)
+    /// [default: `phases.merge.health_check` from workflow.yaml].
     #[arg(long, value_name = "CMD")]
     pub health_check: Option<String>,
     /// The state directory [default: .factory at the repository root].
@@ -36,7 +37,14 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     }
     let repo = repo_for(&state);
     let forge = open_forge(&state, &repo)?;
-    let checks = verify::planned_checks(&state, &args.command, args.health_check.as_deref());
+    // The flag wins over `phases.merge.health_check` in workflow.yaml.
+    let health = args.health_check.clone().or_else(|| {
+        workflow
+            .phases
+            .get(&PhaseName::Merge)
+            .and_then(|p| p.health_check.clone())
+    });
+    let checks = verify::planned_checks(&state, &args.command, health.as_deref());
     let class = state
         .load_session()?
         .map(|s| s.change_class)

@@ -76,7 +76,12 @@ impl Phase for Merge {
         }
         let verify_step = ctx.phase.step.as_ref().is_some_and(|s| s.verify);
         if verify_step {
-            let checks = verify::planned_checks(ctx.state, &[], None);
+            let health = ctx
+                .workflow
+                .phases
+                .get(&crate::workflow::PhaseName::Merge)
+                .and_then(|p| p.health_check.clone());
+            let checks = verify::planned_checks(ctx.state, &[], health.as_deref());
             if !checks.is_empty() {
                 for m in &merged {
                     let v = verify::verify_pull_request(
