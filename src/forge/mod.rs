@@ -8,6 +8,7 @@
 //! the sibling modules, so every forge gets them the same way.
 
 pub mod git;
+pub mod github;
 pub mod issues;
 pub mod local;
 pub mod markers;

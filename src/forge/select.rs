@@ -70,11 +70,17 @@ pub fn choose(env: &ForgeEnv) -> Result<ForgeKind, ForgeError> {
 
 /// Open the forge for the repository at `repo` with state in `state`.
 pub fn open_forge(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, ForgeError> {
-    match choose(&ForgeEnv::from_process(repo))? {
+    let env = ForgeEnv::from_process(repo);
+    match choose(&env)? {
         ForgeKind::Local => Ok(Box::new(LocalForge::new(state.root(), repo))),
-        ForgeKind::Github => Err(ForgeError::Unsupported(
-            "a GitHub token and repository are set, but this build of factory has no GitHub forge yet; set FACTORY_FORGE=local to use the local forge (docs/forge.md)".into(),
-        )),
+        ForgeKind::Github => {
+            let repository = env.repository.ok_or_else(|| {
+                ForgeError::Unsupported(
+                    "FACTORY_FORGE=github needs the repository: set GITHUB_REPOSITORY=owner/name or add a GitHub origin remote".into(),
+                )
+            })?;
+            Ok(Box::new(super::github::GithubForge::from_env(&repository)?))
+        }
     }
 }
 
