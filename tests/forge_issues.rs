@@ -169,23 +169,23 @@ fn without_a_plan_or_a_session_it_says_what_to_run() {
 }
 
 #[test]
-fn a_github_environment_without_the_github_forge_is_a_clear_error() {
+fn factory_forge_local_wins_over_a_github_environment() {
     let repo = Repo::with_plan(&plan());
     repo.factory()
         .args(["issues", "create"])
         .env("GITHUB_TOKEN", "ghp_not_a_real_token_000000000000000000")
         .env("GITHUB_REPOSITORY", "acme/shop")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("FACTORY_FORGE=local"))
-        .stderr(predicate::str::contains("ghp_").not());
-    repo.factory()
-        .args(["issues", "create"])
-        .env("GITHUB_TOKEN", "ghp_not_a_real_token_000000000000000000")
-        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", "http://127.0.0.1:9/unreachable")
         .env("FACTORY_FORGE", "local")
         .assert()
-        .success();
+        .success()
+        .stdout(predicate::str::contains("in the local forge"));
+    repo.factory()
+        .args(["issues", "create"])
+        .env("FACTORY_FORGE", "gitlab")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("FACTORY_FORGE=gitlab"));
 }
 
 #[test]

@@ -272,7 +272,11 @@ impl GithubForge {
                 let event = format!(
                     "{} {path}: {}; waiting {}s (attempt {attempt} of {})",
                     method.as_str(),
-                    if limited { "rate limited" } else { "server error" },
+                    if limited {
+                        "rate limited"
+                    } else {
+                        "server error"
+                    },
                     wait.as_secs(),
                     MAX_RETRIES + 1
                 );
@@ -289,7 +293,11 @@ impl GithubForge {
                     "{what}: 403 Forbidden: the token lacks the permission `{}` on {}; grant it in the workflow's `permissions:` or the token's scopes{}",
                     permission_for(method, &path),
                     self.repo,
-                    if message.is_empty() { String::new() } else { format!(" (GitHub: {message})") }
+                    if message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (GitHub: {message})")
+                    }
                 ),
                 404 => format!(
                     "{what}: 404 Not Found: check GITHUB_REPOSITORY ({}) and that the token can see it (GitHub answers 404 when a permission such as `{}` is missing)",
@@ -298,10 +306,24 @@ impl GithubForge {
                 ),
                 422 => format!(
                     "{what}: 422 Unprocessable: GitHub rejected the input: {}{}",
-                    if message.is_empty() { "validation failed" } else { &message },
+                    if message.is_empty() {
+                        "validation failed"
+                    } else {
+                        &message
+                    },
                     value["errors"]
                         .as_array()
-                        .map(|e| format!(" ({})", e.iter().map(|x| x.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join("; ")))
+                        .map(|e| format!(
+                            " ({})",
+                            e.iter()
+                                .map(|x| x
+                                    .get("message")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| x.to_string()))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ))
                         .unwrap_or_default()
                 ),
                 other => format!("{what}: HTTP {other}: {message}"),
@@ -454,7 +476,11 @@ impl Forge for GithubForge {
     }
 
     fn get_issue(&self, number: u64) -> Result<Issue, ForgeError> {
-        let r = self.request(Method::Get, &self.repo_url(&format!("/issues/{number}")), None)?;
+        let r = self.request(
+            Method::Get,
+            &self.repo_url(&format!("/issues/{number}")),
+            None,
+        )?;
         if r.status == 404 || r.body.get("pull_request").is_some() {
             return Err(ForgeError::NoIssue(number, "github"));
         }
@@ -551,7 +577,11 @@ impl Forge for GithubForge {
     }
 
     fn get_pull_request(&self, number: u64) -> Result<PullRequest, ForgeError> {
-        let r = self.request(Method::Get, &self.repo_url(&format!("/pulls/{number}")), None)?;
+        let r = self.request(
+            Method::Get,
+            &self.repo_url(&format!("/pulls/{number}")),
+            None,
+        )?;
         if r.status == 404 {
             return Err(ForgeError::NoPullRequest(number, "github"));
         }
@@ -590,16 +620,16 @@ impl Forge for GithubForge {
 
     fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError> {
         let (title, rest) = message.split_once('\n').unwrap_or((message, ""));
-        let b = json!({"merge_method": "squash", "commit_title": title, "commit_message": rest.trim()});
+        let b =
+            json!({"merge_method": "squash", "commit_title": title, "commit_message": rest.trim()});
         let r = self.request(
             Method::Put,
             &self.repo_url(&format!("/pulls/{number}/merge")),
             Some(&b),
         )?;
-        r.body["sha"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| ForgeError::Api(format!("PUT /pulls/{number}/merge: no sha in the answer")))
+        r.body["sha"].as_str().map(str::to_string).ok_or_else(|| {
+            ForgeError::Api(format!("PUT /pulls/{number}/merge: no sha in the answer"))
+        })
     }
 }
 
@@ -624,9 +654,18 @@ mod tests {
 
     #[test]
     fn permissions_are_named_per_endpoint() {
-        assert_eq!(permission_for(Method::Post, "/repos/a/b/issues"), "issues: write");
-        assert_eq!(permission_for(Method::Post, "/repos/a/b/pulls"), "pull-requests: write");
-        assert_eq!(permission_for(Method::Post, "/repos/a/b/git/refs"), "contents: write");
+        assert_eq!(
+            permission_for(Method::Post, "/repos/a/b/issues"),
+            "issues: write"
+        );
+        assert_eq!(
+            permission_for(Method::Post, "/repos/a/b/pulls"),
+            "pull-requests: write"
+        );
+        assert_eq!(
+            permission_for(Method::Post, "/repos/a/b/git/refs"),
+            "contents: write"
+        );
         assert_eq!(
             permission_for(Method::Put, "/repos/a/b/pulls/3/merge"),
             "contents: write and pull-requests: write"

@@ -75,6 +75,7 @@ impl Repo {
             .env_remove("GITHUB_TOKEN")
             .env_remove("GH_TOKEN")
             .env_remove("GITHUB_REPOSITORY")
+            .env_remove("GITHUB_API_URL")
             .env_remove("FACTORY_LOG");
         cmd
     }
