@@ -462,3 +462,113 @@ fn forbidden_not_found_and_unprocessable_say_what_is_missing() {
         .stderr(predicate::str::contains("401 Unauthorized"))
         .stderr(predicate::str::contains(TOKEN).not());
 }
+
+fn canned(method: &'static str, path: &str, status: u16, body: Value) -> Canned {
+    Canned {
+        method,
+        path: format!("{PREFIX}{path}"),
+        status,
+        headers: vec![],
+        body,
+    }
+}
+
+fn open_pull() -> Value {
+    json!({
+        "number": 5, "title": "Reset token store", "state": "open", "merged": false,
+        "body": "<!-- factory:pr issue=2 -->\nCloses #2",
+        "head": {"ref": "feat/#2-reset-token-store"}, "base": {"ref": "main"}
+    })
+}
+
+#[test]
+fn an_approved_pull_request_is_squash_merged_through_the_api() {
+    let repo = Repo::with_plan(&plan());
+    repo.review(5, 1, "APPROVE");
+    let fake = Fake::start();
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    fake.can(canned(
+        "GET",
+        "/compare/",
+        200,
+        json!({"behind_by": 0, "ahead_by": 1}),
+    ));
+    fake.can(canned(
+        "PUT",
+        "/pulls/5/merge",
+        200,
+        json!({"sha": "0123456789abcdef0123", "merged": true}),
+    ));
+    fake.can(canned("DELETE", "/git/refs/heads/", 200, json!({})));
+    fake.can(canned(
+        "POST",
+        "/issues/5/comments",
+        201,
+        json!({"id": 1, "body": "x"}),
+    ));
+    fake.can(canned(
+        "POST",
+        "/issues/2/comments",
+        201,
+        json!({"id": 2, "body": "x"}),
+    ));
+    fake.can(canned(
+        "PATCH",
+        "/issues/2",
+        200,
+        json!({"number": 2, "state": "closed"}),
+    ));
+    github(&repo, &fake)
+        .args(["merge", "--pr", "5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "squash-merged into main as 0123456789ab",
+        ))
+        .stdout(predicate::str::contains("issue #2 closed"));
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/compare/main...feat/%232-reset-token-store"),
+            format!("PUT {PREFIX}/pulls/5/merge"),
+            format!("DELETE {PREFIX}/git/refs/heads/feat/%232-reset-token-store"),
+            format!("POST {PREFIX}/issues/5/comments"),
+            format!("POST {PREFIX}/issues/2/comments"),
+            format!("PATCH {PREFIX}/issues/2"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert_eq!(reqs[2].body["merge_method"], "squash");
+    assert_eq!(reqs[2].body["commit_title"], "Reset token store (#5)");
+    assert_eq!(reqs[2].body["commit_message"], "Closes #2");
+    assert_eq!(
+        reqs[5].body["body"],
+        "Completed — PR #5 merged as 0123456789ab."
+    );
+    assert_eq!(reqs[6].body, json!({"state": "closed"}));
+}
+
+#[test]
+fn a_pull_request_behind_its_base_is_not_merged_through_the_api() {
+    let repo = Repo::with_plan(&plan());
+    repo.review(5, 1, "APPROVE");
+    let fake = Fake::start();
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    fake.can(canned(
+        "GET",
+        "/compare/",
+        200,
+        json!({"behind_by": 2, "ahead_by": 1}),
+    ));
+    github(&repo, &fake)
+        .args(["merge", "--pr", "5"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is behind `main`"));
+    assert!(
+        calls(&fake).iter().all(|c| !c.starts_with("PUT")),
+        "{:?}",
+        calls(&fake)
+    );
+}
