@@ -125,3 +125,62 @@ fn an_incident_nobody_tracks_starts_a_pipeline() {
         .stdout(predicate::str::contains("reopened").not());
     assert_eq!(repo.session()["trigger"], "incident");
 }
+
+#[test]
+fn a_hotfix_without_a_plan_gets_one_inline_issue_that_recurrences_find() {
+    let repo = Repo::new();
+    let mut cmd = repo.factory();
+    cmd.args([
+        "intake",
+        "--trigger",
+        "incident",
+        "--class",
+        "hotfix",
+        "--payload",
+    ])
+    .arg(manifest(PAYLOAD))
+    .assert()
+    .success();
+    repo.factory()
+        .args(["issues", "create"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("inline issue (no strategic plan"))
+        .stdout(predicate::str::contains("fix/#1-"));
+    repo.factory()
+        .args(["issues", "create"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("unchanged"));
+    assert_eq!(repo.issue_files(), ["1.json"]);
+    let issue = repo.issue(1);
+    assert!(
+        issue["title"].as_str().unwrap().starts_with("[HOTFIX] "),
+        "{issue}"
+    );
+    let body = issue["body"].as_str().unwrap();
+    assert!(
+        body.contains(&format!("<!-- factory:fingerprint={FINGERPRINT} -->")),
+        "{body}"
+    );
+    assert!(body.contains("## Incident"), "{body}");
+    assert_eq!(repo.labels(1), ["task", "class:hotfix", "incident"]);
+    let session = repo.session();
+    assert_eq!(session["issues"][0]["task_id"], "inline");
+
+    close(&repo, 1);
+    let mut cmd = repo.factory();
+    cmd.args([
+        "intake",
+        "--trigger",
+        "incident",
+        "--class",
+        "hotfix",
+        "--replace",
+        "--payload",
+    ])
+    .arg(manifest(PAYLOAD))
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("issue #1 reopened (recurrence 1)"));
+}

@@ -45,12 +45,17 @@ fn create(args: IssuesCreateArgs) -> anyhow::Result<Outcome> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(Outcome::Clean);
     }
-    println!(
-        "parent #{} ({}) in the {} forge",
-        report.parent,
-        format!("{:?}", report.parent_action).to_lowercase(),
-        forge.name()
-    );
+    match report.parent {
+        Some(parent) => println!(
+            "parent #{parent} ({}) in the {} forge",
+            format!("{:?}", report.parent_action).to_lowercase(),
+            forge.name()
+        ),
+        None => println!(
+            "inline issue (no strategic plan in this route) in the {} forge",
+            forge.name()
+        ),
+    }
     for i in &report.issues {
         println!(
             "  #{:<4} {:<9} {}  {}  [{}]",

@@ -26,12 +26,14 @@ impl Phase for IssueCreation {
         Ok(
             match issues::create_issues(ctx.state, forge.as_ref(), ctx.session) {
                 Ok(r) => PhaseOutcome::Done {
-                    detail: format!(
-                        "{} task issue(s) under parent #{} in the {} forge",
-                        r.issues.len(),
-                        r.parent,
-                        forge.name()
-                    ),
+                    detail: match r.parent {
+                        Some(parent) => format!(
+                            "{} task issue(s) under parent #{parent} in the {} forge",
+                            r.issues.len(),
+                            forge.name()
+                        ),
+                        None => format!("inline issue in the {} forge", forge.name()),
+                    },
                 },
                 Err(e) => PhaseOutcome::Failed {
                     detail: e.to_string(),
