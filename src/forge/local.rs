@@ -563,6 +563,28 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_writers_get_unique_numbers() {
+        let (tmp, _forge) = repo();
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let root = tmp.path().to_path_buf();
+                std::thread::spawn(move || {
+                    let forge = LocalForge::new(&root.join(".factory"), &root);
+                    (0..5)
+                        .map(|_| forge.create_issue(&issue("x")).unwrap().number)
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (1..=30).collect::<Vec<u64>>());
+    }
+
+    #[test]
     fn a_broken_record_names_its_file_and_line() {
         let (_tmp, forge) = repo();
         forge.create_issue(&issue("one")).unwrap();
