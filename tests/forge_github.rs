@@ -148,11 +148,13 @@ fn route(
     body: &Value,
     base: &str,
 ) -> (u16, Vec<(String, String)>, Value) {
-    if let Some(i) = w
-        .canned
-        .iter()
-        .position(|c| c.method == method && path.starts_with(&c.path))
-    {
+    if let Some(i) = w.canned.iter().position(|c| {
+        c.method == method
+            && match c.path.strip_suffix('$') {
+                Some(exact) => path == exact,
+                None => path.starts_with(&c.path),
+            }
+    }) {
         let c = w.canned.remove(i).unwrap();
         return (c.status, c.headers, c.body);
     }
@@ -570,5 +572,75 @@ fn a_pull_request_behind_its_base_is_not_merged_through_the_api() {
         calls(&fake).iter().all(|c| !c.starts_with("PUT")),
         "{:?}",
         calls(&fake)
+    );
+}
+
+#[test]
+fn a_pull_request_is_opened_through_the_api_with_a_branch_from_the_base() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    fake.can(canned("GET", "/issues/2$", 200, json!({"number": 2, "title": "[TASK] Reset token store", "state": "open", "body": "b", "labels": []})));
+    fake.can(canned("GET", "/issues/2/comments", 200, json!([])));
+    fake.can(canned("GET", "$", 200, json!({"default_branch": "main"})));
+    fake.can(canned(
+        "GET",
+        "/git/ref/heads/main",
+        200,
+        json!({"object": {"sha": "abc123"}}),
+    ));
+    fake.can(canned(
+        "POST",
+        "/git/refs",
+        201,
+        json!({"ref": "refs/heads/x"}),
+    ));
+    fake.can(canned("GET", "/pulls?", 200, json!([])));
+    fake.can(canned(
+        "POST",
+        "/pulls",
+        201,
+        json!({
+            "number": 5, "title": "Reset token store", "state": "open", "body": "b",
+            "head": {"ref": "feat/#2-reset-token-store"}, "base": {"ref": "main"}
+        }),
+    ));
+    github(&repo, &fake)
+        .args([
+            "pr",
+            "open",
+            "--issue",
+            "2",
+            "--branch",
+            "feat/#2-reset-token-store",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "pull request #5 opened for issue #2",
+        ));
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("GET {PREFIX}/issues/2"),
+            format!("GET {PREFIX}/issues/2/comments?per_page=100"),
+            format!("GET {PREFIX}"),
+            format!("GET {PREFIX}/git/ref/heads/feat/%232-reset-token-store"),
+            format!("GET {PREFIX}/git/ref/heads/main"),
+            format!("POST {PREFIX}/git/refs"),
+            format!("GET {PREFIX}/pulls?state=all&per_page=100"),
+            format!("POST {PREFIX}/pulls"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert_eq!(
+        reqs[5].body,
+        json!({"ref": "refs/heads/feat/#2-reset-token-store", "sha": "abc123"})
+    );
+    assert_eq!(reqs[7].body["head"], "feat/#2-reset-token-store");
+    assert_eq!(reqs[7].body["base"], "main");
+    assert!(reqs[7].body["body"].as_str().unwrap().contains("Closes #2"));
+    assert_eq!(
+        repo.session()["pull_requests"],
+        json!([{"number": 5, "issue": 2, "merged": false}])
     );
 }
