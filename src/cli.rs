@@ -66,6 +66,16 @@ pub enum Command {
     /// List, show and detect heuristics packs.
     #[command(subcommand)]
     Packs(commands::packs::PacksCommand),
+    /// Phase 3: create (or update) one issue per task of the strategic plan.
+    #[command(subcommand)]
+    Issues(commands::issues::IssuesCommand),
+    /// Open the pull request for an issue.
+    #[command(subcommand)]
+    Pr(commands::pr::PrCommand),
+    /// Phase 7: squash-merge an approved, up-to-date pull request and close its issue.
+    Merge(commands::merge::MergeArgs),
+    /// Post-merge verification: run the validation commands against the merge commit.
+    Verify(commands::verify::VerifyArgs),
 }
 
 /// What a command reports when it finished without an error.

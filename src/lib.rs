@@ -10,6 +10,7 @@ pub mod commands;
 pub mod contracts;
 pub mod evals;
 pub mod findings;
+pub mod forge;
 pub mod intake;
 pub mod lessons;
 pub mod packs;

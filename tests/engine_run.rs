@@ -536,8 +536,8 @@ fn a_session_in_progress_is_not_replaced_by_accident() {
 
 #[test]
 fn phases_without_an_implementation_say_how_to_provide_one() {
-    // strategic_plan is built in (the planner agent); issue_creation needs the forge and has
-    // no built-in implementation yet.
+    // strategic_plan (the planner agent) and issue_creation (the forge) are built in;
+    // tactical_plan has no built-in implementation yet.
     let repo = Repo::new("");
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engine/phase.sh");
@@ -553,7 +553,7 @@ fn phases_without_an_implementation_say_how_to_provide_one() {
         .args(["run", "Add an export button", "--class", "feature"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("phases.issue_creation.command"));
+        .stderr(predicate::str::contains("phases.tactical_plan.command"));
 }
 
 #[test]

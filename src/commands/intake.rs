@@ -137,7 +137,10 @@ pub fn run(args: IntakeArgs) -> anyhow::Result<Outcome> {
     }
     let req = args.request.to_request(None)?;
     let (state, workflow) = open(args.state_dir)?;
-    let record = start(&state, &workflow, &args.request, req, !args.json)?;
+    let record = match start(&state, &workflow, &args.request, req, !args.json)? {
+        Ok(record) => record,
+        Err(outcome) => return Ok(outcome),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record.to_value())?);
     } else {
@@ -146,19 +149,26 @@ pub fn run(args: IntakeArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// Start a session from `req` and, when `print`, say what was started.
+/// Start a session from `req` and, when `print`, say what was started. An incident that
+/// matches an existing issue may be handled without a new session: then the outcome is returned
+/// instead of the record.
 pub(crate) fn start(
     state: &StateDir,
     workflow: &Workflow,
     args: &RequestArgs,
     req: IntakeRequest,
     print: bool,
-) -> anyhow::Result<crate::intake::IntakeRecord> {
+) -> anyhow::Result<Result<crate::intake::IntakeRecord, Outcome>> {
+    let incident = match incident_gate(state, workflow, &req, &args.repo)? {
+        Ok(m) => m,
+        Err(outcome) => return Ok(Err(outcome)),
+    };
     let (session, record) = start_session(state, workflow, &req, &args.repo, args.replace)?;
     if print {
         print_started(&session, &record);
     }
-    Ok(record)
+    after_start(state, &incident)?;
+    Ok(Ok(record))
 }
 
 fn print_started(session: &Session, record: &crate::intake::IntakeRecord) {
@@ -186,4 +196,59 @@ fn print_started(session: &Session, record: &crate::intake::IntakeRecord) {
     for c in record.setup.iter().filter(|c| !c.ok) {
         println!("  note:    {}: {}", c.check, c.detail);
     }
+}
+
+/// An incident already tracked by an open issue gets a comment there instead of a new pipeline
+/// (`Err(outcome)`: stop here); one whose issue was closed reopens it as a recurrence, and past
+/// the recurrence limit stops for a human.
+pub(crate) fn incident_gate(
+    state: &StateDir,
+    workflow: &Workflow,
+    req: &IntakeRequest,
+    repo: &std::path::Path,
+) -> anyhow::Result<Result<crate::forge::recurrence::IncidentMatch, Outcome>> {
+    use crate::forge::recurrence::{IncidentMatch, Recorded, before_intake};
+    if req.trigger != Trigger::Incident || req.payload.is_none() {
+        return Ok(Ok(IncidentMatch::New));
+    }
+    let m = before_intake(state, workflow.limits.recurrence_limit, req, repo)?;
+    match &m {
+        IncidentMatch::Commented { issue } => {
+            println!(
+                "this incident is already tracked by open issue #{issue}: commented there, no new pipeline started"
+            );
+            Ok(Err(Outcome::Clean))
+        }
+        IncidentMatch::Recurred(Recorded::Escalated { issue, count }) => {
+            eprintln!(
+                "this incident recurred {count} times (issue #{issue}), past the limit of {}: marked needs-human (recurrence-limit); no new pipeline started",
+                workflow.limits.recurrence_limit
+            );
+            Ok(Err(Outcome::Findings))
+        }
+        _ => Ok(Ok(m)),
+    }
+}
+
+/// Link a reopened issue to the session that works on it again.
+pub(crate) fn after_start(
+    state: &StateDir,
+    m: &crate::forge::recurrence::IncidentMatch,
+) -> anyhow::Result<()> {
+    use crate::forge::recurrence::{IncidentMatch, Recorded};
+    if let IncidentMatch::Recurred(Recorded::Reopened { issue, count }) = m {
+        let (issue, count) = (*issue, *count);
+        state.update_session(|s| {
+            if !s.issues.iter().any(|i| i.number == issue) {
+                s.issues.push(crate::state::IssueRef {
+                    number: issue,
+                    task_id: None,
+                    branch: None,
+                });
+            }
+            s.counters.recurrence = count;
+        })?;
+        println!("incident recurred: issue #{issue} reopened (recurrence {count})");
+    }
+    Ok(())
 }

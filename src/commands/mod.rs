@@ -5,10 +5,13 @@ pub mod complete;
 pub mod doctor;
 pub mod evals;
 pub mod intake;
+pub mod issues;
 pub mod lessons;
 pub mod log;
+pub mod merge;
 pub mod packs;
 pub mod plan;
+pub mod pr;
 pub mod preflight;
 pub mod review;
 pub mod rules;
@@ -17,6 +20,7 @@ pub mod schema;
 pub mod scorecard;
 pub mod status;
 pub mod validate;
+pub mod verify;
 pub mod workflow;
 
 use crate::cli::{Command, Outcome};
@@ -41,6 +45,10 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Scorecard(args) => scorecard::run(args),
         Command::Lessons(args) => lessons::run(args),
         Command::Packs(cmd) => packs::run(cmd),
+        Command::Issues(cmd) => issues::run(cmd),
+        Command::Pr(cmd) => pr::run(cmd),
+        Command::Merge(args) => merge::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
 

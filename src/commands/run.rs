@@ -47,7 +47,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let (state, workflow) = open(args.state_dir)?;
     if starting {
         let req = args.request.to_request(args.text.as_deref())?;
-        start(&state, &workflow, &args.request, req, true)?;
+        if let Err(outcome) = start(&state, &workflow, &args.request, req, true)? {
+            return Ok(outcome);
+        }
     }
     // Approving is how a human deals with an approval stop, so it clears that escalation too.
     let approval_stop = args.approve

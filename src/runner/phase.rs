@@ -63,6 +63,11 @@ impl Registry {
             PhaseName::Completion,
             Box::new(crate::scorecard::CompletionPhase),
         );
+        r.register(
+            PhaseName::IssueCreation,
+            Box::new(crate::forge::phases::IssueCreation),
+        );
+        r.register(PhaseName::Merge, Box::new(crate::forge::phases::Merge));
         r
     }
 

@@ -28,6 +28,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "ADR_TEMPLATE.md",
         include_str!("../../templates/ADR_TEMPLATE.md"),
     ),
+    (
+        "ISSUE_BODY.md",
+        include_str!("../../templates/ISSUE_BODY.md"),
+    ),
+    (
+        "PULL_REQUEST_TEMPLATE.md",
+        include_str!("../../templates/PULL_REQUEST_TEMPLATE.md"),
+    ),
 ];
 
 /// Why a template could not be rendered.

@@ -183,6 +183,9 @@ pub struct PhaseConfig {
     pub command: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<String>,
+    /// Merge only: a health check post-merge verification runs last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<String>,
 }
 
 /// The methodology's limits.

@@ -1,0 +1,97 @@
+//! Running git: always `git` with explicit arguments (never a shell), in a given directory,
+//! with prompts and localisation switched off so output can be parsed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::ForgeError;
+
+/// A repository git runs in.
+#[derive(Debug, Clone)]
+pub struct Git {
+    repo: PathBuf,
+}
+
+impl Git {
+    pub fn new(repo: impl Into<PathBuf>) -> Git {
+        Git { repo: repo.into() }
+    }
+
+    pub fn repo(&self) -> &Path {
+        &self.repo
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.args(args)
+            .current_dir(&self.repo)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run git; stdout (trimmed) on success, an error naming the command otherwise.
+    pub fn run(&self, args: &[&str]) -> Result<String, ForgeError> {
+        let out = self.command(args).output().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ForgeError::GitMissing
+            } else {
+                ForgeError::io("run git in", &self.repo, e)
+            }
+        })?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+        } else {
+            Err(ForgeError::Git {
+                args: args.join(" "),
+                repo: self.repo.clone(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        }
+    }
+
+    /// Run git and report only whether it exited 0 (for questions such as `merge-base
+    /// --is-ancestor`).
+    pub fn succeeds(&self, args: &[&str]) -> Result<bool, ForgeError> {
+        let status = self
+            .command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    ForgeError::GitMissing
+                } else {
+                    ForgeError::io("run git in", &self.repo, e)
+                }
+            })?;
+        Ok(status.success())
+    }
+
+    pub fn branch_exists(&self, name: &str) -> Result<bool, ForgeError> {
+        self.succeeds(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{name}"),
+        ])
+    }
+
+    /// The commit a revision names.
+    pub fn rev(&self, rev: &str) -> Result<String, ForgeError> {
+        self.run(&["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
+    }
+
+    /// The branch checked out in this worktree, if any.
+    pub fn current_branch(&self) -> Option<String> {
+        self.run(&["symbolic-ref", "--quiet", "--short", "HEAD"])
+            .ok()
+    }
+
+    /// The repository's top level.
+    pub fn top_level(&self) -> Result<PathBuf, ForgeError> {
+        self.run(&["rev-parse", "--show-toplevel"])
+            .map(PathBuf::from)
+    }
+}

@@ -1,0 +1,680 @@
+//! The GitHub forge: the REST API over HTTPS (blocking, `ureq`). The API base comes from
+//! `GITHUB_API_URL` (GitHub Enterprise Server works: `https://ghe.example.com/api/v3`), the token
+//! from `GITHUB_TOKEN` or `GH_TOKEN`, the repository from `GITHUB_REPOSITORY` or the `origin`
+//! remote. Lists are followed page by page (`Link: rel="next"`); primary and secondary rate
+//! limits are honoured (`retry-after`, `x-ratelimit-reset`) with bounded retries; 401, 403, 404
+//! and 422 become errors that say which permission or input is missing. The token is sent only
+//! in the Authorization header and never appears in an error, the log or state.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::{
+    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, PullRequest, State,
+};
+
+/// Default API base (github.com).
+pub const DEFAULT_API: &str = "https://api.github.com";
+/// Requests retried at most this many times after a rate limit or a server error.
+pub const MAX_RETRIES: u32 = 3;
+/// Pages followed at most per list (100 items each).
+pub const MAX_PAGES: u32 = 50;
+
+/// A GitHub repository reached through the REST API.
+pub struct GithubForge {
+    api: String,
+    repo: String,
+    token: String,
+    agent: ureq::Agent,
+    /// Longest wait for a rate limit before giving up.
+    max_wait: Duration,
+}
+
+impl std::fmt::Debug for GithubForge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubForge")
+            .field("api", &self.api)
+            .field("repo", &self.repo)
+            .field("token", &"********")
+            .finish()
+    }
+}
+
+/// The HTTP method of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Patch,
+    Put,
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// Percent-encode one path segment (branch names hold `#` and `/`).
+fn segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Percent-encode a ref path, keeping its slashes.
+fn ref_path(s: &str) -> String {
+    s.split('/').map(segment).collect::<Vec<_>>().join("/")
+}
+
+/// The URL of `rel="next"` in a Link header.
+pub fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, rest) = part.split_once(';')?;
+        rest.contains("rel=\"next\"").then(|| {
+            url.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
+    })
+}
+
+/// The permission a request needs, for 403 messages.
+fn permission_for(method: Method, path: &str) -> &'static str {
+    if path.contains("/pulls") && path.ends_with("/merge") {
+        "contents: write and pull-requests: write"
+    } else if path.contains("/git/refs") || path.contains("/git/ref/") {
+        if method == Method::Get {
+            "contents: read"
+        } else {
+            "contents: write"
+        }
+    } else if path.contains("/pulls") {
+        if method == Method::Get {
+            "pull-requests: read"
+        } else {
+            "pull-requests: write"
+        }
+    } else if path.contains("/issues") {
+        if method == Method::Get {
+            "issues: read"
+        } else {
+            "issues: write"
+        }
+    } else {
+        "contents: read"
+    }
+}
+
+struct Response {
+    status: u16,
+    body: Value,
+    link: Option<String>,
+}
+
+impl GithubForge {
+    /// A forge for `repo` (`owner/name`) at `api`.
+    pub fn new(api: &str, repo: &str, token: &str) -> GithubForge {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_global(Some(Duration::from_secs(60)))
+            .http_status_as_error(false)
+            .user_agent(concat!("software-factory/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        GithubForge {
+            api: api.trim_end_matches('/').to_string(),
+            repo: repo.to_string(),
+            token: token.to_string(),
+            agent,
+            max_wait: Duration::from_secs(120),
+        }
+    }
+
+    /// From the environment: `GITHUB_API_URL`, `GITHUB_TOKEN`/`GH_TOKEN`, and `repo`.
+    pub fn from_env(repo: &str) -> Result<GithubForge, ForgeError> {
+        let token = ["GITHUB_TOKEN", "GH_TOKEN"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .ok_or_else(|| {
+                ForgeError::Unsupported(
+                    "the GitHub forge needs a token: set GITHUB_TOKEN or GH_TOKEN".into(),
+                )
+            })?;
+        let api = std::env::var("GITHUB_API_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_API.to_string());
+        Ok(GithubForge::new(&api, repo, &token))
+    }
+
+    fn repo_url(&self, rest: &str) -> String {
+        format!("{}/repos/{}{rest}", self.api, self.repo)
+    }
+
+    /// One request with bounded retries on rate limits and server errors; 2xx and 404 (for
+    /// existence checks) come back, everything else is an error that says what to do.
+    fn request(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Response, ForgeError> {
+        let path = url.strip_prefix(&self.api).unwrap_or(url).to_string();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let auth = format!("Bearer {}", self.token);
+            macro_rules! with_headers {
+                ($req:expr) => {
+                    $req.header("authorization", &auth)
+                        .header("accept", "application/vnd.github+json")
+                        .header("x-github-api-version", "2022-11-28")
+                };
+            }
+            let result = match (method, body) {
+                (Method::Get, _) => with_headers!(self.agent.get(url)).call(),
+                (Method::Delete, _) => with_headers!(self.agent.delete(url)).call(),
+                (Method::Post, b) => with_headers!(self.agent.post(url))
+                    .header("content-type", "application/json")
+                    .send(b.cloned().unwrap_or(json!({})).to_string()),
+                (Method::Patch, b) => with_headers!(self.agent.patch(url))
+                    .header("content-type", "application/json")
+                    .send(b.cloned().unwrap_or(json!({})).to_string()),
+                (Method::Put, b) => with_headers!(self.agent.put(url))
+                    .header("content-type", "application/json")
+                    .send(b.cloned().unwrap_or(json!({})).to_string()),
+            };
+            let mut response = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    if attempt > MAX_RETRIES {
+                        return Err(ForgeError::Api(format!(
+                            "{} {path}: cannot reach GitHub at {}: {e}; check GITHUB_API_URL and the network",
+                            method.as_str(),
+                            self.api
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+                    continue;
+                }
+            };
+            let status = response.status().as_u16();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+            let remaining = header("x-ratelimit-remaining");
+            let reset = header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok());
+            let link = header("link");
+            let text = response.body_mut().read_to_string().unwrap_or_default();
+            let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if (200..300).contains(&status) || status == 404 && method == Method::Get {
+                return Ok(Response {
+                    status,
+                    body: value,
+                    link,
+                });
+            }
+            let message = value["message"].as_str().unwrap_or("").to_string();
+            // Primary limit: remaining 0 with a reset time; secondary: retry-after, or a 403/429
+            // whose message says so.
+            let limited = status == 429
+                || (status == 403
+                    && (retry_after.is_some()
+                        || remaining.as_deref() == Some("0")
+                        || message.to_ascii_lowercase().contains("rate limit")));
+            if limited || status >= 500 {
+                let wait = match (retry_after, reset) {
+                    (Some(s), _) => Duration::from_secs(s),
+                    (None, Some(at)) => {
+                        let now = Timestamp::now().as_second();
+                        Duration::from_secs(u64::try_from(at - now).unwrap_or(0))
+                    }
+                    (None, None) => Duration::from_secs(u64::from(attempt)),
+                };
+                if attempt > MAX_RETRIES || wait > self.max_wait {
+                    return Err(ForgeError::Api(format!(
+                        "{} {path}: {} after {attempt} attempt(s){}; try again later",
+                        method.as_str(),
+                        if limited {
+                            "GitHub rate limit".to_string()
+                        } else {
+                            format!("GitHub server error {status}")
+                        },
+                        if wait > self.max_wait {
+                            format!(" (the limit resets in {}s)", wait.as_secs())
+                        } else {
+                            String::new()
+                        }
+                    )));
+                }
+                let event = format!(
+                    "{} {path}: {}; waiting {}s (attempt {attempt} of {})",
+                    method.as_str(),
+                    if limited {
+                        "rate limited"
+                    } else {
+                        "server error"
+                    },
+                    wait.as_secs(),
+                    MAX_RETRIES + 1
+                );
+                tracing::info!(target: "factory::event", phase = "forge", action = "backoff", tool = "github", status = "waiting", detail = event);
+                std::thread::sleep(wait);
+                continue;
+            }
+            let what = format!("{} {path}", method.as_str());
+            return Err(ForgeError::Api(match status {
+                401 => format!(
+                    "{what}: 401 Unauthorized: GitHub rejected the token; check that GITHUB_TOKEN (or GH_TOKEN) is valid and not expired"
+                ),
+                403 => format!(
+                    "{what}: 403 Forbidden: the token lacks the permission `{}` on {}; grant it in the workflow's `permissions:` or the token's scopes{}",
+                    permission_for(method, &path),
+                    self.repo,
+                    if message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (GitHub: {message})")
+                    }
+                ),
+                404 => format!(
+                    "{what}: 404 Not Found: check GITHUB_REPOSITORY ({}) and that the token can see it (GitHub answers 404 when a permission such as `{}` is missing)",
+                    self.repo,
+                    permission_for(method, &path)
+                ),
+                422 => format!(
+                    "{what}: 422 Unprocessable: GitHub rejected the input: {}{}",
+                    if message.is_empty() {
+                        "validation failed"
+                    } else {
+                        &message
+                    },
+                    value["errors"]
+                        .as_array()
+                        .map(|e| format!(
+                            " ({})",
+                            e.iter()
+                                .map(|x| x
+                                    .get("message")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| x.to_string()))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ))
+                        .unwrap_or_default()
+                ),
+                other => format!("{what}: HTTP {other}: {message}"),
+            }));
+        }
+    }
+
+    /// Every item of a paginated list.
+    fn list(&self, first: String) -> Result<Vec<Value>, ForgeError> {
+        let mut out = Vec::new();
+        let mut url = Some(first);
+        let mut pages = 0;
+        while let Some(u) = url {
+            pages += 1;
+            if pages > MAX_PAGES {
+                break;
+            }
+            let r = self.request(Method::Get, &u, None)?;
+            if r.status == 404 {
+                return Err(self.not_found(&u));
+            }
+            if let Some(items) = r.body.as_array() {
+                out.extend(items.iter().cloned());
+            }
+            url = r.link.as_deref().and_then(next_link);
+        }
+        Ok(out)
+    }
+
+    fn not_found(&self, url: &str) -> ForgeError {
+        let path = url.strip_prefix(&self.api).unwrap_or(url);
+        ForgeError::Api(format!(
+            "GET {path}: 404 Not Found: check GITHUB_REPOSITORY ({}) and that the token can see it",
+            self.repo
+        ))
+    }
+
+    fn get(&self, url: &str) -> Result<Value, ForgeError> {
+        let r = self.request(Method::Get, url, None)?;
+        if r.status == 404 {
+            return Err(self.not_found(url));
+        }
+        Ok(r.body)
+    }
+
+    fn comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError> {
+        Ok(self
+            .list(self.repo_url(&format!("/issues/{number}/comments?per_page=100")))?
+            .iter()
+            .map(to_comment)
+            .collect())
+    }
+
+    fn ref_sha(&self, branch: &str) -> Result<Option<String>, ForgeError> {
+        let r = self.request(
+            Method::Get,
+            &self.repo_url(&format!("/git/ref/heads/{}", ref_path(branch))),
+            None,
+        )?;
+        if r.status == 404 {
+            return Ok(None);
+        }
+        Ok(r.body["object"]["sha"].as_str().map(str::to_string))
+    }
+}
+
+fn time(v: &Value) -> Timestamp {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(Timestamp::now)
+}
+
+fn to_comment(v: &Value) -> Comment {
+    Comment {
+        id: v["id"].as_u64().unwrap_or(0),
+        body: v["body"].as_str().unwrap_or("").to_string(),
+        created_at: time(&v["created_at"]),
+    }
+}
+
+fn labels_of(v: &Value) -> Vec<Label> {
+    v["labels"]
+        .as_array()
+        .map(|ls| {
+            ls.iter()
+                .filter_map(|l| l["name"].as_str().or(l.as_str()).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn to_issue(v: &Value, comments: Vec<Comment>) -> Issue {
+    Issue {
+        number: v["number"].as_u64().unwrap_or(0),
+        title: v["title"].as_str().unwrap_or("").to_string(),
+        body: v["body"].as_str().unwrap_or("").to_string(),
+        state: if v["state"] == "closed" {
+            State::Closed
+        } else {
+            State::Open
+        },
+        labels: labels_of(v),
+        comments,
+        created_at: time(&v["created_at"]),
+        updated_at: time(&v["updated_at"]),
+        closed_at: v["closed_at"].as_str().and_then(|s| s.parse().ok()),
+    }
+}
+
+fn to_pull(v: &Value) -> PullRequest {
+    let merged = v["merged"].as_bool().unwrap_or(false) || v["merged_at"].is_string();
+    PullRequest {
+        number: v["number"].as_u64().unwrap_or(0),
+        title: v["title"].as_str().unwrap_or("").to_string(),
+        body: v["body"].as_str().unwrap_or("").to_string(),
+        state: match (v["state"].as_str(), merged) {
+            (_, true) => State::Merged,
+            (Some("closed"), _) => State::Closed,
+            _ => State::Open,
+        },
+        head: v["head"]["ref"].as_str().unwrap_or("").to_string(),
+        base: v["base"]["ref"].as_str().unwrap_or("").to_string(),
+        labels: labels_of(v),
+        comments: Vec::new(),
+        merge_commit: if merged {
+            v["merge_commit_sha"].as_str().map(str::to_string)
+        } else {
+            None
+        },
+        created_at: time(&v["created_at"]),
+        updated_at: time(&v["updated_at"]),
+        merged_at: v["merged_at"].as_str().and_then(|s| s.parse().ok()),
+    }
+}
+
+impl Forge for GithubForge {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    fn list_issues(&self) -> Result<Vec<Issue>, ForgeError> {
+        let items = self.list(self.repo_url("/issues?state=all&per_page=100"))?;
+        let mut issues: Vec<Issue> = items
+            .iter()
+            .filter(|v| v.get("pull_request").is_none())
+            .map(|v| to_issue(v, Vec::new()))
+            .collect();
+        issues.sort_by_key(|i| i.number);
+        Ok(issues)
+    }
+
+    fn get_issue(&self, number: u64) -> Result<Issue, ForgeError> {
+        let r = self.request(
+            Method::Get,
+            &self.repo_url(&format!("/issues/{number}")),
+            None,
+        )?;
+        if r.status == 404 || r.body.get("pull_request").is_some() {
+            return Err(ForgeError::NoIssue(number, "github"));
+        }
+        Ok(to_issue(&r.body, self.comments(number)?))
+    }
+
+    fn create_issue(&self, new: &NewIssue) -> Result<Issue, ForgeError> {
+        let body = json!({"title": new.title, "body": new.body, "labels": new.labels});
+        let r = self.request(Method::Post, &self.repo_url("/issues"), Some(&body))?;
+        Ok(to_issue(&r.body, Vec::new()))
+    }
+
+    fn update_issue(&self, number: u64, title: &str, body: &str) -> Result<Issue, ForgeError> {
+        let b = json!({"title": title, "body": body});
+        let r = self.request(
+            Method::Patch,
+            &self.repo_url(&format!("/issues/{number}")),
+            Some(&b),
+        )?;
+        Ok(to_issue(&r.body, Vec::new()))
+    }
+
+    fn add_labels(&self, number: u64, labels: &[Label]) -> Result<(), ForgeError> {
+        let b = json!({"labels": labels});
+        self.request(
+            Method::Post,
+            &self.repo_url(&format!("/issues/{number}/labels")),
+            Some(&b),
+        )?;
+        Ok(())
+    }
+
+    fn comment_issue(&self, number: u64, body: &str) -> Result<Comment, ForgeError> {
+        let b = json!({"body": body});
+        let r = self.request(
+            Method::Post,
+            &self.repo_url(&format!("/issues/{number}/comments")),
+            Some(&b),
+        )?;
+        Ok(to_comment(&r.body))
+    }
+
+    fn set_issue_state(&self, number: u64, state: State) -> Result<(), ForgeError> {
+        let b = json!({"state": if state == State::Open { "open" } else { "closed" }});
+        self.request(
+            Method::Patch,
+            &self.repo_url(&format!("/issues/{number}")),
+            Some(&b),
+        )?;
+        Ok(())
+    }
+
+    fn default_branch(&self) -> Result<String, ForgeError> {
+        let v = self.get(&self.repo_url(""))?;
+        v["default_branch"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ForgeError::Api("the repository has no default_branch".into()))
+    }
+
+    fn ensure_branch(&self, name: &str, base: &str) -> Result<bool, ForgeError> {
+        if self.ref_sha(name)?.is_some() {
+            return Ok(false);
+        }
+        let sha = self
+            .ref_sha(base)?
+            .ok_or_else(|| ForgeError::NoBranch(base.to_string()))?;
+        let b = json!({"ref": format!("refs/heads/{name}"), "sha": sha});
+        self.request(Method::Post, &self.repo_url("/git/refs"), Some(&b))?;
+        Ok(true)
+    }
+
+    fn branch_exists(&self, name: &str) -> Result<bool, ForgeError> {
+        Ok(self.ref_sha(name)?.is_some())
+    }
+
+    fn delete_branch(&self, name: &str) -> Result<(), ForgeError> {
+        self.request(
+            Method::Delete,
+            &self.repo_url(&format!("/git/refs/heads/{}", ref_path(name))),
+            None,
+        )?;
+        Ok(())
+    }
+
+    fn list_pull_requests(&self) -> Result<Vec<PullRequest>, ForgeError> {
+        let mut prs: Vec<PullRequest> = self
+            .list(self.repo_url("/pulls?state=all&per_page=100"))?
+            .iter()
+            .map(to_pull)
+            .collect();
+        prs.sort_by_key(|p| p.number);
+        Ok(prs)
+    }
+
+    fn get_pull_request(&self, number: u64) -> Result<PullRequest, ForgeError> {
+        let r = self.request(
+            Method::Get,
+            &self.repo_url(&format!("/pulls/{number}")),
+            None,
+        )?;
+        if r.status == 404 {
+            return Err(ForgeError::NoPullRequest(number, "github"));
+        }
+        Ok(to_pull(&r.body))
+    }
+
+    fn create_pull_request(&self, new: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+        let b = json!({"title": new.title, "body": new.body, "head": new.head, "base": new.base});
+        let r = self.request(Method::Post, &self.repo_url("/pulls"), Some(&b))?;
+        Ok(to_pull(&r.body))
+    }
+
+    fn update_pull_request(
+        &self,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, ForgeError> {
+        let b = json!({"title": title, "body": body});
+        let r = self.request(
+            Method::Patch,
+            &self.repo_url(&format!("/pulls/{number}")),
+            Some(&b),
+        )?;
+        Ok(to_pull(&r.body))
+    }
+
+    fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError> {
+        let v = self.get(&self.repo_url(&format!(
+            "/compare/{}...{}",
+            ref_path(&pr.base),
+            ref_path(&pr.head)
+        )))?;
+        Ok(v["behind_by"].as_u64() == Some(0))
+    }
+
+    fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError> {
+        let (title, rest) = message.split_once('\n').unwrap_or((message, ""));
+        let b =
+            json!({"merge_method": "squash", "commit_title": title, "commit_message": rest.trim()});
+        let r = self.request(
+            Method::Put,
+            &self.repo_url(&format!("/pulls/{number}/merge")),
+            Some(&b),
+        )?;
+        r.body["sha"].as_str().map(str::to_string).ok_or_else(|| {
+            ForgeError::Api(format!("PUT /pulls/{number}/merge: no sha in the answer"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers_give_the_next_page() {
+        let link = r#"<https://api.github.com/repositories/1/issues?page=2>; rel="next", <https://api.github.com/repositories/1/issues?page=5>; rel="last""#;
+        assert_eq!(
+            next_link(link).as_deref(),
+            Some("https://api.github.com/repositories/1/issues?page=2")
+        );
+        assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn branch_names_are_encoded_in_paths() {
+        assert_eq!(ref_path("feat/#2-reset token"), "feat/%232-reset%20token");
+    }
+
+    #[test]
+    fn permissions_are_named_per_endpoint() {
+        assert_eq!(
+            permission_for(Method::Post, "/repos/a/b/issues"),
+            "issues: write"
+        );
+        assert_eq!(
+            permission_for(Method::Post, "/repos/a/b/pulls"),
+            "pull-requests: write"
+        );
+        assert_eq!(
+            permission_for(Method::Post, "/repos/a/b/git/refs"),
+            "contents: write"
+        );
+        assert_eq!(
+            permission_for(Method::Put, "/repos/a/b/pulls/3/merge"),
+            "contents: write and pull-requests: write"
+        );
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let f = GithubForge::new(DEFAULT_API, "a/b", "ghp_secret");
+        assert!(!format!("{f:?}").contains("ghp_secret"));
+    }
+}

@@ -1,0 +1,595 @@
+//! The local forge: issues and pull requests as JSON files under `.factory/forge/`, branches
+//! and squash merges as real git operations in the repository. It is what runs when there is no
+//! GitHub token or remote, so the whole pipeline works on a laptop and offline.
+//!
+//! Layout (docs/forge.md):
+//! - `forge/issues/<n>.json`, `forge/pulls/<n>.json`: one [`Issue`] / [`PullRequest`] each;
+//!   issues and pull requests share one number sequence, as on GitHub;
+//! - `forge/labels.json`: every label used so far;
+//! - `forge/forge.lock`: its exclusive lock guards every write, so numbers stay unique and
+//!   stable when processes run at once.
+//!
+//! Every file is replaced atomically ([`crate::state::write_atomic`]).
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::git::Git;
+use super::{
+    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, PullRequest, State,
+};
+use crate::state::{now, write_atomic};
+
+/// Forge data in `<state>/forge`, branches in the git repository `repo`.
+#[derive(Debug, Clone)]
+pub struct LocalForge {
+    dir: PathBuf,
+    git: Git,
+}
+
+impl LocalForge {
+    /// `state_root` is the `.factory` directory; `repo` the git repository.
+    pub fn new(state_root: &Path, repo: &Path) -> LocalForge {
+        LocalForge {
+            dir: state_root.join("forge"),
+            git: Git::new(repo),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn git(&self) -> &Git {
+        &self.git
+    }
+
+    fn issues_dir(&self) -> PathBuf {
+        self.dir.join("issues")
+    }
+
+    fn pulls_dir(&self) -> PathBuf {
+        self.dir.join("pulls")
+    }
+
+    fn issue_path(&self, n: u64) -> PathBuf {
+        self.issues_dir().join(format!("{n}.json"))
+    }
+
+    fn pull_path(&self, n: u64) -> PathBuf {
+        self.pulls_dir().join(format!("{n}.json"))
+    }
+
+    /// Run `f` holding the forge's exclusive lock.
+    fn locked<T>(&self, f: impl FnOnce() -> Result<T, ForgeError>) -> Result<T, ForgeError> {
+        for d in [self.issues_dir(), self.pulls_dir()] {
+            fs::create_dir_all(&d).map_err(|e| ForgeError::io("create directory", &d, e))?;
+        }
+        let path = self.dir.join("forge.lock");
+        let file: File = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| ForgeError::io("open the lock file", &path, e))?;
+        file.lock().map_err(|e| ForgeError::io("lock", &path, e))?;
+        let out = f();
+        drop(file);
+        out
+    }
+
+    fn read<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, ForgeError> {
+        let bytes = match fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ForgeError::io("read", path, e)),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ForgeError::InvalidJson {
+                path: path.to_path_buf(),
+                line: e.line(),
+                column: e.column(),
+                message: crate::state::without_position(&e),
+            })
+    }
+
+    fn write<T: Serialize>(path: &Path, value: &T) -> Result<(), ForgeError> {
+        let mut bytes = serde_json::to_vec_pretty(value).expect("forge records serialise");
+        bytes.push(b'\n');
+        write_atomic(path, &bytes).map_err(|e| ForgeError::io("write", path, e))
+    }
+
+    /// The numbers of the JSON files in `dir`, sorted.
+    fn numbers(dir: &Path) -> Result<Vec<u64>, ForgeError> {
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(ForgeError::io("list", dir, e)),
+        };
+        let mut out: Vec<u64> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".json")?.parse().ok()
+            })
+            .collect();
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// The next free number of the shared issue/pull request sequence (call under the lock).
+    fn next_number(&self) -> Result<u64, ForgeError> {
+        let last = Self::numbers(&self.issues_dir())?
+            .into_iter()
+            .chain(Self::numbers(&self.pulls_dir())?)
+            .max()
+            .unwrap_or(0);
+        Ok(last + 1)
+    }
+
+    fn load_issue(&self, n: u64) -> Result<Issue, ForgeError> {
+        Self::read(&self.issue_path(n))?.ok_or(ForgeError::NoIssue(n, "local"))
+    }
+
+    fn load_pull(&self, n: u64) -> Result<PullRequest, ForgeError> {
+        Self::read(&self.pull_path(n))?.ok_or(ForgeError::NoPullRequest(n, "local"))
+    }
+
+    fn next_comment_id(comments: &[Comment]) -> u64 {
+        comments.iter().map(|c| c.id).max().unwrap_or(0) + 1
+    }
+
+    fn remember_labels(&self, labels: &[Label]) -> Result<(), ForgeError> {
+        let path = self.dir.join("labels.json");
+        let mut known: Vec<Label> = Self::read(&path)?.unwrap_or_default();
+        let before = known.len();
+        for l in labels {
+            if !known.contains(l) {
+                known.push(l.clone());
+            }
+        }
+        if known.len() != before {
+            known.sort();
+            Self::write(&path, &known)?;
+        }
+        Ok(())
+    }
+
+    /// Commits made by factory need an identity even where git has none configured.
+    fn identity_env(&self) -> Vec<(&'static str, &'static str)> {
+        let configured = self.git.run(&["config", "user.email"]).is_ok();
+        if configured {
+            Vec::new()
+        } else {
+            vec![
+                ("GIT_AUTHOR_NAME", "factory"),
+                ("GIT_AUTHOR_EMAIL", "factory@localhost"),
+                ("GIT_COMMITTER_NAME", "factory"),
+                ("GIT_COMMITTER_EMAIL", "factory@localhost"),
+            ]
+        }
+    }
+}
+
+impl Forge for LocalForge {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn list_issues(&self) -> Result<Vec<Issue>, ForgeError> {
+        Self::numbers(&self.issues_dir())?
+            .into_iter()
+            .map(|n| self.load_issue(n))
+            .collect()
+    }
+
+    fn get_issue(&self, number: u64) -> Result<Issue, ForgeError> {
+        self.load_issue(number)
+    }
+
+    fn create_issue(&self, new: &NewIssue) -> Result<Issue, ForgeError> {
+        self.locked(|| {
+            let at = now();
+            let issue = Issue {
+                number: self.next_number()?,
+                title: new.title.clone(),
+                body: new.body.clone(),
+                state: State::Open,
+                labels: dedup(&new.labels),
+                comments: Vec::new(),
+                created_at: at,
+                updated_at: at,
+                closed_at: None,
+            };
+            self.remember_labels(&issue.labels)?;
+            Self::write(&self.issue_path(issue.number), &issue)?;
+            Ok(issue)
+        })
+    }
+
+    fn update_issue(&self, number: u64, title: &str, body: &str) -> Result<Issue, ForgeError> {
+        self.locked(|| {
+            let mut issue = self.load_issue(number)?;
+            if issue.title != title || issue.body != body {
+                issue.title = title.to_string();
+                issue.body = body.to_string();
+                issue.updated_at = now();
+                Self::write(&self.issue_path(number), &issue)?;
+            }
+            Ok(issue)
+        })
+    }
+
+    fn add_labels(&self, number: u64, labels: &[Label]) -> Result<(), ForgeError> {
+        self.locked(|| {
+            let mut issue = self.load_issue(number)?;
+            let missing: Vec<Label> = labels
+                .iter()
+                .filter(|l| !issue.labels.contains(l))
+                .cloned()
+                .collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            issue.labels.extend(dedup(&missing));
+            issue.updated_at = now();
+            self.remember_labels(&missing)?;
+            Self::write(&self.issue_path(number), &issue)
+        })
+    }
+
+    fn comment_issue(&self, number: u64, body: &str) -> Result<Comment, ForgeError> {
+        self.locked(|| {
+            // Issues and pull requests share numbers; a comment goes to whichever it is.
+            if let Some(mut pr) = Self::read::<PullRequest>(&self.pull_path(number))? {
+                let c = Comment {
+                    id: Self::next_comment_id(&pr.comments),
+                    body: body.to_string(),
+                    created_at: now(),
+                };
+                pr.comments.push(c.clone());
+                pr.updated_at = c.created_at;
+                Self::write(&self.pull_path(number), &pr)?;
+                return Ok(c);
+            }
+            let mut issue = self.load_issue(number)?;
+            let c = Comment {
+                id: Self::next_comment_id(&issue.comments),
+                body: body.to_string(),
+                created_at: now(),
+            };
+            issue.comments.push(c.clone());
+            issue.updated_at = c.created_at;
+            Self::write(&self.issue_path(number), &issue)?;
+            Ok(c)
+        })
+    }
+
+    fn set_issue_state(&self, number: u64, state: State) -> Result<(), ForgeError> {
+        self.locked(|| {
+            let mut issue = self.load_issue(number)?;
+            if issue.state == state {
+                return Ok(());
+            }
+            let at = now();
+            issue.state = state;
+            issue.updated_at = at;
+            issue.closed_at = (state != State::Open).then_some(at);
+            Self::write(&self.issue_path(number), &issue)
+        })
+    }
+
+    fn default_branch(&self) -> Result<String, ForgeError> {
+        if let Ok(remote_head) = self.git.run(&[
+            "symbolic-ref",
+            "--quiet",
+            "--short",
+            "refs/remotes/origin/HEAD",
+        ]) && let Some(name) = remote_head.strip_prefix("origin/")
+            && self.git.branch_exists(name)?
+        {
+            return Ok(name.to_string());
+        }
+        for name in ["main", "master"] {
+            if self.git.branch_exists(name)? {
+                return Ok(name.to_string());
+            }
+        }
+        self.git.current_branch().ok_or_else(|| {
+            ForgeError::Unsupported(
+                "cannot tell the default branch: there is no main or master branch and HEAD is detached; pass --base".into(),
+            )
+        })
+    }
+
+    fn ensure_branch(&self, name: &str, base: &str) -> Result<bool, ForgeError> {
+        if self.git.branch_exists(name)? {
+            return Ok(false);
+        }
+        if !self.git.branch_exists(base)? {
+            return Err(ForgeError::NoBranch(base.to_string()));
+        }
+        self.git.run(&["branch", "--no-track", "--", name, base])?;
+        Ok(true)
+    }
+
+    fn branch_exists(&self, name: &str) -> Result<bool, ForgeError> {
+        self.git.branch_exists(name)
+    }
+
+    fn delete_branch(&self, name: &str) -> Result<(), ForgeError> {
+        if !self.git.branch_exists(name)? {
+            return Ok(());
+        }
+        if self.git.current_branch().as_deref() == Some(name) {
+            return Err(ForgeError::Unsupported(format!(
+                "branch `{name}` is checked out here; switch to another branch before it can be deleted"
+            )));
+        }
+        // The squash commit does not contain the branch's commits, so -D: the merge was checked.
+        self.git.run(&["branch", "-D", "--", name])?;
+        Ok(())
+    }
+
+    fn list_pull_requests(&self) -> Result<Vec<PullRequest>, ForgeError> {
+        Self::numbers(&self.pulls_dir())?
+            .into_iter()
+            .map(|n| self.load_pull(n))
+            .collect()
+    }
+
+    fn get_pull_request(&self, number: u64) -> Result<PullRequest, ForgeError> {
+        self.load_pull(number)
+    }
+
+    fn create_pull_request(&self, new: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+        for b in [&new.head, &new.base] {
+            if !self.git.branch_exists(b)? {
+                return Err(ForgeError::NoBranch(b.clone()));
+            }
+        }
+        self.locked(|| {
+            let at = now();
+            let pr = PullRequest {
+                number: self.next_number()?,
+                title: new.title.clone(),
+                body: new.body.clone(),
+                state: State::Open,
+                head: new.head.clone(),
+                base: new.base.clone(),
+                labels: Vec::new(),
+                comments: Vec::new(),
+                merge_commit: None,
+                created_at: at,
+                updated_at: at,
+                merged_at: None,
+            };
+            Self::write(&self.pull_path(pr.number), &pr)?;
+            Ok(pr)
+        })
+    }
+
+    fn update_pull_request(
+        &self,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, ForgeError> {
+        self.locked(|| {
+            let mut pr = self.load_pull(number)?;
+            if pr.title != title || pr.body != body {
+                pr.title = title.to_string();
+                pr.body = body.to_string();
+                pr.updated_at = now();
+                Self::write(&self.pull_path(number), &pr)?;
+            }
+            Ok(pr)
+        })
+    }
+
+    fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError> {
+        for b in [&pr.head, &pr.base] {
+            if !self.git.branch_exists(b)? {
+                return Err(ForgeError::NoBranch(b.clone()));
+            }
+        }
+        self.git.succeeds(&[
+            "merge-base",
+            "--is-ancestor",
+            &format!("refs/heads/{}", pr.base),
+            &format!("refs/heads/{}", pr.head),
+        ])
+    }
+
+    fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError> {
+        self.locked(|| {
+            let mut pr = self.load_pull(number)?;
+            if pr.state != State::Open {
+                return Err(ForgeError::NotOpen {
+                    number,
+                    state: pr.state.as_str(),
+                });
+            }
+            if !self.is_up_to_date(&pr)? {
+                return Err(ForgeError::Unsupported(format!(
+                    "branch `{}` does not contain the latest `{}`: merge or rebase it first",
+                    pr.head, pr.base
+                )));
+            }
+            let base_ref = format!("refs/heads/{}", pr.base);
+            let base_sha = self.git.rev(&base_ref)?;
+            let tree = self
+                .git
+                .run(&["rev-parse", &format!("refs/heads/{}^{{tree}}", pr.head)])?;
+            // Head contains base, so the squashed result is exactly head's tree on top of base.
+            let mut cmd = std::process::Command::new("git");
+            cmd.args(["commit-tree", &tree, "-p", &base_sha, "-F", "-"])
+                .current_dir(self.git.repo())
+                .env("LC_ALL", "C")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            for (k, v) in self.identity_env() {
+                cmd.env(k, v);
+            }
+            let mut child = cmd
+                .spawn()
+                .map_err(|e| ForgeError::io("run git in", self.git.repo(), e))?;
+            {
+                use std::io::Write;
+                let mut stdin = child.stdin.take().expect("piped stdin");
+                stdin.write_all(message.as_bytes()).map_err(|e| {
+                    ForgeError::io("write the commit message to git in", self.git.repo(), e)
+                })?;
+            }
+            let out = child
+                .wait_with_output()
+                .map_err(|e| ForgeError::io("run git in", self.git.repo(), e))?;
+            if !out.status.success() {
+                return Err(ForgeError::Git {
+                    args: "commit-tree".into(),
+                    repo: self.git.repo().to_path_buf(),
+                    stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                });
+            }
+            let commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if self.git.current_branch().as_deref() == Some(pr.base.as_str()) {
+                // The base is checked out: move it forward through the working tree too.
+                self.git.run(&["merge", "--ff-only", "--quiet", &commit])?;
+            } else {
+                self.git
+                    .run(&["update-ref", &base_ref, &commit, &base_sha])?;
+            }
+            let at = now();
+            pr.state = State::Merged;
+            pr.merge_commit = Some(commit.clone());
+            pr.merged_at = Some(at);
+            pr.updated_at = at;
+            Self::write(&self.pull_path(number), &pr)?;
+            Ok(commit)
+        })
+    }
+}
+
+fn dedup(labels: &[Label]) -> Vec<Label> {
+    let mut out: Vec<Label> = Vec::new();
+    for l in labels {
+        if !out.contains(l) {
+            out.push(l.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    }
+
+    fn repo() -> (tempfile::TempDir, LocalForge) {
+        let tmp = tempfile::tempdir().unwrap();
+        git(tmp.path(), &["init", "-q", "-b", "main"]);
+        git(tmp.path(), &["commit", "-q", "--allow-empty", "-m", "init"]);
+        let forge = LocalForge::new(&tmp.path().join(".factory"), tmp.path());
+        (tmp, forge)
+    }
+
+    fn issue(title: &str) -> NewIssue {
+        NewIssue {
+            title: title.into(),
+            body: "body".into(),
+            labels: vec!["task".into(), "task".into()],
+        }
+    }
+
+    #[test]
+    fn issues_and_pull_requests_share_one_stable_sequence() {
+        let (_tmp, forge) = repo();
+        assert_eq!(forge.create_issue(&issue("one")).unwrap().number, 1);
+        assert_eq!(forge.create_issue(&issue("two")).unwrap().number, 2);
+        forge.ensure_branch("feat/#2-two", "main").unwrap();
+        let pr = forge
+            .create_pull_request(&NewPullRequest {
+                title: "t".into(),
+                body: "b".into(),
+                head: "feat/#2-two".into(),
+                base: "main".into(),
+            })
+            .unwrap();
+        assert_eq!(pr.number, 3);
+        assert_eq!(forge.create_issue(&issue("three")).unwrap().number, 4);
+        let listed: Vec<u64> = forge
+            .list_issues()
+            .unwrap()
+            .iter()
+            .map(|i| i.number)
+            .collect();
+        assert_eq!(listed, vec![1, 2, 4]);
+        assert_eq!(forge.get_issue(1).unwrap().labels, vec!["task".to_string()]);
+    }
+
+    #[test]
+    fn labels_comments_and_state_are_recorded() {
+        let (_tmp, forge) = repo();
+        let n = forge.create_issue(&issue("one")).unwrap().number;
+        forge
+            .add_labels(n, &["regression".into(), "task".into()])
+            .unwrap();
+        forge.comment_issue(n, "hello").unwrap();
+        forge.set_issue_state(n, State::Closed).unwrap();
+        let i = forge.get_issue(n).unwrap();
+        assert_eq!(i.labels, vec!["task".to_string(), "regression".to_string()]);
+        assert_eq!(i.comments[0].id, 1);
+        assert_eq!(i.state, State::Closed);
+        assert!(i.closed_at.is_some());
+        assert!(matches!(forge.get_issue(9), Err(ForgeError::NoIssue(9, _))));
+    }
+
+    #[test]
+    fn concurrent_writers_get_unique_numbers() {
+        let (tmp, _forge) = repo();
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let root = tmp.path().to_path_buf();
+                std::thread::spawn(move || {
+                    let forge = LocalForge::new(&root.join(".factory"), &root);
+                    (0..5)
+                        .map(|_| forge.create_issue(&issue("x")).unwrap().number)
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (1..=30).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn a_broken_record_names_its_file_and_line() {
+        let (_tmp, forge) = repo();
+        forge.create_issue(&issue("one")).unwrap();
+        fs::write(forge.dir().join("issues/1.json"), "{\n  \"number\": ").unwrap();
+        let err = forge.get_issue(1).unwrap_err().to_string();
+        assert!(err.contains("issues/1.json:2:"), "{err}");
+    }
+}

@@ -1,0 +1,97 @@
+//! Hidden markers in issue and comment bodies: how a re-run finds what an earlier run made.
+//!
+//! A marker is an HTML comment, invisible when rendered. Untrusted text is sanitised before it
+//! goes into a body ([`crate::intake::sanitize`] removes every HTML comment), so only factory
+//! can write a marker, and a request cannot forge one.
+
+use serde::{Deserialize, Serialize};
+
+/// The marker of the issue made for task `task` of session `sid`.
+pub fn task(task: &str, sid: &str) -> String {
+    format!("<!-- factory:task={task} sid={sid} -->")
+}
+
+/// The marker of a session's parent issue.
+pub fn parent(sid: &str) -> String {
+    format!("<!-- factory:parent sid={sid} -->")
+}
+
+/// The marker naming the incident fingerprint an issue tracks.
+pub fn fingerprint(fp: &str) -> String {
+    format!("<!-- factory:fingerprint={} -->", clean(fp))
+}
+
+/// The marker of the pull request for issue `issue`.
+pub fn pull_request(issue: u64) -> String {
+    format!("<!-- factory:pr issue={issue} -->")
+}
+
+/// Marker values may not close the comment or break the line.
+fn clean(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '<' && *c != '>')
+        .collect::<String>()
+        .replace("--", "-")
+}
+
+/// Recurrence metadata, kept machine-readable in a comment marker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recurrence {
+    pub count: u32,
+    pub first_seen: String,
+    pub last_seen: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_commit: Option<String>,
+    pub failing_check: String,
+}
+
+const RECURRENCE_PREFIX: &str = "<!-- factory:recurrence ";
+
+/// The marker carrying `r` as JSON.
+pub fn recurrence(r: &Recurrence) -> String {
+    let json = serde_json::to_string(r)
+        .expect("recurrence serialises")
+        .replace("--", "-\\u002d");
+    format!("{RECURRENCE_PREFIX}{json} -->")
+}
+
+/// The recurrence recorded in `body`, if it holds a marker.
+pub fn parse_recurrence(body: &str) -> Option<Recurrence> {
+    let start = body.rfind(RECURRENCE_PREFIX)? + RECURRENCE_PREFIX.len();
+    let end = body[start..].find(" -->")? + start;
+    serde_json::from_str(&body[start..end]).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_single_html_comments() {
+        assert_eq!(
+            task("task-001", "20261130T000000Z-abcdef"),
+            "<!-- factory:task=task-001 sid=20261130T000000Z-abcdef -->"
+        );
+        assert_eq!(
+            fingerprint("sentry:issue:1 --> x"),
+            "<!-- factory:fingerprint=sentry:issue:1-x -->"
+        );
+    }
+
+    #[test]
+    fn recurrence_round_trips_even_with_comment_closers_inside() {
+        let r = Recurrence {
+            count: 2,
+            first_seen: "2026-11-30T00:00:00Z".into(),
+            last_seen: "2026-11-30T01:00:00Z".into(),
+            merge_commit: Some("abc".into()),
+            failing_check: "test: npm test --> boom".into(),
+        };
+        let m = recurrence(&r);
+        assert_eq!(m.matches("-->").count(), 1, "{m}");
+        let body = format!("text\n{m}\nmore");
+        assert_eq!(parse_recurrence(&body), Some(r));
+        assert_eq!(parse_recurrence("nothing"), None);
+    }
+}

@@ -1,0 +1,208 @@
+//! The forge: where issues, pull requests, labels and comments live, and where branches are
+//! merged. Two implementations sit behind one trait: the local forge (JSON files under
+//! `.factory/forge/` plus real git operations, for laptops and offline runs) and GitHub.
+//! Docs: docs/forge.md.
+//!
+//! The operations of the pipeline (creating the issues of a plan, opening a pull request,
+//! merging, verifying after the merge, incident recurrence) are written against the trait in
+//! the sibling modules, so every forge gets them the same way.
+
+pub mod git;
+pub mod github;
+pub mod issues;
+pub mod local;
+pub mod markers;
+pub mod merge;
+pub mod phases;
+pub mod pr;
+pub mod recurrence;
+pub mod select;
+pub mod verify;
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub use local::LocalForge;
+pub use select::{ForgeKind, open_forge};
+
+/// Whether an issue or pull request is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Open,
+    Closed,
+    /// Pull requests only: closed by merging.
+    Merged,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::Closed => "closed",
+            State::Merged => "merged",
+        }
+    }
+}
+
+/// A comment on an issue or pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: u64,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+/// A label, by name (colours and descriptions are the forge's business).
+pub type Label = String;
+
+/// An issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub state: State,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    #[serde(default)]
+    pub comments: Vec<Comment>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
+}
+
+/// A pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub state: State,
+    /// The branch with the change.
+    pub head: String,
+    /// The branch it merges into.
+    pub base: String,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    #[serde(default)]
+    pub comments: Vec<Comment>,
+    /// The commit the squash merge made on the base branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_commit: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_at: Option<Timestamp>,
+}
+
+/// What a new issue needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIssue {
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<Label>,
+}
+
+/// What a new pull request needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPullRequest {
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+}
+
+/// Errors of the forge layer. Each names what failed and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ForgeError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{}:{line}:{column}: not valid JSON: {message}; fix or remove the file (the local forge layout is in docs/forge.md)",
+        path.display()
+    )]
+    InvalidJson {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("issue #{0} does not exist in the {1} forge")]
+    NoIssue(u64, &'static str),
+    #[error("pull request #{0} does not exist in the {1} forge")]
+    NoPullRequest(u64, &'static str),
+    #[error("branch `{0}` does not exist: create it (git branch {0}) or pass --branch")]
+    NoBranch(String),
+    #[error("pull request #{number} is {state}, not open")]
+    NotOpen { number: u64, state: &'static str },
+    #[error("`git {args}` failed in {}: {stderr}", repo.display())]
+    Git {
+        args: String,
+        repo: PathBuf,
+        stderr: String,
+    },
+    #[error("git is not on PATH: install git")]
+    GitMissing,
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the forge API refused the request: {0}")]
+    Api(String),
+}
+
+impl ForgeError {
+    pub(crate) fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        ForgeError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The operations the pipeline needs from a forge. Every write the pipeline makes goes through
+/// here, so the same pipeline runs against GitHub and against the local forge.
+pub trait Forge {
+    /// `local` or `github`, for messages and the log.
+    fn name(&self) -> &'static str;
+
+    /// Every issue, open and closed, in number order.
+    fn list_issues(&self) -> Result<Vec<Issue>, ForgeError>;
+    fn get_issue(&self, number: u64) -> Result<Issue, ForgeError>;
+    fn create_issue(&self, new: &NewIssue) -> Result<Issue, ForgeError>;
+    /// Replace the title and body.
+    fn update_issue(&self, number: u64, title: &str, body: &str) -> Result<Issue, ForgeError>;
+    /// Add labels the issue does not have yet.
+    fn add_labels(&self, number: u64, labels: &[Label]) -> Result<(), ForgeError>;
+    fn comment_issue(&self, number: u64, body: &str) -> Result<Comment, ForgeError>;
+    fn set_issue_state(&self, number: u64, state: State) -> Result<(), ForgeError>;
+
+    /// The branch pull requests merge into by default.
+    fn default_branch(&self) -> Result<String, ForgeError>;
+    /// Create `name` from `base` if it does not exist; true if it was created.
+    fn ensure_branch(&self, name: &str, base: &str) -> Result<bool, ForgeError>;
+    fn branch_exists(&self, name: &str) -> Result<bool, ForgeError>;
+    fn delete_branch(&self, name: &str) -> Result<(), ForgeError>;
+
+    fn list_pull_requests(&self) -> Result<Vec<PullRequest>, ForgeError>;
+    fn get_pull_request(&self, number: u64) -> Result<PullRequest, ForgeError>;
+    fn create_pull_request(&self, new: &NewPullRequest) -> Result<PullRequest, ForgeError>;
+    fn update_pull_request(
+        &self,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, ForgeError>;
+    /// Whether the head branch contains every commit of the base branch.
+    fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError>;
+    /// Squash-merge an open pull request; returns the merge commit.
+    fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError>;
+}

@@ -1,0 +1,104 @@
+//! Which forge to use: GitHub when a token and a GitHub repository are known, the local forge
+//! otherwise. `FACTORY_FORGE=local|github` overrides the choice.
+
+use std::path::Path;
+
+use super::{Forge, ForgeError, LocalForge};
+use crate::state::StateDir;
+
+/// Environment variable that forces a forge.
+pub const FORGE_ENV: &str = "FACTORY_FORGE";
+
+/// The two kinds of forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForgeKind {
+    Local,
+    Github,
+}
+
+/// What the choice is based on: read from the process environment by [`choose`].
+#[derive(Debug, Clone, Default)]
+pub struct ForgeEnv {
+    pub forced: Option<String>,
+    pub has_token: bool,
+    pub repository: Option<String>,
+}
+
+impl ForgeEnv {
+    fn from_process(repo: &Path) -> ForgeEnv {
+        let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        let repository = std::env::var("GITHUB_REPOSITORY")
+            .ok()
+            .filter(|r| !r.is_empty())
+            .or_else(|| {
+                let url = super::git::Git::new(repo)
+                    .run(&["remote", "get-url", "origin"])
+                    .ok()?;
+                crate::intake::setup::github_repository_from_url(&url)
+            });
+        ForgeEnv {
+            forced: std::env::var(FORGE_ENV).ok().filter(|v| !v.is_empty()),
+            has_token: set("GITHUB_TOKEN") || set("GH_TOKEN"),
+            repository,
+        }
+    }
+}
+
+/// Decide which forge `env` calls for.
+pub fn choose(env: &ForgeEnv) -> Result<ForgeKind, ForgeError> {
+    match env
+        .forced
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("local") => return Ok(ForgeKind::Local),
+        Some("github") => return Ok(ForgeKind::Github),
+        Some(other) => {
+            return Err(ForgeError::Unsupported(format!(
+                "{FORGE_ENV}={other}: expected `local` or `github`"
+            )));
+        }
+        None => {}
+    }
+    Ok(if env.has_token && env.repository.is_some() {
+        ForgeKind::Github
+    } else {
+        ForgeKind::Local
+    })
+}
+
+/// Open the forge for the repository at `repo` with state in `state`.
+pub fn open_forge(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, ForgeError> {
+    let env = ForgeEnv::from_process(repo);
+    match choose(&env)? {
+        ForgeKind::Local => Ok(Box::new(LocalForge::new(state.root(), repo))),
+        ForgeKind::Github => {
+            let repository = env.repository.ok_or_else(|| {
+                ForgeError::Unsupported(
+                    "FACTORY_FORGE=github needs the repository: set GITHUB_REPOSITORY=owner/name or add a GitHub origin remote".into(),
+                )
+            })?;
+            Ok(Box::new(super::github::GithubForge::from_env(&repository)?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_unless_token_and_repository_or_forced() {
+        let mut env = ForgeEnv::default();
+        assert_eq!(choose(&env).unwrap(), ForgeKind::Local);
+        env.has_token = true;
+        assert_eq!(choose(&env).unwrap(), ForgeKind::Local);
+        env.repository = Some("acme/shop".into());
+        assert_eq!(choose(&env).unwrap(), ForgeKind::Github);
+        env.forced = Some("LOCAL".into());
+        assert_eq!(choose(&env).unwrap(), ForgeKind::Local);
+        env.forced = Some("gitlab".into());
+        assert!(choose(&env).unwrap_err().to_string().contains("gitlab"));
+    }
+}

@@ -1,0 +1,646 @@
+//! The GitHub forge against a fake GitHub API: a small HTTP server started by each test that
+//! records every request (method, path, body) and keeps issues in memory. Checks the exact
+//! calls, idempotent re-runs, pagination, rate limits, 403/404/422 and GHES paths.
+#![cfg(unix)]
+
+mod forge_support;
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use forge_support::{Repo, plan};
+use predicates::prelude::*;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "test-token-0123456789";
+const PREFIX: &str = "/api/v3/repos/acme/shop";
+
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    path: String,
+    body: Value,
+    authorization: String,
+}
+
+/// A canned answer for the first request matching `method` and `path` (prefix).
+struct Canned {
+    method: &'static str,
+    path: String,
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+#[derive(Default)]
+struct World {
+    requests: Vec<Request>,
+    issues: Vec<Value>,
+    canned: VecDeque<Canned>,
+}
+
+struct Fake {
+    base: String,
+    world: Arc<Mutex<World>>,
+}
+
+impl Fake {
+    fn start() -> Fake {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let world = Arc::new(Mutex::new(World::default()));
+        let w = world.clone();
+        let b = base.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let _ = serve(stream, &w, &b);
+            }
+        });
+        Fake { base, world }
+    }
+
+    fn api(&self) -> String {
+        format!("{}/api/v3", self.base)
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.world.lock().unwrap().requests.clone()
+    }
+
+    fn clear(&self) {
+        self.world.lock().unwrap().requests.clear();
+    }
+
+    fn can(&self, c: Canned) {
+        self.world.lock().unwrap().canned.push_back(c);
+    }
+
+    fn issue(&self, n: u64) -> Value {
+        self.world.lock().unwrap().issues[n as usize - 1].clone()
+    }
+
+    fn seed(&self, count: u64) {
+        let mut w = self.world.lock().unwrap();
+        for n in 1..=count {
+            w.issues.push(json!({"number": n, "title": format!("old {n}"), "body": "unrelated", "state": "closed", "labels": []}));
+        }
+    }
+}
+
+fn serve(stream: std::net::TcpStream, world: &Mutex<World>, base: &str) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    let mut length = 0usize;
+    let mut authorization = String::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':').unwrap_or((h, ""));
+        match k.to_ascii_lowercase().as_str() {
+            "content-length" => length = v.trim().parse().unwrap_or(0),
+            "authorization" => authorization = v.trim().to_string(),
+            _ => {}
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (status, headers, answer) = {
+        let mut w = world.lock().unwrap();
+        w.requests.push(Request {
+            method: method.clone(),
+            path: path.clone(),
+            body: body.clone(),
+            authorization,
+        });
+        route(&mut w, &method, &path, &body, base)
+    };
+    let text = answer.to_string();
+    let mut out = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        text.len()
+    );
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(&text);
+    let mut stream = stream;
+    stream.write_all(out.as_bytes())?;
+    stream.flush()
+}
+
+fn route(
+    w: &mut World,
+    method: &str,
+    path: &str,
+    body: &Value,
+    base: &str,
+) -> (u16, Vec<(String, String)>, Value) {
+    if let Some(i) = w.canned.iter().position(|c| {
+        c.method == method
+            && match c.path.strip_suffix('$') {
+                Some(exact) => path == exact,
+                None => path.starts_with(&c.path),
+            }
+    }) {
+        let c = w.canned.remove(i).unwrap();
+        return (c.status, c.headers, c.body);
+    }
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return (404, vec![], json!({"message": "Not Found"}));
+    };
+    let (route, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let segs: Vec<&str> = route.trim_start_matches('/').split('/').collect();
+    match (method, segs.as_slice()) {
+        ("GET", ["issues"]) => {
+            let page: usize = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("page="))
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1);
+            let items: Vec<Value> = w
+                .issues
+                .iter()
+                .skip((page - 1) * 100)
+                .take(100)
+                .cloned()
+                .collect();
+            let mut headers = vec![];
+            if w.issues.len() > page * 100 {
+                headers.push((
+                    "link".to_string(),
+                    format!(
+                        "<{base}{PREFIX}/issues?state=all&per_page=100&page={}>; rel=\"next\"",
+                        page + 1
+                    ),
+                ));
+            }
+            (200, headers, Value::Array(items))
+        }
+        ("POST", ["issues"]) => {
+            let n = w.issues.len() as u64 + 1;
+            let labels: Vec<Value> = body["labels"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|l| json!({"name": l}))
+                .collect();
+            let issue = json!({"number": n, "title": body["title"], "body": body["body"], "state": "open", "labels": labels});
+            w.issues.push(issue.clone());
+            (201, vec![], issue)
+        }
+        ("PATCH", ["issues", n]) => {
+            let i = &mut w.issues[n.parse::<usize>().unwrap() - 1];
+            for k in ["title", "body", "state"] {
+                if !body[k].is_null() {
+                    i[k] = body[k].clone();
+                }
+            }
+            (200, vec![], i.clone())
+        }
+        ("POST", ["issues", n, "labels"]) => {
+            let i = &mut w.issues[n.parse::<usize>().unwrap() - 1];
+            let labels = i["labels"].as_array_mut().unwrap();
+            for l in body["labels"].as_array().unwrap() {
+                if !labels.iter().any(|x| x["name"] == *l) {
+                    labels.push(json!({"name": l}));
+                }
+            }
+            (200, vec![], i["labels"].clone())
+        }
+        _ => (404, vec![], json!({"message": "Not Found"})),
+    }
+}
+
+fn github(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
+    let mut cmd = repo.factory();
+    cmd.env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", fake.api());
+    cmd
+}
+
+fn calls(fake: &Fake) -> Vec<String> {
+    fake.requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[test]
+fn issues_are_created_with_exact_calls_on_a_ghes_base_and_reruns_only_read() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "parent #1 (created) in the github forge",
+        ));
+    let list = format!("GET {PREFIX}/issues?state=all&per_page=100");
+    assert_eq!(
+        calls(&fake),
+        vec![
+            list.clone(),
+            format!("POST {PREFIX}/issues"),
+            format!("POST {PREFIX}/issues"),
+            format!("POST {PREFIX}/issues"),
+            format!("POST {PREFIX}/issues"),
+            format!("PATCH {PREFIX}/issues/2"),
+            format!("PATCH {PREFIX}/issues/3"),
+            format!("PATCH {PREFIX}/issues/4"),
+            format!("PATCH {PREFIX}/issues/1"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert!(
+        reqs.iter()
+            .all(|r| r.authorization == format!("Bearer {TOKEN}"))
+    );
+    assert_eq!(reqs[1].body["title"], "[FEATURE] Password reset by e-mail");
+    assert_eq!(reqs[1].body["labels"], json!(["parent", "class:feature"]));
+    assert_eq!(reqs[2].body["title"], "[TASK] Reset token store");
+    assert_eq!(
+        reqs[2].body["labels"],
+        json!(["task", "class:feature", "wave:1"])
+    );
+    let body = reqs[5].body["body"].as_str().unwrap();
+    assert!(body.contains("<!-- factory:task=task-001 sid="), "{body}");
+    assert!(
+        body.contains("Branch: `feat/#2-reset-token-store`"),
+        "{body}"
+    );
+    assert!(
+        fake.issue(1)["body"]
+            .as_str()
+            .unwrap()
+            .contains("- [ ] #4 Reset endpoints (task-003)")
+    );
+    assert_eq!(
+        repo.json(".factory/artifacts/issues.json")["forge"],
+        "github"
+    );
+    assert!(
+        !repo.path().join(".factory/forge").exists(),
+        "nothing written locally"
+    );
+
+    fake.clear();
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("parent #1 (unchanged)"));
+    assert_eq!(calls(&fake), vec![list], "a re-run only reads");
+}
+
+#[test]
+fn issue_lists_are_followed_page_by_page() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    fake.seed(150);
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("parent #151"));
+    let c = calls(&fake);
+    assert_eq!(c[0], format!("GET {PREFIX}/issues?state=all&per_page=100"));
+    assert_eq!(
+        c[1],
+        format!("GET {PREFIX}/issues?state=all&per_page=100&page=2")
+    );
+    assert_eq!(c[2], format!("POST {PREFIX}/issues"));
+
+    // The second page is read on a re-run too, so the issues made there are found again.
+    fake.clear();
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .success();
+    assert_eq!(calls(&fake).len(), 2, "{:?}", calls(&fake));
+}
+
+#[test]
+fn rate_limits_are_waited_out_and_retried() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    let past = jiff::Timestamp::now().as_second() - 5;
+    fake.can(Canned {
+        method: "GET",
+        path: format!("{PREFIX}/issues"),
+        status: 403,
+        headers: vec![
+            ("x-ratelimit-remaining".into(), "0".into()),
+            ("x-ratelimit-reset".into(), past.to_string()),
+        ],
+        body: json!({"message": "API rate limit exceeded"}),
+    });
+    fake.can(Canned {
+        method: "POST",
+        path: format!("{PREFIX}/issues"),
+        status: 429,
+        headers: vec![("retry-after".into(), "0".into())],
+        body: json!({"message": "You have exceeded a secondary rate limit"}),
+    });
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .success();
+    let c = calls(&fake);
+    assert_eq!(c[0], c[1], "the list was asked again");
+    assert_eq!(c[2], format!("POST {PREFIX}/issues"));
+    assert_eq!(
+        c[3],
+        format!("POST {PREFIX}/issues"),
+        "the create was sent again"
+    );
+    assert_eq!(fake.issue(1)["title"], "[FEATURE] Password reset by e-mail");
+    assert_eq!(
+        fake.world.lock().unwrap().issues.len(),
+        4,
+        "no duplicate from the retry"
+    );
+}
+
+#[test]
+fn a_rate_limit_that_does_not_lift_stops_after_bounded_retries() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    for _ in 0..5 {
+        fake.can(Canned {
+            method: "GET",
+            path: format!("{PREFIX}/issues"),
+            status: 429,
+            headers: vec![("retry-after".into(), "0".into())],
+            body: json!({"message": "secondary rate limit"}),
+        });
+    }
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "GitHub rate limit after 4 attempt(s)",
+        ));
+    assert_eq!(calls(&fake).len(), 4);
+}
+
+#[test]
+fn forbidden_not_found_and_unprocessable_say_what_is_missing() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    fake.can(Canned {
+        method: "POST",
+        path: format!("{PREFIX}/issues"),
+        status: 403,
+        headers: vec![],
+        body: json!({"message": "Resource not accessible by integration"}),
+    });
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "POST /repos/acme/shop/issues: 403 Forbidden: the token lacks the permission `issues: write` on acme/shop",
+        ))
+        .stderr(predicate::str::contains(TOKEN).not());
+
+    fake.can(Canned {
+        method: "GET",
+        path: format!("{PREFIX}/issues"),
+        status: 404,
+        headers: vec![],
+        body: json!({"message": "Not Found"}),
+    });
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "404 Not Found: check GITHUB_REPOSITORY (acme/shop)",
+        ));
+
+    fake.can(Canned {
+        method: "POST",
+        path: format!("{PREFIX}/issues"),
+        status: 422,
+        headers: vec![],
+        body: json!({"message": "Validation Failed", "errors": [{"message": "title is too long"}]}),
+    });
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "422 Unprocessable: GitHub rejected the input: Validation Failed (title is too long)",
+        ));
+
+    fake.can(Canned {
+        method: "GET",
+        path: format!("{PREFIX}/issues"),
+        status: 401,
+        headers: vec![],
+        body: json!({"message": "Bad credentials"}),
+    });
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("401 Unauthorized"))
+        .stderr(predicate::str::contains(TOKEN).not());
+}
+
+fn canned(method: &'static str, path: &str, status: u16, body: Value) -> Canned {
+    Canned {
+        method,
+        path: format!("{PREFIX}{path}"),
+        status,
+        headers: vec![],
+        body,
+    }
+}
+
+fn open_pull() -> Value {
+    json!({
+        "number": 5, "title": "Reset token store", "state": "open", "merged": false,
+        "body": "<!-- factory:pr issue=2 -->\nCloses #2",
+        "head": {"ref": "feat/#2-reset-token-store"}, "base": {"ref": "main"}
+    })
+}
+
+#[test]
+fn an_approved_pull_request_is_squash_merged_through_the_api() {
+    let repo = Repo::with_plan(&plan());
+    repo.review(5, 1, "APPROVE");
+    let fake = Fake::start();
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    fake.can(canned(
+        "GET",
+        "/compare/",
+        200,
+        json!({"behind_by": 0, "ahead_by": 1}),
+    ));
+    fake.can(canned(
+        "PUT",
+        "/pulls/5/merge",
+        200,
+        json!({"sha": "0123456789abcdef0123", "merged": true}),
+    ));
+    fake.can(canned("DELETE", "/git/refs/heads/", 200, json!({})));
+    fake.can(canned(
+        "POST",
+        "/issues/5/comments",
+        201,
+        json!({"id": 1, "body": "x"}),
+    ));
+    fake.can(canned(
+        "POST",
+        "/issues/2/comments",
+        201,
+        json!({"id": 2, "body": "x"}),
+    ));
+    fake.can(canned(
+        "PATCH",
+        "/issues/2",
+        200,
+        json!({"number": 2, "state": "closed"}),
+    ));
+    github(&repo, &fake)
+        .args(["merge", "--pr", "5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "squash-merged into main as 0123456789ab",
+        ))
+        .stdout(predicate::str::contains("issue #2 closed"));
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/compare/main...feat/%232-reset-token-store"),
+            format!("PUT {PREFIX}/pulls/5/merge"),
+            format!("DELETE {PREFIX}/git/refs/heads/feat/%232-reset-token-store"),
+            format!("POST {PREFIX}/issues/5/comments"),
+            format!("POST {PREFIX}/issues/2/comments"),
+            format!("PATCH {PREFIX}/issues/2"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert_eq!(reqs[2].body["merge_method"], "squash");
+    assert_eq!(reqs[2].body["commit_title"], "Reset token store (#5)");
+    assert_eq!(reqs[2].body["commit_message"], "Closes #2");
+    assert_eq!(
+        reqs[5].body["body"],
+        "Completed — PR #5 merged as 0123456789ab."
+    );
+    assert_eq!(reqs[6].body, json!({"state": "closed"}));
+}
+
+#[test]
+fn a_pull_request_behind_its_base_is_not_merged_through_the_api() {
+    let repo = Repo::with_plan(&plan());
+    repo.review(5, 1, "APPROVE");
+    let fake = Fake::start();
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    fake.can(canned(
+        "GET",
+        "/compare/",
+        200,
+        json!({"behind_by": 2, "ahead_by": 1}),
+    ));
+    github(&repo, &fake)
+        .args(["merge", "--pr", "5"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is behind `main`"));
+    assert!(
+        calls(&fake).iter().all(|c| !c.starts_with("PUT")),
+        "{:?}",
+        calls(&fake)
+    );
+}
+
+#[test]
+fn a_pull_request_is_opened_through_the_api_with_a_branch_from_the_base() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    fake.can(canned("GET", "/issues/2$", 200, json!({"number": 2, "title": "[TASK] Reset token store", "state": "open", "body": "b", "labels": []})));
+    fake.can(canned("GET", "/issues/2/comments", 200, json!([])));
+    fake.can(canned("GET", "$", 200, json!({"default_branch": "main"})));
+    fake.can(canned(
+        "GET",
+        "/git/ref/heads/main",
+        200,
+        json!({"object": {"sha": "abc123"}}),
+    ));
+    fake.can(canned(
+        "POST",
+        "/git/refs",
+        201,
+        json!({"ref": "refs/heads/x"}),
+    ));
+    fake.can(canned("GET", "/pulls?", 200, json!([])));
+    fake.can(canned(
+        "POST",
+        "/pulls",
+        201,
+        json!({
+            "number": 5, "title": "Reset token store", "state": "open", "body": "b",
+            "head": {"ref": "feat/#2-reset-token-store"}, "base": {"ref": "main"}
+        }),
+    ));
+    github(&repo, &fake)
+        .args([
+            "pr",
+            "open",
+            "--issue",
+            "2",
+            "--branch",
+            "feat/#2-reset-token-store",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "pull request #5 opened for issue #2",
+        ));
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("GET {PREFIX}/issues/2"),
+            format!("GET {PREFIX}/issues/2/comments?per_page=100"),
+            format!("GET {PREFIX}"),
+            format!("GET {PREFIX}/git/ref/heads/feat/%232-reset-token-store"),
+            format!("GET {PREFIX}/git/ref/heads/main"),
+            format!("POST {PREFIX}/git/refs"),
+            format!("GET {PREFIX}/pulls?state=all&per_page=100"),
+            format!("POST {PREFIX}/pulls"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert_eq!(
+        reqs[5].body,
+        json!({"ref": "refs/heads/feat/#2-reset-token-store", "sha": "abc123"})
+    );
+    assert_eq!(reqs[7].body["head"], "feat/#2-reset-token-store");
+    assert_eq!(reqs[7].body["base"], "main");
+    assert!(reqs[7].body["body"].as_str().unwrap().contains("Closes #2"));
+    assert_eq!(
+        repo.session()["pull_requests"],
+        json!([{"number": 5, "issue": 2, "merged": false}])
+    );
+}
