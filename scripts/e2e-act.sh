@@ -152,4 +152,50 @@ junit="$FACTORY_E2E_ARTIFACTS/evals-junit/factory-evals.xml"
 grep -q '<testsuites .*failures="0"' "$junit" || fail "the JUnit report has failures"
 say "evals: passed - ok"
 
-say "3 passed, 0 failed"
+# 4. The feature pipeline: feature.yml calls factory.yml, whose jobs run intake and then one
+# phase each with the phase action, carrying .factory/ between jobs as the state artifact.
+# Every phase runs the engine tests' fake phase program (tests/fixtures/engine/phase.sh),
+# configured in a .factory/workflow.yaml committed on a branch of the prepared repository.
+g checkout -q main
+g checkout -qb pipeline
+fake="$work/fake"
+mkdir -p "$fake/fixtures"
+cp "$repo"/tests/fixtures/engine/*.json "$fake/fixtures/"
+mkdir -p "$repo/.factory"
+{
+  echo "phases:"
+  for phase in strategic_plan issue_creation tactical_plan implementation code_review merge completion; do
+    printf '  %s:\n    command: ["sh", "tests/fixtures/engine/phase.sh"]\n    env: [FAKE_DIR]\n    timeout_seconds: 60\n' "$phase"
+  done
+} >"$repo/.factory/workflow.yaml"
+g add -f .factory/workflow.yaml
+g commit -qm "factory: fake phases for the e2e pipeline"
+jq -n '{inputs: {request: "Add CSV export to the orders page; $(touch /tmp/pwned) `id`", class: "feature"}}' >"$work/feature.json"
+# act copies the workspace by .gitignore, which names .factory/: copy everything instead.
+run_act feature workflow_dispatch .github/workflows/feature.yml "$work/feature.json" \
+  --use-gitignore=false --env FAKE_DIR="$fake" \
+  || { show_log feature; fail "the feature pipeline failed"; }
+calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
+[ "$calls" = "strategic_plan issue_creation tactical_plan implementation code_review merge completion " ] \
+  || { show_log feature; fail "the phases ran as: $calls"; }
+state="$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar"
+[ -f "$state" ] || fail "no factory-state artifact after the pipeline"
+mkdir -p "$work/state" && tar -xf "$state" -C "$work/state"
+jq -e '[.phases[] | .status] | all(. == "completed")' "$work/state/.factory/session.json" >/dev/null \
+  || fail "the session in the final state artifact is not complete"
+jq -e '.request | contains("$(touch /tmp/pwned)")' "$work/state/.factory/session.json" >/dev/null \
+  || fail "the request did not reach factory verbatim"
+say "feature: intake and 7 phase jobs ran in order, state carried between them - ok"
+
+# 5. A hotfix skips the planning jobs, and the jobs after them still run.
+rm -rf "$fake/calls" "$fake"/count-*
+jq -n '{inputs: {request: "Checkout returns 500 for every order", class: "hotfix"}}' >"$work/hotfix.json"
+run_act hotfix workflow_dispatch .github/workflows/feature.yml "$work/hotfix.json" \
+  --use-gitignore=false --env FAKE_DIR="$fake" \
+  || { show_log hotfix; fail "the hotfix pipeline failed"; }
+calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
+[ "$calls" = "implementation code_review merge " ] \
+  || { show_log hotfix; fail "the hotfix phases ran as: $calls"; }
+say "hotfix: planning jobs skipped, implementation, code_review and merge ran - ok"
+
+say "5 passed, 0 failed"
