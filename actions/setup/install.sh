@@ -129,11 +129,14 @@ repo="${FACTORY_REPOSITORY:-software-factory/factory}"
 case "$triple" in *windows*) ext=zip ;; *) ext=tar.xz ;; esac
 asset="software-factory-$triple.$ext"
 url="${FACTORY_RELEASE_URL:-https://github.com}/$repo/releases/download/$tag/$asset"
+# HTTPS only; plain HTTP is accepted for a loopback mirror (the setup tests serve one).
+tls=(--proto '=https' --tlsv1.2)
+case "$url" in http://127.0.0.1:* | http://localhost:*) tls=() ;; esac
 work="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/factory-setup.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 log "downloading $url"
-status="$(curl --proto '=https' --tlsv1.2 -sSL --retry 3 -o "$work/$asset" -w '%{http_code}' "$url" || true)"
+status="$(curl "${tls[@]}" -sSL --retry 3 -o "$work/$asset" -w '%{http_code}' "$url" || true)"
 if [ "$status" = "404" ]; then
   log "no release asset $asset for $tag: building from source"
   build_from_source
@@ -142,7 +145,7 @@ fi
 
 expected="${FACTORY_SHA256:-}"
 if [ -z "$expected" ]; then
-  curl --proto '=https' --tlsv1.2 -fsSL --retry 3 -o "$work/$asset.sha256" "$url.sha256" \
+  curl "${tls[@]}" -fsSL --retry 3 -o "$work/$asset.sha256" "$url.sha256" \
     || die "download of $url.sha256 failed; cannot verify the archive"
   expected="$(cut -d' ' -f1 <"$work/$asset.sha256" | tr -d '*\r\n')"
 fi
