@@ -198,4 +198,23 @@ calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
   || { show_log hotfix; fail "the hotfix phases ran as: $calls"; }
 say "hotfix: planning jobs skipped, implementation, code_review and merge ran - ok"
 
-say "5 passed, 0 failed"
+# 6. A phase that stops for a human fails its job, the jobs after it do not run, and the
+# state artifact still records the escalation (the phase action saves it before failing).
+rm -rf "$fake/calls" "$fake"/count-*
+mkdir -p "$fake/script"
+echo "human:critical-finding" >"$fake/script/code_review"
+if run_act escalated workflow_dispatch .github/workflows/feature.yml "$work/hotfix.json" \
+  --use-gitignore=false --env FAKE_DIR="$fake"; then
+  show_log escalated
+  fail "the pipeline passed although code_review stopped for a human"
+fi
+calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
+[ "$calls" = "implementation code_review " ] \
+  || { show_log escalated; fail "after the escalation the phases ran as: $calls"; }
+rm -rf "$work/state" && mkdir -p "$work/state"
+tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+jq -e '.escalation.reason == "critical-finding"' "$work/state/.factory/session.json" >/dev/null \
+  || fail "the saved state does not record the escalation"
+say "escalated: code_review's job failed, merge did not run, the escalation was saved - ok"
+
+say "6 passed, 0 failed"
