@@ -156,7 +156,17 @@ fi
 log "sha256 verified: $actual"
 
 mkdir -p "$work/x"
-tar -xf "$work/$asset" -C "$work/x" || die "cannot unpack $asset"
+case "$asset" in
+  # GNU tar (first on PATH in Git Bash) cannot read zip archives.
+  *.zip)
+    if command -v unzip >/dev/null 2>&1; then
+      unzip -q "$work/$asset" -d "$work/x" || die "cannot unpack $asset"
+    else
+      7z x -y -o"$work/x" "$work/$asset" >/dev/null || die "cannot unpack $asset"
+    fi
+    ;;
+  *) tar -xf "$work/$asset" -C "$work/x" || die "cannot unpack $asset" ;;
+esac
 found="$(find "$work/x" -type f -name "factory$exe" | head -1)"
 [ -n "$found" ] || die "$asset holds no factory$exe binary"
 mkdir -p "$dir"
