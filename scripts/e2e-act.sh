@@ -217,4 +217,22 @@ jq -e '.escalation.reason == "critical-finding"' "$work/state/.factory/session.j
   || fail "the saved state does not record the escalation"
 say "escalated: code_review's job failed, merge did not run, the escalation was saved - ok"
 
-say "6 passed, 0 failed"
+# 7. An incident through repository_dispatch: the payload (with shell metacharacters in its
+# title) reaches intake as a file, the session is an incident hotfix, and its phases run.
+rm -rf "$fake/calls" "$fake"/count-* "$fake/script"
+jq '{action: "incident", client_payload: (.data.issue.title = "KeyError: '"'"'currency'"'"' $(touch /tmp/factory-e2e-pwned) `id`")}' \
+  "$repo/tests/fixtures/intake/sentry-issue.json" >"$work/incident.json"
+run_act incident repository_dispatch .github/workflows/incident.yml "$work/incident.json" \
+  --use-gitignore=false --env FAKE_DIR="$fake" \
+  || { show_log incident; fail "the incident pipeline failed"; }
+[ ! -e /tmp/factory-e2e-pwned ] || fail "text from the incident payload was executed"
+rm -rf "$work/state" && mkdir -p "$work/state"
+tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+jq -e '.trigger == "incident" and .change_class == "hotfix" and (.request | contains("$(touch /tmp/factory-e2e-pwned)"))' \
+  "$work/state/.factory/session.json" >/dev/null \
+  || fail "the incident session is not a hotfix started from the payload: $(jq -c '{trigger, change_class, request}' "$work/state/.factory/session.json")"
+calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
+[ "$calls" = "implementation code_review merge " ] || fail "the incident phases ran as: $calls"
+say "incident: payload carried as a file, hotfix session, phases ran - ok"
+
+say "7 passed, 0 failed"
