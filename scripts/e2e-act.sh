@@ -7,12 +7,18 @@
 #   ACT=path/to/act scripts/e2e-act.sh
 #
 # It prepares a copy of this repository (the files git tracks or would track) as a fresh git
-# repository with three branches - main, a clean pull request and one that plants an AWS key -
-# and checks that:
+# repository with branches - main, a clean pull request, one that plants an AWS key, one with
+# fake phase programs in .factory/workflow.yaml - and checks that:
 #   1. code-review.yml fails on the planted secret, with the `::error` annotation naming the
 #      file and rule, a SARIF report and a step summary;
 #   2. code-review.yml passes on the clean pull request;
-#   3. pipeline-evals.yml passes and keeps its JUnit report.
+#   3. pipeline-evals.yml passes and keeps its JUnit report;
+#   4. feature.yml -> factory.yml runs intake and the seven phase jobs in order, carrying the
+#      state artifact between them;
+#   5. a hotfix skips the planning jobs;
+#   6. an escalated phase fails its job, stops the pipeline and still saves the state;
+#   7. incident.yml carries a repository_dispatch payload to intake as a file.
+# docs/actions.md describes the run and the stand-ins.
 #
 # act copies the local repository for actions/checkout (no fetch). Every other remote action is
 # substituted with a local stand-in from scripts/e2e-act/ through --local-repository, and
