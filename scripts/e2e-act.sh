@@ -50,6 +50,8 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/factory-e2e-act.XXXXXX")"
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 repo="$work/repo"
 export FACTORY_E2E_ARTIFACTS="$work/artifacts"
+# act looks for a newer release of itself on GitHub at start unless told not to.
+export ACT_DISABLE_VERSION_CHECK=1
 
 # --- the prepared repository -------------------------------------------------------------
 mkdir -p "$repo"
