@@ -105,7 +105,10 @@ fn complete_scores_a_recorded_session_and_writes_scorecard_lessons_and_report() 
         stdout.contains(&format!("score 69 (fair) for session {S1}")),
         "{stdout}"
     );
-    assert!(stdout.contains("parent issue: not closed"), "{stdout}");
+    assert!(
+        !stdout.contains("parent issue"),
+        "no parent issue was recorded: {stdout}"
+    );
 
     // 100 − (1.5 − 1)·10 − 1·5 − 1·20 − 1·5 + 2·2 = 69
     let card = st.json(&format!("scorecards/{S1}.json"));

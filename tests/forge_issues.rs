@@ -228,3 +228,25 @@ fn the_engine_runs_issue_creation_as_a_built_in_phase() {
     assert_eq!(session["issues"].as_array().unwrap().len(), 4);
     assert_eq!(repo.issue_files().len(), 4);
 }
+
+#[test]
+fn completion_closes_the_parent_issue_with_the_scorecard() {
+    let repo = Repo::with_plan(&plan());
+    repo.factory().args(["issues", "create"]).assert().success();
+    repo.factory()
+        .arg("complete")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "parent issue #1: closed with the scorecard",
+        ));
+    assert_eq!(repo.issue(1)["state"], "closed");
+    assert!(
+        repo.last_comment(1).contains("Spec-to-ship score"),
+        "{}",
+        repo.last_comment(1)
+    );
+    assert!(repo.log_has("close_issue", "ok"));
+    // The task issues are closed by their merges, not by completion.
+    assert_eq!(repo.issue(2)["state"], "open");
+}

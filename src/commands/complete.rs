@@ -80,8 +80,12 @@ pub fn run(args: CompleteArgs) -> anyhow::Result<Outcome> {
         c.retired.len(),
         list(&c.retired)
     );
-    if c.forge == ForgeHook::NotConfigured {
-        println!("parent issue: not closed (no forge configured in this build)");
+    match &c.forge {
+        ForgeHook::NoParent => {}
+        ForgeHook::Closed(n) => println!("parent issue #{n}: closed with the scorecard"),
+        ForgeHook::Failed { issue, error } => {
+            println!("parent issue #{issue}: not closed ({error}); close it by hand")
+        }
     }
     println!("report: {}", state.report_path().display());
     Ok(Outcome::Clean)

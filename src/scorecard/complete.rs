@@ -50,17 +50,49 @@ pub struct Completion {
 /// What became of the parent issue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForgeHook {
-    /// No forge is wired into this build: the parent issue stays open.
-    NotConfigured,
+    /// The session has no parent issue (a route without issue creation, or none recorded).
+    NoParent,
+    /// The scorecard was posted on the parent issue and the issue closed.
+    Closed(u64),
+    /// The forge refused or could not be reached; the parent issue stays open.
+    Failed { issue: u64, error: String },
 }
 
-/// Close the session's parent issue with the scorecard as its closing comment.
-///
-/// HOOK: the forge subsystem (src/forge/) is built on another branch; when it lands, this is
-/// the one place to call it (post the rendered scorecard on the parent issue, then close it).
-/// Until then the hook only reports that no forge is configured.
-pub fn close_parent_issue(_state: &StateDir, _scorecard: &Value) -> ForgeHook {
-    ForgeHook::NotConfigured
+/// Close the session's parent issue (from `artifacts/issues.json`) with the scorecard as its
+/// closing comment. A forge failure is reported, never fatal: the scorecard is already written.
+pub fn close_parent_issue(state: &StateDir, scorecard: &Value) -> ForgeHook {
+    let issues = state
+        .artifacts_dir()
+        .join(crate::forge::issues::ISSUES_ARTIFACT);
+    let parent = std::fs::read(&issues)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| {
+            v["parent"]["number"]
+                .as_u64()
+                .or_else(|| v["parent"].as_u64())
+        });
+    let Some(parent) = parent else {
+        return ForgeHook::NoParent;
+    };
+    let repo = state.root().parent().unwrap_or(std::path::Path::new("."));
+    let body = format!(
+        "Completed. Spec-to-ship score **{}** ({}).\n\nThe scorecard is in `.factory/scorecards/{}.json`.",
+        scorecard["score"].as_u64().unwrap_or(0),
+        scorecard["band"].as_str().unwrap_or(""),
+        scorecard["session_id"].as_str().unwrap_or("")
+    );
+    let result = crate::forge::select::open_forge(state, repo).and_then(|forge| {
+        forge.comment_issue(parent, &body)?;
+        forge.set_issue_state(parent, crate::forge::State::Closed)
+    });
+    match result {
+        Ok(()) => ForgeHook::Closed(parent),
+        Err(e) => ForgeHook::Failed {
+            issue: parent,
+            error: e.to_string(),
+        },
+    }
 }
 
 /// Which lessons a session already contributed (so a rerun does not count them twice).
@@ -149,8 +181,16 @@ pub fn complete(state: &StateDir, opts: &CompleteOptions) -> anyhow::Result<Comp
         retired.len()
     );
     tracing::info!(target: "factory::event", phase = "completion", action = "scorecard", tool = "factory", status = "ok", detail, decision);
-    if forge == ForgeHook::NotConfigured {
-        tracing::info!(target: "factory::event", phase = "completion", action = "close_issue", tool = "forge", status = "skipped", detail = "no forge configured in this build: the parent issue was not closed");
+    match &forge {
+        ForgeHook::NoParent => {}
+        ForgeHook::Closed(n) => {
+            let refs = serde_json::json!({"issue": n}).to_string();
+            tracing::info!(target: "factory::event", phase = "completion", action = "close_issue", tool = "forge", status = "ok", detail = format!("parent issue #{n} closed with the scorecard"), refs);
+        }
+        ForgeHook::Failed { issue, error } => {
+            let refs = serde_json::json!({"issue": issue}).to_string();
+            tracing::info!(target: "factory::event", phase = "completion", action = "close_issue", tool = "forge", status = "failed", detail = format!("parent issue #{issue} not closed: {error}"), refs);
+        }
     }
     let report = state.write_report()?;
     if opts.step_summary
