@@ -614,3 +614,65 @@ fn an_unknown_adapter_in_workflow_yaml_is_a_clear_error() {
         .stderr(predicate::str::contains("adapter"));
     assert_eq!(s.calls(), 0);
 }
+
+#[test]
+fn plans_get_the_ranked_lessons_fenced_and_the_session_packs_guidance() {
+    let s = Scratch::new("");
+    let lessons = s.root().join(".factory/lessons");
+    std::fs::create_dir_all(&lessons).unwrap();
+    let lesson: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/evals/plans/valid-lesson.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        lessons.join("lesson-0007.json"),
+        serde_json::to_vec_pretty(&lesson).unwrap(),
+    )
+    .unwrap();
+    let mut retired = lesson.clone();
+    retired["id"] = "lesson-0008".into();
+    retired["pattern"] = "A pattern nobody should see again".into();
+    retired["retired"] = true.into();
+    std::fs::write(
+        lessons.join("lesson-0008.json"),
+        serde_json::to_vec_pretty(&retired).unwrap(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(s.root().join(".factory/artifacts")).unwrap();
+    std::fs::write(
+        s.root().join(".factory/artifacts/intake.json"),
+        r#"{"packs": [{"name": "pack-saas-api", "reason": "test"}]}"#,
+    )
+    .unwrap();
+    s.script(&["ok:plan.json"]);
+    plan_cmd(&s, "Add a report endpoint").success();
+    let prompt = s.read("prompt-1");
+    let at = prompt
+        .find("lesson-0007")
+        .expect("the relevant lesson is in the prompt");
+    assert!(
+        prompt[..at].contains("UNTRUSTED DATA (lessons from earlier sessions)"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("bind parameters only"));
+    assert!(
+        !prompt.contains("lesson-0008"),
+        "a retired lesson stays out"
+    );
+    assert!(
+        prompt.contains("### pack-saas-api"),
+        "pack guidance: {prompt}"
+    );
+
+    // limits.lessons_in_prompt: 0 keeps lessons out entirely.
+    let yaml = s.root().join(".factory/workflow.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, format!("{text}limits:\n  lessons_in_prompt: 0\n")).unwrap();
+    std::fs::write(s.fake().join("count"), "0").unwrap();
+    plan_cmd(&s, "Add a report endpoint").success();
+    assert!(!s.read("prompt-1").contains("lesson-0007"));
+}

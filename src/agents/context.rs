@@ -50,39 +50,49 @@ pub fn agents_md(root: &Path) -> String {
     cap(&text, AGENTS_MD_CAP)
 }
 
-/// Active lessons from `.factory/lessons/*.json` (not retired, not superseded), as compact
-/// JSON lines with only the fields a planner or reviewer uses.
-pub fn active_lessons(state_root: &Path) -> String {
-    let Ok(dir) = std::fs::read_dir(state_root.join("lessons")) else {
-        return String::new();
-    };
-    let mut files: Vec<_> = dir
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    let mut out = String::new();
-    for f in files {
-        let Ok(v) = std::fs::read_to_string(&f)
-            .map_err(|_| ())
-            .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|_| ()))
-        else {
-            continue;
-        };
-        if v.get("retired").and_then(Value::as_bool) == Some(true)
-            || v.get("superseded_by").is_some_and(|s| !s.is_null())
-        {
-            continue;
+/// The packs intake matched for this session (`artifacts/intake.json`), by name.
+pub fn session_packs(state_root: &Path) -> Vec<String> {
+    std::fs::read(state_root.join("artifacts/intake.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| {
+            v["packs"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|p| p["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// The guidance of the session's packs (planning checklist, review focus, threat model).
+pub fn pack_guidance(state_root: &Path) -> String {
+    cap(
+        &crate::packs::guidance(&session_packs(state_root)),
+        8 * 1024,
+    )
+}
+
+/// The `k` lessons most relevant to work on `scope_globs` (`**` for the whole repository), ranked
+/// by path overlap, the session's pack tags, recency and hits, and fenced: lessons were written
+/// from review text, so they are data for the agent, never instructions.
+pub fn relevant_lessons(state_root: &Path, scope_globs: &[String], k: usize) -> String {
+    let mut tags = Vec::new();
+    for name in session_packs(state_root) {
+        if let Ok(pack) = crate::packs::find(&name) {
+            tags.push(pack.domain().to_string());
         }
-        let keep: serde_json::Map<String, Value> =
-            ["id", "pattern", "preventive_rule", "scope", "paths"]
-                .iter()
-                .filter_map(|k| v.get(*k).map(|x| (k.to_string(), x.clone())))
-                .collect();
-        let _ = writeln!(out, "{}", Value::Object(keep));
+        tags.push(name);
     }
-    cap(&out, 8 * 1024)
+    let lessons =
+        crate::lessons::relevant_in(state_root, scope_globs, &tags, k).unwrap_or_default();
+    if lessons.is_empty() {
+        return String::new();
+    }
+    fence(
+        "lessons from earlier sessions",
+        &cap(&crate::lessons::render_for_prompt(&lessons), 8 * 1024),
+    )
 }
 
 /// `text` cut to `max` bytes at a character boundary, with a note when cut.

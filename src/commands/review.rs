@@ -99,7 +99,8 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
             "scope": scoped.then(|| format!("checked against {}", args.scope.as_ref().map(|p| p.display().to_string()).unwrap_or_default())),
             "thorough": mode == ReviewMode::Thorough,
             "agents_md": context::agents_md(&root),
-            "lessons": context::active_lessons(state.root()),
+            "lessons": context::relevant_lessons(state.root(), &changed_paths(&diff_text), workflow.limits.lessons_in_prompt as usize),
+            "packs": context::pack_guidance(state.root()),
             "diff": context::fence(
                 "the pull request diff",
                 &crate::review::withhold_secrets(&diff_text, &report.findings),
@@ -202,4 +203,12 @@ fn next_cycle(state: &StateDir, number: u64) -> u32 {
         })
         .unwrap_or(0)
         + 1
+}
+
+/// The paths a diff changes (its `+++ b/` lines), to rank lessons by.
+fn changed_paths(diff: &str) -> Vec<String> {
+    diff.lines()
+        .filter_map(|l| l.strip_prefix("+++ b/"))
+        .map(|p| p.trim_end().to_string())
+        .collect()
 }

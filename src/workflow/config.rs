@@ -197,6 +197,13 @@ pub struct Limits {
     pub max_planning_retries: u32,
     pub max_concurrent_issues: u32,
     pub recurrence_limit: u32,
+    /// Lessons rendered into a planning or review prompt (the most relevant first).
+    #[serde(default = "default_lessons_in_prompt")]
+    pub lessons_in_prompt: u32,
+}
+
+fn default_lessons_in_prompt() -> u32 {
+    crate::lessons::DEFAULT_K as u32
 }
 
 /// Retry schedule for unavailable tools.
