@@ -77,6 +77,21 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
         .iter()
         .map(crate::review::machine_finding)
         .collect();
+    let scope_paths: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.category == crate::findings::Category::Scope)
+        .map(|f| f.path.as_str())
+        .collect();
+    tracing::info!(
+        target: "factory::event",
+        phase = "code_review",
+        action = crate::state::log::vocab::PREFLIGHT,
+        tool = "factory",
+        status = if report.findings.is_empty() { "ok" } else { "findings" },
+        detail = format!("{} machine finding(s), {} out of scope", report.findings.len(), scope_paths.len()),
+        refs = json!({"pr": args.number, "findings": report.findings.len(), "scope_violations": scope_paths.len(), "paths": scope_paths}).to_string()
+    );
 
     let mode = args.mode.unwrap_or_else(|| {
         session

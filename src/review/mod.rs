@@ -193,6 +193,15 @@ pub fn merge(machine: &[Finding], llm: &Value, pr_number: u64) -> Value {
     if !acknowledged.is_empty() {
         out["machine_findings_acknowledged"] = Value::Array(acknowledged);
     }
+    // The scope check is deterministic: an out-of-scope path is a violation whatever the
+    // reviewer wrote (the scorecard and the lessons read this flag).
+    if machine
+        .iter()
+        .any(|f| f.category == crate::findings::Category::Scope)
+    {
+        out["scope_compliance"]["in_scope_match"] = json!(false);
+        out["scope_compliance"]["out_of_scope_violation"] = json!(true);
+    }
     if critical > 0 && agent_verdict == "APPROVE" {
         let summary = out.get("summary").and_then(Value::as_str).unwrap_or("");
         out["summary"] = json!(format!(
@@ -225,6 +234,19 @@ mod tests {
             {"severity":"advisory","category":"testing","file":"src/a.rs","description":"t","recommendation":"y"}],
             "scope_compliance":{"in_scope_match":true,"out_of_scope_violation":false},
             "security_assessment":{"passed":true},"test_coverage":{},"summary":"fine"})
+    }
+
+    #[test]
+    fn a_machine_scope_finding_marks_the_review_out_of_scope() {
+        let mut f = secret();
+        f.rule_id = "scope-out-of-scope".into();
+        f.category = crate::findings::Category::Scope;
+        f.severity = crate::findings::Severity::Important;
+        let m = merge(&[f], &approve(), 3);
+        assert_eq!(m["scope_compliance"]["out_of_scope_violation"], true);
+        assert_eq!(m["scope_compliance"]["in_scope_match"], false);
+        let clean = merge(&[], &approve(), 3);
+        assert_eq!(clean["scope_compliance"]["out_of_scope_violation"], false);
     }
 
     #[test]
