@@ -169,3 +169,29 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
     }
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejection_without_codes_is_a_broken_fixture() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("reviews")).unwrap();
+        std::fs::write(dir.path().join("reviews/a.txt"), "no json").unwrap();
+        std::fs::write(
+            dir.path().join("reviews/manifest.json"),
+            r#"{"cases": [{"name": "x", "output": "a.txt", "expected": {"outcome": "rejected", "violations": []}}]}"#,
+        )
+        .unwrap();
+        let err = run(&Config::new(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("at least one violation code"), "{err}");
+    }
+
+    #[test]
+    fn the_bundled_cases_pass() {
+        let results = run(&Config::new("evals")).unwrap();
+        assert!(results.len() >= 5);
+        assert!(results.iter().all(|r| !r.failed()), "{results:?}");
+    }
+}

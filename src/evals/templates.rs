@@ -90,3 +90,42 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
     }
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(manifest: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("templates")).unwrap();
+        std::fs::write(dir.path().join("templates/c.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("templates/manifest.json"), manifest).unwrap();
+        dir
+    }
+
+    #[test]
+    fn an_unknown_template_is_a_broken_fixture() {
+        let dir = fixture(
+            r#"{"cases": [{"name": "x", "template": "NOPE.md", "context": "c.json", "required": ["a"]}]}"#,
+        );
+        let err = run(&Config::new(dir.path())).unwrap_err().to_string();
+        assert!(
+            err.contains("NOPE.md") && err.contains("manifest.json"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unbound_variable_fails_the_case() {
+        let dir = fixture(
+            r#"{"cases": [{"name": "pr", "template": "PULL_REQUEST_TEMPLATE.md", "context": "c.json", "required": ["1. Summary"]}]}"#,
+        );
+        let results = run(&Config::new(dir.path())).unwrap();
+        assert!(results[0].failed());
+        assert!(
+            results[0].actual[0].starts_with("render error:"),
+            "{:?}",
+            results[0].actual
+        );
+    }
+}
