@@ -49,7 +49,10 @@ fn bundled_suites_pass_with_enough_cases() {
         .iter()
         .map(|s| s["suite"].as_str().unwrap())
         .collect();
-    assert_eq!(suites, ["plans", "diffs", "packs", "rules"]);
+    assert_eq!(
+        suites,
+        ["plans", "diffs", "packs", "rules", "templates", "reviews"]
+    );
     for s in report["suites"].as_array().unwrap() {
         assert!(
             !s["cases"].as_array().unwrap().is_empty(),
@@ -88,7 +91,7 @@ fn junit_is_well_formed_with_one_testsuite_per_suite() {
         .children()
         .filter(|n| n.has_tag_name("testsuite"))
         .collect();
-    assert_eq!(suites.len(), 4);
+    assert_eq!(suites.len(), 6);
     let cases: usize = suites
         .iter()
         .map(|s| s.children().filter(|n| n.has_tag_name("testcase")).count())
@@ -163,6 +166,28 @@ fn broken_fixtures_exit_2_naming_the_file() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("scope-violation.scope.json"));
+
+    // The new suites: a missing context file and an unreadable recorded answer name the file.
+    let dir = copy_evals();
+    let evals = dir.path().join("evals");
+    std::fs::remove_file(evals.join("templates/plan.context.json")).unwrap();
+    factory()
+        .args(["evals", "--suite", "templates", "--dir"])
+        .arg(&evals)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken fixture"))
+        .stderr(predicate::str::contains("plan.context.json"));
+
+    let dir = copy_evals();
+    let evals = dir.path().join("evals");
+    std::fs::remove_file(evals.join("reviews/approve-clean.txt")).unwrap();
+    factory()
+        .args(["evals", "--suite", "reviews", "--dir"])
+        .arg(&evals)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("approve-clean.txt"));
 }
 
 #[test]
@@ -174,7 +199,7 @@ fn usage_errors_exit_2() {
         .stderr(predicate::str::contains("does/not/exist"))
         .stderr(predicate::str::contains("--dir"));
     factory()
-        .args(["evals", "--suite", "reviews"])
+        .args(["evals", "--suite", "nosuch"])
         .assert()
         .code(2);
     factory()

@@ -247,3 +247,77 @@ fn an_invalid_pack_fails_the_packs_suite() {
         .stdout(predicate::str::contains("pack-web-api.json"))
         .stdout(predicate::str::contains("HP001"));
 }
+
+#[test]
+fn a_template_that_drops_a_pr_section_fails_the_templates_suite() {
+    // The repository's templates are what a local run checks: a copy with one section gone.
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    copy_dir(Path::new("templates"), &templates);
+    let pr = templates.join("PULL_REQUEST_TEMPLATE.md");
+    let text = std::fs::read_to_string(&pr).unwrap();
+    let mutated = text.replace("## 9. Rollback Plan\n", "");
+    assert_ne!(text, mutated);
+    std::fs::write(&pr, mutated).unwrap();
+    let mut config = Config::new("evals");
+    config.templates_dir = Some(templates.clone());
+    assert_eq!(
+        failed_in(&config, &["templates"]),
+        ["templates/pull-request"]
+    );
+
+    // Through the binary: a repository whose templates/ lost the section.
+    let repo = dir.path().join("repo");
+    copy_dir(Path::new("evals"), &repo.join("evals"));
+    copy_dir(&templates, &repo.join("templates"));
+    factory()
+        .current_dir(&repo)
+        .args(["evals", "--suite", "templates"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("pull-request"))
+        .stdout(predicate::str::contains("MISSING ## 9. Rollback Plan"));
+
+    // A variable the caller does not bind is a render error, not an empty string.
+    std::fs::write(&pr, format!("{text}\n{{{{ reviewer_name }}}}\n")).unwrap();
+    let failed = failed_in(&config, &["templates"]);
+    assert_eq!(failed, ["templates/pull-request"]);
+}
+
+#[test]
+fn a_reviews_manifest_expecting_the_wrong_verdict_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let evals = dir.path().join("evals");
+    copy_dir(Path::new("evals"), &evals);
+    let manifest = evals.join("reviews/manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    // approve-over-secret: the machine finding must override the agent's approval.
+    let (head, tail) = text.split_once("\"approve-over-secret\"").unwrap();
+    let mutated = format!(
+        "{head}\"approve-over-secret\"{}",
+        tail.replacen(
+            "\"REQUEST_CHANGES\", \"critical\": 1",
+            "\"APPROVE\", \"critical\": 0",
+            1
+        )
+    );
+    assert_ne!(text, mutated);
+    std::fs::write(&manifest, mutated).unwrap();
+    factory()
+        .args(["evals", "--suite", "reviews", "--dir"])
+        .arg(&evals)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("approve-over-secret"))
+        .stdout(predicate::str::contains("verdict REQUEST_CHANGES"));
+    // Deleting the secret rule lets the approval through: the reviews suite notices too.
+    std::fs::write(&manifest, text).unwrap();
+    let config = Config::new(&evals)
+        .without_rules(&["aws-access-key-id".to_string()])
+        .unwrap();
+    let failed = failed_in(&config, &["reviews"]);
+    assert!(
+        failed.contains(&"reviews/approve-over-secret".to_string()),
+        "{failed:?}"
+    );
+}

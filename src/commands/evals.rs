@@ -13,11 +13,12 @@ use crate::evals::{self, Config, report};
     after_help = "Examples:\n  factory evals\n  factory evals --suite diffs --format junit --output evals.xml\n  factory evals --dir my-evals/ --format json\n  factory evals --without-rule sql-injection   # which cases depend on the rule?"
 )]
 pub struct EvalsArgs {
-    /// Which suite to run: plans, diffs, packs, rules, or all.
+    /// Which suite to run: plans, diffs, packs, rules, templates, reviews, or all.
     #[arg(long, default_value = "all", value_parser = suite_parser())]
     pub suite: String,
-    /// Fixture directory (plans/, diffs/, packs/, osv/, rules.json). Default: ./evals when it
-    /// exists (the packs suite then also checks ./packs/), else the fixtures built into factory.
+    /// Fixture directory (plans/, diffs/, packs/, templates/, reviews/, osv/, rules.json).
+    /// Default: ./evals when it exists (the packs suite then also checks ./packs/ and the
+    /// templates suite ./templates/), else the fixtures built into factory.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Run the fixtures built into this binary even when ./evals exists.
@@ -65,6 +66,10 @@ pub fn run(args: EvalsArgs) -> anyhow::Result<Outcome> {
         .context("--without-rule")?;
     if default_dir && PathBuf::from("packs").is_dir() {
         config.extra_pack_dirs.push(PathBuf::from("packs"));
+    }
+    // Editing a template in the repository is checked before it is built into the binary.
+    if default_dir && PathBuf::from("templates").is_dir() {
+        config.templates_dir = Some(PathBuf::from("templates"));
     }
     // The built-in run also checks the heuristics packs built into the binary, as the local
     // run checks ./packs/.

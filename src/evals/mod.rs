@@ -2,8 +2,8 @@
 //! change to a schema, rule or pack that weakens detection fails CI.
 //!
 //! A suite reads its fixtures from the eval directory (`evals/` by default) and returns one
-//! [`CaseResult`] per case. Suites are registered in [`SUITES`]; adding one (the review or
-//! template suites, once those subsystems exist) is one entry there plus its file.
+//! [`CaseResult`] per case. Suites are registered in [`SUITES`]; adding one is one entry there
+//! plus its file.
 //! A broken fixture (missing file, unreadable manifest, bad scope) is an [`EvalError`], not a
 //! failed case: the eval itself cannot be trusted, so the run stops with exit 2.
 
@@ -12,7 +12,9 @@ pub mod embedded;
 pub mod packs;
 pub mod plans;
 pub mod report;
+pub mod reviews;
 pub mod rules;
+pub mod templates;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -63,6 +65,9 @@ pub struct Config {
     pub extra_pack_dirs: Vec<PathBuf>,
     /// The preflight rules under test.
     pub rules: RuleSet,
+    /// Where the templates suite reads templates (falling back to the built-in ones per
+    /// file); `None` checks the built-in templates.
+    pub templates_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -72,6 +77,7 @@ impl Config {
             dir: dir.into(),
             extra_pack_dirs: Vec::new(),
             rules: Box::new(builtin),
+            templates_dir: None,
         }
     }
 
@@ -101,7 +107,7 @@ pub struct Suite {
     pub run: fn(&Config) -> Result<Vec<CaseResult>, EvalError>,
 }
 
-/// Every suite, in run order. Review and template suites join here when those subsystems land.
+/// Every suite, in run order.
 pub const SUITES: &[Suite] = &[
     Suite {
         name: "plans",
@@ -122,6 +128,16 @@ pub const SUITES: &[Suite] = &[
         name: "rules",
         about: "every rule's documented failing example fires it, its passing example does not",
         run: rules::run,
+    },
+    Suite {
+        name: "templates",
+        about: "every template renders strictly with its caller's context and keeps its required sections",
+        run: templates::run,
+    },
+    Suite {
+        name: "reviews",
+        about: "recorded reviewer answers through validation and merge: expected verdict and counts, or rejection",
+        run: reviews::run,
     },
 ];
 
@@ -268,7 +284,7 @@ mod tests {
     #[test]
     fn unknown_suite_rule_and_directory_are_errors() {
         assert!(matches!(
-            run(&Config::new("evals"), "reviews"),
+            run(&Config::new("evals"), "nosuch"),
             Err(EvalError::UnknownSuite(_))
         ));
         assert!(matches!(
