@@ -259,6 +259,16 @@ pub fn run(config: &Config, suite: &str) -> Result<EvalReport, EvalError> {
     Ok(report)
 }
 
+/// A suite's `manifest.json`: an optional description and its cases.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Manifest<C> {
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: String,
+    pub cases: Vec<C>,
+}
+
 /// Read and parse a JSON fixture; any problem is a broken fixture naming the file.
 pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, EvalError> {
     let text = std::fs::read_to_string(path)

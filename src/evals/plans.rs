@@ -7,17 +7,8 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CaseResult, Config, EvalError, read_json};
+use super::{CaseResult, Config, EvalError, Manifest, read_json};
 use crate::contracts::{self, Context, Contract};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Manifest {
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: String,
-    cases: Vec<Case>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,7 +38,7 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
     if !manifest_path.exists() {
         return Ok(Vec::new());
     }
-    let manifest: Manifest = read_json(&manifest_path)?;
+    let manifest: Manifest<Case> = read_json(&manifest_path)?;
     let mut results = Vec::new();
     for case in manifest.cases {
         let contract = Contract::from_name(&case.contract).ok_or_else(|| {

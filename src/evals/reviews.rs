@@ -9,21 +9,12 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use super::{CaseResult, Config, EvalError, read_json};
+use super::{CaseResult, Config, EvalError, Manifest, read_json};
 use crate::agents::structured;
 use crate::contracts::Contract;
 use crate::preflight::dependencies::AuditSource;
 use crate::preflight::engine::{self, Engine};
 use crate::review;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Manifest {
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: String,
-    cases: Vec<Case>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,7 +80,7 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
     if !manifest_path.exists() {
         return Ok(Vec::new());
     }
-    let manifest: Manifest = read_json(&manifest_path)?;
+    let manifest: Manifest<Case> = read_json(&manifest_path)?;
     let mut seen = BTreeSet::new();
     let mut results = Vec::new();
     for case in manifest.cases {

@@ -11,17 +11,8 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{CaseResult, Config, EvalError, read_json};
+use super::{CaseResult, Config, EvalError, Manifest, read_json};
 use crate::templates::{TemplateError, Templates};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Manifest {
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: String,
-    cases: Vec<Case>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +33,7 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
     if !manifest_path.exists() {
         return Ok(Vec::new());
     }
-    let manifest: Manifest = read_json(&manifest_path)?;
+    let manifest: Manifest<Case> = read_json(&manifest_path)?;
     let templates = match &config.templates_dir {
         Some(d) => Templates::with_overrides(d),
         None => Templates::builtin(),
