@@ -39,9 +39,16 @@ pub fn load(dir: &Path) -> Result<Vec<Value>, ScorecardError> {
         })?;
         out.push(v);
     }
+    // Compare instants, not strings: RFC 3339 texts with different fraction lengths do not
+    // sort as text. Session ids (time-prefixed) break ties.
     out.sort_by(|a, b| {
-        let t = |v: &Value| v["completed_at"].as_str().unwrap_or("").to_string();
-        t(a).cmp(&t(b))
+        let t = |v: &Value| {
+            v["completed_at"]
+                .as_str()
+                .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        };
+        let id = |v: &Value| v["session_id"].as_str().unwrap_or("").to_string();
+        t(a).cmp(&t(b)).then_with(|| id(a).cmp(&id(b)))
     });
     Ok(out)
 }
