@@ -311,18 +311,7 @@ pub fn create_issues(
         let body = templates.render("ISSUE_BODY.md", &ctx)?;
         let title = format!("[TASK] {}", line(&task.title));
         let labels = task_labels(task);
-        let changed = issue.body != body || issue.title != title;
-        if changed {
-            forge.update_issue(number, &title, &body)?;
-        }
-        if labels.iter().any(|l| !issue.labels.contains(l)) {
-            forge.add_labels(number, &labels)?;
-        }
-        let action = match (created, changed) {
-            (true, _) => Action::Created,
-            (false, true) => Action::Updated,
-            (false, false) => Action::Unchanged,
-        };
+        let action = sync_issue(forge, issue, *created, &title, &body, &labels)?;
         event(
             "issue_create",
             action,
@@ -376,15 +365,7 @@ pub fn create_issues(
         body.push('\n');
     }
     body.push_str(&format!("## Rollback\n\n{}\n", prose(&plan.rollback)));
-    let parent_changed = parent.body != body || parent.title != parent_title;
-    if parent_changed {
-        forge.update_issue(parent.number, &parent_title, &body)?;
-    }
-    let parent_action = match (parent_created, parent_changed) {
-        (true, _) => Action::Created,
-        (false, true) => Action::Updated,
-        (false, false) => Action::Unchanged,
-    };
+    let parent_action = sync_issue(forge, &parent, parent_created, &parent_title, &body, &[])?;
     event(
         "issue_create",
         parent_action,
@@ -514,18 +495,7 @@ pub fn create_inline_issue(
     body.push_str(&format!(
         "## Acceptance criteria\n\n- [ ] The failure no longer occurs on the production path\n- [ ] A regression test reproduces it and passes\n- [ ] Post-merge verification passes\n\n---\nBranch: `{branch}` · the pull request says `Closes #{number}`.\n"
     ));
-    let changed = issue.body != body || issue.title != title;
-    if changed {
-        forge.update_issue(number, &title, &body)?;
-    }
-    if labels.iter().any(|l| !issue.labels.contains(l)) {
-        forge.add_labels(number, &labels)?;
-    }
-    let action = match (created, changed) {
-        (true, _) => Action::Created,
-        (false, true) => Action::Updated,
-        (false, false) => Action::Unchanged,
-    };
+    let action = sync_issue(forge, &issue, created, &title, &body, &labels)?;
     event(
         "issue_create",
         action,
@@ -562,6 +532,30 @@ pub fn create_inline_issue(
         parent: None,
         parent_action: action,
         issues: report,
+    })
+}
+
+/// Bring an issue found by its marker (or just created with a placeholder body) to `title` and
+/// `body`, and make sure it carries `labels`; says whether it was created, updated or left as is.
+fn sync_issue(
+    forge: &dyn Forge,
+    issue: &Issue,
+    created: bool,
+    title: &str,
+    body: &str,
+    labels: &[String],
+) -> Result<Action, ForgeError> {
+    let changed = issue.body != body || issue.title != title;
+    if changed {
+        forge.update_issue(issue.number, title, body)?;
+    }
+    if labels.iter().any(|l| !issue.labels.contains(l)) {
+        forge.add_labels(issue.number, labels)?;
+    }
+    Ok(match (created, changed) {
+        (true, _) => Action::Created,
+        (false, true) => Action::Updated,
+        (false, false) => Action::Unchanged,
     })
 }
 
