@@ -790,9 +790,15 @@ fn implementation_pushes_with_the_token_off_the_command_line_and_opens_the_pull_
         ]
     );
     let reqs = fake.requests();
-    assert!(reqs.iter().all(|r| r.authorization == format!("Bearer {TOKEN}")));
+    assert!(
+        reqs.iter()
+            .all(|r| r.authorization == format!("Bearer {TOKEN}"))
+    );
     let body = reqs[7].body["body"].as_str().unwrap();
-    assert!(body.contains("Closes #2") && body.contains("check build"), "{body}");
+    assert!(
+        body.contains("Closes #2") && body.contains("check build"),
+        "{body}"
+    );
     assert_eq!(
         repo.session()["pull_requests"],
         json!([{"number": 5, "issue": 2, "merged": false}])

@@ -35,11 +35,7 @@ fn scratch(extra: &str, intake_args: &[&str]) -> Repo {
     std::fs::write(repo.path().join("check.sh"), CHECK).unwrap();
     repo.git(&["add", "check.sh"]);
     repo.git(&["commit", "-q", "-m", "check.sh fails on BROKEN"]);
-    std::fs::write(
-        repo.path().join(".git/info/exclude"),
-        ".factory/\nfake/\n",
-    )
-    .unwrap();
+    std::fs::write(repo.path().join(".git/info/exclude"), ".factory/\nfake/\n").unwrap();
     let fake = fake(&repo);
     std::fs::create_dir_all(&fake).unwrap();
     for (name, script) in [
@@ -60,7 +56,10 @@ fn scratch(extra: &str, intake_args: &[&str]) -> Repo {
             "review.sh",
             "echo 'export const ok = 2; // constant-time compare' > src/auth/reset_token.ts\n",
         ),
-        ("hotfix.sh", "mkdir -p src && echo 'fixed' > src/checkout.ts\n"),
+        (
+            "hotfix.sh",
+            "mkdir -p src && echo 'fixed' > src/checkout.ts\n",
+        ),
         ("nothing.sh", "true\n"),
     ] {
         std::fs::write(fake.join(name), script).unwrap();
@@ -82,7 +81,12 @@ fn scratch(extra: &str, intake_args: &[&str]) -> Repo {
 fn feature(extra: &str) -> Repo {
     let repo = scratch(
         extra,
-        &["--request", "Add password reset by e-mail", "--class", "feature"],
+        &[
+            "--request",
+            "Add password reset by e-mail",
+            "--class",
+            "feature",
+        ],
     );
     repo.write_plan(&one_task_plan());
     factory(&repo).args(["issues", "create"]).assert().success();
@@ -134,9 +138,7 @@ fn an_issue_is_implemented_committed_with_evidence_and_a_pull_request() {
         .args(["implement", "--issue", "2"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(format!(
-            "#2 on {BRANCH} at"
-        )))
+        .stdout(predicate::str::contains(format!("#2 on {BRANCH} at")))
         .stdout(predicate::str::contains("pull request #3 opened"))
         .stdout(predicate::str::contains(
             "evidence: .factory/artifacts/evidence/2/build.log",
@@ -145,7 +147,10 @@ fn an_issue_is_implemented_committed_with_evidence_and_a_pull_request() {
     // The agent: the implementer's sandbox, in a worktree inside the git directory, no token.
     let argv = read(&repo, "argv-1");
     let args: Vec<&str> = argv.lines().collect();
-    assert!(args.windows(2).any(|w| w == ["--sandbox", "workspace-write"]));
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--sandbox", "workspace-write"])
+    );
     let dir = args[args.iter().position(|a| *a == "-C").unwrap() + 1];
     assert!(
         dir.ends_with(".git/factory-worktrees/issue-2"),
@@ -154,7 +159,10 @@ fn an_issue_is_implemented_committed_with_evidence_and_a_pull_request() {
     let env = read(&repo, "env-1");
     assert!(env.lines().any(|l| l == "CODEX_API_KEY"));
     for secret in ["GITHUB_TOKEN", "UNRELATED_SECRET"] {
-        assert!(!env.lines().any(|l| l == secret), "{secret} reached the agent");
+        assert!(
+            !env.lines().any(|l| l == secret),
+            "{secret} reached the agent"
+        );
     }
     let prompt = read(&repo, "prompt-1");
     for part in [
@@ -180,27 +188,39 @@ fn an_issue_is_implemented_committed_with_evidence_and_a_pull_request() {
     );
     assert_eq!(worktrees(&repo), 1, "the worktree was removed");
     assert!(!repo.path().join(".git/factory-worktrees/issue-2").exists());
-    assert_eq!(repo.git(&["status", "--porcelain"]), "", "the checkout is untouched");
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        "",
+        "the checkout is untouched"
+    );
 
     // Evidence by factory, and the pull request with it.
-    let build = std::fs::read_to_string(
-        repo.path().join(".factory/artifacts/evidence/2/build.log"),
-    )
-    .unwrap();
-    assert!(build.starts_with("$ sh check.sh build\nexit code: 0\n"), "{build}");
+    let build =
+        std::fs::read_to_string(repo.path().join(".factory/artifacts/evidence/2/build.log"))
+            .unwrap();
+    assert!(
+        build.starts_with("$ sh check.sh build\nexit code: 0\n"),
+        "{build}"
+    );
     assert!(build.contains("check build"));
     let pr = repo.pull(3);
     assert_eq!(pr["head"], BRANCH);
     assert_eq!(pr["base"], "main");
     let body = pr["body"].as_str().unwrap();
-    assert!(body.contains("Closes #2") && body.contains("check test"), "{body}");
+    assert!(
+        body.contains("Closes #2") && body.contains("check test"),
+        "{body}"
+    );
     assert!(body.contains("src/auth/reset_token.ts"));
     let r = record(&repo);
     let issue = &r["issues"][0];
     assert_eq!(issue["status"], "done");
     assert_eq!(issue["pull_request"], 3);
     assert_eq!(issue["commits"].as_array().unwrap().len(), 1);
-    assert_eq!(issue["evidence"], json!(["evidence/2/build.log", "evidence/2/test.log"]));
+    assert_eq!(
+        issue["evidence"],
+        json!(["evidence/2/build.log", "evidence/2/test.log"])
+    );
     assert_eq!(issue["validation"][1]["exit_code"], 0);
     assert_eq!(issue["attempts"][0]["outcome"], "done");
     assert_eq!(
@@ -227,7 +247,8 @@ fn an_issue_is_implemented_committed_with_evidence_and_a_pull_request() {
 
 #[test]
 fn a_failing_validation_is_retried_once_with_its_output_then_passes() {
-    let repo = feature("routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n");
+    let repo =
+        feature("routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n");
     script(&repo, &["edit:broken.sh", "edit:good.sh"]);
     factory(&repo)
         .args(["run", "--resume"])
@@ -262,9 +283,14 @@ fn a_change_outside_the_scope_is_sent_back_then_fixed() {
         .args(["implement", "--issue", "2"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("`NOTES.md` is not in files_in_scope"));
+        .stderr(predicate::str::contains(
+            "`NOTES.md` is not in files_in_scope",
+        ));
     let retry = read(&repo, "prompt-2");
-    assert!(retry.contains("`NOTES.md` is not in files_in_scope"), "{retry}");
+    assert!(
+        retry.contains("`NOTES.md` is not in files_in_scope"),
+        "{retry}"
+    );
     assert!(retry.contains("task-001 in the strategic plan"));
     assert_eq!(repo.session()["counters"]["implementation_retries"], 1);
     assert_eq!(
@@ -284,7 +310,8 @@ fn a_change_outside_the_scope_is_sent_back_then_fixed() {
 
 #[test]
 fn retries_exhausted_escalate_and_comment_on_the_issue() {
-    let repo = feature("routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n");
+    let repo =
+        feature("routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n");
     script(&repo, &["edit:broken.sh"]);
     factory(&repo)
         .args(["run", "--resume"])
@@ -300,18 +327,26 @@ fn retries_exhausted_escalate_and_comment_on_the_issue() {
         comment.starts_with("Implementation of #2 stopped after 3 attempt(s)"),
         "{comment}"
     );
-    assert!(comment.contains("error: reset_token.ts is broken"), "{comment}");
+    assert!(
+        comment.contains("error: reset_token.ts is broken"),
+        "{comment}"
+    );
     let pulls = repo.path().join(".factory/forge/pulls");
     assert!(
         !pulls.exists() || pulls.read_dir().unwrap().next().is_none(),
         "no pull request for a failed implementation"
     );
-    assert_eq!(worktrees(&repo), 1, "the worktree is removed after the last attempt");
+    assert_eq!(
+        worktrees(&repo),
+        1,
+        "the worktree is removed after the last attempt"
+    );
 }
 
 #[test]
 fn scope_still_broken_on_the_last_attempt_asks_for_a_scope_decision() {
-    let repo = feature("routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n");
+    let repo =
+        feature("routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n");
     script(&repo, &["edit:outside.sh"]);
     factory(&repo)
         .args(["run", "--resume"])
@@ -341,7 +376,12 @@ fn a_hotfix_creates_its_inline_issue_then_implements_it() {
         .success()
         .stdout(predicate::str::contains("pipeline complete"));
     let issue = repo.issue(1);
-    assert!(issue["title"].as_str().unwrap().starts_with("[HOTFIX] Checkout returns 500"));
+    assert!(
+        issue["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("[HOTFIX] Checkout returns 500")
+    );
     let branch = "fix/#1-checkout-returns-500-when-the-cart-is";
     assert_eq!(repo.session()["issues"][0]["branch"], branch);
     let pr = repo.pull(2);
@@ -350,7 +390,10 @@ fn a_hotfix_creates_its_inline_issue_then_implements_it() {
     let log = repo.git(&["log", "--format=%s", "-1", branch]);
     assert_eq!(log, "Checkout returns 500 when the cart is empty (#1)");
     let prompt = read(&repo, "prompt-1");
-    assert!(prompt.contains("(no list: none: the route has no plan"), "{prompt}");
+    assert!(
+        prompt.contains("(no list: none: the route has no plan"),
+        "{prompt}"
+    );
     assert!(prompt.contains("- test: `sh check.sh test`"));
 }
 
@@ -392,7 +435,8 @@ fn a_tactical_plan_gives_the_scope_and_the_validation() {
     )
     .unwrap();
     tp["issue_number"] = 2.into();
-    tp["handoff"]["validation_commands"] = json!({"build": "sh check.sh tactical-build", "test": "sh check.sh tactical-test"});
+    tp["handoff"]["validation_commands"] =
+        json!({"build": "sh check.sh tactical-build", "test": "sh check.sh tactical-test"});
     let dir = repo.path().join(".factory/artifacts/tactical");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("2.json"), tp.to_string()).unwrap();
@@ -404,10 +448,9 @@ fn a_tactical_plan_gives_the_scope_and_the_validation() {
     let prompt = read(&repo, "prompt-1");
     assert!(prompt.contains("Steps of the tactical plan"), "{prompt}");
     assert!(prompt.contains("- build: `sh check.sh tactical-build`"));
-    let build = std::fs::read_to_string(
-        repo.path().join(".factory/artifacts/evidence/2/build.log"),
-    )
-    .unwrap();
+    let build =
+        std::fs::read_to_string(repo.path().join(".factory/artifacts/evidence/2/build.log"))
+            .unwrap();
     assert!(build.contains("check tactical-build"), "{build}");
     // A broken tactical plan stops with its violations.
     tp["handoff"]["in_scope_files"] = json!(["src/elsewhere/**"]);
@@ -416,5 +459,7 @@ fn a_tactical_plan_gives_the_scope_and_the_validation() {
         .args(["implement", "--issue", "2"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("does not satisfy the tactical-plan contract"));
+        .stderr(predicate::str::contains(
+            "does not satisfy the tactical-plan contract",
+        ));
 }

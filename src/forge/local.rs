@@ -158,7 +158,6 @@ impl LocalForge {
         }
         Ok(())
     }
-
 }
 
 impl Forge for LocalForge {

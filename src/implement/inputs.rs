@@ -170,7 +170,10 @@ pub fn gather(
         .map(|t| t.change_class)
         .unwrap_or(session.change_class);
     let branch = reference.branch.clone().unwrap_or_else(|| {
-        let title = task.as_ref().map(|t| t.title.as_str()).unwrap_or(&issue.title);
+        let title = task
+            .as_ref()
+            .map(|t| t.title.as_str())
+            .unwrap_or(&issue.title);
         branch_name(change_class, number, title)
     });
     Ok(IssueWork {

@@ -65,15 +65,10 @@ pub enum ImplementError {
         "no validation commands for issue #{0}: neither a tactical nor a strategic plan gives any; set `phases.implementation.validation` in .factory/workflow.yaml (docs/agents.md)"
     )]
     NoValidation(u64),
-    #[error(
-        "the GitHub forge needs GITHUB_TOKEN or GH_TOKEN to push the branch of issue #{0}"
-    )]
+    #[error("the GitHub forge needs GITHUB_TOKEN or GH_TOKEN to push the branch of issue #{0}")]
     NoToken(u64),
     #[error("cannot write the evidence of issue #{issue}: {source}")]
-    Evidence {
-        issue: u64,
-        source: std::io::Error,
-    },
+    Evidence { issue: u64, source: std::io::Error },
     #[error(transparent)]
     Forge(#[from] ForgeError),
     #[error(transparent)]
@@ -153,9 +148,17 @@ pub fn implement_issue(
         }
     }
     let wt = Worktree::open(&git, number, &work.branch, &base_ref, opts.attempt > 1)?;
-    let outcome = attempt_in(opts, session, &work, &wt, &base, &base_ref, token.as_deref());
-    let finished = matches!(outcome, Ok(PhaseOutcome::Done { .. }))
-        || (opts.last_attempt && outcome.is_ok());
+    let outcome = attempt_in(
+        opts,
+        session,
+        &work,
+        &wt,
+        &base,
+        &base_ref,
+        token.as_deref(),
+    );
+    let finished =
+        matches!(outcome, Ok(PhaseOutcome::Done { .. })) || (opts.last_attempt && outcome.is_ok());
     if finished {
         wt.remove();
     }
@@ -640,10 +643,7 @@ fn rework_applies(state: &StateDir, rec: Option<&IssueRecord>) -> bool {
 /// Implement every task issue of the session that is not implemented yet (or, with `rework`,
 /// whose pull request the review sent back), creating the inline issue first on routes that
 /// make it here.
-pub fn implement_session(
-    opts: &Options<'_>,
-    inline_issue: bool,
-) -> anyhow::Result<PhaseOutcome> {
+pub fn implement_session(opts: &Options<'_>, inline_issue: bool) -> anyhow::Result<PhaseOutcome> {
     let load = || -> anyhow::Result<Session> {
         Ok(opts
             .state

@@ -18,11 +18,7 @@ pub fn evidence_rel(issue: u64) -> String {
 /// Run one command line with `sh -c` in `dir`: the environment of factory minus the forge
 /// tokens, its process group killed at `timeout`.
 pub fn run_check(dir: &Path, check: &Check, timeout: Duration) -> CheckResult {
-    let mut spec = Spec::new(
-        "sh",
-        vec!["-c".to_string(), check.command.clone()],
-        timeout,
-    );
+    let mut spec = Spec::new("sh", vec!["-c".to_string(), check.command.clone()], timeout);
     spec.cwd = Some(dir.to_path_buf());
     spec.allow_env = std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
@@ -44,12 +40,7 @@ pub fn run_check(dir: &Path, check: &Check, timeout: Duration) -> CheckResult {
                     timeout.as_secs()
                 ));
             }
-            (
-                out.code(),
-                timed_out,
-                text,
-                out.duration.as_millis() as u64,
-            )
+            (out.code(), timed_out, text, out.duration.as_millis() as u64)
         }
         Err(e) => (None, false, format!("[factory: cannot run it: {e}]\n"), 0),
     };

@@ -216,10 +216,7 @@ mod tests {
         assert_eq!(base64(b"f"), "Zg==");
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(
-            base64(b"x-access-token:abc"),
-            "eC1hY2Nlc3MtdG9rZW46YWJj"
-        );
+        assert_eq!(base64(b"x-access-token:abc"), "eC1hY2Nlc3MtdG9rZW46YWJj");
     }
 
     fn git(dir: &Path, args: &[&str]) {
@@ -229,7 +226,11 @@ mod tests {
             .current_dir(dir)
             .output()
             .unwrap();
-        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
     }
 
     #[test]
@@ -239,7 +240,11 @@ mod tests {
         git(tmp.path(), &["commit", "-q", "--allow-empty", "-m", "init"]);
         let repo = Git::new(tmp.path());
         let wt = Worktree::open(&repo, 3, "feat/#3-x", "main", false).unwrap();
-        assert!(wt.path.starts_with(tmp.path().join(".git")), "{:?}", wt.path);
+        assert!(
+            wt.path.starts_with(tmp.path().join(".git")),
+            "{:?}",
+            wt.path
+        );
         std::fs::write(wt.path.join("a.txt"), "a").unwrap();
         let wt = Worktree::open(&repo, 3, "feat/#3-x", "main", true).unwrap();
         assert!(wt.path.join("a.txt").exists(), "kept for a retry");
