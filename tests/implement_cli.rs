@@ -463,3 +463,57 @@ fn a_tactical_plan_gives_the_scope_and_the_validation() {
             "does not satisfy the tactical-plan contract",
         ));
 }
+
+#[test]
+fn review_findings_sent_back_are_implemented_on_the_same_branch_and_pull_request() {
+    let phase = manifest("tests/fixtures/engine/phase.sh");
+    let repo = feature(&format!(
+        "routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n    - phase: code_review\nphases:\n  code_review:\n    command: [\"sh\", \"{}\"]\n    env: [FAKE_DIR]\n",
+        phase.display()
+    ));
+    let review_dir = repo.path().join("fake/review");
+    std::fs::create_dir_all(review_dir.join("script")).unwrap();
+    std::fs::create_dir_all(review_dir.join("fixtures")).unwrap();
+    std::fs::copy(
+        manifest("tests/fixtures/engine/code_review.json"),
+        review_dir.join("fixtures/code_review.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        review_dir.join("script/code_review"),
+        "sendback:implementation\nok\n",
+    )
+    .unwrap();
+    script(&repo, &["edit:good.sh", "edit:review.sh"]);
+    factory(&repo)
+        .env("FAKE_DIR", &review_dir)
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+
+    let rework = read(&repo, "prompt-2");
+    assert!(rework.contains("## The code review sent the change back"), "{rework}");
+    assert!(rework.contains("UNTRUSTED DATA (review findings to address)"));
+    assert!(rework.contains("src/auth.rs:12 handle the expired token"));
+    let subjects = repo.git(&["log", "--format=%s%n%b", &format!("main..{BRANCH}")]);
+    assert!(subjects.contains("Review findings addressed by codex"), "{subjects}");
+    assert_eq!(
+        repo.git(&["rev-list", "--count", &format!("main..{BRANCH}")]),
+        "2",
+        "the rework is a second commit on the same branch"
+    );
+    assert!(
+        !repo.path().join(".factory/forge/pulls/4.json").exists(),
+        "no second pull request"
+    );
+    let pr = repo.pull(3);
+    assert_eq!(pr["head"], BRANCH);
+    let s = repo.session();
+    assert_eq!(s["counters"]["review_cycles"], 2, "two reviews ran");
+    assert!(s.get("rework").is_none(), "the rework is cleared once implemented");
+    assert_eq!(s["pull_requests"].as_array().unwrap().len(), 1);
+    let attempts = &record(&repo)["issues"][0]["attempts"];
+    assert_eq!(attempts[1]["rework_cycle"], 1);
+    assert_eq!(attempts[1]["detail"], "updated pull request #3");
+}

@@ -78,7 +78,7 @@ pub fn run(args: ImplementArgs) -> anyhow::Result<Outcome> {
                     "The previous attempt of phase implementation failed:\n{detail}"
                 ));
             }
-            PhaseOutcome::Unavailable { detail } => {
+            PhaseOutcome::Unavailable { detail } | PhaseOutcome::SendBack { detail, .. } => {
                 anyhow::bail!("{detail}; try again later");
             }
             PhaseOutcome::NeedsHuman { reason, detail } => {

@@ -34,7 +34,7 @@ use crate::forge::{Forge, ForgeError, open_forge, phases::repo_for};
 use crate::preflight::engine::Engine;
 use crate::preflight::scope::Scope;
 use crate::runner::{Phase, PhaseContext, PhaseOutcome};
-use crate::state::{EscalationReason, Session, StateDir, StateError};
+use crate::state::{EscalationReason, Rework, Session, StateDir, StateError};
 use crate::templates::TemplateError;
 use crate::workflow::{AdapterKind, Workflow};
 use inputs::IssueWork;
@@ -81,13 +81,6 @@ pub enum ImplementError {
     State(#[from] StateError),
 }
 
-/// Review findings the code review sent back, for one more round on the same branch.
-#[derive(Debug, Clone)]
-pub struct Rework {
-    pub detail: String,
-    pub cycle: u32,
-}
-
 /// How one attempt runs.
 pub struct Options<'a> {
     pub state: &'a StateDir,
@@ -105,6 +98,8 @@ pub struct Options<'a> {
     /// No retry follows this attempt: a failure is commented on the issue.
     pub last_attempt: bool,
     pub retry_context: Option<String>,
+    /// The findings of a code review that sent the work back: the agent runs again on the same
+    /// branch and the same pull request is updated.
     pub rework: Option<Rework>,
 }
 
@@ -719,7 +714,7 @@ impl Phase for ImplementationPhase {
             attempt: ctx.attempt,
             last_attempt: ctx.attempt > ctx.phase.retries,
             retry_context: ctx.retry_context.clone(),
-            rework: None,
+            rework: ctx.rework.cloned(),
         };
         let inline = ctx.phase.step.as_ref().is_some_and(|s| s.inline_issue);
         implement_session(&opts, inline)
