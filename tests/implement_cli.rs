@@ -493,11 +493,17 @@ fn review_findings_sent_back_are_implemented_on_the_same_branch_and_pull_request
         .stdout(predicate::str::contains("pipeline complete"));
 
     let rework = read(&repo, "prompt-2");
-    assert!(rework.contains("## The code review sent the change back"), "{rework}");
+    assert!(
+        rework.contains("## The code review sent the change back"),
+        "{rework}"
+    );
     assert!(rework.contains("UNTRUSTED DATA (review findings to address)"));
     assert!(rework.contains("src/auth.rs:12 handle the expired token"));
     let subjects = repo.git(&["log", "--format=%s%n%b", &format!("main..{BRANCH}")]);
-    assert!(subjects.contains("Review findings addressed by codex"), "{subjects}");
+    assert!(
+        subjects.contains("Review findings addressed by codex"),
+        "{subjects}"
+    );
     assert_eq!(
         repo.git(&["rev-list", "--count", &format!("main..{BRANCH}")]),
         "2",
@@ -511,7 +517,10 @@ fn review_findings_sent_back_are_implemented_on_the_same_branch_and_pull_request
     assert_eq!(pr["head"], BRANCH);
     let s = repo.session();
     assert_eq!(s["counters"]["review_cycles"], 2, "two reviews ran");
-    assert!(s.get("rework").is_none(), "the rework is cleared once implemented");
+    assert!(
+        s.get("rework").is_none(),
+        "the rework is cleared once implemented"
+    );
     assert_eq!(s["pull_requests"].as_array().unwrap().len(), 1);
     let attempts = &record(&repo)["issues"][0]["attempts"];
     assert_eq!(attempts[1]["rework_cycle"], 1);
