@@ -61,6 +61,10 @@ fn scratch(extra: &str, intake_args: &[&str]) -> Repo {
             "mkdir -p src && echo 'fixed' > src/checkout.ts\n",
         ),
         ("nothing.sh", "true\n"),
+        (
+            "secret.sh",
+            "mkdir -p src/auth && echo 'const ACCESS_KEY = \"AKIAZ3MHQ5R7TXW4PL2N\";' > src/auth/reset_token.ts\n",
+        ),
     ] {
         std::fs::write(fake.join(name), script).unwrap();
     }
@@ -525,4 +529,29 @@ fn review_findings_sent_back_are_implemented_on_the_same_branch_and_pull_request
     let attempts = &record(&repo)["issues"][0]["attempts"];
     assert_eq!(attempts[1]["rework_cycle"], 1);
     assert_eq!(attempts[1]["detail"], "updated pull request #3");
+}
+
+#[test]
+fn a_secret_in_the_change_is_sent_back_and_never_committed_or_shown() {
+    let repo = feature("");
+    script(&repo, &["edit:secret.sh", "edit:good.sh"]);
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("a secret (aws-access-key-id"));
+    let retry = read(&repo, "prompt-2");
+    assert!(
+        retry.contains("src/auth/reset_token.ts` line 1: a secret"),
+        "{retry}"
+    );
+    assert!(!retry.contains("AKIAZ3MHQ5R7TXW4PL2N"), "{retry}");
+    let history = repo.git(&["log", "-p", &format!("main..{BRANCH}")]);
+    assert!(
+        !history.contains("AKIAZ3MH"),
+        "the secret was never committed"
+    );
+    let rec = std::fs::read_to_string(repo.path().join(".factory/artifacts/implementation.json"))
+        .unwrap();
+    assert!(!rec.contains("AKIAZ3MHQ5R7TXW4PL2N"));
 }
