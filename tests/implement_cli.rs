@@ -390,12 +390,15 @@ fn a_hotfix_creates_its_inline_issue_then_implements_it() {
     assert_eq!(repo.session()["issues"][0]["branch"], branch);
     let pr = repo.pull(2);
     assert_eq!(pr["head"], branch);
+    assert_eq!(pr["title"], "Checkout returns 500 when the cart is empty");
     assert!(pr["body"].as_str().unwrap().contains("Closes #1"));
     let log = repo.git(&["log", "--format=%s", "-1", branch]);
     assert_eq!(log, "Checkout returns 500 when the cart is empty (#1)");
     let prompt = read(&repo, "prompt-1");
     assert!(
-        prompt.contains("(no list: none: the route has no plan"),
+        prompt.contains(
+            "(no list: the route has no plan; keep the change as small as the issue needs)"
+        ),
         "{prompt}"
     );
     assert!(prompt.contains("- test: `sh check.sh test`"));

@@ -154,11 +154,7 @@ pub fn gather(
             "every task of the strategic plan".to_string(),
         )
     } else {
-        (
-            Vec::new(),
-            Vec::new(),
-            "none: the route has no plan".to_string(),
-        )
+        (Vec::new(), Vec::new(), "the route has no plan".to_string())
     };
 
     let validation = validation_commands(workflow, tactical.as_ref(), plan.as_ref());

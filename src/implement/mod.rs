@@ -477,7 +477,7 @@ fn attempt_in(
 
     // 3. Commit, publish, pull request.
     let commit = if wt.has_staged()? {
-        let title = crate::forge::issues::line(without_tag(&work.title));
+        let title = crate::forge::issues::line(pr::without_tag(&work.title));
         let message = format!(
             "{title} (#{n})\n\n{what} by {name} in attempt {a}; validated by factory: {checks}.\n\nCloses #{n}\n",
             n = work.number,
@@ -590,15 +590,6 @@ fn attempt_in(
             if opened.created { "opened" } else { "updated" }
         ),
     })
-}
-
-/// An issue title without its leading `[TASK]`, `[HOTFIX]`, … tag.
-fn without_tag(title: &str) -> &str {
-    let t = title.trim();
-    match t.find(']') {
-        Some(i) if t.starts_with('[') => t[i + 1..].trim(),
-        _ => t,
-    }
 }
 
 /// The task issues of the session, in the order they were made.
