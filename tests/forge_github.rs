@@ -644,3 +644,163 @@ fn a_pull_request_is_opened_through_the_api_with_a_branch_from_the_base() {
         json!([{"number": 5, "issue": 2, "merged": false}])
     );
 }
+
+/// `factory implement` on GitHub: the agent (the fake codex) edits the worktree, factory
+/// pushes the branch to origin (a local bare repository here) with the token in git's
+/// environment only, then opens the pull request through the API. A `git` wrapper first on
+/// PATH records every git command line factory runs.
+#[test]
+fn implementation_pushes_with_the_token_off_the_command_line_and_opens_the_pull_request() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .success();
+    let root = repo.path();
+    let origin = root.join("origin.git");
+    repo.git(&["init", "-q", "--bare", origin.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    std::fs::write(
+        root.join(".git/info/exclude"),
+        ".factory/\nfake/\nwrap/\norigin.git/\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join(".factory")).unwrap();
+    std::fs::write(
+        root.join(".factory/workflow.yaml"),
+        "agents:\n  implementer:\n    env: [FAKE_AGENT_DIR]\n",
+    )
+    .unwrap();
+    let agent_dir = root.join("fake");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    std::fs::write(
+        agent_dir.join("edit.sh"),
+        "mkdir -p src/auth && echo 'export const ok = 1;' > src/auth/reset_token.ts\n",
+    )
+    .unwrap();
+    std::fs::write(agent_dir.join("script"), "edit:edit.sh\n").unwrap();
+    let real_git = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let wrap = root.join("wrap");
+    std::fs::create_dir_all(&wrap).unwrap();
+    let log = root.join("git.log");
+    std::fs::write(
+        wrap.join("git"),
+        format!(
+            "#!/bin/sh\necho \"ARGV $*\" >> '{log}'\nif [ -n \"$GIT_CONFIG_VALUE_0\" ]; then echo \"AUTH $GIT_CONFIG_KEY_0 $(echo \"$GIT_CONFIG_VALUE_0\" | cut -d' ' -f3 | base64 -d)\" >> '{log}'; fi\nexec {} \"$@\"\n",
+            real_git.trim(),
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", wrap.join("git").to_str().unwrap()])
+        .status()
+        .unwrap();
+    let branch = "feat/#2-reset-token-store";
+    let task = json!({"number": 2, "title": "[TASK] Reset token store", "state": "open", "body": "Implement the token store.", "labels": []});
+    fake.clear();
+    for _ in 0..2 {
+        fake.can(canned("GET", "/issues/2$", 200, task.clone()));
+        fake.can(canned("GET", "/issues/2/comments", 200, json!([])));
+    }
+    fake.can(canned("GET", "$", 200, json!({"default_branch": "main"})));
+    fake.can(canned(
+        "GET",
+        "/git/ref/heads/",
+        200,
+        json!({"object": {"sha": "abc123"}}),
+    ));
+    fake.can(canned("GET", "/pulls?", 200, json!([])));
+    fake.can(canned(
+        "POST",
+        "/pulls",
+        201,
+        json!({
+            "number": 5, "title": "Reset token store", "state": "open", "body": "b",
+            "head": {"ref": branch}, "base": {"ref": "main"}
+        }),
+    ));
+    let path = format!(
+        "{}:{}:{}",
+        wrap.display(),
+        forge_support::manifest("tests/fixtures/agents").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    github(&repo, &fake)
+        .env("PATH", path)
+        .env("FAKE_AGENT_DIR", &agent_dir)
+        .env("CODEX_API_KEY", "test-key")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pull request #5 opened"));
+
+    // The branch reached origin with factory's commit.
+    let pushed = repo.git(&[
+        "--git-dir",
+        origin.to_str().unwrap(),
+        "log",
+        "--format=%s",
+        "-1",
+        &format!("refs/heads/{branch}"),
+    ]);
+    assert_eq!(pushed, "Reset token store (#2)");
+    // The token was in git's environment for the push, never on a command line.
+    let git_log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        git_log.contains(&format!(
+            "ARGV push --quiet origin refs/heads/{branch}:refs/heads/{branch}"
+        )),
+        "{git_log}"
+    );
+    assert!(
+        git_log.contains(&format!("AUTH http.extraheader x-access-token:{TOKEN}")),
+        "{git_log}"
+    );
+    assert!(
+        git_log
+            .lines()
+            .filter(|l| l.starts_with("ARGV"))
+            .all(|l| !l.contains(TOKEN)),
+        "{git_log}"
+    );
+    // The agent never had it.
+    let env = std::fs::read_to_string(agent_dir.join("env-1")).unwrap();
+    assert!(!env.lines().any(|l| l == "GITHUB_TOKEN"), "{env}");
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("GET {PREFIX}/issues/2"),
+            format!("GET {PREFIX}/issues/2/comments?per_page=100"),
+            format!("GET {PREFIX}"),
+            format!("GET {PREFIX}/issues/2"),
+            format!("GET {PREFIX}/issues/2/comments?per_page=100"),
+            format!("GET {PREFIX}/git/ref/heads/feat/%232-reset-token-store"),
+            format!("GET {PREFIX}/pulls?state=all&per_page=100"),
+            format!("POST {PREFIX}/pulls"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert!(
+        reqs.iter()
+            .all(|r| r.authorization == format!("Bearer {TOKEN}"))
+    );
+    let body = reqs[7].body["body"].as_str().unwrap();
+    assert!(
+        body.contains("Closes #2") && body.contains("check build"),
+        "{body}"
+    );
+    assert_eq!(
+        repo.session()["pull_requests"],
+        json!([{"number": 5, "issue": 2, "merged": false}])
+    );
+}

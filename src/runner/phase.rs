@@ -75,6 +75,10 @@ impl Registry {
             Box::new(crate::forge::phases::IssueCreation),
         );
         r.register(PhaseName::Merge, Box::new(crate::forge::phases::Merge));
+        r.register(
+            PhaseName::Implementation,
+            Box::new(crate::implement::ImplementationPhase),
+        );
         r
     }
 

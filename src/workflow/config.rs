@@ -208,6 +208,10 @@ pub struct PhaseConfig {
     /// Merge only: a health check post-merge verification runs last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<String>,
+    /// Implementation only: validation commands (name → command line) for issues whose plan
+    /// gives none, such as the hotfix route, which has no plan.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub validation: BTreeMap<String, String>,
 }
 
 /// The methodology's limits.
