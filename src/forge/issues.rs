@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Forge, ForgeError, Issue, NewIssue, State, markers};
+use super::{Forge, ForgeError, Issue, NewIssue, State, TextKind, markers};
 use crate::contracts::{self, Contract};
 use crate::intake::sanitize;
 use crate::state::{IssueRef, Session, StateDir};
@@ -214,6 +214,8 @@ pub fn create_issues(
         return create_inline_issue(state, forge, session);
     }
     let plan = load_plan(state)?;
+    // The safe-outputs cap is checked before the first write: never half a plan.
+    forge.check_plan_issues(plan.tasks.len())?;
     let templates = Templates::with_overrides(crate::templates::override_dir(state.root()));
     let sid = &session.id;
     let existing = forge.list_issues()?;
@@ -545,7 +547,8 @@ fn sync_issue(
     body: &str,
     labels: &[String],
 ) -> Result<Action, ForgeError> {
-    let changed = issue.body != body || issue.title != title;
+    let changed = issue.body != forge.as_written(TextKind::Body, body)
+        || issue.title != forge.as_written(TextKind::Title, title);
     if changed {
         forge.update_issue(issue.number, title, body)?;
     }

@@ -16,6 +16,7 @@ pub mod merge;
 pub mod phases;
 pub mod pr;
 pub mod recurrence;
+pub mod safe;
 pub mod select;
 pub mod verify;
 
@@ -25,6 +26,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use local::LocalForge;
+pub use safe::{SafeForge, TextKind};
 pub use select::{ForgeKind, open_forge};
 
 /// Whether an issue or pull request is open.
@@ -156,6 +158,11 @@ pub enum ForgeError {
     Unsupported(String),
     #[error("the forge API refused the request: {0}")]
     Api(String),
+    /// The safe-outputs policy refused a write (docs/security.md).
+    #[error(
+        "safe outputs refused the write: {what}; change `outputs.{key}` in .factory/workflow.yaml if this is intended (docs/security.md)"
+    )]
+    Refused { what: String, key: &'static str },
 }
 
 impl ForgeError {
@@ -169,10 +176,22 @@ impl ForgeError {
 }
 
 /// The operations the pipeline needs from a forge. Every write the pipeline makes goes through
-/// here, so the same pipeline runs against GitHub and against the local forge.
+/// here, so the same pipeline runs against GitHub and against the local forge; [`open_forge`]
+/// wraps every forge in a [`SafeForge`], the safe-outputs policy.
 pub trait Forge {
     /// `local` or `github`, for messages and the log.
     fn name(&self) -> &'static str;
+
+    /// `text` as this forge would store it: the safe-outputs policy applied by [`SafeForge`],
+    /// unchanged otherwise. Lets a re-run tell whether a body it would write is already there.
+    fn as_written(&self, _kind: TextKind, text: &str) -> String {
+        text.to_string()
+    }
+    /// Refuse, before the first write, a plan of `tasks` tasks that would open more issues
+    /// than the safe-outputs policy allows ([`SafeForge`]; no limit otherwise).
+    fn check_plan_issues(&self, _tasks: usize) -> Result<(), ForgeError> {
+        Ok(())
+    }
 
     /// Every issue, open and closed, in number order.
     fn list_issues(&self) -> Result<Vec<Issue>, ForgeError>;

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::safe::{Policy, SafeForge};
 use super::{Forge, ForgeError, LocalForge};
 use crate::state::StateDir;
 
@@ -68,20 +69,48 @@ pub fn choose(env: &ForgeEnv) -> Result<ForgeKind, ForgeError> {
     })
 }
 
-/// Open the forge for the repository at `repo` with state in `state`.
+/// Open the forge for the repository at `repo` with state in `state`, behind the safe-outputs
+/// policy of the workflow (`outputs` in .factory/workflow.yaml): every write passes through it.
 pub fn open_forge(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, ForgeError> {
     let env = ForgeEnv::from_process(repo);
-    match choose(&env)? {
-        ForgeKind::Local => Ok(Box::new(LocalForge::new(state.root(), repo))),
+    let kind = choose(&env)?;
+    let workflow = crate::workflow::load(&state.root().join(crate::workflow::load::OVERRIDE_FILE))
+        .map_err(|e| ForgeError::Unsupported(e.to_string()))?
+        .workflow;
+    match kind {
+        ForgeKind::Local => {
+            let policy = Policy::new(&workflow.outputs, None);
+            Ok(Box::new(SafeForge::new(
+                LocalForge::new(state.root(), repo),
+                policy,
+            )))
+        }
         ForgeKind::Github => {
             let repository = env.repository.ok_or_else(|| {
                 ForgeError::Unsupported(
                     "FACTORY_FORGE=github needs the repository: set GITHUB_REPOSITORY=owner/name or add a GitHub origin remote".into(),
                 )
             })?;
-            Ok(Box::new(super::github::GithubForge::from_env(&repository)?))
+            let policy = Policy::new(&workflow.outputs, Some(&github_host()));
+            Ok(Box::new(SafeForge::new(
+                super::github::GithubForge::from_env(&repository)?,
+                policy,
+            )))
         }
     }
+}
+
+/// The host of the GitHub server (`GITHUB_SERVER_URL` in Actions, github.com otherwise): links
+/// to it are always allowed.
+fn github_host() -> String {
+    std::env::var("GITHUB_SERVER_URL")
+        .ok()
+        .and_then(|url| {
+            let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+            let host = rest.split(['/', ':']).next()?.to_ascii_lowercase();
+            (!host.is_empty()).then_some(host)
+        })
+        .unwrap_or_else(|| "github.com".into())
 }
 
 #[cfg(test)]

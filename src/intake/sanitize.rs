@@ -27,7 +27,7 @@ pub fn field(text: &str) -> String {
 }
 
 /// Characters a reader cannot see that can reorder or hide text.
-fn invisible(c: char) -> bool {
+pub(crate) fn invisible(c: char) -> bool {
     matches!(
         c,
         // zero-width space, non-joiner, joiner; word joiner and invisible operators
@@ -54,24 +54,48 @@ static COMMENT: LazyLock<Regex> =
 /// Passes of comment removal before the rest of the text is dropped.
 const MAX_COMMENT_PASSES: usize = 8;
 
-/// Sanitise `text` and cap it at `max_chars` characters (a marker says how much was cut).
-pub fn sanitize(text: &str, max_chars: usize) -> String {
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    // Invisible characters go first, so they cannot break up a comment marker and survive.
-    let mut text: String = text.chars().filter(|c| !invisible(*c)).collect();
-    // Removing one comment can join the halves of another (`<!<!-- -->-- x -->`): repeat, a
-    // bounded number of times so crafted nesting cannot make this quadratic. Whatever still opens
-    // a comment after that hides the rest of the text, so the rest goes.
+/// Remove every HTML comment of `text` except those `keep` accepts, and Markdown comment
+/// lines. Removing one comment can join the halves of another (`<!<!-- -->-- x -->`): removal
+/// repeats, a bounded number of times so crafted nesting cannot make this quadratic. Whatever
+/// still opens a comment after that (and is not kept) hides the rest of the text, so the rest
+/// goes.
+pub(crate) fn strip_comments(text: &str, keep: impl Fn(&str) -> bool) -> String {
+    let mut text = text.to_string();
     for _ in 0..MAX_COMMENT_PASSES {
-        let next = COMMENT.replace_all(&text, "").into_owned();
+        let next = COMMENT
+            .replace_all(&text, |c: &regex::Captures<'_>| {
+                let m = &c[0];
+                if m.ends_with("-->") && keep(m) {
+                    m.to_string()
+                } else {
+                    String::new()
+                }
+            })
+            .into_owned();
         if next == text {
             break;
         }
         text = next;
     }
-    if let Some(open) = text.find("<!--") {
-        text.truncate(open);
+    let mut from = 0;
+    while let Some(at) = text[from..].find("<!--").map(|i| i + from) {
+        match COMMENT.find(&text[at..]) {
+            Some(m) if m.as_str().ends_with("-->") && keep(m.as_str()) => from = at + m.end(),
+            _ => {
+                text.truncate(at);
+                break;
+            }
+        }
     }
+    MARKDOWN_COMMENT.replace_all(&text, "").into_owned()
+}
+
+/// Sanitise `text` and cap it at `max_chars` characters (a marker says how much was cut).
+pub fn sanitize(text: &str, max_chars: usize) -> String {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    // Invisible characters go first, so they cannot break up a comment marker and survive.
+    let mut text: String = text.chars().filter(|c| !invisible(*c)).collect();
+    text = strip_comments(&text, |_| false);
     let text = MARKDOWN_COMMENT.replace_all(&text, "");
     let text = text.trim();
     let total = text.chars().count();

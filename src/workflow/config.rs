@@ -25,6 +25,98 @@ pub struct Workflow {
     pub agents: Agents,
     #[serde(default, skip_serializing_if = "Budget::is_unset")]
     pub budget: Budget,
+    /// The safe-outputs policy every forge write passes through (docs/security.md).
+    #[serde(default)]
+    pub outputs: Outputs,
+}
+
+/// The safe-outputs policy: what factory may write to the forge, and what an implementation
+/// may change. Enforced by [`crate::forge::safe::SafeForge`] and the implementation phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outputs {
+    /// Labels allowed besides the ones factory uses itself (task, parent, incident, regression,
+    /// needs-human, class:*, wave:*).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Task issues one plan may open (the parent issue is not counted).
+    #[serde(default = "default_max_issues_per_plan")]
+    pub max_issues_per_plan: u32,
+    /// Comments one factory process (one `factory run`, one command) may post.
+    #[serde(default = "default_max_comments_per_run")]
+    pub max_comments_per_run: u32,
+    /// Characters of an issue or pull request title.
+    #[serde(default = "default_max_title_chars")]
+    pub max_title_chars: u32,
+    /// Characters of an issue or pull request body.
+    #[serde(default = "default_max_body_chars")]
+    pub max_body_chars: u32,
+    /// Characters of a comment.
+    #[serde(default = "default_max_comment_chars")]
+    pub max_comment_chars: u32,
+    /// Users (`octocat`) and teams (`acme/reviewers`) that may be @-mentioned; none by default.
+    #[serde(default)]
+    pub mentions: Vec<String>,
+    /// Hosts links may point to besides the forge's own (subdomains included).
+    #[serde(default)]
+    pub link_hosts: Vec<String>,
+    /// What an implementation may change.
+    #[serde(default)]
+    pub paths: OutputPaths,
+}
+
+/// Paths an implementation may not change (`deny`) unless a pattern of `allow` matches too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputPaths {
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default = "default_denied_paths")]
+    pub deny: Vec<String>,
+}
+
+impl Default for OutputPaths {
+    fn default() -> OutputPaths {
+        OutputPaths {
+            allow: Vec::new(),
+            deny: default_denied_paths(),
+        }
+    }
+}
+
+fn default_denied_paths() -> Vec<String> {
+    vec![".github/workflows/**".into()]
+}
+fn default_max_issues_per_plan() -> u32 {
+    25
+}
+fn default_max_comments_per_run() -> u32 {
+    50
+}
+fn default_max_title_chars() -> u32 {
+    256
+}
+fn default_max_body_chars() -> u32 {
+    60_000
+}
+fn default_max_comment_chars() -> u32 {
+    20_000
+}
+
+impl Default for Outputs {
+    fn default() -> Outputs {
+        Outputs {
+            labels: Vec::new(),
+            max_issues_per_plan: default_max_issues_per_plan(),
+            max_comments_per_run: default_max_comments_per_run(),
+            max_title_chars: default_max_title_chars(),
+            max_body_chars: default_max_body_chars(),
+            max_comment_chars: default_max_comment_chars(),
+            mentions: Vec::new(),
+            link_hosts: Vec::new(),
+            paths: OutputPaths::default(),
+        }
+    }
 }
 
 /// A spending cap per session. Before each agent call the session's cost ledger is compared
