@@ -344,6 +344,59 @@ fn cut(text: &str, cap: usize, kind: TextKind) -> String {
     format!("{kept}{}", note_for(total - kept.chars().count()))
 }
 
+/// A changed path `outputs.paths` forbids, with the pattern that forbids it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeniedPath {
+    pub path: String,
+    pub pattern: String,
+}
+
+fn glob(pattern: &str) -> Result<globset::GlobMatcher, String> {
+    let p = pattern.trim().trim_start_matches("./");
+    let p = match p.strip_suffix('/') {
+        Some(dir) => format!("{dir}/**"),
+        None => p.to_string(),
+    };
+    globset::GlobBuilder::new(&p)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| {
+            format!("outputs.paths: invalid glob `{pattern}` in .factory/workflow.yaml: {e}")
+        })
+}
+
+/// The paths of `changed` that `outputs.paths.deny` forbids and `outputs.paths.allow` does not
+/// lift. Globs as in the plan's scope: `*` stays within one path segment, `**` crosses them, a
+/// trailing `/` names a directory and everything below it.
+pub fn denied_paths(
+    paths: &crate::workflow::OutputPaths,
+    changed: &[String],
+) -> Result<Vec<DeniedPath>, String> {
+    let deny = paths
+        .deny
+        .iter()
+        .map(|p| glob(p).map(|g| (p, g)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let allow = paths
+        .allow
+        .iter()
+        .map(|p| glob(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(changed
+        .iter()
+        .filter(|c| !allow.iter().any(|g| g.is_match(c.as_str())))
+        .filter_map(|c| {
+            deny.iter()
+                .find(|(_, g)| g.is_match(c.as_str()))
+                .map(|(p, _)| DeniedPath {
+                    path: c.clone(),
+                    pattern: p.to_string(),
+                })
+        })
+        .collect())
+}
+
 /// A forge whose every write passes through the safe-outputs policy.
 pub struct SafeForge<F: Forge> {
     inner: F,
@@ -705,6 +758,37 @@ mod tests {
         let mut o = Outputs::default();
         o.labels = vec!["security-approved".into()];
         assert!(Policy::new(&o, None).label_allowed("security-approved"));
+    }
+
+    #[test]
+    fn denied_paths_unless_allowed() {
+        let mut paths = crate::workflow::OutputPaths::default();
+        let changed = vec![
+            ".github/workflows/ci.yml".to_string(),
+            ".github/workflows/sub/x.yaml".into(),
+            ".github/CODEOWNERS".into(),
+            "src/main.rs".into(),
+        ];
+        let denied = denied_paths(&paths, &changed).unwrap();
+        assert_eq!(
+            denied.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(),
+            [".github/workflows/ci.yml", ".github/workflows/sub/x.yaml"]
+        );
+        assert_eq!(denied[0].pattern, ".github/workflows/**");
+        paths.allow = vec![".github/workflows/ci.yml".into()];
+        paths.deny.push("deploy/".into());
+        let changed = [changed, vec!["deploy/prod/main.tf".into()]].concat();
+        let denied = denied_paths(&paths, &changed).unwrap();
+        assert_eq!(
+            denied.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(),
+            [".github/workflows/sub/x.yaml", "deploy/prod/main.tf"]
+        );
+        paths.deny = vec!["[".into()];
+        assert!(
+            denied_paths(&paths, &changed)
+                .unwrap_err()
+                .contains("outputs.paths")
+        );
     }
 
     use proptest::prelude::*;

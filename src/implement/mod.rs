@@ -421,6 +421,38 @@ fn attempt_in(
         );
     }
 
+    // 1b. The safe-outputs policy: paths no implementation may change (outputs.paths).
+    let changed = wt.changed_paths(&fork)?;
+    let denied = crate::forge::safe::denied_paths(&opts.workflow.outputs.paths, &changed)
+        .map_err(anyhow::Error::msg)?;
+    if !denied.is_empty() {
+        let lines: Vec<String> = denied
+            .iter()
+            .map(|d| {
+                format!(
+                    "- `{}`: denied by `{}` in outputs.paths.deny",
+                    d.path, d.pattern
+                )
+            })
+            .collect();
+        let detail = format!(
+            "the change touches path(s) no implementation may change; undo these changes (a person may allow a path with outputs.paths.allow in .factory/workflow.yaml, docs/security.md):\n{}",
+            lines.join("\n")
+        );
+        tracing::info!(target: "factory::event", phase = "implementation", action = "safe_output", tool = "factory", status = "refused", detail = format!("#{}: {} denied path(s): {}", work.number, denied.len(), denied.iter().map(|d| d.path.as_str()).collect::<Vec<_>>().join(", ")), decision = "outputs.paths");
+        return failed(
+            opts,
+            session,
+            work,
+            base,
+            "denied-path",
+            Some(&name),
+            detail,
+            Some(EscalationReason::ScopeDecision),
+            |r| r.violations = lines.clone(),
+        );
+    }
+
     // 2. Validation, by factory, with evidence.
     let (results, files) = validation::validate(
         opts.state,

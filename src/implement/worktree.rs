@@ -103,6 +103,24 @@ impl Worktree {
         ])
     }
 
+    /// The paths the staged tree adds, changes or deletes against `since`.
+    pub fn changed_paths(&self, since: &str) -> Result<Vec<String>, ForgeError> {
+        let out = self.git.run(&[
+            "-c",
+            "core.quotepath=false",
+            "diff",
+            "--cached",
+            "--name-only",
+            "--no-renames",
+            since,
+        ])?;
+        Ok(out
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect())
+    }
+
     /// Whether anything is staged.
     pub fn has_staged(&self) -> Result<bool, ForgeError> {
         Ok(!self.git.succeeds(&["diff", "--cached", "--quiet"])?)
