@@ -804,3 +804,35 @@ fn implementation_pushes_with_the_token_off_the_command_line_and_opens_the_pull_
         json!([{"number": 5, "issue": 2, "merged": false}])
     );
 }
+
+#[test]
+fn bodies_sent_to_the_api_are_sanitised_but_keep_the_marker_and_forge_links() {
+    let mut p = plan();
+    p["tasks"][0]["description"] =
+        "Follow https://github.com/acme/shop/issues/9 (cc @octocat) not http://tracker.evil.example/x."
+            .into();
+    let repo = Repo::with_plan(&p);
+    let fake = Fake::start();
+    github(&repo, &fake)
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .args(["issues", "create"])
+        .assert()
+        .success();
+    let reqs = fake.requests();
+    let patch = reqs
+        .iter()
+        .find(|r| r.method == "PATCH" && r.path.ends_with("/issues/2"))
+        .expect("the body of #2 is written");
+    let body = patch.body["body"].as_str().unwrap();
+    let sid = repo.session()["id"].as_str().unwrap().to_string();
+    assert!(
+        body.starts_with(&format!("<!-- factory:task=task-001 sid={sid} -->\n")),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "Follow https://github.com/acme/shop/issues/9 (cc ＠octocat) not tracker[.]evil.example/x."
+        ),
+        "{body}"
+    );
+}

@@ -558,3 +558,71 @@ fn a_secret_in_the_change_is_sent_back_and_never_committed_or_shown() {
         .unwrap();
     assert!(!rec.contains("AKIAZ3MHQ5R7TXW4PL2N"));
 }
+
+/// A risky-infra session whose one task may change `.github/workflows/x.yml` (so the plan's
+/// scope allows it), and a fake agent that changes it.
+fn workflow_change(extra: &str) -> Repo {
+    let repo = scratch(
+        extra,
+        &[
+            "--request",
+            "Pin the CI runner image",
+            "--class",
+            "risky-infra",
+        ],
+    );
+    let mut p = one_task_plan();
+    p["tasks"][0]["change_class"] = "risky-infra".into();
+    p["tasks"][0]["files_in_scope"] = json!([".github/workflows/x.yml"]);
+    repo.write_plan(&p);
+    factory(&repo).args(["issues", "create"]).assert().success();
+    std::fs::write(
+        fake(&repo).join("workflow.sh"),
+        "mkdir -p .github/workflows && echo 'on: push' > .github/workflows/x.yml\n",
+    )
+    .unwrap();
+    script(
+        &repo,
+        &["edit:workflow.sh", "edit:workflow.sh", "edit:workflow.sh"],
+    );
+    repo
+}
+
+#[test]
+fn a_change_to_a_ci_workflow_is_refused_by_the_safe_outputs_policy() {
+    let repo = workflow_change("");
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "`.github/workflows/x.yml`: denied by `.github/workflows/**` in outputs.paths.deny",
+        ));
+    let retry = read(&repo, "prompt-2");
+    assert!(
+        retry.contains("outputs.paths.allow in .factory/workflow.yaml"),
+        "{retry}"
+    );
+    let branch = "infra/#2-reset-token-store";
+    assert_eq!(
+        repo.git(&["diff", "--name-only", &format!("main...{branch}")]),
+        "",
+        "the workflow change never reached the branch"
+    );
+    assert!(!repo.path().join(".factory/forge/pulls/1.json").exists());
+    assert!(repo.log_has("safe_output", "refused"));
+    assert!(repo.last_comment(2).contains(".github/workflows/x.yml"));
+}
+
+#[test]
+fn an_allowed_ci_workflow_change_goes_through() {
+    let repo = workflow_change("outputs:\n  paths:\n    allow: [.github/workflows/x.yml]\n");
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success();
+    assert_eq!(
+        repo.git(&["diff", "--name-only", "main...infra/#2-reset-token-store"]),
+        ".github/workflows/x.yml"
+    );
+}

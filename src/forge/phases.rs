@@ -35,6 +35,13 @@ impl Phase for IssueCreation {
                         None => format!("inline issue in the {} forge", forge.name()),
                     },
                 },
+                // A safe-outputs refusal stays a refusal on a retry: a person changes the policy.
+                Err(e @ issues::IssuesError::Forge(super::ForgeError::Refused { .. })) => {
+                    PhaseOutcome::NeedsHuman {
+                        reason: EscalationReason::PhaseFailed,
+                        detail: e.to_string(),
+                    }
+                }
                 Err(e) => PhaseOutcome::Failed {
                     detail: e.to_string(),
                 },

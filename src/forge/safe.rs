@@ -760,6 +760,112 @@ mod tests {
         assert!(Policy::new(&o, None).label_allowed("security-approved"));
     }
 
+    fn local(outputs: Outputs) -> (tempfile::TempDir, SafeForge<super::super::LocalForge>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let forge = super::super::LocalForge::new(&tmp.path().join(".factory"), tmp.path());
+        let counters = Box::leak(Box::new(Counters::default()));
+        let safe = SafeForge::with_counters(forge, Policy::new(&outputs, None), counters);
+        (tmp, safe)
+    }
+
+    fn new_issue(labels: &[&str]) -> NewIssue {
+        NewIssue {
+            title: "t".into(),
+            body: "b".into(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_label_outside_the_allow_list_is_refused_before_anything_is_written() {
+        let (_tmp, forge) = local(Outputs::default());
+        let err = forge
+            .create_issue(&new_issue(&["task", "deploy-now"]))
+            .unwrap_err();
+        assert!(matches!(err, ForgeError::Refused { key: "labels", .. }));
+        assert!(
+            err.to_string().contains(
+                "label(s) `deploy-now` not allowed (factory's own labels are always allowed); change `outputs.labels` in .factory/workflow.yaml"
+            ),
+            "{err}"
+        );
+        assert!(forge.list_issues().unwrap().is_empty());
+        let issue = forge.create_issue(&new_issue(&["task", "wave:1"])).unwrap();
+        let err = forge
+            .add_labels(issue.number, &["ship-it".into()])
+            .unwrap_err();
+        assert!(err.to_string().contains("`ship-it`"), "{err}");
+        assert_eq!(
+            forge.get_issue(issue.number).unwrap().labels,
+            ["task", "wave:1"]
+        );
+    }
+
+    #[test]
+    fn comments_stop_at_the_cap_of_the_run() {
+        let mut o = Outputs::default();
+        o.max_comments_per_run = 2;
+        let (_tmp, forge) = local(o);
+        let issue = forge.create_issue(&new_issue(&["task"])).unwrap();
+        forge.comment_issue(issue.number, "one @eve").unwrap();
+        forge.comment_issue(issue.number, "two").unwrap();
+        let err = forge.comment_issue(issue.number, "three").unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "this run already posted 2 comment(s); change `outputs.max_comments_per_run`"
+            ),
+            "{err}"
+        );
+        let comments = forge.get_issue(issue.number).unwrap().comments;
+        assert_eq!(comments.len(), 2);
+        assert_eq!(comments[0].body, "one ＠eve");
+    }
+
+    #[test]
+    fn a_plan_over_the_cap_is_refused_and_issues_past_it_too() {
+        let mut o = Outputs::default();
+        o.max_issues_per_plan = 1;
+        let (_tmp, forge) = local(o);
+        assert!(forge.check_plan_issues(1).is_ok());
+        let err = forge.check_plan_issues(2).unwrap_err();
+        assert!(
+            err.to_string().contains("outputs.max_issues_per_plan"),
+            "{err}"
+        );
+        // The parent and one task, then no more in this run.
+        forge.create_issue(&new_issue(&["parent"])).unwrap();
+        forge.create_issue(&new_issue(&["task"])).unwrap();
+        let err = forge.create_issue(&new_issue(&["task"])).unwrap_err();
+        assert!(
+            err.to_string().contains("this run already opened 2 issues"),
+            "{err}"
+        );
+        assert_eq!(forge.list_issues().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn titles_and_bodies_are_sanitised_on_the_way_in() {
+        let (_tmp, forge) = local(Outputs::default());
+        let issue = forge
+            .create_issue(&NewIssue {
+                title: "Fix\u{202E} it @eve".into(),
+                body: "<!-- factory:parent sid=s1 -->\nhi<!-- hidden -->".into(),
+                labels: vec![],
+            })
+            .unwrap();
+        assert_eq!(issue.title, "Fix it ＠eve");
+        assert_eq!(issue.body, "<!-- factory:parent sid=s1 -->\nhi");
+        let updated = forge
+            .update_issue(issue.number, "T\nwo lines", "see https://evil.example")
+            .unwrap();
+        assert_eq!(updated.title, "T wo lines");
+        assert_eq!(updated.body, "see evil[.]example");
+        assert_eq!(
+            forge.as_written(TextKind::Body, "https://evil.example"),
+            "evil[.]example"
+        );
+    }
+
     #[test]
     fn denied_paths_unless_allowed() {
         let mut paths = crate::workflow::OutputPaths::default();

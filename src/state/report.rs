@@ -197,6 +197,30 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
         let _ = writeln!(out);
     }
 
+    // What the safe-outputs policy refused or changed in factory's forge writes.
+    let guarded: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.action == "safe_output")
+        .filter(|e| e.sid.as_deref().is_none_or(|sid| sid == s.id))
+        .collect();
+    if !guarded.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Safe outputs\n\n| Time | Phase | Result | Detail |\n|---|---|---|---|"
+        );
+        for e in guarded {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                e.ts,
+                cell(e.phase.as_deref().unwrap_or("-")),
+                cell(&e.status),
+                cell(&first_line(e.detail.as_deref().unwrap_or("-"), 200)),
+            );
+        }
+        let _ = writeln!(out);
+    }
+
     let ours: Vec<Event> = events
         .iter()
         .filter(|e| e.sid.as_deref().is_none_or(|sid| sid == s.id))
@@ -523,6 +547,28 @@ mod tests {
             assert!(md.contains(needle), "missing {needle:?} in\n{md}");
         }
         assert!(!md.contains("not ours"));
+    }
+
+    #[test]
+    fn safe_output_refusals_and_sanitising_are_listed() {
+        let s = session();
+        assert!(!render_report(&s, &[]).contains("## Safe outputs"));
+        let mut refused = decision(Some(&s.id), "outputs.labels");
+        refused.phase = Some("forge".into());
+        refused.action = "safe_output".into();
+        refused.status = "refused".into();
+        refused.detail = Some("label(s) `deploy-now` not allowed; change outputs.labels".into());
+        let md = render_report(&s, &[refused]);
+        assert!(
+            md.contains("## Safe outputs\n\n| Time | Phase | Result | Detail |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| forge | refused | label(s) `deploy-now` not allowed; change outputs.labels |"
+            ),
+            "{md}"
+        );
     }
 
     #[test]
