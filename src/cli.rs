@@ -52,7 +52,7 @@ pub enum Command {
     Log(commands::log::LogArgs),
     /// Run the pipeline self-evals: fixtures with known verdicts and findings.
     Evals(commands::evals::EvalsArgs),
-    /// Phase 2: the strategic plan from the planner agent, validated.
+    /// Phases 2 and 4: the strategic plan, or the tactical plan of one issue, validated.
     #[command(subcommand)]
     Plan(commands::plan::PlanCommand),
     /// Phase 6 without a forge: preflight plus the reviewer agent on a diff, merged.

@@ -1,4 +1,5 @@
-//! `factory plan strategic`: phase 2 on its own, with the planner agent.
+//! `factory plan strategic` and `factory plan tactical --issue N`: phases 2 and 4 on their own,
+//! with the planner agent.
 
 use std::path::PathBuf;
 
@@ -6,6 +7,10 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::agents::strategic::{self, PlanInput};
+use crate::agents::tactical;
+use crate::forge::open_forge;
+use crate::forge::phases::repo_for;
+use crate::forge::tactical::{PlanIssue, plan_issue};
 use crate::cli::Outcome;
 use crate::state::StateDir;
 use crate::workflow::{AdapterKind, ChangeClass, PhaseName, load};
@@ -14,6 +19,27 @@ use crate::workflow::{AdapterKind, ChangeClass, PhaseName, load};
 pub enum PlanCommand {
     /// Phase 2: ask the planner agent for the strategic plan and validate it.
     Strategic(StrategicArgs),
+    /// Phase 4: ask the planner agent for the tactical plan of one issue and validate it.
+    Tactical(TacticalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TacticalArgs {
+    /// The issue to plan: a task issue of the current session.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub issue: u64,
+    /// The agent CLI: claude, codex or command [default: agents.planner.adapter].
+    #[arg(long, value_parser = |s: &str| s.parse::<AdapterKind>())]
+    pub agent: Option<AdapterKind>,
+    /// The model [default: agents.planner.model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Where to write the plan [default: .factory/artifacts/tactical/<issue>.json].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The state directory [default: .factory at the repository root].
+    #[arg(long, env = "FACTORY_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -44,7 +70,45 @@ pub struct StrategicArgs {
 pub fn run(cmd: PlanCommand) -> anyhow::Result<Outcome> {
     match cmd {
         PlanCommand::Strategic(args) => strategic_cmd(args),
+        PlanCommand::Tactical(args) => tactical_cmd(args),
     }
+}
+
+fn tactical_cmd(args: TacticalArgs) -> anyhow::Result<Outcome> {
+    let state = StateDir::new(super::state_dir(args.state_dir));
+    let workflow = load::load(&state.root().join(load::OVERRIDE_FILE))?.workflow;
+    let session = state.load_session()?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no session in {}: start one with `factory intake` and plan it with `factory plan strategic` first",
+            state.root().display()
+        )
+    })?;
+    let strategic = tactical::load_strategic(&state)?;
+    let forge = open_forge(&state, &repo_for(&state))?;
+    let eff = workflow.effective(session.change_class, PhaseName::TacticalPlan, &session.id);
+    let (plan, out) = plan_issue(&PlanIssue {
+        state: &state,
+        workflow: &workflow,
+        session: &session,
+        strategic: &strategic,
+        forge: forge.as_ref(),
+        issue: args.issue,
+        retry_context: None,
+        adapter: args.agent,
+        model: args.model,
+        timeout: eff.timeout,
+        out: args.out,
+    })?;
+    let steps = plan["implementation_steps"]
+        .as_array()
+        .map_or(0, Vec::len);
+    println!(
+        "tactical plan for issue #{} ({}) written to {} ({steps} step(s), valid against tactical-plan and inside the task's scope)",
+        args.issue,
+        plan["task_id"].as_str().unwrap_or(""),
+        out.display()
+    );
+    Ok(Outcome::Clean)
 }
 
 fn strategic_cmd(args: StrategicArgs) -> anyhow::Result<Outcome> {

@@ -33,6 +33,11 @@ impl Git {
 
     /// Run git; stdout (trimmed) on success, an error naming the command otherwise.
     pub fn run(&self, args: &[&str]) -> Result<String, ForgeError> {
+        self.run_raw(args).map(|s| s.trim_end().to_string())
+    }
+
+    /// Run git; stdout exactly as printed (a diff keeps its trailing whitespace).
+    pub fn run_raw(&self, args: &[&str]) -> Result<String, ForgeError> {
         let out = self.command(args).output().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 ForgeError::GitMissing
@@ -41,7 +46,7 @@ impl Git {
             }
         })?;
         if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
             Err(ForgeError::Git {
                 args: args.join(" "),

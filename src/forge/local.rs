@@ -5,6 +5,7 @@
 //! Layout (docs/forge.md):
 //! - `forge/issues/<n>.json`, `forge/pulls/<n>.json`: one [`Issue`] / [`PullRequest`] each;
 //!   issues and pull requests share one number sequence, as on GitHub;
+//! - `forge/reviews/<n>.json`: the reviews posted on pull request `n`, a list of [`Review`];
 //! - `forge/labels.json`: every label used so far;
 //! - `forge/forge.lock`: its exclusive lock guards every write, so numbers stay unique and
 //!   stable when processes run at once.
@@ -19,7 +20,8 @@ use serde::de::DeserializeOwned;
 
 use super::git::Git;
 use super::{
-    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, PullRequest, State,
+    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
+    PullRequest, Review, State,
 };
 use crate::state::{now, write_atomic};
 
@@ -53,6 +55,15 @@ impl LocalForge {
 
     fn pulls_dir(&self) -> PathBuf {
         self.dir.join("pulls")
+    }
+
+    fn reviews_path(&self, n: u64) -> PathBuf {
+        self.dir.join("reviews").join(format!("{n}.json"))
+    }
+
+    /// The reviews posted on pull request `n`, oldest first.
+    pub fn reviews(&self, n: u64) -> Result<Vec<Review>, ForgeError> {
+        Ok(Self::read(&self.reviews_path(n))?.unwrap_or_default())
     }
 
     fn issue_path(&self, n: u64) -> PathBuf {
@@ -471,6 +482,76 @@ impl Forge for LocalForge {
             pr.updated_at = at;
             Self::write(&self.pull_path(number), &pr)?;
             Ok(commit)
+        })
+    }
+
+    fn pull_request_diff(&self, number: u64) -> Result<String, ForgeError> {
+        let pr = self.load_pull(number)?;
+        for b in [&pr.head, &pr.base] {
+            if !self.git.branch_exists(b)? {
+                return Err(ForgeError::NoBranch(b.clone()));
+            }
+        }
+        self.git.run_raw(&[
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            &format!("refs/heads/{}...refs/heads/{}", pr.base, pr.head),
+        ])
+    }
+
+    fn create_review(&self, number: u64, review: &NewReview) -> Result<PostedReview, ForgeError> {
+        self.locked(|| {
+            self.load_pull(number)?;
+            let path = self.reviews_path(number);
+            let mut all: Vec<Review> = Self::read(&path)?.unwrap_or_default();
+            let id = all.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+            all.push(Review {
+                id,
+                event: review.event,
+                body: review.body.clone(),
+                comments: review.comments.clone(),
+                created_at: now(),
+            });
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(|e| ForgeError::io("create directory", dir, e))?;
+            }
+            Self::write(&path, &all)?;
+            Ok(PostedReview {
+                id,
+                event: review.event,
+                downgraded: None,
+            })
+        })
+    }
+
+    fn list_comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError> {
+        match Self::read::<PullRequest>(&self.pull_path(number))? {
+            Some(pr) => Ok(pr.comments),
+            None => Ok(self.load_issue(number)?.comments),
+        }
+    }
+
+    fn update_comment(&self, number: u64, id: u64, body: &str) -> Result<Comment, ForgeError> {
+        fn replace(comments: &mut [Comment], id: u64, body: &str) -> Option<Comment> {
+            let c = comments.iter_mut().find(|c| c.id == id)?;
+            c.body = body.to_string();
+            Some(c.clone())
+        }
+        self.locked(|| {
+            if let Some(mut pr) = Self::read::<PullRequest>(&self.pull_path(number))? {
+                let c = replace(&mut pr.comments, id, body)
+                    .ok_or(ForgeError::NoComment(number, id, "local"))?;
+                pr.updated_at = now();
+                Self::write(&self.pull_path(number), &pr)?;
+                return Ok(c);
+            }
+            let mut issue = self.load_issue(number)?;
+            let c = replace(&mut issue.comments, id, body)
+                .ok_or(ForgeError::NoComment(number, id, "local"))?;
+            issue.updated_at = now();
+            Self::write(&self.issue_path(number), &issue)?;
+            Ok(c)
         })
     }
 }

@@ -60,6 +60,10 @@ impl Registry {
             Box::new(crate::agents::strategic::StrategicPlanPhase),
         );
         r.register(
+            PhaseName::TacticalPlan,
+            Box::new(crate::forge::tactical::TacticalPlanPhase),
+        );
+        r.register(
             PhaseName::Completion,
             Box::new(crate::scorecard::CompletionPhase),
         );
