@@ -83,8 +83,7 @@ pub fn load_strategic(state: &StateDir) -> Result<Value, TacticalError> {
             path: shown.clone(),
             detail: e.to_string(),
         })?;
-    if let Some(v) =
-        contracts::validate(Contract::StrategicPlan, &plan, Default::default()).first()
+    if let Some(v) = contracts::validate(Contract::StrategicPlan, &plan, Default::default()).first()
     {
         return Err(TacticalError::InvalidStrategicPlan {
             path: shown,
@@ -249,6 +248,9 @@ mod tests {
         assert!(check(&tactical(4, "task-001", "src/api/a.rs")).is_empty());
         let wrong = check(&tactical(5, "task-001", "src/db.rs"));
         assert!(wrong.iter().any(|v| v.starts_with("TP001")), "{wrong:?}");
-        assert!(wrong.iter().any(|v| v.contains("/issue_number")), "{wrong:?}");
+        assert!(
+            wrong.iter().any(|v| v.contains("/issue_number")),
+            "{wrong:?}"
+        );
     }
 }

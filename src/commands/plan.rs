@@ -8,12 +8,11 @@ use serde_json::Value;
 
 use crate::agents::strategic::{self, PlanInput};
 use crate::agents::tactical;
+use crate::cli::Outcome;
 use crate::forge::open_forge;
 use crate::forge::phases::repo_for;
 use crate::forge::tactical::{PlanIssue, plan_issue};
-use crate::cli::Outcome;
-use crate::state::StateDir;
-use crate::workflow::{AdapterKind, ChangeClass, PhaseName, load};
+use crate::workflow::{AdapterKind, ChangeClass, PhaseName};
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
@@ -75,14 +74,14 @@ pub fn run(cmd: PlanCommand) -> anyhow::Result<Outcome> {
 }
 
 fn tactical_cmd(args: TacticalArgs) -> anyhow::Result<Outcome> {
-    let state = StateDir::new(super::state_dir(args.state_dir));
-    let workflow = load::load(&state.root().join(load::OVERRIDE_FILE))?.workflow;
+    let (state, workflow) = super::intake::open(args.state_dir)?;
     let session = state.load_session()?.ok_or_else(|| {
         anyhow::anyhow!(
             "no session in {}: start one with `factory intake` and plan it with `factory plan strategic` first",
             state.root().display()
         )
     })?;
+    crate::state::log::set_session(&session.id);
     let strategic = tactical::load_strategic(&state)?;
     let forge = open_forge(&state, &repo_for(&state))?;
     let eff = workflow.effective(session.change_class, PhaseName::TacticalPlan, &session.id);
@@ -99,9 +98,7 @@ fn tactical_cmd(args: TacticalArgs) -> anyhow::Result<Outcome> {
         timeout: eff.timeout,
         out: args.out,
     })?;
-    let steps = plan["implementation_steps"]
-        .as_array()
-        .map_or(0, Vec::len);
+    let steps = plan["implementation_steps"].as_array().map_or(0, Vec::len);
     println!(
         "tactical plan for issue #{} ({}) written to {} ({steps} step(s), valid against tactical-plan and inside the task's scope)",
         args.issue,
@@ -112,9 +109,11 @@ fn tactical_cmd(args: TacticalArgs) -> anyhow::Result<Outcome> {
 }
 
 fn strategic_cmd(args: StrategicArgs) -> anyhow::Result<Outcome> {
-    let state = StateDir::new(super::state_dir(args.state_dir));
-    let workflow = load::load(&state.root().join(load::OVERRIDE_FILE))?.workflow;
+    let (state, workflow) = super::intake::open(args.state_dir)?;
     let session = state.load_session()?;
+    if let Some(s) = &session {
+        crate::state::log::set_session(&s.id);
+    }
     let request = match (&args.request, &args.request_file) {
         (Some(r), _) => r.clone(),
         (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| {

@@ -12,9 +12,8 @@ use crate::forge::phases::repo_for;
 use crate::preflight::scope::Scope;
 use crate::review::pipeline::{self, ReviewRequest, ScopeSource};
 use crate::review::pr::{PrOptions, review_pull_request};
-use crate::state::StateDir;
+use crate::workflow::AdapterKind;
 use crate::workflow::config::ReviewMode;
-use crate::workflow::{AdapterKind, load};
 
 #[derive(Debug, Args)]
 pub struct ReviewArgs {
@@ -57,9 +56,11 @@ fn parse_mode(s: &str) -> Result<ReviewMode, String> {
 }
 
 pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
-    let state = StateDir::new(super::state_dir(args.state_dir.clone()));
-    let workflow = load::load(&state.root().join(load::OVERRIDE_FILE))?.workflow;
+    let (state, workflow) = super::intake::open(args.state_dir.clone())?;
     let session = state.load_session()?;
+    if let Some(s) = &session {
+        crate::state::log::set_session(&s.id);
+    }
     let (reviewed, number) = match (args.pr, &args.diff) {
         (Some(pr), _) => {
             let forge = open_forge(&state, &repo_for(&state))?;
@@ -69,7 +70,14 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
                 adapter: args.agent,
                 model: args.model.clone(),
             };
-            let r = review_pull_request(&state, &workflow, session.as_ref(), forge.as_ref(), pr, &opts)?;
+            let r = review_pull_request(
+                &state,
+                &workflow,
+                session.as_ref(),
+                forge.as_ref(),
+                pr,
+                &opts,
+            )?;
             println!(
                 "posted on #{pr} in the {} forge: review {}{} with {} inline comment(s), {} finding(s) only in the summary comment ({})",
                 forge.name(),
@@ -81,7 +89,11 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
                 },
                 r.posted.inline,
                 r.posted.in_summary,
-                if r.posted.summary_updated { "updated" } else { "created" }
+                if r.posted.summary_updated {
+                    "updated"
+                } else {
+                    "created"
+                }
             );
             if r.limit_reached {
                 eprintln!(

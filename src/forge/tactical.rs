@@ -123,7 +123,10 @@ impl Phase for TacticalPlanPhase {
                 adapter: None,
                 model: None,
                 timeout: ctx.phase.timeout,
-                out: ctx.artifact.as_ref().map(|d| d.join(format!("{}.json", r.number))),
+                out: ctx
+                    .artifact
+                    .as_ref()
+                    .map(|d| d.join(format!("{}.json", r.number))),
             };
             match plan_issue(&p) {
                 Ok(_) => planned.push(format!("#{}", r.number)),

@@ -52,7 +52,8 @@ impl DiffLines {
     /// Where a comment on `path` line `line` goes: RIGHT when the new file shows the line in the
     /// diff, LEFT when only a removed line has that number, `None` when the diff does not show it.
     pub fn side(&self, path: &str, line: u32) -> Option<Side> {
-        let has = |m: &BTreeMap<String, BTreeSet<u32>>| m.get(path).is_some_and(|s| s.contains(&line));
+        let has =
+            |m: &BTreeMap<String, BTreeSet<u32>>| m.get(path).is_some_and(|s| s.contains(&line));
         if has(&self.right) {
             Some(Side::Right)
         } else if has(&self.left) {
@@ -129,14 +130,24 @@ pub struct Posted {
 }
 
 /// The sticky summary comment's body.
-pub fn summary_body(pr: u64, cycle: u32, review: &Value, outside: &[usize], inline: usize) -> String {
+pub fn summary_body(
+    pr: u64,
+    cycle: u32,
+    review: &Value,
+    outside: &[usize],
+    inline: usize,
+) -> String {
     let findings = review["findings"].as_array().cloned().unwrap_or_default();
     let counts = &review["security_assessment"]["findings_count"];
     let verdict = review["verdict"].as_str().unwrap_or("");
     let mut out = format!(
         "{}\n## factory review: {}\n\n**Cycle {cycle}** · {} critical · {} important · {} advisory · {inline} inline comment(s)\n\n{}\n",
         markers::review_summary(pr),
-        if verdict == "APPROVE" { "approved" } else { "changes requested" },
+        if verdict == "APPROVE" {
+            "approved"
+        } else {
+            "changes requested"
+        },
         counts["critical"],
         counts["important"],
         counts["advisory"],
@@ -157,10 +168,16 @@ pub fn summary_body(pr: u64, cycle: u32, review: &Value, outside: &[usize], inli
         out.push_str("\n### Not on a line of the diff\n\n");
         for i in outside {
             let f = &findings[*i];
-            out.push_str(&format!("- {}: {}\n", location(f), finding_text(f).replace('\n', " ")));
+            out.push_str(&format!(
+                "- {}: {}\n",
+                location(f),
+                finding_text(f).replace('\n', " ")
+            ));
         }
     }
-    out.push_str("\n<sub>Updated in place by factory on every review of this pull request.</sub>\n");
+    out.push_str(
+        "\n<sub>Updated in place by factory on every review of this pull request.</sub>\n",
+    );
     out
 }
 
@@ -197,7 +214,11 @@ pub fn post_review(
     let body = format!(
         "{}\nfactory review, cycle {cycle}: **{}**. {} finding(s): {inline} inline, the rest in the summary comment.",
         markers::review(pr, cycle),
-        if approve { "approved" } else { "changes requested" },
+        if approve {
+            "approved"
+        } else {
+            "changes requested"
+        },
         findings.len(),
     );
     let posted = forge.create_review(
@@ -224,7 +245,8 @@ pub fn post_review(
         );
     }
     let text = summary_body(pr, cycle, review, &outside, inline);
-    let (summary, summary_updated) = upsert_comment(forge, pr, &markers::review_summary(pr), &text)?;
+    let (summary, summary_updated) =
+        upsert_comment(forge, pr, &markers::review_summary(pr), &text)?;
     tracing::info!(
         target: "factory::event",
         phase = "code_review",
@@ -270,7 +292,12 @@ mod tests {
         // Old line 11 was removed and new line 11 exists: the new side wins; a removed line
         // without a new counterpart goes LEFT.
         let deleted = "diff --git a/src/c.rs b/src/c.rs\ndeleted file mode 100644\n--- a/src/c.rs\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-a\n-b\n";
-        let (inline, _) = place(deleted, &[json!({"file": "src/c.rs", "line": 2, "severity": "advisory", "category": "quality", "description": "gone", "recommendation": "x"})]);
+        let (inline, _) = place(
+            deleted,
+            &[
+                json!({"file": "src/c.rs", "line": 2, "severity": "advisory", "category": "quality", "description": "gone", "recommendation": "x"}),
+            ],
+        );
         assert_eq!((inline[0].line, inline[0].side), (2, Side::Left));
     }
 

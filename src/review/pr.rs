@@ -168,7 +168,11 @@ pub fn review_pull_request(
 /// The findings of a review as a compact list an implementer can act on: most severe first,
 /// at most `max` lines.
 pub fn rework_list(pr: u64, review: &Value, max: usize) -> String {
-    let mut findings: Vec<&Value> = review["findings"].as_array().into_iter().flatten().collect();
+    let mut findings: Vec<&Value> = review["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
     let rank = |f: &Value| match f["severity"].as_str() {
         Some("critical") => 0,
         Some("important") => 1,

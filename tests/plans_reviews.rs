@@ -1,0 +1,329 @@
+//! Phase 4 (`factory plan tactical --issue N`) and phase 6 against a pull request
+//! (`factory review --pr N`) through the binary, on the local forge with the fake `claude` of
+//! tests/fixtures/agents: plans inside the task's scope, reviews posted with inline comments on
+//! the right lines and sides, one sticky summary comment, refusals with exit 2.
+#![cfg(unix)]
+
+mod forge_support;
+
+use forge_support::{Repo, plan, review_answer};
+use predicates::prelude::*;
+use serde_json::{Value, json};
+
+const BRANCH: &str = "feat/#2-reset-token-store";
+const FILE: &str = "src/auth/reset_token.ts";
+
+/// A session with its plan and issues (#1 parent, #2 task-001, #3 task-002, #4 task-003).
+fn with_issues() -> Repo {
+    let repo = Repo::with_plan(&plan());
+    repo.factory().args(["issues", "create"]).assert().success();
+    repo
+}
+
+fn tactical(issue: u64, in_scope: &[&str]) -> Value {
+    let mut t: Value = serde_json::from_slice(
+        &std::fs::read(forge_support::manifest(
+            "evals/plans/valid-tactical-plan.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    t["issue_number"] = issue.into();
+    t["handoff"]["in_scope_files"] = json!(in_scope);
+    t
+}
+
+#[test]
+fn a_tactical_plan_is_written_from_the_fenced_issue_with_read_only_tools() {
+    let repo = with_issues();
+    repo.fake_agents(&["ok:tp.json"]);
+    repo.fake_answer(
+        "tp.json",
+        &tactical(
+            2,
+            &[
+                FILE,
+                "src/auth/reset_token.test.ts",
+                "migrations/20261101_reset_tokens.sql",
+            ],
+        ),
+    );
+    repo.factory_with_agents()
+        .args(["plan", "tactical", "--issue", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "tactical plan for issue #2 (task-001)",
+        ));
+    let written = repo.json(".factory/artifacts/tactical/2.json");
+    assert_eq!(written["issue_number"], 2);
+    assert_eq!(written["task_id"], "task-001");
+    let prompt = repo.fake_file("prompt-1");
+    assert!(
+        prompt.contains("UNTRUSTED DATA (the issue title and body)"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("\"id\": \"task-001\""));
+    assert!(prompt.contains("issue_number 2, task_id \"task-001\""));
+    let argv = repo.fake_file("argv-1");
+    assert!(argv.contains("--tools\nRead,Grep,Glob"), "{argv}");
+    assert!(!repo.fake_file("env-1").lines().any(|l| l == "GITHUB_TOKEN"));
+    let session = repo.session();
+    assert_eq!(session["usage"][0]["phase"], "tactical_plan");
+    assert!(repo.log_has("invoke_agent", "ok"));
+}
+
+#[test]
+fn a_schema_miss_is_corrected_once_then_the_plan_is_written() {
+    let repo = with_issues();
+    repo.fake_agents(&["ok:bad.json", "ok:tp.json"]);
+    let mut bad = tactical(2, &[FILE]);
+    bad.as_object_mut().unwrap().remove("handoff");
+    repo.fake_answer("bad.json", &bad);
+    repo.fake_answer(
+        "tp.json",
+        &tactical(
+            2,
+            &[
+                FILE,
+                "src/auth/reset_token.test.ts",
+                "migrations/20261101_reset_tokens.sql",
+            ],
+        ),
+    );
+    repo.factory_with_agents()
+        .args(["plan", "tactical", "--issue", "2"])
+        .assert()
+        .success();
+    assert_eq!(repo.fake_file("count").trim(), "2");
+    assert!(repo.fake_file("prompt-2").contains("handoff"));
+    assert!(
+        repo.path()
+            .join(".factory/artifacts/tactical/2.json")
+            .is_file()
+    );
+}
+
+#[test]
+fn a_scope_outside_the_task_is_refused_after_the_corrected_retry() {
+    let repo = with_issues();
+    repo.fake_agents(&["ok:outside.json"]);
+    let mut outside = tactical(2, &[FILE, "src/routes/password.ts"]);
+    outside["implementation_steps"] =
+        json!([{"order": 1, "file": FILE, "action": "modify", "description": "x"}]);
+    repo.fake_answer("outside.json", &outside);
+    repo.factory_with_agents()
+        .args(["plan", "tactical", "--issue", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("TP001"))
+        .stderr(predicate::str::contains("src/routes/password.ts"));
+    assert!(repo.fake_file("prompt-2").contains("TP001"));
+    assert!(
+        !repo
+            .path()
+            .join(".factory/artifacts/tactical/2.json")
+            .exists()
+    );
+}
+
+#[test]
+fn tactical_planning_refuses_without_a_plan_an_unknown_issue_or_a_closed_one() {
+    let repo = Repo::new();
+    repo.factory()
+        .args([
+            "intake",
+            "--request",
+            "Add password reset",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .success();
+    repo.fake_agents(&["ok:tp.json"]);
+    repo.factory_with_agents()
+        .args(["plan", "tactical", "--issue", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no strategic plan"))
+        .stderr(predicate::str::contains("factory plan strategic"));
+
+    let repo = with_issues();
+    repo.fake_agents(&["ok:tp.json"]);
+    repo.factory_with_agents()
+        .args(["plan", "tactical", "--issue", "9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "issue #9 is not a task issue of this session",
+        ))
+        .stderr(predicate::str::contains("#2 task-001"));
+    let path = repo.path().join(".factory/forge/issues/2.json");
+    let mut issue: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    issue["state"] = "closed".into();
+    std::fs::write(&path, issue.to_string()).unwrap();
+    repo.factory_with_agents()
+        .args(["plan", "tactical", "--issue", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("issue #2 is closed"));
+    assert_eq!(repo.fake_file("count"), "", "no agent was called");
+}
+
+/// Issues, a change on task-001's branch (line 2 replaced, line 4 removed) and PR #5.
+fn opened() -> Repo {
+    let repo = with_issues();
+    repo.commit_content("main", FILE, "a\nb\nc\nd\n");
+    repo.commit_content(BRANCH, FILE, "a\nB\nc\n");
+    repo.factory()
+        .args(["pr", "open", "--issue", "2"])
+        .assert()
+        .success();
+    repo
+}
+
+fn finding(severity: &str, line: u64, description: &str) -> Value {
+    json!({"severity": severity, "category": "quality", "file": FILE, "line": line,
+        "description": description, "recommendation": "Do it properly."})
+}
+
+fn sticky_comments(repo: &Repo) -> Vec<String> {
+    repo.pull(5)["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .filter(|b| b.contains("<!-- factory:review-summary pr=5 -->"))
+        .collect()
+}
+
+#[test]
+fn an_approving_review_is_posted_with_one_summary_comment() {
+    let repo = opened();
+    repo.fake_agents(&["ok:review-approve.json"]);
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "posted on #5 in the local forge: review APPROVE",
+        ));
+    let reviews = repo.json(".factory/forge/reviews/5.json");
+    assert_eq!(reviews.as_array().unwrap().len(), 1);
+    assert_eq!(reviews[0]["event"], "APPROVE");
+    assert_eq!(sticky_comments(&repo).len(), 1);
+    assert_eq!(
+        repo.json(".factory/artifacts/reviews/5-1.json")["verdict"],
+        "APPROVE"
+    );
+    assert_eq!(
+        repo.json(".factory/artifacts/preflight/5.json")["version"],
+        1
+    );
+    // The diff came from git and the scope from task-001 (the PR's issue).
+    let prompt = repo.fake_file("prompt-1");
+    assert!(prompt.contains("+B"), "{prompt}");
+    assert!(prompt.contains("files_in_scope of task task-001 (issue #2)"));
+    assert_eq!(repo.session()["counters"]["review_cycles"], 0);
+}
+
+#[test]
+fn requested_changes_land_on_the_right_lines_and_the_summary_is_updated_in_place() {
+    let repo = opened();
+    repo.fake_agents(&["ok:changes.json"]);
+    repo.fake_answer(
+        "changes.json",
+        &review_answer(
+            "REQUEST_CHANGES",
+            json!([
+                finding("important", 2, "added line"),
+                finding("advisory", 4, "removed line"),
+                finding("important", 99, "far away"),
+            ]),
+        ),
+    );
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("REQUEST_CHANGES with 2 inline comment(s), 1 finding(s) only in the summary comment (created)"));
+    let reviews = repo.json(".factory/forge/reviews/5.json");
+    let r = &reviews[0];
+    assert_eq!(r["event"], "REQUEST_CHANGES");
+    let placed: Vec<(String, u64, String)> = r["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["path"].as_str().unwrap().to_string(),
+                c["line"].as_u64().unwrap(),
+                c["side"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        placed,
+        vec![
+            (FILE.to_string(), 2, "RIGHT".to_string()),
+            (FILE.to_string(), 4, "LEFT".to_string())
+        ]
+    );
+    assert!(
+        r["comments"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("added line")
+    );
+    let sticky = sticky_comments(&repo);
+    assert_eq!(sticky.len(), 1);
+    assert!(sticky[0].contains("changes requested"));
+    let outside = sticky[0]
+        .split("### Not on a line of the diff")
+        .nth(1)
+        .unwrap();
+    assert!(
+        outside.contains("far away") && !outside.contains("added line"),
+        "{outside}"
+    );
+    assert_eq!(repo.session()["counters"]["review_cycles"], 1);
+
+    // The second review is cycle 2; the summary comment is updated, not duplicated.
+    repo.fake_agents(&["ok:review-approve.json"]);
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(updated)"));
+    let sticky = sticky_comments(&repo);
+    assert_eq!(sticky.len(), 1, "one summary comment");
+    assert!(sticky[0].contains("approved") && sticky[0].contains("**Cycle 2**"));
+    assert_eq!(
+        repo.json(".factory/forge/reviews/5.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        repo.path()
+            .join(".factory/artifacts/reviews/5-2.json")
+            .is_file()
+    );
+}
+
+#[test]
+fn a_merged_or_unknown_pull_request_is_not_reviewed() {
+    let repo = opened();
+    repo.fake_agents(&["ok:review-approve.json"]);
+    repo.factory_with_agents()
+        .args(["review", "--pr", "7"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pull request #7 does not exist"));
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5", "--diff", "x.diff"])
+        .assert()
+        .code(2);
+    assert_eq!(repo.fake_file("count"), "");
+}
