@@ -224,7 +224,7 @@ fn an_approving_review_is_posted_with_one_summary_comment() {
     let prompt = repo.fake_file("prompt-1");
     assert!(prompt.contains("+B"), "{prompt}");
     assert!(prompt.contains("files_in_scope of task task-001 (issue #2)"));
-    assert_eq!(repo.session()["counters"]["review_cycles"], 0);
+    assert_eq!(repo.session()["counters"]["review_cycles"], 1);
 }
 
 #[test]

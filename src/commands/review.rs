@@ -142,22 +142,24 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
         pipeline::describe(&reviewed),
         reviewed.path.display()
     );
-    if session.is_some() && !reviewed.approved() {
-        // On its own, the command sends the change back as the engine does: the next review
-        // of the session is the next cycle.
+    if session.is_some() {
+        // On its own, the command counts the cycle as the engine does after a review, so the
+        // next review of the session is the next cycle.
         let cycles = state.update_session(|s| {
             s.counters.review_cycles += 1;
             s.counters.review_cycles
         })?;
-        tracing::info!(
-            target: "factory::event",
-            phase = "code_review",
-            action = "send_back",
-            tool = "factory",
-            status = "changes_requested",
-            detail = format!("PR {number}: changes requested; {cycles} review cycle(s) sent back so far"),
-            decision = "rework the change, then review again"
-        );
+        if !reviewed.approved() {
+            tracing::info!(
+                target: "factory::event",
+                phase = "code_review",
+                action = "send_back",
+                tool = "factory",
+                status = "changes_requested",
+                detail = format!("PR {number}: changes requested in review cycle {cycles}"),
+                decision = "rework the change, then review again"
+            );
+        }
     }
     Ok(if reviewed.approved() {
         Outcome::Clean

@@ -72,9 +72,9 @@ pub enum ReviewError {
     Other(#[from] anyhow::Error),
 }
 
-/// The review cycle of the next review of `number`: with a session, one more than the cycles
-/// sent back so far (`counters.review_cycles`); without, one more than the reviews of `number`
-/// already written.
+/// The review cycle of the next review of `number`: with a session, one more than the review
+/// cycles counted so far (`counters.review_cycles`, counted after each review by the engine, or
+/// by `factory review` on its own); without, one more than the reviews of `number` written.
 pub fn next_cycle(state: &StateDir, session: Option<&Session>, number: u64) -> u32 {
     if let Some(s) = session {
         return s.counters.review_cycles + 1;
