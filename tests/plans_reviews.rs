@@ -327,3 +327,77 @@ fn a_merged_or_unknown_pull_request_is_not_reviewed() {
         .code(2);
     assert_eq!(repo.fake_file("count"), "");
 }
+
+/// Mark `phases` completed in the session, as earlier runs would have.
+fn completed(repo: &Repo, phases: &[&str]) {
+    let path = repo.path().join(".factory/session.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for p in phases {
+        s["phases"][p]["status"] = "completed".into();
+    }
+    std::fs::write(&path, s.to_string()).unwrap();
+}
+
+#[test]
+fn the_tactical_plan_phase_plans_every_open_task_issue_once() {
+    let repo = with_issues();
+    completed(&repo, &["strategic_plan", "issue_creation"]);
+    repo.fake_agents(&["ok:tp2.json", "ok:tp3.json", "ok:tp4.json"]);
+    repo.fake_answer(
+        "tp2.json",
+        &tactical(
+            2,
+            &[
+                FILE,
+                "src/auth/reset_token.test.ts",
+                "migrations/20261101_reset_tokens.sql",
+            ],
+        ),
+    );
+    let mut tp3 = tactical(3, &["templates/email/reset.html"]);
+    tp3["task_id"] = "task-002".into();
+    tp3["implementation_steps"] = json!([{"order": 1, "file": "templates/email/reset.html", "action": "create", "description": "the e-mail"}]);
+    tp3["handoff"]["out_of_scope_files"] = json!([]);
+    repo.fake_answer("tp3.json", &tp3);
+    let mut tp4 = tactical(4, &["src/routes/password.ts"]);
+    tp4["task_id"] = "task-003".into();
+    tp4["implementation_steps"] = json!([{"order": 1, "file": "src/routes/password.ts", "action": "create", "description": "the endpoints"}]);
+    tp4["handoff"]["out_of_scope_files"] = json!([]);
+    repo.fake_answer("tp4.json", &tp4);
+    repo.factory_with_agents()
+        .args(["run", "--resume", "--phase", "tactical_plan"])
+        .assert()
+        .success();
+    for n in [2, 3, 4] {
+        assert_eq!(
+            repo.json(&format!(".factory/artifacts/tactical/{n}.json"))["issue_number"],
+            n
+        );
+    }
+    let session = repo.session();
+    assert_eq!(session["phases"]["tactical_plan"]["status"], "completed");
+    assert!(
+        session["phases"]["tactical_plan"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("3 tactical plan(s) written (#2, #3, #4)")
+    );
+    // A re-run plans only the issue whose plan is gone.
+    let path = repo.path().join(".factory/session.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    s["phases"]["tactical_plan"]["status"] = "pending".into();
+    std::fs::write(&path, s.to_string()).unwrap();
+    std::fs::remove_file(repo.path().join(".factory/artifacts/tactical/3.json")).unwrap();
+    repo.fake_agents(&["ok:tp3.json"]);
+    repo.fake_answer("tp3.json", &tp3);
+    repo.factory_with_agents()
+        .args(["run", "--resume", "--phase", "tactical_plan"])
+        .assert()
+        .success();
+    assert_eq!(
+        repo.fake_file("count").trim(),
+        "4",
+        "only issue #3 was planned again"
+    );
+    assert!(repo.fake_file("prompt-4").contains("issue_number 3"));
+}
