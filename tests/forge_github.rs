@@ -655,6 +655,19 @@ fn a_pull_request_is_opened_through_the_api_with_a_branch_from_the_base() {
 
 const PR_DIFF: &str = "diff --git a/src/auth/reset_token.ts b/src/auth/reset_token.ts\n--- a/src/auth/reset_token.ts\n+++ b/src/auth/reset_token.ts\n@@ -1,2 +1,2 @@\n a\n-b\n+B\n";
 
+/// A fake API that answers the pull request #5 and then its diff.
+fn with_pull_and_diff() -> Fake {
+    let fake = Fake::start();
+    fake.can(canned("GET", "/pulls/5$", 200, open_pull()));
+    fake.can(canned(
+        "GET",
+        "/pulls/5$",
+        200,
+        Value::String(PR_DIFF.into()),
+    ));
+    fake
+}
+
 /// `factory` against the fake API with the fake agents on PATH.
 fn github_with_agents(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
     let mut cmd = repo.factory_with_agents();
@@ -679,14 +692,7 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
             json!([finding(2, "on the diff"), finding(50, "elsewhere")]),
         ),
     );
-    let fake = Fake::start();
-    fake.can(canned("GET", "/pulls/5$", 200, open_pull()));
-    fake.can(canned(
-        "GET",
-        "/pulls/5$",
-        200,
-        Value::String(PR_DIFF.into()),
-    ));
+    let fake = with_pull_and_diff();
     fake.can(canned(
         "POST",
         "/pulls/5/reviews",
@@ -777,14 +783,7 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
 fn a_second_review_updates_the_summary_comment_through_the_api() {
     let repo = Repo::with_plan(&plan());
     repo.fake_agents(&["ok:review-approve.json"]);
-    let fake = Fake::start();
-    fake.can(canned("GET", "/pulls/5$", 200, open_pull()));
-    fake.can(canned(
-        "GET",
-        "/pulls/5$",
-        200,
-        Value::String(PR_DIFF.into()),
-    ));
+    let fake = with_pull_and_diff();
     fake.can(canned("POST", "/pulls/5/reviews", 200, json!({"id": 78})));
     fake.can(canned(
         "GET",

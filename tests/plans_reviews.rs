@@ -33,21 +33,23 @@ fn tactical(issue: u64, in_scope: &[&str]) -> Value {
     t
 }
 
+/// A valid tactical plan for issue #2 (task-001) covering the task's whole scope.
+fn task_001_plan() -> Value {
+    tactical(
+        2,
+        &[
+            FILE,
+            "src/auth/reset_token.test.ts",
+            "migrations/20261101_reset_tokens.sql",
+        ],
+    )
+}
+
 #[test]
 fn a_tactical_plan_is_written_from_the_fenced_issue_with_read_only_tools() {
     let repo = with_issues();
     repo.fake_agents(&["ok:tp.json"]);
-    repo.fake_answer(
-        "tp.json",
-        &tactical(
-            2,
-            &[
-                FILE,
-                "src/auth/reset_token.test.ts",
-                "migrations/20261101_reset_tokens.sql",
-            ],
-        ),
-    );
+    repo.fake_answer("tp.json", &task_001_plan());
     repo.factory_with_agents()
         .args(["plan", "tactical", "--issue", "2"])
         .assert()
@@ -80,17 +82,7 @@ fn a_schema_miss_is_corrected_once_then_the_plan_is_written() {
     let mut bad = tactical(2, &[FILE]);
     bad.as_object_mut().unwrap().remove("handoff");
     repo.fake_answer("bad.json", &bad);
-    repo.fake_answer(
-        "tp.json",
-        &tactical(
-            2,
-            &[
-                FILE,
-                "src/auth/reset_token.test.ts",
-                "migrations/20261101_reset_tokens.sql",
-            ],
-        ),
-    );
+    repo.fake_answer("tp.json", &task_001_plan());
     repo.factory_with_agents()
         .args(["plan", "tactical", "--issue", "2"])
         .assert()
@@ -129,17 +121,7 @@ fn a_scope_outside_the_task_is_refused_after_the_corrected_retry() {
 
 #[test]
 fn tactical_planning_refuses_without_a_plan_an_unknown_issue_or_a_closed_one() {
-    let repo = Repo::new();
-    repo.factory()
-        .args([
-            "intake",
-            "--request",
-            "Add password reset",
-            "--class",
-            "feature",
-        ])
-        .assert()
-        .success();
+    let repo = Repo::with_session();
     repo.fake_agents(&["ok:tp.json"]);
     repo.factory_with_agents()
         .args(["plan", "tactical", "--issue", "2"])
@@ -343,17 +325,7 @@ fn the_tactical_plan_phase_plans_every_open_task_issue_once() {
     let repo = with_issues();
     completed(&repo, &["strategic_plan", "issue_creation"]);
     repo.fake_agents(&["ok:tp2.json", "ok:tp3.json", "ok:tp4.json"]);
-    repo.fake_answer(
-        "tp2.json",
-        &tactical(
-            2,
-            &[
-                FILE,
-                "src/auth/reset_token.test.ts",
-                "migrations/20261101_reset_tokens.sql",
-            ],
-        ),
-    );
+    repo.fake_answer("tp2.json", &task_001_plan());
     let mut tp3 = tactical(3, &["templates/email/reset.html"]);
     tp3["task_id"] = "task-002".into();
     tp3["implementation_steps"] = json!([{"order": 1, "file": "templates/email/reset.html", "action": "create", "description": "the e-mail"}]);

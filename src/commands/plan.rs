@@ -27,18 +27,8 @@ pub struct TacticalArgs {
     /// The issue to plan: a task issue of the current session.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub issue: u64,
-    /// The agent CLI: claude, codex or command [default: agents.planner.adapter].
-    #[arg(long, value_parser = |s: &str| s.parse::<AdapterKind>())]
-    pub agent: Option<AdapterKind>,
-    /// The model [default: agents.planner.model].
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Where to write the plan [default: .factory/artifacts/tactical/<issue>.json].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// The state directory [default: .factory at the repository root].
-    #[arg(long, env = "FACTORY_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub planner: PlannerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -52,13 +42,21 @@ pub struct StrategicArgs {
     /// Change class [default: the session's, else feature].
     #[arg(long, value_parser = |s: &str| s.parse::<ChangeClass>())]
     pub class: Option<ChangeClass>,
+    #[command(flatten)]
+    pub planner: PlannerArgs,
+}
+
+/// The flags both planning commands take.
+#[derive(Debug, Args)]
+pub struct PlannerArgs {
     /// The agent CLI: claude, codex or command [default: agents.planner.adapter].
     #[arg(long, value_parser = |s: &str| s.parse::<AdapterKind>())]
     pub agent: Option<AdapterKind>,
     /// The model [default: agents.planner.model].
     #[arg(long)]
     pub model: Option<String>,
-    /// Where to write the plan [default: .factory/artifacts/strategic-plan.json].
+    /// Where to write the plan [default: .factory/artifacts/strategic-plan.json, or
+    /// tactical/<issue>.json for a tactical plan].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// The state directory [default: .factory at the repository root].
@@ -74,7 +72,7 @@ pub fn run(cmd: PlanCommand) -> anyhow::Result<Outcome> {
 }
 
 fn tactical_cmd(args: TacticalArgs) -> anyhow::Result<Outcome> {
-    let (state, workflow) = super::intake::open(args.state_dir)?;
+    let (state, workflow) = super::intake::open(args.planner.state_dir)?;
     let session = state.load_session()?.ok_or_else(|| {
         anyhow::anyhow!(
             "no session in {}: start one with `factory intake` and plan it with `factory plan strategic` first",
@@ -93,10 +91,10 @@ fn tactical_cmd(args: TacticalArgs) -> anyhow::Result<Outcome> {
         forge: forge.as_ref(),
         issue: args.issue,
         retry_context: None,
-        adapter: args.agent,
-        model: args.model,
+        adapter: args.planner.agent,
+        model: args.planner.model,
         timeout: eff.timeout,
-        out: args.out,
+        out: args.planner.out,
     })?;
     let steps = plan["implementation_steps"].as_array().map_or(0, Vec::len);
     println!(
@@ -109,7 +107,7 @@ fn tactical_cmd(args: TacticalArgs) -> anyhow::Result<Outcome> {
 }
 
 fn strategic_cmd(args: StrategicArgs) -> anyhow::Result<Outcome> {
-    let (state, workflow) = super::intake::open(args.state_dir)?;
+    let (state, workflow) = super::intake::open(args.planner.state_dir)?;
     let session = state.load_session()?;
     if let Some(s) = &session {
         crate::state::log::set_session(&s.id);
@@ -137,12 +135,13 @@ fn strategic_cmd(args: StrategicArgs) -> anyhow::Result<Outcome> {
         class,
         adr: eff.step.as_ref().is_some_and(|s| s.adr) || class == ChangeClass::RiskyInfra,
         retry_context: None,
-        adapter: args.agent,
-        model: args.model,
+        adapter: args.planner.agent,
+        model: args.planner.model,
         timeout: eff.timeout,
     };
     let plan = strategic::plan(&input)?;
     let out = args
+        .planner
         .out
         .unwrap_or_else(|| state.root().join("artifacts/strategic-plan.json"));
     strategic::write(&out, &plan)?;

@@ -82,6 +82,13 @@ impl Repo {
 
     /// `factory intake` for a feature, then the plan in place.
     pub fn with_plan(plan: &Value) -> Repo {
+        let repo = Repo::with_session();
+        repo.write_plan(plan);
+        repo
+    }
+
+    /// `factory intake` for a feature: a session without a plan.
+    pub fn with_session() -> Repo {
         let repo = Repo::new();
         repo.factory()
             .args([
@@ -93,7 +100,6 @@ impl Repo {
             ])
             .assert()
             .success();
-        repo.write_plan(plan);
         repo
     }
 
