@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::state::{EscalationReason, Session, StateDir};
+use crate::state::{EscalationReason, Rework, Session, StateDir};
 use crate::workflow::{EffectivePhase, PhaseName, Workflow};
 
 /// What a phase gets to work with for one attempt.
@@ -19,6 +19,9 @@ pub struct PhaseContext<'a> {
     pub retry_context: Option<String>,
     /// Where the phase writes its output (absolute), when it has one.
     pub artifact: Option<PathBuf>,
+    /// Work a later phase sent back to this one (review findings to address), when this run
+    /// is a rework rather than the first pass.
+    pub rework: Option<&'a Rework>,
 }
 
 /// How an attempt ended.
@@ -30,6 +33,10 @@ pub enum PhaseOutcome {
     Failed { detail: String },
     /// A tool the phase needs is unavailable; retried on the backoff schedule.
     Unavailable { detail: String },
+    /// The phase judged earlier work and wants it redone: the engine counts a review cycle,
+    /// then runs `to` again (and every phase after it) with `detail` as
+    /// [`PhaseContext::rework`], or escalates when the review cycle limit is reached.
+    SendBack { to: PhaseName, detail: String },
     /// The phase found something a person must decide; the pipeline stops.
     NeedsHuman {
         reason: EscalationReason,

@@ -12,7 +12,7 @@ pub mod session;
 
 pub use session::{
     Counters, Escalation, EscalationReason, IssueRef, PhaseState, PhaseStatus, PullRequestRef,
-    Session, UsageEntry, now,
+    Rework, Session, UsageEntry, now,
 };
 
 use std::fs::{self, File, OpenOptions};
