@@ -373,3 +373,129 @@ fn the_tactical_plan_phase_plans_every_open_task_issue_once() {
     );
     assert!(repo.fake_file("prompt-4").contains("issue_number 3"));
 }
+
+/// PR #5 opened, the phases before code_review completed with their artifacts in place.
+fn due_for_review(extra_yaml: &str, script: &[&str]) -> Repo {
+    let repo = opened();
+    let artifacts = repo.path().join(".factory/artifacts");
+    std::fs::create_dir_all(artifacts.join("tactical")).unwrap();
+    std::fs::write(
+        artifacts.join("tactical/2.json"),
+        task_001_plan().to_string(),
+    )
+    .unwrap();
+    std::fs::write(artifacts.join("implementation.json"), "{}").unwrap();
+    completed(
+        &repo,
+        &[
+            "strategic_plan",
+            "issue_creation",
+            "tactical_plan",
+            "implementation",
+        ],
+    );
+    repo.fake_agents(script);
+    let wf = repo.path().join(".factory/workflow.yaml");
+    let yaml = std::fs::read_to_string(&wf).unwrap() + extra_yaml;
+    std::fs::write(&wf, yaml).unwrap();
+    repo.fake_answer(
+        "changes.json",
+        &review_answer(
+            "REQUEST_CHANGES",
+            json!([
+                finding("advisory", 1, "naming"),
+                finding("important", 2, "added line")
+            ]),
+        ),
+    );
+    repo
+}
+
+#[test]
+fn the_code_review_phase_sends_requested_changes_back_to_implementation() {
+    let repo = due_for_review("", &["ok:changes.json"]);
+    repo.factory_with_agents()
+        .args(["run", "--resume", "--phase", "code_review"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "next: factory run --resume --phase implementation",
+        ));
+    let session = repo.session();
+    assert_eq!(session["counters"]["review_cycles"], 1);
+    assert_eq!(session["phases"]["implementation"]["status"], "pending");
+    let rework = &session["rework"];
+    assert_eq!(rework["phase"], "implementation");
+    assert_eq!(rework["from"], "code_review");
+    let detail = rework["detail"].as_str().unwrap();
+    let lines: Vec<&str> = detail.lines().collect();
+    assert_eq!(lines[0], "review cycle 1 requests changes.");
+    assert_eq!(lines[1], "PR #5: changes requested, 2 finding(s):");
+    assert_eq!(
+        lines[2],
+        "- [important] src/auth/reset_token.ts:2 (quality): added line Fix: Do it properly."
+    );
+    // The scope came from the tactical plan; the review was posted and is on file.
+    assert!(
+        repo.fake_file("prompt-1")
+            .contains("checked against the tactical plan of issue #2")
+    );
+    assert_eq!(
+        repo.json(".factory/forge/reviews/5.json")[0]["event"],
+        "REQUEST_CHANGES"
+    );
+    assert_eq!(
+        repo.json(".factory/artifacts/reviews/5-1.json")["verdict"],
+        "REQUEST_CHANGES"
+    );
+}
+
+#[test]
+fn the_last_review_cycle_comments_on_the_pull_request_and_stops_for_a_person() {
+    let repo = due_for_review("limits:\n  max_review_cycles: 1\n", &["ok:changes.json"]);
+    repo.factory_with_agents()
+        .args(["run", "--resume", "--phase", "code_review"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "needs a human: review-cycle-limit at code_review",
+        ));
+    let session = repo.session();
+    assert_eq!(session["escalation"]["reason"], "review-cycle-limit");
+    assert!(session.get("rework").is_none_or(Value::is_null));
+    let comments = repo.pull(5)["comments"].clone();
+    let limit: Vec<&Value> = comments
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .unwrap()
+                .contains("<!-- factory:review-limit pr=5 -->")
+        })
+        .collect();
+    assert_eq!(limit.len(), 1);
+    assert!(
+        limit[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Review cycle limit reached")
+    );
+}
+
+#[test]
+fn the_code_review_phase_completes_when_every_pull_request_is_approved() {
+    let repo = due_for_review("", &["ok:review-approve.json"]);
+    repo.factory_with_agents()
+        .args(["run", "--resume", "--phase", "code_review"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "next: factory run --resume --phase merge",
+        ));
+    let session = repo.session();
+    assert_eq!(session["phases"]["code_review"]["status"], "completed");
+    assert_eq!(session["phases"]["code_review"]["detail"], "approved #5");
+    assert_eq!(session["counters"]["review_cycles"], 1);
+}

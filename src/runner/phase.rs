@@ -78,6 +78,10 @@ impl Registry {
             PhaseName::IssueCreation,
             Box::new(crate::forge::phases::IssueCreation),
         );
+        r.register(
+            PhaseName::CodeReview,
+            Box::new(crate::review::phase::CodeReview),
+        );
         r.register(PhaseName::Merge, Box::new(crate::forge::phases::Merge));
         r
     }
