@@ -55,7 +55,7 @@ pub enum Command {
     /// Phases 2 and 4: the strategic plan, or the tactical plan of one issue, validated.
     #[command(subcommand)]
     Plan(commands::plan::PlanCommand),
-    /// Phase 6 without a forge: preflight plus the reviewer agent on a diff, merged.
+    /// Phase 6: preflight plus the reviewer agent on a diff or a pull request (posted), merged.
     Review(Box<commands::review::ReviewArgs>),
     /// Phase 8: extract lessons, compute and store the scorecard, write REPORT.md.
     Complete(commands::complete::CompleteArgs),
