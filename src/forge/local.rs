@@ -666,6 +666,54 @@ mod tests {
     }
 
     #[test]
+    fn reviews_diffs_and_comment_updates() {
+        let (tmp, forge) = repo();
+        forge.create_issue(&issue("one")).unwrap();
+        forge.ensure_branch("feat/#1-one", "main").unwrap();
+        git(tmp.path(), &["checkout", "-q", "feat/#1-one"]);
+        fs::write(tmp.path().join("a.txt"), "x\n  \n").unwrap();
+        git(tmp.path(), &["add", "a.txt"]);
+        git(tmp.path(), &["commit", "-q", "-m", "a"]);
+        git(tmp.path(), &["checkout", "-q", "main"]);
+        let pr = forge
+            .create_pull_request(&NewPullRequest {
+                title: "t".into(),
+                body: "b".into(),
+                head: "feat/#1-one".into(),
+                base: "main".into(),
+            })
+            .unwrap();
+        let diff = forge.pull_request_diff(pr.number).unwrap();
+        assert!(
+            diff.ends_with("+x\n+  \n"),
+            "trailing whitespace kept: {diff:?}"
+        );
+        let review = NewReview {
+            event: super::super::ReviewEvent::Approve,
+            body: "ok".into(),
+            comments: vec![],
+        };
+        assert_eq!(forge.create_review(pr.number, &review).unwrap().id, 1);
+        assert_eq!(forge.create_review(pr.number, &review).unwrap().id, 2);
+        assert_eq!(forge.reviews(pr.number).unwrap().len(), 2);
+        assert!(matches!(
+            forge.create_review(9, &review),
+            Err(ForgeError::NoPullRequest(9, _))
+        ));
+        let c = forge.comment_issue(pr.number, "first").unwrap();
+        forge.update_comment(pr.number, c.id, "second").unwrap();
+        assert_eq!(forge.list_comments(pr.number).unwrap()[0].body, "second");
+        let err = forge
+            .update_comment(pr.number, 7, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("comment 7 does not exist on #2"), "{err}");
+        forge.comment_issue(1, "on the issue").unwrap();
+        forge.update_comment(1, 1, "edited").unwrap();
+        assert_eq!(forge.list_comments(1).unwrap()[0].body, "edited");
+    }
+
+    #[test]
     fn a_broken_record_names_its_file_and_line() {
         let (_tmp, forge) = repo();
         forge.create_issue(&issue("one")).unwrap();
