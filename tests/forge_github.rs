@@ -826,3 +826,27 @@ fn a_second_review_updates_the_summary_comment_through_the_api() {
             .contains("## factory review: approved")
     );
 }
+
+#[test]
+fn a_review_github_refuses_even_as_a_comment_is_an_error_naming_the_reason() {
+    let repo = Repo::with_plan(&plan());
+    repo.fake_agents(&["ok:review-approve.json"]);
+    let fake = with_pull_and_diff();
+    for _ in 0..2 {
+        fake.can(canned(
+            "POST",
+            "/pulls/5/reviews",
+            422,
+            json!({"message": "Unprocessable Entity", "errors": ["Pull request review thread line must be part of the diff"]}),
+        ));
+    }
+    github_with_agents(&repo, &fake)
+        .args(["review", "--pr", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("422 Unprocessable"))
+        .stderr(predicate::str::contains("must be part of the diff"));
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 4, "one fallback, no more");
+    assert_eq!(reqs[3].body["event"], "COMMENT");
+}

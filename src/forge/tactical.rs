@@ -76,7 +76,7 @@ pub fn plan_issue(p: &PlanIssue<'_>) -> Result<(Value, PathBuf), PlanIssueError>
     tracing::info!(
         target: "factory::event",
         phase = "tactical_plan",
-        action = "plan_written",
+        action = crate::state::log::vocab::PLAN_WRITTEN,
         tool = "factory",
         status = "ok",
         detail = format!("tactical plan for issue #{} ({}): {steps} step(s)", p.issue, task["id"].as_str().unwrap_or("")),

@@ -237,7 +237,7 @@ pub fn post_review(
         tracing::info!(
             target: "factory::event",
             phase = "code_review",
-            action = "pr_review",
+            action = crate::state::log::vocab::PR_REVIEW,
             tool = forge.name(),
             status = "downgraded",
             detail = format!("the forge refused the verdict on #{pr}, posted as COMMENT instead: {why}"),
@@ -250,7 +250,7 @@ pub fn post_review(
     tracing::info!(
         target: "factory::event",
         phase = "code_review",
-        action = "pr_review",
+        action = crate::state::log::vocab::PR_REVIEW,
         tool = forge.name(),
         status = "ok",
         detail = format!(
