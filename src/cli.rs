@@ -76,6 +76,9 @@ pub enum Command {
     Merge(commands::merge::MergeArgs),
     /// Post-merge verification: run the validation commands against the merge commit.
     Verify(commands::verify::VerifyArgs),
+    /// Phase 5: the implementer agent changes one issue's branch in a worktree; factory checks
+    /// the scope, runs the validation, commits, pushes and opens the pull request.
+    Implement(commands::implement::ImplementArgs),
 }
 
 /// What a command reports when it finished without an error.

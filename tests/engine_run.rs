@@ -535,19 +535,6 @@ fn a_session_in_progress_is_not_replaced_by_accident() {
 }
 
 #[test]
-fn phases_without_an_implementation_say_how_to_provide_one() {
-    // Planning, issue creation, review, merge and completion are built in; implementation has
-    // no built-in implementation in this build yet, and a hotfix starts with it.
-    let repo = Repo::new("");
-    std::fs::write(repo.path().join(".factory/workflow.yaml"), "version: 1\n").unwrap();
-    repo.factory()
-        .args(["run", "Checkout returns 500", "--class", "hotfix"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("phases.implementation.command"));
-}
-
-#[test]
 fn bad_inputs_are_clear_errors_with_exit_2() {
     let repo = Repo::new("");
     std::fs::write(

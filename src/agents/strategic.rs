@@ -171,6 +171,10 @@ pub fn outcome(e: AgentError) -> anyhow::Result<PhaseOutcome> {
         AgentError::Unavailable { .. } | AgentError::RateLimited { .. } => {
             PhaseOutcome::Unavailable { detail }
         }
+        AgentError::BudgetExceeded { .. } => PhaseOutcome::NeedsHuman {
+            reason: EscalationReason::BudgetExceeded,
+            detail,
+        },
         _ => PhaseOutcome::Failed { detail },
     })
 }

@@ -7,10 +7,7 @@ use serde_json::Value;
 
 use std::time::Duration;
 
-use super::{
-    Agent, AgentError, AgentRequest, AgentResponse, Role, for_role, invoke_with_retries,
-    record_usage,
-};
+use super::{Agent, AgentError, AgentRequest, AgentResponse, Role, call, for_role};
 use crate::contracts::{self, Contract};
 use crate::state::StateDir;
 use crate::workflow::{AdapterKind, Backoff, PhaseName, Workflow};
@@ -147,13 +144,7 @@ pub fn ask(
     let mut responses = Vec::new();
     let mut request = req.clone();
     for attempt in 1..=2 {
-        let r = invoke_with_retries(agent, &request, backoff, phase)?;
-        if let Some(s) = state {
-            record_usage(s, phase, agent, &r).map_err(|e| AgentError::Io {
-                agent: agent.name().into(),
-                detail: format!("{e:#}"),
-            })?;
-        }
+        let r = call(agent, &request, backoff, phase, state)?;
         let parsed = r.json.clone().or_else(|| extract_json(&r.text));
         let problems = match &parsed {
             Some(v) => violations(contract, v, extra),

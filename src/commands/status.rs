@@ -38,12 +38,28 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             "session": session,
             "next_phase": session.next_phase(),
             "next_step": next,
+            "cost": cost(&state, &session)?,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", render(&session, &next));
     }
     Ok(Outcome::Clean)
+}
+
+/// The session's spending, per phase, and its budget: for scripts and the actions' outputs.
+fn cost(state: &StateDir, session: &Session) -> anyhow::Result<serde_json::Value> {
+    let workflow =
+        crate::workflow::load(&state.root().join(crate::workflow::load::OVERRIDE_FILE))?.workflow;
+    let total = crate::state::ledger::spent(session);
+    Ok(json!({
+        "usd": (total.cost_usd * 10_000.0).round() / 10_000.0,
+        "tokens": total.tokens,
+        "calls": total.calls,
+        "by_phase": crate::state::ledger::by_phase(session),
+        "budget": workflow.budget,
+        "over_budget": crate::agents::budget::exceeded(&workflow.budget, &total).is_some(),
+    }))
 }
 
 /// What the user should do now.
@@ -125,6 +141,20 @@ fn render(s: &Session, next: &str) -> String {
         "counters   review cycles {}, implementation retries {}, planning retries {}, recurrences {}\n",
         c.review_cycles, c.implementation_retries, c.planning_retries, c.recurrence
     ));
+    if !s.usage.is_empty() {
+        let t = crate::state::ledger::spent(s);
+        let phases: Vec<String> = crate::state::ledger::by_phase(s)
+            .iter()
+            .map(|(p, sp)| format!("{p} ${:.4}", sp.cost_usd))
+            .collect();
+        out.push_str(&format!(
+            "cost       ${:.4}, {} tokens in {} agent call(s): {}\n",
+            t.cost_usd,
+            t.tokens,
+            t.calls,
+            phases.join(", ")
+        ));
+    }
     let issues: Vec<String> = s.issues.iter().map(|i| format!("#{}", i.number)).collect();
     let prs: Vec<String> = s
         .pull_requests

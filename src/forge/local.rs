@@ -169,21 +169,6 @@ impl LocalForge {
         }
         Ok(())
     }
-
-    /// Commits made by factory need an identity even where git has none configured.
-    fn identity_env(&self) -> Vec<(&'static str, &'static str)> {
-        let configured = self.git.run(&["config", "user.email"]).is_ok();
-        if configured {
-            Vec::new()
-        } else {
-            vec![
-                ("GIT_AUTHOR_NAME", "factory"),
-                ("GIT_AUTHOR_EMAIL", "factory@localhost"),
-                ("GIT_COMMITTER_NAME", "factory"),
-                ("GIT_COMMITTER_EMAIL", "factory@localhost"),
-            ]
-        }
-    }
 }
 
 impl Forge for LocalForge {
@@ -444,7 +429,7 @@ impl Forge for LocalForge {
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped());
-            for (k, v) in self.identity_env() {
+            for (k, v) in self.git.identity_env() {
                 cmd.env(k, v);
             }
             let mut child = cmd

@@ -350,6 +350,14 @@ pub fn scorecard(rec: &SessionRecord, lessons_generated: u64, now: Timestamp) ->
             json!((usage.cost_usd * 10_000.0).round() / 10_000.0),
         );
     }
+    let by_phase: Map<String, Value> = crate::state::ledger::by_phase(&rec.session)
+        .into_iter()
+        .filter(|(_, s)| s.cost_usd > 0.0)
+        .map(|(p, s)| (p, json!((s.cost_usd * 10_000.0).round() / 10_000.0)))
+        .collect();
+    if !by_phase.is_empty() {
+        obj.insert("cost_by_phase".into(), Value::Object(by_phase));
+    }
     card
 }
 

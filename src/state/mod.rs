@@ -5,6 +5,7 @@
 //! crash leaves the previous version; the session's read-modify-write runs under an exclusive
 //! advisory lock on `session.lock`, so concurrent processes never lose an update.
 
+pub mod ledger;
 pub mod log;
 pub mod redact;
 pub mod report;

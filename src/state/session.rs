@@ -74,6 +74,9 @@ pub struct UsageEntry {
     pub input_tokens: u64,
     pub cached_input_tokens: u64,
     pub output_tokens: u64,
+    /// Reasoning tokens, where the CLI reports them (Codex); part of `output_tokens`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reasoning_tokens: u64,
     /// None when neither the CLI nor the price table gives a cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
@@ -333,6 +336,10 @@ impl Session {
             detail,
         });
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `n` random bytes from the operating system as lower-case hex. Falls back to time and
