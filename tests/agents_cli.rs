@@ -329,12 +329,11 @@ fn a_budget_of_one_call_stops_the_second_call_with_an_escalation() {
         let p = entry.unwrap().path();
         std::fs::copy(&p, fake.join(p.file_name().unwrap())).unwrap();
     }
-    // Intake's setup check asks `claude --version` and `codex --version` first (calls 1 and 2).
     // The first answer misses the schema, so the planner would be asked again; the first call
     // ($0.0421) already spent the $0.01 budget.
     std::fs::write(
         fake.join("script"),
-        "garbage\ngarbage\nok:plan-missing-tasks.json\nok:plan.json\n",
+        "ok:plan-missing-tasks.json\nok:plan.json\n",
     )
     .unwrap();
     let path = format!(

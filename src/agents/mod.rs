@@ -273,7 +273,7 @@ pub fn call(
 }
 
 /// Add one call to the session's cost ledger, if a session exists.
-pub fn record_usage(
+fn record_usage(
     state: &crate::state::StateDir,
     phase: &str,
     agent: &dyn Agent,

@@ -555,19 +555,7 @@ fn dedup(labels: &[Label]) -> Vec<Label> {
 mod tests {
     use super::*;
 
-    fn git(dir: &Path, args: &[&str]) {
-        let ok = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-    }
+    use crate::forge::git::test_git as git;
 
     fn repo() -> (tempfile::TempDir, LocalForge) {
         let tmp = tempfile::tempdir().unwrap();

@@ -290,11 +290,12 @@ fn attempt_in(
         model: cfg.model.clone(),
     };
     let name = agent.name().to_string();
-    let response = match agents::invoke_with_retries(
+    let response = match agents::call(
         agent.as_ref(),
         &req,
         &opts.workflow.backoff,
         "implementation",
+        Some(opts.state),
     ) {
         Ok(r) => r,
         Err(e) => {
@@ -316,7 +317,6 @@ fn attempt_in(
             return Ok(out);
         }
     };
-    agents::record_usage(opts.state, "implementation", agent.as_ref(), &response)?;
 
     // 1. What changed, against the base: inside the scope and free of secrets?
     wt.stage()?;
