@@ -18,6 +18,9 @@ use crate::preflight::diff::{LineKind, parse_str};
 
 /// Inline comments posted at most per review; the rest go to the summary.
 pub const MAX_INLINE: usize = 30;
+/// Findings listed at most in the summary comment (GitHub caps a comment at 65,536
+/// characters); the review artifact has them all.
+pub const MAX_SUMMARY_ROWS: usize = 100;
 
 /// The lines of a diff an inline comment can sit on, per path.
 #[derive(Debug, Default)]
@@ -155,7 +158,7 @@ pub fn summary_body(
     );
     if !findings.is_empty() {
         out.push_str("\n| Severity | Where | Finding |\n|---|---|---|\n");
-        for f in &findings {
+        for f in findings.iter().take(MAX_SUMMARY_ROWS) {
             out.push_str(&format!(
                 "| {} | {} | {} |\n",
                 line(f["severity"].as_str().unwrap_or("")),
@@ -164,9 +167,15 @@ pub fn summary_body(
             ));
         }
     }
+    if findings.len() > MAX_SUMMARY_ROWS {
+        out.push_str(&format!(
+            "\n… and {} more finding(s) in `.factory/artifacts/reviews/`.\n",
+            findings.len() - MAX_SUMMARY_ROWS
+        ));
+    }
     if !outside.is_empty() {
         out.push_str("\n### Not on a line of the diff\n\n");
-        for i in outside {
+        for i in outside.iter().take(MAX_SUMMARY_ROWS) {
             let f = &findings[*i];
             out.push_str(&format!(
                 "- {}: {}\n",
