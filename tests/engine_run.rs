@@ -535,28 +535,6 @@ fn a_session_in_progress_is_not_replaced_by_accident() {
 }
 
 #[test]
-fn phases_without_an_implementation_say_how_to_provide_one() {
-    // strategic_plan (the planner agent) and issue_creation (the forge) are built in;
-    // tactical_plan has no built-in implementation yet.
-    let repo = Repo::new("");
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engine/phase.sh");
-    std::fs::write(
-        repo.path().join(".factory/workflow.yaml"),
-        format!(
-            "phases:\n  strategic_plan:\n    command: [\"sh\", \"{}\"]\n    env: [FAKE_DIR]\n",
-            script.display()
-        ),
-    )
-    .unwrap();
-    repo.factory()
-        .args(["run", "Add an export button", "--class", "feature"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("phases.tactical_plan.command"));
-}
-
-#[test]
 fn bad_inputs_are_clear_errors_with_exit_2() {
     let repo = Repo::new("");
     std::fs::write(

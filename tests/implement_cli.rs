@@ -626,3 +626,75 @@ fn an_allowed_ci_workflow_change_goes_through() {
         ".github/workflows/x.yml"
     );
 }
+
+#[test]
+fn the_built_in_review_sends_the_change_back_then_approves_and_the_pipeline_merges() {
+    // implementation (codex) → code_review (claude) requests changes → implementation again →
+    // code_review approves → merge: the whole loop with the built-in phases, offline.
+    let repo = feature(
+        "  reviewer:\n    env: [FAKE_AGENT_DIR]\nroutes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n    - phase: code_review\n    - phase: merge\n",
+    );
+    let fake = fake(&repo);
+    std::fs::copy(
+        manifest("tests/fixtures/agents/review-approve.json"),
+        fake.join("review-approve.json"),
+    )
+    .unwrap();
+    let changes = forge_support::review_answer(
+        "REQUEST_CHANGES",
+        json!([{"severity": "important", "category": "auth", "file": "src/auth/reset_token.ts",
+            "line": 1, "description": "the token comparison is not constant-time",
+            "recommendation": "compare in constant time"}]),
+    );
+    std::fs::write(fake.join("changes.json"), changes.to_string()).unwrap();
+    script(
+        &repo,
+        &[
+            "edit:good.sh",
+            "ok:changes.json",
+            "edit:review.sh",
+            "ok:review-approve.json",
+        ],
+    );
+    factory(&repo)
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+    // The implementer's second prompt holds the review's finding.
+    let rework = read(&repo, "prompt-3");
+    assert!(
+        rework.contains("the token comparison is not constant-time"),
+        "{rework}"
+    );
+    // Both reviews were posted on the one pull request, the first with an inline comment.
+    let reviews = repo.json(".factory/forge/reviews/3.json");
+    assert_eq!(reviews[0]["event"], "REQUEST_CHANGES");
+    assert_eq!(reviews[0]["comments"][0]["side"], "RIGHT");
+    assert_eq!(reviews[1]["event"], "APPROVE");
+    let summaries = repo.pull(3)["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .unwrap()
+                .contains("<!-- factory:review-summary pr=3 -->")
+        })
+        .count();
+    assert_eq!(summaries, 1, "one sticky summary");
+    assert!(
+        repo.path()
+            .join(".factory/artifacts/reviews/3-1.json")
+            .is_file()
+    );
+    assert_eq!(
+        repo.json(".factory/artifacts/reviews/3-2.json")["verdict"],
+        "APPROVE"
+    );
+    let s = repo.session();
+    assert_eq!(s["counters"]["review_cycles"], 2);
+    assert_eq!(s["pull_requests"][0]["merged"], true);
+}

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod process;
 pub mod strategic;
 pub mod structured;
+pub mod tactical;
 
 use std::path::PathBuf;
 use std::time::Duration;

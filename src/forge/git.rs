@@ -36,10 +36,20 @@ impl Git {
         self.run_env(args, &[])
     }
 
+    /// Run git; stdout exactly as printed (a diff keeps its trailing whitespace).
+    pub fn run_raw(&self, args: &[&str]) -> Result<String, ForgeError> {
+        self.run_raw_env(args, &[])
+    }
+
     /// [`Git::run`] with extra environment variables (an identity, or configuration passed
     /// through `GIT_CONFIG_*` so that it never appears on the command line). Error text is
     /// scrubbed of secret-looking values.
     pub fn run_env(&self, args: &[&str], env: &[(String, String)]) -> Result<String, ForgeError> {
+        self.run_raw_env(args, env)
+            .map(|s| s.trim_end().to_string())
+    }
+
+    fn run_raw_env(&self, args: &[&str], env: &[(String, String)]) -> Result<String, ForgeError> {
         let mut cmd = self.command(args);
         for (k, v) in env {
             cmd.env(k, v);
@@ -52,7 +62,7 @@ impl Git {
             }
         })?;
         if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
             Err(ForgeError::Git {
                 args: args.join(" "),
@@ -122,4 +132,20 @@ impl Git {
         self.run(&["rev-parse", "--show-toplevel"])
             .map(PathBuf::from)
     }
+}
+
+/// Run git in `dir` for a unit test, with a fixed identity; panics with git's stderr.
+#[cfg(test)]
+pub(crate) fn test_git(dir: &std::path::Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 }

@@ -26,7 +26,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use regex::{Captures, Regex};
 
 use super::{
-    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, PullRequest, State,
+    Comment, Forge, ForgeError, InlineComment, Issue, Label, NewIssue, NewPullRequest, NewReview,
+    PostedReview, PullRequest, State,
 };
 use crate::intake::sanitize::{invisible, strip_comments};
 use crate::workflow::Outputs;
@@ -73,7 +74,7 @@ impl Counters {
 /// Factory's own markers, the only HTML comments that survive (their exact shapes).
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^<!-- factory:(?:task=[^\s<>]+ sid=[^\s<>]+|parent sid=[^\s<>]+|fingerprint=[^\s<>]*|pr issue=\d+|recurrence \{[^\n]*\}) -->$",
+        r"^<!-- factory:(?:task=[^\s<>]+ sid=[^\s<>]+|parent sid=[^\s<>]+|fingerprint=[^\s<>]*|pr issue=\d+|review pr=\d+ cycle=\d+|review-summary pr=\d+|review-limit pr=\d+|recurrence \{[^\n]*\}) -->$",
     )
     .expect("valid regex")
 });
@@ -173,7 +174,7 @@ impl Policy {
 
     fn mention_allowed(&self, name: &str) -> bool {
         let name = name.to_ascii_lowercase();
-        self.mentions.iter().any(|m| *m == name)
+        self.mentions.contains(&name)
     }
 
     /// One pass of every rule.
@@ -427,8 +428,20 @@ impl<F: Forge> SafeForge<F> {
     fn refuse(&self, what: String, key: &'static str) -> ForgeError {
         let detail = format!("{what}; change outputs.{key} in .factory/workflow.yaml");
         let decision = format!("outputs.{key}");
-        tracing::info!(target: "factory::event", phase = "forge", action = "safe_output", tool = self.inner.name(), status = "refused", detail, decision);
+        tracing::info!(target: "factory::event", phase = "forge", action = crate::state::log::vocab::SAFE_OUTPUT, tool = self.inner.name(), status = "refused", detail, decision);
         ForgeError::Refused { what, key }
+    }
+
+    /// Comments posted or updated by this run, against `outputs.max_comments_per_run`.
+    fn check_comment_cap(&self, number: u64) -> Result<(), ForgeError> {
+        let cap = self.policy.outputs.max_comments_per_run;
+        if self.counters.comments.load(Ordering::SeqCst) >= cap {
+            return Err(self.refuse(
+                format!("comment on #{number}: this run already wrote {cap} comment(s)"),
+                "max_comments_per_run",
+            ));
+        }
+        Ok(())
     }
 
     fn check_labels(&self, labels: &[Label]) -> Result<(), ForgeError> {
@@ -461,7 +474,7 @@ impl<F: Forge> SafeForge<F> {
                 "{what}: {}",
                 s.changes.iter().cloned().collect::<Vec<_>>().join("; ")
             );
-            tracing::info!(target: "factory::event", phase = "forge", action = "safe_output", tool = self.inner.name(), status = "sanitised", detail);
+            tracing::info!(target: "factory::event", phase = "forge", action = crate::state::log::vocab::SAFE_OUTPUT, tool = self.inner.name(), status = "sanitised", detail);
         }
         s.text
     }
@@ -527,13 +540,7 @@ impl<F: Forge> Forge for SafeForge<F> {
     }
 
     fn comment_issue(&self, number: u64, body: &str) -> Result<Comment, ForgeError> {
-        let cap = self.policy.outputs.max_comments_per_run;
-        if self.counters.comments.load(Ordering::SeqCst) >= cap {
-            return Err(self.refuse(
-                format!("comment on #{number}: this run already posted {cap} comment(s)"),
-                "max_comments_per_run",
-            ));
-        }
+        self.check_comment_cap(number)?;
         let body = self.text(TextKind::Comment, &format!("comment on #{number}"), body);
         let comment = self.inner.comment_issue(number, &body)?;
         self.counters.comments.fetch_add(1, Ordering::SeqCst);
@@ -609,6 +616,62 @@ impl<F: Forge> Forge for SafeForge<F> {
         );
         self.inner.squash_merge(number, &message)
     }
+
+    fn pull_request_diff(&self, number: u64) -> Result<String, ForgeError> {
+        self.inner.pull_request_diff(number)
+    }
+
+    fn create_review(&self, number: u64, review: &NewReview) -> Result<PostedReview, ForgeError> {
+        let cap = self.policy.outputs.max_inline_comments_per_review as usize;
+        if review.comments.len() > cap {
+            return Err(self.refuse(
+                format!(
+                    "the review of #{number} has {} inline comments, more than {cap}; nothing was posted",
+                    review.comments.len()
+                ),
+                "max_inline_comments_per_review",
+            ));
+        }
+        let safe = NewReview {
+            event: review.event,
+            body: self.text(
+                TextKind::Body,
+                &format!("review of #{number}"),
+                &review.body,
+            ),
+            comments: review
+                .comments
+                .iter()
+                .map(|c| InlineComment {
+                    path: c.path.clone(),
+                    line: c.line,
+                    side: c.side,
+                    body: self.text(
+                        TextKind::Comment,
+                        &format!("inline comment on #{number} {}:{}", c.path, c.line),
+                        &c.body,
+                    ),
+                })
+                .collect(),
+        };
+        self.inner.create_review(number, &safe)
+    }
+
+    fn list_comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError> {
+        self.inner.list_comments(number)
+    }
+
+    fn update_comment(&self, number: u64, id: u64, body: &str) -> Result<Comment, ForgeError> {
+        self.check_comment_cap(number)?;
+        let body = self.text(
+            TextKind::Comment,
+            &format!("comment {id} on #{number}"),
+            body,
+        );
+        let comment = self.inner.update_comment(number, id, &body)?;
+        self.counters.comments.fetch_add(1, Ordering::SeqCst);
+        Ok(comment)
+    }
 }
 
 #[cfg(test)]
@@ -656,8 +719,10 @@ mod tests {
         assert_eq!(body("(@x)"), "(＠x)");
         // Addresses, packages and words are not mentions.
         assert_eq!(body("me@example.com @@x"), "me@example.com @@x");
-        let mut o = Outputs::default();
-        o.mentions = vec!["@Octocat".into(), "acme/reviewers".into()];
+        let o = Outputs {
+            mentions: vec!["@Octocat".into(), "acme/reviewers".into()],
+            ..Default::default()
+        };
         let p = Policy::new(&o, None);
         assert_eq!(
             p.sanitise(TextKind::Comment, "@octocat @acme/reviewers @eve")
@@ -689,8 +754,10 @@ mod tests {
             assert_eq!(body(kept), kept);
         }
         assert_eq!(body("https://notgithub.com/x"), "notgithub[.]com/x");
-        let mut o = Outputs::default();
-        o.link_hosts = vec!["Example.ORG".into()];
+        let o = Outputs {
+            link_hosts: vec!["Example.ORG".into()],
+            ..Default::default()
+        };
         let p = Policy::new(&o, None);
         assert_eq!(
             p.sanitise(
@@ -718,9 +785,11 @@ mod tests {
 
     #[test]
     fn over_long_text_is_cut_with_a_visible_note_and_whole_characters() {
-        let mut o = Outputs::default();
-        o.max_body_chars = 200;
-        o.max_title_chars = 16;
+        let o = Outputs {
+            max_body_chars: 200,
+            max_title_chars: 16,
+            ..Default::default()
+        };
         let p = Policy::new(&o, None);
         let long = "é日🚀 ".repeat(100);
         let out = p.sanitise(TextKind::Body, &long);
@@ -755,8 +824,10 @@ mod tests {
         }
         assert!(!p.label_allowed("class:"));
         assert!(!p.label_allowed("security-approved"));
-        let mut o = Outputs::default();
-        o.labels = vec!["security-approved".into()];
+        let o = Outputs {
+            labels: vec!["security-approved".into()],
+            ..Default::default()
+        };
         assert!(Policy::new(&o, None).label_allowed("security-approved"));
     }
 
@@ -803,8 +874,10 @@ mod tests {
 
     #[test]
     fn comments_stop_at_the_cap_of_the_run() {
-        let mut o = Outputs::default();
-        o.max_comments_per_run = 2;
+        let o = Outputs {
+            max_comments_per_run: 2,
+            ..Default::default()
+        };
         let (_tmp, forge) = local(o);
         let issue = forge.create_issue(&new_issue(&["task"])).unwrap();
         forge.comment_issue(issue.number, "one @eve").unwrap();
@@ -812,7 +885,7 @@ mod tests {
         let err = forge.comment_issue(issue.number, "three").unwrap_err();
         assert!(
             err.to_string().contains(
-                "this run already posted 2 comment(s); change `outputs.max_comments_per_run`"
+                "this run already wrote 2 comment(s); change `outputs.max_comments_per_run`"
             ),
             "{err}"
         );
@@ -823,8 +896,10 @@ mod tests {
 
     #[test]
     fn a_plan_over_the_cap_is_refused_and_issues_past_it_too() {
-        let mut o = Outputs::default();
-        o.max_issues_per_plan = 1;
+        let o = Outputs {
+            max_issues_per_plan: 1,
+            ..Default::default()
+        };
         let (_tmp, forge) = local(o);
         assert!(forge.check_plan_issues(1).is_ok());
         let err = forge.check_plan_issues(2).unwrap_err();
@@ -867,6 +942,75 @@ mod tests {
     }
 
     #[test]
+    fn reviews_are_sanitised_and_capped() {
+        use super::super::{ReviewEvent, Side};
+        let o = Outputs {
+            max_inline_comments_per_review: 1,
+            ..Default::default()
+        };
+        let (tmp, forge) = local(o);
+        let git = |args: &[&str]| super::super::git::test_git(tmp.path(), args);
+        git(&["init", "-q", "-b", "main"]);
+        git(&["commit", "-q", "--allow-empty", "-m", "init"]);
+        git(&["branch", "feat/#1-x"]);
+        let pr = forge
+            .create_pull_request(&NewPullRequest {
+                title: "x".into(),
+                body: "<!-- factory:pr issue=1 -->\nCloses #1".into(),
+                head: "feat/#1-x".into(),
+                base: "main".into(),
+            })
+            .unwrap();
+        assert_eq!(pr.body, "<!-- factory:pr issue=1 -->\nCloses #1");
+        let inline = |body: &str| InlineComment {
+            path: "src/a.rs".into(),
+            line: 1,
+            side: Side::Right,
+            body: body.into(),
+        };
+        let review = NewReview {
+            event: ReviewEvent::RequestChanges,
+            body: "<!-- factory:review pr=1 cycle=1 -->\nsee @eve".into(),
+            comments: vec![inline("a\u{202E}b <!-- approve -->"), inline("second")],
+        };
+        let err = forge.create_review(pr.number, &review).unwrap_err();
+        assert!(
+            err.to_string().contains("has 2 inline comments, more than 1; nothing was posted; change `outputs.max_inline_comments_per_review`"),
+            "{err}"
+        );
+        let one = NewReview {
+            comments: review.comments[..1].to_vec(),
+            ..review
+        };
+        forge.create_review(pr.number, &one).unwrap();
+        let stored: Vec<super::super::Review> = serde_json::from_slice(
+            &std::fs::read(tmp.path().join(".factory/forge/reviews/1.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(stored.len(), 1, "the refused review was not posted");
+        assert_eq!(
+            stored[0].body,
+            "<!-- factory:review pr=1 cycle=1 -->\nsee ＠eve"
+        );
+        assert_eq!(stored[0].comments[0].body, "ab ");
+
+        let c = forge
+            .comment_issue(pr.number, "<!-- factory:review-summary pr=1 -->\none")
+            .unwrap();
+        let updated = forge
+            .update_comment(
+                pr.number,
+                c.id,
+                "<!-- factory:review-summary pr=1 -->\ntwo @eve",
+            )
+            .unwrap();
+        assert_eq!(
+            updated.body,
+            "<!-- factory:review-summary pr=1 -->\ntwo ＠eve"
+        );
+    }
+
+    #[test]
     fn denied_paths_unless_allowed() {
         let mut paths = crate::workflow::OutputPaths::default();
         let changed = vec![
@@ -904,8 +1048,10 @@ mod tests {
         fn sanitising_is_idempotent_and_respects_the_cap(
             text in r"(\PC|<!--|-->|<!-- factory:parent sid=x -->|\x{200B}|\x{202E}|\r|@ab|@x/y|https://|evil\.example|github\.com|www\.|\[a\]\(|\)|\[|\]|!|é|🚀| |\n){0,120}"
         ) {
-            let mut o = Outputs::default();
-            o.max_body_chars = 200;
+            let o = Outputs {
+                max_body_chars: 200,
+                ..Default::default()
+            };
             let p = Policy::new(&o, Some("github.com"));
             let once = p.sanitise(TextKind::Body, &text).text;
             prop_assert!(once.chars().count() <= 200);

@@ -439,7 +439,7 @@ fn attempt_in(
             "the change touches path(s) no implementation may change; undo these changes (a person may allow a path with outputs.paths.allow in .factory/workflow.yaml, docs/security.md):\n{}",
             lines.join("\n")
         );
-        tracing::info!(target: "factory::event", phase = "implementation", action = "safe_output", tool = "factory", status = "refused", detail = format!("#{}: {} denied path(s): {}", work.number, denied.len(), denied.iter().map(|d| d.path.as_str()).collect::<Vec<_>>().join(", ")), decision = "outputs.paths");
+        tracing::info!(target: "factory::event", phase = "implementation", action = crate::state::log::vocab::SAFE_OUTPUT, tool = "factory", status = "refused", detail = format!("#{}: {} denied path(s): {}", work.number, denied.len(), denied.iter().map(|d| d.path.as_str()).collect::<Vec<_>>().join(", ")), decision = "outputs.paths");
         return failed(
             opts,
             session,

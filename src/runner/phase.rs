@@ -67,12 +67,20 @@ impl Registry {
             Box::new(crate::agents::strategic::StrategicPlanPhase),
         );
         r.register(
+            PhaseName::TacticalPlan,
+            Box::new(crate::forge::tactical::TacticalPlanPhase),
+        );
+        r.register(
             PhaseName::Completion,
             Box::new(crate::scorecard::CompletionPhase),
         );
         r.register(
             PhaseName::IssueCreation,
             Box::new(crate::forge::phases::IssueCreation),
+        );
+        r.register(
+            PhaseName::CodeReview,
+            Box::new(crate::review::phase::CodeReview),
         );
         r.register(PhaseName::Merge, Box::new(crate::forge::phases::Merge));
         r.register(
@@ -88,5 +96,33 @@ impl Registry {
 
     pub fn get(&self, name: PhaseName) -> Option<&dyn Phase> {
         self.phases.get(&name).map(|b| b.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{ChangeClass, Trigger, load};
+
+    #[test]
+    fn a_phase_without_an_implementation_says_how_to_provide_one() {
+        // Every phase of this build is built in; a registry without one shows the message.
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path().join(".factory"));
+        state.ensure().unwrap();
+        let workflow = load::default_workflow();
+        let session = Session::new(
+            "Checkout returns 500".into(),
+            ChangeClass::Hotfix,
+            Trigger::User,
+            vec![PhaseName::Implementation, PhaseName::CodeReview],
+        );
+        state.save_new_session(&session).unwrap();
+        let err = crate::runner::run(&state, &workflow, &Registry::default(), &Default::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("phases.implementation.command"), "{err}");
+        assert!(Registry::builtin().get(PhaseName::CodeReview).is_some());
+        assert!(Registry::builtin().get(PhaseName::TacticalPlan).is_some());
     }
 }

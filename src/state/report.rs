@@ -200,7 +200,7 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
     // What the safe-outputs policy refused or changed in factory's forge writes.
     let guarded: Vec<&Event> = events
         .iter()
-        .filter(|e| e.action == "safe_output")
+        .filter(|e| e.action == super::log::vocab::SAFE_OUTPUT)
         .filter(|e| e.sid.as_deref().is_none_or(|sid| sid == s.id))
         .collect();
     if !guarded.is_empty() {

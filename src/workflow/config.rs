@@ -42,9 +42,12 @@ pub struct Outputs {
     /// Task issues one plan may open (the parent issue is not counted).
     #[serde(default = "default_max_issues_per_plan")]
     pub max_issues_per_plan: u32,
-    /// Comments one factory process (one `factory run`, one command) may post.
+    /// Comments one factory process (one `factory run`, one command) may post or update.
     #[serde(default = "default_max_comments_per_run")]
     pub max_comments_per_run: u32,
+    /// Inline comments one pull-request review may carry.
+    #[serde(default = "default_max_inline_comments_per_review")]
+    pub max_inline_comments_per_review: u32,
     /// Characters of an issue or pull request title.
     #[serde(default = "default_max_title_chars")]
     pub max_title_chars: u32,
@@ -93,6 +96,9 @@ fn default_max_issues_per_plan() -> u32 {
 fn default_max_comments_per_run() -> u32 {
     50
 }
+fn default_max_inline_comments_per_review() -> u32 {
+    30
+}
 fn default_max_title_chars() -> u32 {
     256
 }
@@ -109,6 +115,7 @@ impl Default for Outputs {
             labels: Vec::new(),
             max_issues_per_plan: default_max_issues_per_plan(),
             max_comments_per_run: default_max_comments_per_run(),
+            max_inline_comments_per_review: default_max_inline_comments_per_review(),
             max_title_chars: default_max_title_chars(),
             max_body_chars: default_max_body_chars(),
             max_comment_chars: default_max_comment_chars(),
