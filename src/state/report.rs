@@ -174,51 +174,20 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
     }
     let _ = writeln!(out, "{}", if any_finding { "" } else { "None recorded.\n" });
 
-    let verifications: Vec<&Event> = events
-        .iter()
-        .filter(|e| e.action == "verify")
-        .filter(|e| e.sid.as_deref().is_none_or(|sid| sid == s.id))
-        .collect();
     let _ = writeln!(out, "## Verification\n");
-    if verifications.is_empty() {
+    if !event_table(&mut out, s, events, "verify") {
         let _ = writeln!(out, "None recorded.\n");
-    } else {
-        let _ = writeln!(out, "| Time | Phase | Result | Detail |\n|---|---|---|---|");
-        for e in verifications {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                e.ts,
-                cell(e.phase.as_deref().unwrap_or("-")),
-                cell(&e.status),
-                cell(&first_line(e.detail.as_deref().unwrap_or("-"), 160)),
-            );
-        }
-        let _ = writeln!(out);
     }
 
     // What the safe-outputs policy refused or changed in factory's forge writes.
-    let guarded: Vec<&Event> = events
+    if events
         .iter()
-        .filter(|e| e.action == super::log::vocab::SAFE_OUTPUT)
-        .filter(|e| e.sid.as_deref().is_none_or(|sid| sid == s.id))
-        .collect();
-    if !guarded.is_empty() {
-        let _ = writeln!(
-            out,
-            "## Safe outputs\n\n| Time | Phase | Result | Detail |\n|---|---|---|---|"
-        );
-        for e in guarded {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                e.ts,
-                cell(e.phase.as_deref().unwrap_or("-")),
-                cell(&e.status),
-                cell(&first_line(e.detail.as_deref().unwrap_or("-"), 200)),
-            );
+        .any(|e| e.action == super::log::vocab::SAFE_OUTPUT)
+    {
+        let _ = writeln!(out, "## Safe outputs\n");
+        if !event_table(&mut out, s, events, super::log::vocab::SAFE_OUTPUT) {
+            let _ = writeln!(out, "None recorded.\n");
         }
-        let _ = writeln!(out);
     }
 
     let ours: Vec<Event> = events
@@ -383,6 +352,32 @@ fn phase_order(s: &Session) -> Vec<crate::workflow::PhaseName> {
 }
 
 /// One sentence on where the session stands.
+/// A table of the session's events with `action` (time, phase, result, detail); false when
+/// there are none.
+fn event_table(out: &mut String, s: &Session, events: &[Event], action: &str) -> bool {
+    let rows: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.action == action)
+        .filter(|e| e.sid.as_deref().is_none_or(|sid| sid == s.id))
+        .collect();
+    if rows.is_empty() {
+        return false;
+    }
+    let _ = writeln!(out, "| Time | Phase | Result | Detail |\n|---|---|---|---|");
+    for e in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            e.ts,
+            cell(e.phase.as_deref().unwrap_or("-")),
+            cell(&e.status),
+            cell(&first_line(e.detail.as_deref().unwrap_or("-"), 200)),
+        );
+    }
+    let _ = writeln!(out);
+    true
+}
+
 pub fn outcome(s: &Session) -> String {
     if let Some(e) = &s.escalation {
         return format!("needs a human: {} ({})", e.reason.describe(), e.reason);
