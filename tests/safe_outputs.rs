@@ -163,3 +163,50 @@ fn a_bad_policy_is_refused_naming_the_key() {
             ".factory/workflow.yaml:2: /outputs/max_title_chars: 5000 is greater than the maximum of 256",
         ));
 }
+
+#[test]
+fn in_a_run_the_refusal_stops_for_a_person_without_a_retry_and_shows_in_the_report() {
+    // The route is fixed at intake, so the override comes first.
+    let repo = Repo::new();
+    std::fs::create_dir_all(repo.path().join(".factory")).unwrap();
+    std::fs::write(
+        repo.path().join(".factory/workflow.yaml"),
+        "routes:\n  feature:\n    - phase: issue_creation\noutputs:\n  max_issues_per_plan: 2\n",
+    )
+    .unwrap();
+    repo.factory()
+        .args([
+            "intake",
+            "--request",
+            "Add password reset by e-mail",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .success();
+    repo.write_plan(&plan());
+    repo.factory()
+        .args(["run", "--resume"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("phase-failed"));
+    let session = repo.session();
+    assert_eq!(session["escalation"]["reason"], "phase-failed");
+    assert!(
+        session["escalation"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("outputs.max_issues_per_plan"),
+        "{session}"
+    );
+    assert_eq!(
+        session["phases"]["issue_creation"]["attempts"], 1,
+        "no retry"
+    );
+    let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
+    assert!(report.contains("## Safe outputs"), "{report}");
+    assert!(
+        report.contains("| forge | refused | the plan has 3 tasks, more than the 2 issues"),
+        "{report}"
+    );
+}
