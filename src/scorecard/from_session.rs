@@ -293,7 +293,9 @@ pub fn scorecard(rec: &SessionRecord, lessons_generated: u64, now: Timestamp) ->
         "merge_ms": phase_ms(s, &[PhaseName::Merge]),
     });
 
-    let total = s.issues.len().max(s.pull_requests.len()) as u64;
+    // Task issues only: the parent issue of a plan (no task id) is not a task.
+    let task_issues = s.issues.iter().filter(|i| i.task_id.is_some()).count();
+    let total = task_issues.max(s.pull_requests.len()) as u64;
     let completed = s.pull_requests.iter().filter(|p| p.merged).count() as u64;
     let open = total.saturating_sub(completed);
     let merge_done = s
