@@ -92,9 +92,10 @@ static BARE_URL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>"'`()\[\]]+"#).expect("valid regex")
 });
 
-/// An @-mention as GitHub sees one: `@user` or `@org/team`, not inside a word or an address.
+/// An @-mention as GitHub sees one: `@user` or `@org/team` after anything but a letter, a digit
+/// or `_` (so not inside an address such as `me@example.com`).
 static MENTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(^|[^A-Za-z0-9_.@/-])@([A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9_.-]+)?)")
+    Regex::new(r"(^|[^A-Za-z0-9_])@([A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9_.-]+)?)")
         .expect("valid regex")
 });
 
@@ -718,7 +719,8 @@ mod tests {
         );
         assert_eq!(body("(@x)"), "(＠x)");
         // Addresses, packages and words are not mentions.
-        assert_eq!(body("me@example.com @@x"), "me@example.com @@x");
+        assert_eq!(body("me@example.com pkg@1.2.0"), "me@example.com pkg@1.2.0");
+        assert_eq!(body("@@x a.@y é@z"), "@＠x a.＠y é＠z");
         let o = Outputs {
             mentions: vec!["@Octocat".into(), "acme/reviewers".into()],
             ..Default::default()
