@@ -12,11 +12,13 @@ use serde_json::Value;
 
 use crate::forge::issues::{code, line};
 use crate::forge::{
-    Comment, Forge, ForgeError, InlineComment, NewReview, PostedReview, ReviewEvent, Side, markers,
+    Comment, Forge, ForgeError, InlineComment, NewReview, PostedReview, ReviewEvent, Side, TextKind,
+    markers,
 };
 use crate::preflight::diff::{LineKind, parse_str};
 
-/// Inline comments posted at most per review; the rest go to the summary.
+/// Inline comments posted at most per review when the caller gives no cap (the default of
+/// `outputs.max_inline_comments_per_review`); the rest go to the summary.
 pub const MAX_INLINE: usize = 30;
 /// Findings listed at most in the summary comment (GitHub caps a comment at 65,536
 /// characters); the review artifact has them all.
@@ -69,7 +71,11 @@ impl DiffLines {
 
 /// The review's findings split into inline comments and the indices of those that go to the
 /// summary.
-pub fn place(diff: &str, findings: &[Value]) -> (Vec<InlineComment>, Vec<usize>) {
+pub fn place(
+    diff: &str,
+    findings: &[Value],
+    max_inline: usize,
+) -> (Vec<InlineComment>, Vec<usize>) {
     let lines = DiffLines::of(diff);
     let mut inline = Vec::new();
     let mut outside = Vec::new();
@@ -84,7 +90,7 @@ pub fn place(diff: &str, findings: &[Value]) -> (Vec<InlineComment>, Vec<usize>)
             .and_then(|l| u32::try_from(l).ok())
             .filter(|l| *l > 0);
         match at.and_then(|l| lines.side(&path, l).map(|s| (l, s))) {
-            Some((l, side)) if inline.len() < MAX_INLINE => inline.push(InlineComment {
+            Some((l, side)) if inline.len() < max_inline => inline.push(InlineComment {
                 path,
                 line: l,
                 side,
@@ -202,22 +208,28 @@ pub fn upsert_comment(
         .into_iter()
         .find(|c| c.body.contains(marker));
     match existing {
-        Some(c) if c.body == body => Ok((c, true)),
+        // Compare with what the forge would store (sanitised), so an unchanged summary is
+        // not edited again on every review.
+        Some(c) if c.body == body || c.body == forge.as_written(TextKind::Comment, body) => {
+            Ok((c, true))
+        }
         Some(c) => Ok((forge.update_comment(number, c.id, body)?, true)),
         None => Ok((forge.comment_issue(number, body)?, false)),
     }
 }
 
-/// Post `review` (cycle `cycle`) on pull request `pr`, whose diff is `diff`.
+/// Post `review` (cycle `cycle`) on pull request `pr`, whose diff is `diff`, with at most
+/// `max_inline` inline comments (the rest go to the summary).
 pub fn post_review(
     forge: &dyn Forge,
     pr: u64,
     cycle: u32,
     review: &Value,
     diff: &str,
+    max_inline: usize,
 ) -> Result<Posted, ForgeError> {
     let findings = review["findings"].as_array().cloned().unwrap_or_default();
-    let (comments, outside) = place(diff, &findings);
+    let (comments, outside) = place(diff, &findings, max_inline);
     let approve = review["verdict"] == "APPROVE";
     let inline = comments.len();
     let body = format!(
@@ -293,7 +305,7 @@ mod tests {
             json!({"file": "src/a.rs", "line": 99, "severity": "critical", "category": "secrets", "description": "far", "recommendation": "x"}),
             json!({"file": "src/b.rs", "severity": "advisory", "category": "quality", "description": "no line", "recommendation": "x"}),
         ];
-        let (inline, outside) = place(DIFF, &findings);
+        let (inline, outside) = place(DIFF, &findings, MAX_INLINE);
         assert_eq!(inline.len(), 2);
         assert_eq!((inline[0].line, inline[0].side), (11, Side::Right));
         assert_eq!((inline[1].line, inline[1].side), (12, Side::Right));
@@ -306,8 +318,20 @@ mod tests {
             &[
                 json!({"file": "src/c.rs", "line": 2, "severity": "advisory", "category": "quality", "description": "gone", "recommendation": "x"}),
             ],
+            MAX_INLINE,
         );
         assert_eq!((inline[0].line, inline[0].side), (2, Side::Left));
+        // Past the cap, findings on diff lines go to the summary too.
+        let (inline, outside) = place(
+            deleted,
+            &[
+                json!({"file": "src/c.rs", "line": 1, "description": "a"}),
+                json!({"file": "src/c.rs", "line": 2, "description": "b"}),
+            ],
+            1,
+        );
+        assert_eq!(inline.len(), 1);
+        assert_eq!(outside, vec![1]);
     }
 
     #[test]
