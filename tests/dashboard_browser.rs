@@ -22,13 +22,32 @@ const VIEWS: [&str; 7] = [
 /// What each view must show for the recorded session.
 fn expected(view: &str) -> &'static [&'static str] {
     match view {
-        "session" => &[SID, "Next step", "phase 8 completion", "strategic_plan", "review cycles"],
-        "timeline" => &["malformed line skipped", "BROKEN LINE", "health checks pass on /users/search", "invoke_agent"],
+        "session" => &[
+            SID,
+            "Next step",
+            "phase 8 completion",
+            "strategic_plan",
+            "review cycles",
+        ],
+        "timeline" => &[
+            "malformed line skipped",
+            "BROKEN LINE",
+            "health checks pass on /users/search",
+            "invoke_agent",
+        ],
         "kanban" => &["Merged (2)", "#56", "task-001", "PR #57"],
-        "reviews" => &["PR #57, cycle 1", "REQUEST_CHANGES", "src/routes/users.ts:7", "bind parameter"],
+        "reviews" => &[
+            "PR #57, cycle 1",
+            "REQUEST_CHANGES",
+            "src/routes/users.ts:7",
+            "bind parameter",
+        ],
         "scorecards" => &["Extract the mailer", "excellent", "72"],
         "lessons" => &["lesson-0001", "SQL assembled from request input", "retired"],
-        "decisions" => &["Split search and auth into two tasks", "Send back to implementation"],
+        "decisions" => &[
+            "Split search and auth into two tasks",
+            "Send back to implementation",
+        ],
         _ => unreachable!(),
     }
 }
@@ -52,12 +71,17 @@ fn check_views(browser: &mut Browser, base: &str, shots: Option<&std::path::Path
             );
         }
         if view == "scorecards" {
-            let dots = browser.eval("document.querySelectorAll('#view-scorecards svg circle').length");
+            let dots =
+                browser.eval("document.querySelectorAll('#view-scorecards svg circle').length");
             assert_eq!(dots, 3, "one point per scorecard on the chart");
         }
         if let Some(dir) = shots {
             std::fs::create_dir_all(dir).unwrap();
-            std::fs::write(dir.join(format!("{prefix}{view}.png")), browser.screenshot()).unwrap();
+            std::fs::write(
+                dir.join(format!("{prefix}{view}.png")),
+                browser.screenshot(),
+            )
+            .unwrap();
         }
     }
 }
@@ -73,7 +97,10 @@ fn every_view_renders_in_chromium_and_a_new_log_line_appears_live() {
 
     // Live: the timeline is open; append an event and a malformed line.
     browser.goto(&format!("{}#timeline", server.url));
-    browser.wait_for("document.body.getAttribute('data-loaded') === 'true'", "the page");
+    browser.wait_for(
+        "document.body.getAttribute('data-loaded') === 'true'",
+        "the page",
+    );
     browser.wait_for(
         "document.getElementById('live').textContent === 'live'",
         "the event stream to connect",
@@ -94,7 +121,10 @@ fn every_view_renders_in_chromium_and_a_new_log_line_appears_live() {
         "the appended malformed line, shown as such",
     );
     let rows_after = browser.eval("document.querySelectorAll('#timeline-table tbody tr').length");
-    assert_eq!(rows_after.as_u64().unwrap(), rows_before.as_u64().unwrap() + 2);
+    assert_eq!(
+        rows_after.as_u64().unwrap(),
+        rows_before.as_u64().unwrap() + 2
+    );
     assert!(browser.text_of("#decisions-table").contains("complete now"));
     // No reload happened: the page-level marker set by the first render is still there.
     assert_eq!(
@@ -110,7 +140,10 @@ fn every_view_renders_in_chromium_and_a_new_log_line_appears_live() {
     )
     .unwrap();
     browser.goto(&format!("{}#session", server.url));
-    browser.wait_for("document.body.getAttribute('data-loaded') === 'true'", "the page");
+    browser.wait_for(
+        "document.body.getAttribute('data-loaded') === 'true'",
+        "the page",
+    );
     browser.wait_for(
         "document.getElementById('live').textContent === 'live'",
         "the event stream to connect",
@@ -140,6 +173,11 @@ fn the_html_report_renders_every_view_offline() {
         .assert()
         .success();
     let mut browser = Browser::launch(&exe);
-    check_views(&mut browser, &format!("file://{}", out.display()), None, "report-");
+    check_views(
+        &mut browser,
+        &format!("file://{}", out.display()),
+        None,
+        "report-",
+    );
     assert!(browser.text_of("#mode").starts_with("report generated"));
 }

@@ -78,8 +78,14 @@ fn what_init_writes_is_valid() {
         env!("CARGO_PKG_VERSION")
     )));
     assert!(wf.contains("persist-credentials: false"));
-    let form = std::fs::read_to_string(r.join(".github/ISSUE_TEMPLATE/implementation_task.yml")).unwrap();
-    for field in ["files_in_scope", "validation_commands", "security", "rollback"] {
+    let form =
+        std::fs::read_to_string(r.join(".github/ISSUE_TEMPLATE/implementation_task.yml")).unwrap();
+    for field in [
+        "files_in_scope",
+        "validation_commands",
+        "security",
+        "rollback",
+    ] {
         assert!(form.contains(&format!("id: {field}")), "{field}");
     }
     let pr = std::fs::read_to_string(r.join(".github/pull_request_template.md")).unwrap();
@@ -99,7 +105,10 @@ fn edits_are_kept_without_force_and_check_reports_drift() {
         .assert()
         .success()
         .stdout(predicate::str::contains("kept        AGENTS.md"));
-    assert_eq!(std::fs::read_to_string(r.join("AGENTS.md")).unwrap(), "# our own rules\n");
+    assert_eq!(
+        std::fs::read_to_string(r.join("AGENTS.md")).unwrap(),
+        "# our own rules\n"
+    );
     factory(r)
         .args(["init", "--check"])
         .assert()
@@ -112,8 +121,10 @@ fn edits_are_kept_without_force_and_check_reports_drift() {
     let old = "old template\n";
     std::fs::write(r.join(".factory/templates/ISSUE_BODY.md"), old).unwrap();
     let path = r.join(".factory/init.json");
-    let mut manifest: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    manifest["files"][".factory/templates/ISSUE_BODY.md"] = Value::String(factory::init::sha256(old.as_bytes()));
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    manifest["files"][".factory/templates/ISSUE_BODY.md"] =
+        Value::String(factory::init::sha256(old.as_bytes()));
     // AGENTS.md as recorded by an older version: the user's edit now hides an update.
     manifest["files"]["AGENTS.md"] = Value::String(factory::init::sha256(b"older text\n"));
     std::fs::write(&path, serde_json::to_string(&manifest).unwrap()).unwrap();
@@ -121,8 +132,12 @@ fn edits_are_kept_without_force_and_check_reports_drift() {
         .args(["init", "--check"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("missing     .github/pull_request_template.md"))
-        .stdout(predicate::str::contains("outdated    .factory/templates/ISSUE_BODY.md"))
+        .stdout(predicate::str::contains(
+            "missing     .github/pull_request_template.md",
+        ))
+        .stdout(predicate::str::contains(
+            "outdated    .factory/templates/ISSUE_BODY.md",
+        ))
         .stdout(predicate::str::contains("conflict    AGENTS.md"))
         .stdout(predicate::str::contains("3 of"));
     // --check wrote nothing.
@@ -132,11 +147,18 @@ fn edits_are_kept_without_force_and_check_reports_drift() {
         .arg("init")
         .assert()
         .success()
-        .stdout(predicate::str::contains("created     .github/pull_request_template.md"))
-        .stdout(predicate::str::contains("updated     .factory/templates/ISSUE_BODY.md"))
+        .stdout(predicate::str::contains(
+            "created     .github/pull_request_template.md",
+        ))
+        .stdout(predicate::str::contains(
+            "updated     .factory/templates/ISSUE_BODY.md",
+        ))
         .stdout(predicate::str::contains("kept        AGENTS.md"))
         .stderr(predicate::str::contains("--force"));
-    assert_eq!(std::fs::read_to_string(r.join("AGENTS.md")).unwrap(), "# our own rules\n");
+    assert_eq!(
+        std::fs::read_to_string(r.join("AGENTS.md")).unwrap(),
+        "# our own rules\n"
+    );
     factory(r).args(["init", "--check"]).assert().code(1);
 
     factory(r)
@@ -144,7 +166,11 @@ fn edits_are_kept_without_force_and_check_reports_drift() {
         .assert()
         .success()
         .stdout(predicate::str::contains("overwritten AGENTS.md"));
-    assert!(std::fs::read_to_string(r.join("AGENTS.md")).unwrap().contains("Issue first"));
+    assert!(
+        std::fs::read_to_string(r.join("AGENTS.md"))
+            .unwrap()
+            .contains("Issue first")
+    );
     factory(r).args(["init", "--check"]).assert().code(0);
 }
 

@@ -51,7 +51,10 @@ pub fn run(args: InitArgs) -> anyhow::Result<Outcome> {
             );
             return Ok(Outcome::Clean);
         }
-        println!("{drift} of {} files drifted: run `factory init`", items.len());
+        println!(
+            "{drift} of {} files drifted: run `factory init`",
+            items.len()
+        );
         return Ok(Outcome::Findings);
     }
     let done = apply(&args.repo, &planned, args.force)?;

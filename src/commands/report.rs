@@ -45,7 +45,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         print!("{}", std::fs::read_to_string(&path)?);
         return Ok(Outcome::Clean);
     }
-    let which = Which::parse(&root, args.session.as_deref()).map_err(|e| anyhow::anyhow!("--session: {e}"))?;
+    let which = Which::parse(&root, args.session.as_deref())
+        .map_err(|e| anyhow::anyhow!("--session: {e}"))?;
     let Some(session) = load_session(&root, &which) else {
         bail!(
             "no readable session.json in {}: start a session with `factory run`, or name an archived one with --session (see `ls {}`)",

@@ -135,9 +135,17 @@ pub fn session(root: &Path, which: &Which) -> Value {
             s.phase(**p)
                 .is_some_and(|st| st.status == PhaseStatus::Running)
         })
-        .or_else(|| s.next_phase().as_ref().and_then(|n| s.route.iter().find(|p| *p == n)))
+        .or_else(|| {
+            s.next_phase()
+                .as_ref()
+                .and_then(|n| s.route.iter().find(|p| *p == n))
+        })
         .map(|p| p.as_str());
-    let cost: f64 = s.usage.iter().filter_map(|u| u.cost_usd).sum();
+    let cost: f64 = s
+        .usage
+        .iter()
+        .filter_map(|u| u.cost_usd)
+        .fold(0.0, |a, b| a + b);
     let tokens: u64 = s
         .usage
         .iter()

@@ -121,7 +121,12 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/decisions", get(api_decisions))
         .route("/api/snapshot", get(api_snapshot))
         .route("/api/events", get(api_events))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page: see docs/dashboard.md for the API".into()) })
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "no such page: see docs/dashboard.md for the API".into(),
+            )
+        })
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
 }
@@ -138,7 +143,9 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
         if !is_loopback_host(host) {
             return error(
                 StatusCode::MISDIRECTED_REQUEST,
-                format!("the dashboard answers requests for 127.0.0.1, localhost or [::1] only, not {host:?}"),
+                format!(
+                    "the dashboard answers requests for 127.0.0.1, localhost or [::1] only, not {host:?}"
+                ),
             );
         }
     }
@@ -205,13 +212,13 @@ struct ViewQuery {
 }
 
 impl ViewQuery {
-    fn which(&self, root: &Path) -> Result<Which, Response> {
+    fn which(&self, root: &Path) -> Result<Which, Box<Response>> {
         Which::parse(root, self.session.as_deref()).map_err(|e| {
             let status = match e {
                 DashboardError::BadSessionId(_) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::NOT_FOUND,
             };
-            error(status, e.to_string())
+            Box::new(error(status, e.to_string()))
         })
     }
 }
@@ -220,7 +227,7 @@ macro_rules! which_or_return {
     ($q:expr, $app:expr) => {
         match $q.which(&$app.root) {
             Ok(w) => w,
-            Err(res) => return res,
+            Err(res) => return *res,
         }
     };
 }
@@ -289,25 +296,22 @@ async fn api_events(
     State(app): State<Arc<App>>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = app.tx.subscribe();
-    let hello = SseEvent::default().event("hello").data(
-        json!({"state_dir": app.root.display().to_string()}).to_string(),
-    );
+    let hello = SseEvent::default()
+        .event("hello")
+        .data(json!({"state_dir": app.root.display().to_string()}).to_string());
     let updates = stream::unfold(rx, |mut rx| async move {
-        loop {
-            let event = match rx.recv().await {
-                Ok(Push::Log(line)) => SseEvent::default().event("log").data(line),
-                Ok(Push::State(what)) => SseEvent::default().event("state").data(what),
-                // Too slow to keep up: tell the page to reload everything.
-                Err(broadcast::error::RecvError::Lagged(_)) => SseEvent::default()
-                    .event("state")
-                    .data(json!({"changed": ["lagged"]}).to_string()),
-                Err(broadcast::error::RecvError::Closed) => return None,
-            };
-            return Some((Ok(event), rx));
-        }
+        let event = match rx.recv().await {
+            Ok(Push::Log(line)) => SseEvent::default().event("log").data(line),
+            Ok(Push::State(what)) => SseEvent::default().event("state").data(what),
+            // Too slow to keep up: tell the page to reload everything.
+            Err(broadcast::error::RecvError::Lagged(_)) => SseEvent::default()
+                .event("state")
+                .data(json!({"changed": ["lagged"]}).to_string()),
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(event), rx))
     });
-    Sse::new(stream::once(async move { Ok(hello) }).chain(updates))
-        .keep_alive(KeepAlive::default())
+    Sse::new(stream::once(async move { Ok(hello) }).chain(updates)).keep_alive(KeepAlive::default())
 }
 
 /// The parts of the state directory whose change means "reload": (name, modification time,
@@ -342,7 +346,9 @@ async fn watch(app: Arc<App>, every: Duration, mut sent: usize) {
             if entries.len() < sent {
                 // The log was truncated or replaced: everything is new.
                 sent = 0;
-                let _ = app.tx.send(Push::State(json!({"changed": ["log"]}).to_string()));
+                let _ = app
+                    .tx
+                    .send(Push::State(json!({"changed": ["log"]}).to_string()));
             }
             let fresh = entries[sent..]
                 .iter()
@@ -376,10 +382,22 @@ mod tests {
 
     #[test]
     fn only_loopback_names_pass_the_host_check() {
-        for ok in ["127.0.0.1:8080", "localhost:1", "LOCALHOST", "[::1]:80", "127.1.2.3"] {
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:1",
+            "LOCALHOST",
+            "[::1]:80",
+            "127.1.2.3",
+        ] {
             assert!(is_loopback_host(ok), "{ok}");
         }
-        for bad in ["evil.example:8080", "", "10.0.0.1:80", "[2001:db8::1]:80", "localhost.evil.example"] {
+        for bad in [
+            "evil.example:8080",
+            "",
+            "10.0.0.1:80",
+            "[2001:db8::1]:80",
+            "localhost.evil.example",
+        ] {
             assert!(!is_loopback_host(bad), "{bad}");
         }
     }

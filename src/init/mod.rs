@@ -29,6 +29,7 @@ const WORKFLOW_OVERRIDE: &str = include_str!("../../templates/init/workflow.over
 const PR_TEMPLATE: &str = include_str!("../../templates/init/pull_request_template.md");
 const ISSUE_FORM: &str = include_str!("../../templates/init/implementation_task.yml");
 const CODE_REVIEW: &str = include_str!("../../templates/init/code-review.yml");
+const GITHUB_ACTIONS_PACK: &str = "pack-github-actions";
 
 /// Errors of `factory init`.
 #[derive(Debug, thiserror::Error)]
@@ -164,7 +165,11 @@ pub fn plan(repo: &Path) -> Vec<Planned> {
         what: what.to_string(),
     };
     let mut out = vec![
-        file("AGENTS.md", AGENTS_MD.to_string(), "the methodology, for agents and people"),
+        file(
+            "AGENTS.md",
+            AGENTS_MD.to_string(),
+            "the methodology, for agents and people",
+        ),
         file(
             ".factory/workflow.yaml",
             WORKFLOW_OVERRIDE.to_string(),
@@ -198,7 +203,16 @@ pub fn plan(repo: &Path) -> Vec<Planned> {
     ));
     out.push(file(SKILL_PATH, SKILL_MD.to_string(), "the OpenClaw skill"));
     let bundled = crate::packs::BUNDLED;
-    for m in crate::packs::detect(repo) {
+    let mut matches = crate::packs::detect(repo);
+    // The workflow written above makes the repository a GitHub Actions one: the second run
+    // would detect that pack, so the first one installs it too (init stays idempotent).
+    if !matches.iter().any(|m| m.name == GITHUB_ACTIONS_PACK) {
+        matches.push(crate::intake::PackMatch {
+            name: GITHUB_ACTIONS_PACK.to_string(),
+            reason: "factory init writes .github/workflows/factory-code-review.yml".to_string(),
+        });
+    }
+    for m in matches {
         let want = format!("{}.json", m.name);
         if let Some((name, text)) = bundled.iter().find(|(f, _)| f.ends_with(&want)) {
             let name = Path::new(name)
@@ -278,7 +292,11 @@ pub fn inspect(repo: &Path, planned: &[Planned]) -> Result<Vec<Item>, InitError>
 
 /// Write what is missing or outdated (and, with `force`, what was edited), then record the
 /// hashes. Returns each file with what was done.
-pub fn apply(repo: &Path, planned: &[Planned], force: bool) -> Result<Vec<(Item, Action)>, InitError> {
+pub fn apply(
+    repo: &Path,
+    planned: &[Planned],
+    force: bool,
+) -> Result<Vec<(Item, Action)>, InitError> {
     let mut manifest = load_manifest(repo)?;
     let items = inspect(repo, planned)?;
     let mut out = Vec::new();
@@ -290,7 +308,10 @@ pub fn apply(repo: &Path, planned: &[Planned], force: bool) -> Result<Vec<(Item,
             (Status::UpToDate, _) => Action::Unchanged,
             (Status::Edited | Status::Conflict, false) => Action::Kept,
         };
-        if matches!(action, Action::Created | Action::Updated | Action::Overwritten) {
+        if matches!(
+            action,
+            Action::Created | Action::Updated | Action::Overwritten
+        ) {
             let path = repo.join(&p.path);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| InitError::Io {
@@ -355,19 +376,28 @@ mod tests {
         let v2 = planned("two\n");
         assert_eq!(inspect(r, &v2).unwrap()[0].status, Status::Outdated);
         assert_eq!(apply(r, &v2, false).unwrap()[0].1, Action::Updated);
-        assert_eq!(std::fs::read_to_string(r.join("dir/file.md")).unwrap(), "two\n");
+        assert_eq!(
+            std::fs::read_to_string(r.join("dir/file.md")).unwrap(),
+            "two\n"
+        );
         // Edited by the user: kept, and not drift while the version writes the same.
         std::fs::write(r.join("dir/file.md"), "mine\n").unwrap();
         assert_eq!(inspect(r, &v2).unwrap()[0].status, Status::Edited);
         assert_eq!(apply(r, &v2, false).unwrap()[0].1, Action::Kept);
-        assert_eq!(std::fs::read_to_string(r.join("dir/file.md")).unwrap(), "mine\n");
+        assert_eq!(
+            std::fs::read_to_string(r.join("dir/file.md")).unwrap(),
+            "mine\n"
+        );
         // A newer version on top of the edit: a conflict, kept without --force.
         let v3 = planned("three\n");
         assert_eq!(inspect(r, &v3).unwrap()[0].status, Status::Conflict);
         assert_eq!(apply(r, &v3, false).unwrap()[0].1, Action::Kept);
         assert_eq!(inspect(r, &v3).unwrap()[0].status, Status::Conflict);
         assert_eq!(apply(r, &v3, true).unwrap()[0].1, Action::Overwritten);
-        assert_eq!(std::fs::read_to_string(r.join("dir/file.md")).unwrap(), "three\n");
+        assert_eq!(
+            std::fs::read_to_string(r.join("dir/file.md")).unwrap(),
+            "three\n"
+        );
         assert_eq!(inspect(r, &v3).unwrap()[0].status, Status::UpToDate);
     }
 

@@ -404,7 +404,6 @@ fn longest_backtick_run(text: &str) -> usize {
     best
 }
 
-
 /// What the user should do now.
 pub fn next_step(s: &Session) -> String {
     if let Some(e) = &s.escalation {

@@ -87,10 +87,16 @@ impl Server {
             .timeout_global(Some(Duration::from_secs(20)))
             .build()
             .new_agent();
-        let mut res = agent.get(format!("{}{}", self.url, path.trim_start_matches('/'))).call().unwrap();
+        let mut res = agent
+            .get(format!("{}{}", self.url, path.trim_start_matches('/')))
+            .call()
+            .unwrap();
         let status = res.status().as_u16();
         let body = res.body_mut().read_to_string().unwrap();
-        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
     }
 }
 
@@ -104,7 +110,12 @@ impl Drop for Server {
 /// The Chromium executable, if one is installed. With `FACTORY_REQUIRE_BROWSER=1` (set by
 /// `.ci/run`) a missing browser fails the test instead of skipping it.
 pub fn chromium() -> Option<PathBuf> {
-    let candidates = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+    let candidates = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ];
     let found = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .into_iter()
@@ -208,7 +219,10 @@ impl Browser {
             json!({"targetId": target, "flatten": true}),
         );
         b.session = attached["sessionId"].as_str().unwrap().to_string();
-        b.page("Emulation.setDeviceMetricsOverride", json!({"width": 1280, "height": 860, "deviceScaleFactor": 1, "mobile": false}));
+        b.page(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": 1280, "height": 860, "deviceScaleFactor": 1, "mobile": false}),
+        );
         b
     }
 
@@ -274,7 +288,10 @@ impl Browser {
 
     /// The visible text of the page.
     pub fn text(&mut self) -> String {
-        self.eval("document.body.innerText").as_str().unwrap_or("").to_string()
+        self.eval("document.body.innerText")
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     /// The text of one element (by CSS selector).
@@ -311,7 +328,10 @@ fn base64_decode(text: &str) -> Vec<u8> {
             _ => panic!("not base64: {c}"),
         }
     };
-    let bytes: Vec<u8> = text.bytes().filter(|b| *b != b'=' && !b.is_ascii_whitespace()).collect();
+    let bytes: Vec<u8> = text
+        .bytes()
+        .filter(|b| *b != b'=' && !b.is_ascii_whitespace())
+        .collect();
     let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
     for chunk in bytes.chunks(4) {
         let mut n = 0u32;
