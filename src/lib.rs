@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod evals;
 pub mod findings;
 pub mod forge;
+pub mod implement;
 pub mod init;
 pub mod intake;
 pub mod lessons;

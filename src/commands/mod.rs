@@ -5,6 +5,7 @@ pub mod complete;
 pub mod dashboard;
 pub mod doctor;
 pub mod evals;
+pub mod implement;
 pub mod init;
 pub mod intake;
 pub mod issues;
@@ -55,6 +56,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Dashboard(args) => dashboard::run(args),
         Command::Report(args) => report::run(args),
         Command::Init(args) => init::run(args),
+        Command::Implement(args) => implement::run(args),
     }
 }
 

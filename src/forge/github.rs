@@ -12,7 +12,8 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::{
-    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, PullRequest, State,
+    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
+    PullRequest, ReviewEvent, State,
 };
 
 /// Default API base (github.com).
@@ -125,8 +126,15 @@ fn permission_for(method: Method, path: &str) -> &'static str {
 struct Response {
     status: u16,
     body: Value,
+    /// The body as sent, for media types that are not JSON (a diff).
+    text: String,
     link: Option<String>,
 }
+
+/// The media type of ordinary API calls.
+const JSON_MEDIA: &str = "application/vnd.github+json";
+/// The media type that makes `GET /pulls/{n}` answer with the unified diff.
+const DIFF_MEDIA: &str = "application/vnd.github.diff";
 
 impl GithubForge {
     /// A forge for `repo` (`owner/name`) at `api`.
@@ -176,6 +184,17 @@ impl GithubForge {
         url: &str,
         body: Option<&Value>,
     ) -> Result<Response, ForgeError> {
+        self.request_as(method, url, body, JSON_MEDIA)
+    }
+
+    /// [`Self::request`] asking for the media type `accept`.
+    fn request_as(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        accept: &str,
+    ) -> Result<Response, ForgeError> {
         let path = url.strip_prefix(&self.api).unwrap_or(url).to_string();
         let mut attempt = 0;
         loop {
@@ -184,7 +203,7 @@ impl GithubForge {
             macro_rules! with_headers {
                 ($req:expr) => {
                     $req.header("authorization", &auth)
-                        .header("accept", "application/vnd.github+json")
+                        .header("accept", accept)
                         .header("x-github-api-version", "2022-11-28")
                 };
             }
@@ -233,6 +252,7 @@ impl GithubForge {
                 return Ok(Response {
                     status,
                     body: value,
+                    text,
                     link,
                 });
             }
@@ -388,6 +408,11 @@ impl GithubForge {
         }
         Ok(r.body["object"]["sha"].as_str().map(str::to_string))
     }
+}
+
+/// Whether `e` is GitHub's 422 answer (the input was refused, e.g. a token that may not approve).
+fn is_unprocessable(e: &ForgeError) -> bool {
+    matches!(e, ForgeError::Api(m) if m.contains(": 422 Unprocessable"))
 }
 
 fn time(v: &Value) -> Timestamp {
@@ -630,6 +655,60 @@ impl Forge for GithubForge {
         r.body["sha"].as_str().map(str::to_string).ok_or_else(|| {
             ForgeError::Api(format!("PUT /pulls/{number}/merge: no sha in the answer"))
         })
+    }
+
+    fn pull_request_diff(&self, number: u64) -> Result<String, ForgeError> {
+        let url = self.repo_url(&format!("/pulls/{number}"));
+        let r = self.request_as(Method::Get, &url, None, DIFF_MEDIA)?;
+        if r.status == 404 {
+            return Err(ForgeError::NoPullRequest(number, "github"));
+        }
+        Ok(r.text)
+    }
+
+    fn create_review(&self, number: u64, review: &NewReview) -> Result<PostedReview, ForgeError> {
+        let url = self.repo_url(&format!("/pulls/{number}/reviews"));
+        let body = |event: ReviewEvent| {
+            json!({
+                "event": event.as_str(),
+                "body": review.body,
+                "comments": review.comments.iter().map(|c| json!({
+                    "path": c.path, "line": c.line, "side": c.side, "body": c.body,
+                })).collect::<Vec<_>>(),
+            })
+        };
+        match self.request(Method::Post, &url, Some(&body(review.event))) {
+            Ok(r) => Ok(PostedReview {
+                id: r.body["id"].as_u64().unwrap_or(0),
+                event: review.event,
+                downgraded: None,
+            }),
+            // GitHub refuses APPROVE and REQUEST_CHANGES from a token that may not give them
+            // (the Actions token without "Allow GitHub Actions to approve", the PR's author).
+            Err(e) if review.event != ReviewEvent::Comment && is_unprocessable(&e) => {
+                let r = self.request(Method::Post, &url, Some(&body(ReviewEvent::Comment)))?;
+                Ok(PostedReview {
+                    id: r.body["id"].as_u64().unwrap_or(0),
+                    event: ReviewEvent::Comment,
+                    downgraded: Some(e.to_string()),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn list_comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError> {
+        self.comments(number)
+    }
+
+    fn update_comment(&self, _number: u64, id: u64, body: &str) -> Result<Comment, ForgeError> {
+        let b = json!({"body": body});
+        let r = self.request(
+            Method::Patch,
+            &self.repo_url(&format!("/issues/comments/{id}")),
+            Some(&b),
+        )?;
+        Ok(to_comment(&r.body))
     }
 }
 
