@@ -176,9 +176,16 @@ impl Browser {
         // SAFETY: dup2 is async-signal-safe; it runs in the child between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                if libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
+                // The pipe ends may themselves be 3 or 4: move them out of the way first.
+                let (r, w) = (
+                    libc::fcntl(r, libc::F_DUPFD, 10),
+                    libc::fcntl(w, libc::F_DUPFD, 10),
+                );
+                if r < 0 || w < 0 || libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                libc::close(r);
+                libc::close(w);
                 Ok(())
             });
         }
