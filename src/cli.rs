@@ -76,6 +76,12 @@ pub enum Command {
     Merge(commands::merge::MergeArgs),
     /// Post-merge verification: run the validation commands against the merge commit.
     Verify(commands::verify::VerifyArgs),
+    /// Serve the live dashboard: session, timeline, kanban, reviews, scorecards, lessons, decisions.
+    Dashboard(commands::dashboard::DashboardArgs),
+    /// Write REPORT.md, or with --html one self-contained HTML file of a session's views.
+    Report(commands::report::ReportArgs),
+    /// Set up a repository: AGENTS.md, .factory/, templates, GitHub templates and workflow, OpenClaw skill; --check reports drift.
+    Init(commands::init::InitArgs),
     /// Phase 5: the implementer agent changes one issue's branch in a worktree; factory checks
     /// the scope, runs the validation, commits, pushes and opens the pull request.
     Implement(commands::implement::ImplementArgs),

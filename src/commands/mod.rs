@@ -2,9 +2,11 @@
 //! render results; the logic lives in the library modules.
 
 pub mod complete;
+pub mod dashboard;
 pub mod doctor;
 pub mod evals;
 pub mod implement;
+pub mod init;
 pub mod intake;
 pub mod issues;
 pub mod lessons;
@@ -14,6 +16,7 @@ pub mod packs;
 pub mod plan;
 pub mod pr;
 pub mod preflight;
+pub mod report;
 pub mod review;
 pub mod rules;
 pub mod run;
@@ -50,6 +53,9 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Pr(cmd) => pr::run(cmd),
         Command::Merge(args) => merge::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Dashboard(args) => dashboard::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Init(args) => init::run(args),
         Command::Implement(args) => implement::run(args),
     }
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::cli::Outcome;
 use crate::state::report::{first_line, outcome};
-use crate::state::{PhaseStatus, Session, StateDir};
+use crate::state::{Session, StateDir};
 use crate::workflow::PhaseName;
 
 #[derive(Debug, Args)]
@@ -48,6 +48,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+pub use crate::state::report::next_step;
 /// The session's spending, per phase, and its budget: for scripts and the actions' outputs.
 fn cost(state: &StateDir, session: &Session) -> anyhow::Result<serde_json::Value> {
     let workflow =
@@ -129,42 +130,6 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
         "score": card.as_ref().and_then(|c| c.get("score").cloned()),
         "band": card.as_ref().and_then(|c| c.get("band").cloned()),
     })
-}
-
-/// What the user should do now.
-pub fn next_step(s: &Session) -> String {
-    if let Some(e) = &s.escalation {
-        let mut text = format!(
-            "needs a human: {} ({}) in phase {}",
-            e.reason.describe(),
-            e.reason,
-            e.phase
-        );
-        if !e.detail.is_empty() {
-            text.push_str(&format!(": {}", first_line(&e.detail, 200)));
-        }
-        if e.reason == crate::state::EscalationReason::ProductionInfrastructure {
-            text.push_str("; once approved, run `factory run --resume --approve`");
-        } else {
-            text.push_str("; when resolved, run `factory run --resume --acknowledge`");
-        }
-        return text;
-    }
-    match s.next_phase() {
-        None => "nothing left to run: the session is complete (see REPORT.md)".to_string(),
-        Some(p) => {
-            let status = s.phase(p).map(|st| st.status).unwrap_or_default();
-            let what = match status {
-                PhaseStatus::Failed => "retry",
-                PhaseStatus::Running => "continue",
-                _ => "start",
-            };
-            format!(
-                "run `factory run --resume` to {what} phase {} {p}",
-                p.number()
-            )
-        }
-    }
 }
 
 fn render(s: &Session, next: &str) -> String {

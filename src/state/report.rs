@@ -454,6 +454,42 @@ fn longest_backtick_run(text: &str) -> usize {
     best
 }
 
+/// What the user should do now.
+pub fn next_step(s: &Session) -> String {
+    if let Some(e) = &s.escalation {
+        let mut text = format!(
+            "needs a human: {} ({}) in phase {}",
+            e.reason.describe(),
+            e.reason,
+            e.phase
+        );
+        if !e.detail.is_empty() {
+            text.push_str(&format!(": {}", first_line(&e.detail, 200)));
+        }
+        if e.reason == super::EscalationReason::ProductionInfrastructure {
+            text.push_str("; once approved, run `factory run --resume --approve`");
+        } else {
+            text.push_str("; when resolved, run `factory run --resume --acknowledge`");
+        }
+        return text;
+    }
+    match s.next_phase() {
+        None => "nothing left to run: the session is complete (see REPORT.md)".to_string(),
+        Some(p) => {
+            let status = s.phase(p).map(|st| st.status).unwrap_or_default();
+            let what = match status {
+                PhaseStatus::Failed => "retry",
+                PhaseStatus::Running => "continue",
+                _ => "start",
+            };
+            format!(
+                "run `factory run --resume` to {what} phase {} {p}",
+                p.number()
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
