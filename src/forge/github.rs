@@ -255,7 +255,13 @@ impl GithubForge {
                 Method::Put => client._put(url, Some(payload)).await,
                 Method::Delete => client._delete(url, None::<&()>).await,
             }
-            .map_err(|e| causes(&e))?;
+            .map_err(|e| {
+                // octocrab wraps transport failures as `Service Error: <cause>`.
+                let text = causes(&e);
+                text.strip_prefix("Service Error: ")
+                    .map(str::to_string)
+                    .unwrap_or(text)
+            })?;
             let header = |name: &str| {
                 response
                     .headers()
@@ -277,12 +283,7 @@ impl GithubForge {
         self.runtime.block_on(async {
             tokio::time::timeout(REQUEST_TIMEOUT, call)
                 .await
-                .unwrap_or_else(|_| {
-                    Err(format!(
-                        "no answer within {}s",
-                        REQUEST_TIMEOUT.as_secs()
-                    ))
-                })
+                .unwrap_or_else(|_| Err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))
         })
     }
 
@@ -803,7 +804,9 @@ mod tests {
         let f = GithubForge::new(&api, "a/b", "ghp_secret").unwrap();
         let e = f.default_branch().unwrap_err().to_string();
         assert!(
-            e.starts_with(&format!("GET /repos/a/b: cannot reach GitHub at {api}: ")),
+            e.contains(&format!(
+                "GET /repos/a/b: cannot reach GitHub at {api}: client error"
+            )),
             "{e}"
         );
         assert!(e.to_ascii_lowercase().contains("connect"), "{e}");
@@ -856,12 +859,27 @@ mod tests {
         .unwrap();
         assert_eq!(f.default_branch().unwrap(), "trunk");
         let first = api.join().unwrap().remove(0);
-        assert!(first.starts_with("get /api/v3/repos/a/b http/1.1"), "{first}");
-        assert!(first.contains("authorization: bearer ghp_secret"), "{first}");
-        assert!(first.contains("accept: application/vnd.github+json"), "{first}");
-        assert!(first.contains("x-github-api-version: 2022-11-28"), "{first}");
+        assert!(
+            first.starts_with("get /api/v3/repos/a/b http/1.1"),
+            "{first}"
+        );
+        assert!(
+            first.contains("authorization: bearer ghp_secret"),
+            "{first}"
+        );
+        assert!(
+            first.contains("accept: application/vnd.github+json"),
+            "{first}"
+        );
+        assert!(
+            first.contains("x-github-api-version: 2022-11-28"),
+            "{first}"
+        );
         let second = other.join().unwrap().remove(0);
-        assert!(second.starts_with("get /repositories/7 http/1.1"), "{second}");
+        assert!(
+            second.starts_with("get /repositories/7 http/1.1"),
+            "{second}"
+        );
         assert!(!second.contains("ghp_secret"), "{second}");
         assert!(!second.contains("authorization"), "{second}");
     }
