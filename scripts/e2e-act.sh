@@ -13,8 +13,9 @@
 #      file and rule, a SARIF report and a step summary;
 #   2. code-review.yml passes on the clean pull request;
 #   3. pipeline-evals.yml passes and keeps its JUnit report;
-#   4. feature.yml -> factory.yml runs intake and the seven phase jobs in order, carrying the
-#      state artifact between them;
+#   4. feature.yml -> factory.yml runs intake and the phase jobs in order, carrying the
+#      state artifact between them, with a review that sends the work back once (the second
+#      review round's jobs run);
 #   5. a hotfix skips the planning jobs;
 #   6. an escalated phase fails its job, stops the pipeline and still saves the state;
 #   7. incident.yml carries a repository_dispatch payload to intake as a file.
@@ -178,25 +179,33 @@ mkdir -p "$repo/.factory"
 } >"$repo/.factory/workflow.yaml"
 g add -f .factory/workflow.yaml
 g commit -qm "factory: fake phases for the e2e pipeline"
+# The first review requests changes: the work goes back to implementation and the review runs
+# again in the second review round's jobs.
+mkdir -p "$fake/script"
+printf 'sendback:implementation\nok\n' >"$fake/script/code_review"
 jq -n '{inputs: {request: "Add CSV export to the orders page; $(touch /tmp/pwned) `id`", class: "feature"}}' >"$work/feature.json"
 # act copies the workspace by .gitignore, which names .factory/: copy everything instead.
 run_act feature workflow_dispatch .github/workflows/feature.yml "$work/feature.json" \
   --use-gitignore=false --env FAKE_DIR="$fake" \
   || { show_log feature; fail "the feature pipeline failed"; }
 calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
-[ "$calls" = "strategic_plan issue_creation tactical_plan implementation code_review merge completion " ] \
+[ "$calls" = "strategic_plan issue_creation tactical_plan implementation code_review implementation code_review merge completion " ] \
   || { show_log feature; fail "the phases ran as: $calls"; }
+grep -q 'implementation attempt=1 call=2 context= rework=cycle1:' "$fake/calls" \
+  || fail "the second implementation did not get the review's findings: $(cat "$fake/calls")"
 state="$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar"
 [ -f "$state" ] || fail "no factory-state artifact after the pipeline"
 mkdir -p "$work/state" && tar -xf "$state" -C "$work/state"
 jq -e '[.phases[] | .status] | all(. == "completed")' "$work/state/.factory/session.json" >/dev/null \
   || fail "the session in the final state artifact is not complete"
+jq -e '.counters.review_cycles == 2' "$work/state/.factory/session.json" >/dev/null \
+  || fail "the session does not count two review rounds"
 jq -e '.request | contains("$(touch /tmp/pwned)")' "$work/state/.factory/session.json" >/dev/null \
   || fail "the request did not reach factory verbatim"
-say "feature: intake and 7 phase jobs ran in order, state carried between them - ok"
+say "feature: intake and the phase jobs ran in order, one review round sent the work back, state carried between them - ok"
 
 # 5. A hotfix skips the planning jobs, and the jobs after them still run.
-rm -rf "$fake/calls" "$fake"/count-*
+rm -rf "$fake/calls" "$fake"/count-* "$fake/script"
 jq -n '{inputs: {request: "Checkout returns 500 for every order", class: "hotfix"}}' >"$work/hotfix.json"
 run_act hotfix workflow_dispatch .github/workflows/feature.yml "$work/hotfix.json" \
   --use-gitignore=false --env FAKE_DIR="$fake" \

@@ -52,10 +52,10 @@ pub enum Command {
     Log(commands::log::LogArgs),
     /// Run the pipeline self-evals: fixtures with known verdicts and findings.
     Evals(commands::evals::EvalsArgs),
-    /// Phase 2: the strategic plan from the planner agent, validated.
+    /// Phases 2 and 4: the strategic plan, or the tactical plan of one issue, validated.
     #[command(subcommand)]
     Plan(commands::plan::PlanCommand),
-    /// Phase 6 without a forge: preflight plus the reviewer agent on a diff, merged.
+    /// Phase 6: preflight plus the reviewer agent on a diff or a pull request (posted), merged.
     Review(Box<commands::review::ReviewArgs>),
     /// Phase 8: extract lessons, compute and store the scorecard, write REPORT.md.
     Complete(commands::complete::CompleteArgs),
@@ -76,6 +76,9 @@ pub enum Command {
     Merge(commands::merge::MergeArgs),
     /// Post-merge verification: run the validation commands against the merge commit.
     Verify(commands::verify::VerifyArgs),
+    /// Phase 5: the implementer agent changes one issue's branch in a worktree; factory checks
+    /// the scope, runs the validation, commits, pushes and opens the pull request.
+    Implement(commands::implement::ImplementArgs),
 }
 
 /// What a command reports when it finished without an error.

@@ -11,6 +11,7 @@ pub mod contracts;
 pub mod evals;
 pub mod findings;
 pub mod forge;
+pub mod implement;
 pub mod intake;
 pub mod lessons;
 pub mod packs;

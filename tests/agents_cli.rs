@@ -317,6 +317,92 @@ fn the_run_uses_the_built_in_strategic_plan_phase_and_records_cost() {
     assert_eq!(plan["tasks"].as_array().unwrap().len(), 3);
 }
 
+#[test]
+fn a_budget_of_one_call_stops_the_second_call_with_an_escalation() {
+    let repo = engine_support::Repo::with_phases(
+        &[("strategic_plan", "    timeout_seconds: 20\n")],
+        "budget:\n  usd: 0.01\nagents:\n  planner:\n    adapter: claude\n    env: [FAKE_AGENT_DIR]\n",
+    );
+    let fake = repo.path().join("fake-agent");
+    std::fs::create_dir_all(&fake).unwrap();
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, fake.join(p.file_name().unwrap())).unwrap();
+    }
+    // The first answer misses the schema, so the planner would be asked again; the first call
+    // ($0.0421) already spent the $0.01 budget.
+    std::fs::write(
+        fake.join("script"),
+        "ok:plan-missing-tasks.json\nok:plan.json\n",
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        fixtures().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    repo.factory()
+        .env("PATH", &path)
+        .env("FAKE_AGENT_DIR", &fake)
+        .args([
+            "run",
+            "Let users reset their password",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "budget-exceeded at strategic_plan",
+        ))
+        .stderr(predicate::str::contains("$0.0421 of its $0.01 budget"));
+    let planner_calls = (1..=10)
+        .filter(|n| {
+            std::fs::read_to_string(fake.join(format!("argv-{n}")))
+                .is_ok_and(|a| a.lines().next() == Some("-p"))
+        })
+        .count();
+    assert_eq!(planner_calls, 1, "the second call was never made");
+    let session = repo.session();
+    assert_eq!(session["escalation"]["reason"], "budget-exceeded");
+    assert_eq!(session["usage"].as_array().unwrap().len(), 1);
+    assert!(
+        !repo
+            .path()
+            .join(".factory/artifacts/strategic-plan.json")
+            .exists(),
+        "nothing half written"
+    );
+    assert!(repo.log_has("strategic_plan", "budget", "exceeded"));
+    let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
+    assert!(
+        report.contains("| strategic_plan | 1 | 1500 | 5000 | 800 | 0.0421 |"),
+        "{report}"
+    );
+
+    let status = repo.factory().args(["status", "--json"]).output().unwrap();
+    let doc: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(doc["cost"]["usd"], 0.0421);
+    assert_eq!(doc["cost"]["over_budget"], true);
+    assert_eq!(doc["cost"]["by_phase"]["strategic_plan"]["calls"], 1);
+
+    // Raising the budget and acknowledging lets the run go on.
+    std::fs::write(
+        repo.path().join(".factory/workflow.yaml"),
+        std::fs::read_to_string(repo.path().join(".factory/workflow.yaml"))
+            .unwrap()
+            .replace("usd: 0.01", "usd: 5"),
+    )
+    .unwrap();
+    repo.factory()
+        .env("PATH", &path)
+        .env("FAKE_AGENT_DIR", &fake)
+        .args(["run", "--resume", "--acknowledge"])
+        .assert()
+        .success();
+    assert_eq!(repo.status("strategic_plan"), "completed");
+}
+
 const SECRET_DIFF: &str = "diff --git a/src/config.rs b/src/config.rs
 --- a/src/config.rs
 +++ b/src/config.rs

@@ -535,28 +535,6 @@ fn a_session_in_progress_is_not_replaced_by_accident() {
 }
 
 #[test]
-fn phases_without_an_implementation_say_how_to_provide_one() {
-    // strategic_plan (the planner agent) and issue_creation (the forge) are built in;
-    // tactical_plan has no built-in implementation yet.
-    let repo = Repo::new("");
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engine/phase.sh");
-    std::fs::write(
-        repo.path().join(".factory/workflow.yaml"),
-        format!(
-            "phases:\n  strategic_plan:\n    command: [\"sh\", \"{}\"]\n    env: [FAKE_DIR]\n",
-            script.display()
-        ),
-    )
-    .unwrap();
-    repo.factory()
-        .args(["run", "Add an export button", "--class", "feature"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("phases.tactical_plan.command"));
-}
-
-#[test]
 fn bad_inputs_are_clear_errors_with_exit_2() {
     let repo = Repo::new("");
     std::fs::write(
@@ -602,4 +580,82 @@ fn bad_inputs_are_clear_errors_with_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("session.json:1"));
+}
+
+#[test]
+fn a_review_that_requests_changes_sends_the_work_back_to_implementation() {
+    let repo = Repo::new("");
+    repo.script("code_review", &["sendback:implementation", "ok"]);
+    repo.factory()
+        .args(["run", "Add an export button", "--class", "feature"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+    let calls: Vec<String> = repo
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("implementation") || c.starts_with("code_review"))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "implementation attempt=1 call=1 context=",
+            "code_review attempt=1 call=1 context=",
+            "implementation attempt=1 call=2 context= rework=cycle1:src/auth.rs:12 handle the expired token",
+            "code_review attempt=1 call=2 context=",
+        ],
+        "the rework reaches implementation once, with the review's findings, and review runs again"
+    );
+    let s = repo.session();
+    assert_eq!(s["counters"]["review_cycles"], 2, "two review rounds");
+    assert_eq!(
+        s["counters"]["implementation_retries"], 0,
+        "a rework is not a retry"
+    );
+    assert!(
+        s.get("rework").is_none(),
+        "cleared once implementation completed: {s}"
+    );
+    assert!(repo.log_has("code_review", "send_back", "rework"));
+    assert!(repo.log_has("code_review", "phase_end", "send_back"));
+}
+
+#[test]
+fn review_cycles_past_the_limit_escalate() {
+    let repo = Repo::new("limits:\n  max_review_cycles: 2\n");
+    repo.script("code_review", &["sendback:implementation"]);
+    repo.factory()
+        .args(["run", "Add an export button", "--class", "feature"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "review-cycle-limit at code_review",
+        ));
+    let s = repo.session();
+    assert_eq!(s["counters"]["review_cycles"], 2);
+    assert_eq!(s["escalation"]["reason"], "review-cycle-limit");
+    assert_eq!(repo.calls_of("implementation"), 2);
+    assert_eq!(repo.calls_of("code_review"), 2);
+    assert_eq!(repo.status("merge"), "pending");
+}
+
+#[test]
+fn a_phase_can_only_send_work_back_to_an_earlier_phase_of_its_route() {
+    let repo = Repo::new("");
+    repo.script("code_review", &["sendback:merge"]);
+    repo.factory()
+        .args(["run", "Add an export button", "--class", "feature"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "can only send work back to an earlier phase, not to merge",
+        ));
+    repo.script("code_review", &["sendback:nonsense"]);
+    repo.factory()
+        .args(["run", "--resume"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`send_back` must name an earlier phase",
+        ));
 }

@@ -23,6 +23,7 @@ struct Request {
     path: String,
     body: Value,
     authorization: String,
+    accept: String,
 }
 
 /// A canned answer for the first request matching `method` and `path` (prefix).
@@ -99,6 +100,7 @@ fn serve(stream: std::net::TcpStream, world: &Mutex<World>, base: &str) -> std::
     let path = parts.next().unwrap_or("").to_string();
     let mut length = 0usize;
     let mut authorization = String::new();
+    let mut accept = String::new();
     loop {
         let mut h = String::new();
         reader.read_line(&mut h)?;
@@ -110,6 +112,7 @@ fn serve(stream: std::net::TcpStream, world: &Mutex<World>, base: &str) -> std::
         match k.to_ascii_lowercase().as_str() {
             "content-length" => length = v.trim().parse().unwrap_or(0),
             "authorization" => authorization = v.trim().to_string(),
+            "accept" => accept = v.trim().to_string(),
             _ => {}
         }
     }
@@ -123,12 +126,17 @@ fn serve(stream: std::net::TcpStream, world: &Mutex<World>, base: &str) -> std::
             path: path.clone(),
             body: body.clone(),
             authorization,
+            accept,
         });
         route(&mut w, &method, &path, &body, base)
     };
-    let text = answer.to_string();
+    // A string answer is sent as it is (a diff), anything else as JSON.
+    let (text, media) = match answer {
+        Value::String(raw) => (raw, "text/plain"),
+        other => (other.to_string(), "application/json"),
+    };
     let mut out = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        "HTTP/1.1 {status} X\r\ncontent-type: {media}\r\ncontent-length: {}\r\nconnection: close\r\n",
         text.len()
     );
     for (k, v) in headers {
@@ -643,4 +651,362 @@ fn a_pull_request_is_opened_through_the_api_with_a_branch_from_the_base() {
         repo.session()["pull_requests"],
         json!([{"number": 5, "issue": 2, "merged": false}])
     );
+}
+
+/// `factory implement` on GitHub: the agent (the fake codex) edits the worktree, factory
+/// pushes the branch to origin (a local bare repository here) with the token in git's
+/// environment only, then opens the pull request through the API. A `git` wrapper first on
+/// PATH records every git command line factory runs.
+#[test]
+fn implementation_pushes_with_the_token_off_the_command_line_and_opens_the_pull_request() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .success();
+    let root = repo.path();
+    let origin = root.join("origin.git");
+    repo.git(&["init", "-q", "--bare", origin.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    std::fs::write(
+        root.join(".git/info/exclude"),
+        ".factory/\nfake/\nwrap/\norigin.git/\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join(".factory")).unwrap();
+    std::fs::write(
+        root.join(".factory/workflow.yaml"),
+        "agents:\n  implementer:\n    env: [FAKE_AGENT_DIR]\n",
+    )
+    .unwrap();
+    let agent_dir = root.join("fake");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    std::fs::write(
+        agent_dir.join("edit.sh"),
+        "mkdir -p src/auth && echo 'export const ok = 1;' > src/auth/reset_token.ts\n",
+    )
+    .unwrap();
+    std::fs::write(agent_dir.join("script"), "edit:edit.sh\n").unwrap();
+    let real_git = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let wrap = root.join("wrap");
+    std::fs::create_dir_all(&wrap).unwrap();
+    let log = root.join("git.log");
+    std::fs::write(
+        wrap.join("git"),
+        format!(
+            "#!/bin/sh\necho \"ARGV $*\" >> '{log}'\nif [ -n \"$GIT_CONFIG_VALUE_0\" ]; then echo \"AUTH $GIT_CONFIG_KEY_0 $(echo \"$GIT_CONFIG_VALUE_0\" | cut -d' ' -f3 | base64 -d)\" >> '{log}'; fi\nexec {} \"$@\"\n",
+            real_git.trim(),
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", wrap.join("git").to_str().unwrap()])
+        .status()
+        .unwrap();
+    let branch = "feat/#2-reset-token-store";
+    let task = json!({"number": 2, "title": "[TASK] Reset token store", "state": "open", "body": "Implement the token store.", "labels": []});
+    fake.clear();
+    for _ in 0..2 {
+        fake.can(canned("GET", "/issues/2$", 200, task.clone()));
+        fake.can(canned("GET", "/issues/2/comments", 200, json!([])));
+    }
+    fake.can(canned("GET", "$", 200, json!({"default_branch": "main"})));
+    fake.can(canned(
+        "GET",
+        "/git/ref/heads/",
+        200,
+        json!({"object": {"sha": "abc123"}}),
+    ));
+    fake.can(canned("GET", "/pulls?", 200, json!([])));
+    fake.can(canned(
+        "POST",
+        "/pulls",
+        201,
+        json!({
+            "number": 5, "title": "Reset token store", "state": "open", "body": "b",
+            "head": {"ref": branch}, "base": {"ref": "main"}
+        }),
+    ));
+    let path = format!(
+        "{}:{}:{}",
+        wrap.display(),
+        forge_support::manifest("tests/fixtures/agents").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    github(&repo, &fake)
+        .env("PATH", path)
+        .env("FAKE_AGENT_DIR", &agent_dir)
+        .env("CODEX_API_KEY", "test-key")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pull request #5 opened"));
+
+    // The branch reached origin with factory's commit.
+    let pushed = repo.git(&[
+        "--git-dir",
+        origin.to_str().unwrap(),
+        "log",
+        "--format=%s",
+        "-1",
+        &format!("refs/heads/{branch}"),
+    ]);
+    assert_eq!(pushed, "Reset token store (#2)");
+    // The token was in git's environment for the push, never on a command line.
+    let git_log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        git_log.contains(&format!(
+            "ARGV push --quiet origin refs/heads/{branch}:refs/heads/{branch}"
+        )),
+        "{git_log}"
+    );
+    assert!(
+        git_log.contains(&format!("AUTH http.extraheader x-access-token:{TOKEN}")),
+        "{git_log}"
+    );
+    assert!(
+        git_log
+            .lines()
+            .filter(|l| l.starts_with("ARGV"))
+            .all(|l| !l.contains(TOKEN)),
+        "{git_log}"
+    );
+    // The agent never had it.
+    let env = std::fs::read_to_string(agent_dir.join("env-1")).unwrap();
+    assert!(!env.lines().any(|l| l == "GITHUB_TOKEN"), "{env}");
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("GET {PREFIX}/issues/2"),
+            format!("GET {PREFIX}/issues/2/comments?per_page=100"),
+            format!("GET {PREFIX}"),
+            format!("GET {PREFIX}/issues/2"),
+            format!("GET {PREFIX}/issues/2/comments?per_page=100"),
+            format!("GET {PREFIX}/git/ref/heads/feat/%232-reset-token-store"),
+            format!("GET {PREFIX}/pulls?state=all&per_page=100"),
+            format!("POST {PREFIX}/pulls"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert!(
+        reqs.iter()
+            .all(|r| r.authorization == format!("Bearer {TOKEN}"))
+    );
+    let body = reqs[7].body["body"].as_str().unwrap();
+    assert!(
+        body.contains("Closes #2") && body.contains("check build"),
+        "{body}"
+    );
+    assert_eq!(
+        repo.session()["pull_requests"],
+        json!([{"number": 5, "issue": 2, "merged": false}])
+    );
+}
+
+const PR_DIFF: &str = "diff --git a/src/auth/reset_token.ts b/src/auth/reset_token.ts\n--- a/src/auth/reset_token.ts\n+++ b/src/auth/reset_token.ts\n@@ -1,2 +1,2 @@\n a\n-b\n+B\n";
+
+/// A fake API that answers the pull request #5 and then its diff.
+fn with_pull_and_diff() -> Fake {
+    let fake = Fake::start();
+    fake.can(canned("GET", "/pulls/5$", 200, open_pull()));
+    fake.can(canned(
+        "GET",
+        "/pulls/5$",
+        200,
+        Value::String(PR_DIFF.into()),
+    ));
+    fake
+}
+
+/// `factory` against the fake API with the fake agents on PATH.
+fn github_with_agents(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
+    let mut cmd = repo.factory_with_agents();
+    cmd.env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", fake.api());
+    cmd
+}
+
+#[test]
+fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused() {
+    let repo = Repo::with_plan(&plan());
+    repo.fake_agents(&["ok:changes.json"]);
+    let finding = |line: u64, d: &str| {
+        json!({"severity": "important", "category": "quality", "file": "src/auth/reset_token.ts",
+            "line": line, "description": d, "recommendation": "Fix it."})
+    };
+    repo.fake_answer(
+        "changes.json",
+        &forge_support::review_answer(
+            "REQUEST_CHANGES",
+            json!([finding(2, "on the diff"), finding(50, "elsewhere")]),
+        ),
+    );
+    let fake = with_pull_and_diff();
+    fake.can(canned(
+        "POST",
+        "/pulls/5/reviews",
+        422,
+        json!({"message": "Unprocessable Entity", "errors": ["Can not request changes on your own pull request"]}),
+    ));
+    fake.can(canned("POST", "/pulls/5/reviews", 200, json!({"id": 77})));
+    fake.can(canned("GET", "/issues/5/comments", 200, json!([])));
+    fake.can(canned(
+        "POST",
+        "/issues/5/comments",
+        201,
+        json!({"id": 9, "body": "x", "created_at": "2026-12-01T00:00:00Z"}),
+    ));
+    github_with_agents(&repo, &fake)
+        .args(["review", "--pr", "5"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "posted on #5 in the github forge: review COMMENT (the forge refused the verdict",
+        ))
+        .stdout(predicate::str::contains("(created)"));
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/pulls/5"),
+            format!("POST {PREFIX}/pulls/5/reviews"),
+            format!("POST {PREFIX}/pulls/5/reviews"),
+            format!("GET {PREFIX}/issues/5/comments?per_page=100"),
+            format!("POST {PREFIX}/issues/5/comments"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert_eq!(reqs[0].accept, "application/vnd.github+json");
+    assert_eq!(reqs[1].accept, "application/vnd.github.diff");
+    assert!(
+        reqs.iter()
+            .all(|r| r.authorization == format!("Bearer {TOKEN}"))
+    );
+    let review = &reqs[2].body;
+    assert_eq!(review["event"], "REQUEST_CHANGES");
+    assert!(
+        review["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("<!-- factory:review pr=5 cycle=1 -->")
+    );
+    let comments = review["comments"].as_array().unwrap();
+    assert_eq!(
+        comments.len(),
+        1,
+        "the finding outside the diff is not inline"
+    );
+    assert_eq!(comments[0]["path"], "src/auth/reset_token.ts");
+    assert_eq!(comments[0]["line"], 2);
+    assert_eq!(comments[0]["side"], "RIGHT");
+    assert!(
+        comments[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("on the diff")
+    );
+    assert_eq!(reqs[3].body["event"], "COMMENT");
+    assert_eq!(reqs[3].body["comments"], review["comments"]);
+    let summary = reqs[5].body["body"].as_str().unwrap();
+    assert!(
+        summary.starts_with("<!-- factory:review-summary pr=5 -->"),
+        "{summary}"
+    );
+    assert!(summary.contains("changes requested"));
+    assert!(
+        summary
+            .split("### Not on a line of the diff")
+            .nth(1)
+            .unwrap()
+            .contains("elsewhere")
+    );
+    assert!(repo.log_has("pr_review", "downgraded"));
+    assert!(!repo.fake_file("env-1").lines().any(|l| l == "GITHUB_TOKEN"));
+    assert!(
+        repo.fake_file("prompt-1").contains("+B"),
+        "the diff reached the reviewer"
+    );
+}
+
+#[test]
+fn a_second_review_updates_the_summary_comment_through_the_api() {
+    let repo = Repo::with_plan(&plan());
+    repo.fake_agents(&["ok:review-approve.json"]);
+    let fake = with_pull_and_diff();
+    fake.can(canned("POST", "/pulls/5/reviews", 200, json!({"id": 78})));
+    fake.can(canned(
+        "GET",
+        "/issues/5/comments",
+        200,
+        json!([
+            {"id": 8, "body": "LGTM", "created_at": "2026-12-01T00:00:00Z"},
+            {"id": 9, "body": "<!-- factory:review-summary pr=5 -->\nold", "created_at": "2026-12-01T00:00:00Z"}
+        ]),
+    ));
+    fake.can(canned(
+        "PATCH",
+        "/issues/comments/9",
+        200,
+        json!({"id": 9, "body": "new", "created_at": "2026-12-01T00:00:00Z"}),
+    ));
+    github_with_agents(&repo, &fake)
+        .args(["review", "--pr", "5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("review APPROVE"))
+        .stdout(predicate::str::contains("(updated)"));
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/pulls/5"),
+            format!("POST {PREFIX}/pulls/5/reviews"),
+            format!("GET {PREFIX}/issues/5/comments?per_page=100"),
+            format!("PATCH {PREFIX}/issues/comments/9"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert_eq!(reqs[2].body["event"], "APPROVE");
+    assert_eq!(reqs[2].body["comments"], json!([]));
+    assert!(
+        reqs[4].body["body"]
+            .as_str()
+            .unwrap()
+            .contains("## factory review: approved")
+    );
+}
+
+#[test]
+fn a_review_github_refuses_even_as_a_comment_is_an_error_naming_the_reason() {
+    let repo = Repo::with_plan(&plan());
+    repo.fake_agents(&["ok:review-approve.json"]);
+    let fake = with_pull_and_diff();
+    for _ in 0..2 {
+        fake.can(canned(
+            "POST",
+            "/pulls/5/reviews",
+            422,
+            json!({"message": "Unprocessable Entity", "errors": ["Pull request review thread line must be part of the diff"]}),
+        ));
+    }
+    github_with_agents(&repo, &fake)
+        .args(["review", "--pr", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("422 Unprocessable"))
+        .stderr(predicate::str::contains("must be part of the diff"));
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 4, "one fallback, no more");
+    assert_eq!(reqs[3].body["event"], "COMMENT");
 }

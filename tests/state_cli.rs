@@ -61,6 +61,93 @@ fn status_json_carries_the_session_and_the_next_step() {
 }
 
 #[test]
+fn status_json_gives_ci_the_matrix_the_verdict_and_the_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join(".factory");
+    std::fs::create_dir_all(state.join("artifacts/reviews")).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut session: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("tests/fixtures/state/active/session.json")).unwrap(),
+    )
+    .unwrap();
+    session["issues"] = serde_json::json!([
+        {"number": 41, "task_id": "task-001"},
+        {"number": 42, "task_id": "task-003"}
+    ]);
+    session["pull_requests"] = serde_json::json!([
+        {"number": 43, "issue": 41},
+        {"number": 44, "issue": 42},
+        {"number": 40, "issue": 39, "merged": true}
+    ]);
+    session["usage"] = serde_json::json!([
+        {"phase": "strategic_plan", "agent": "claude", "input_tokens": 1000, "cached_input_tokens": 0, "output_tokens": 500, "cost_usd": 0.5},
+        {"phase": "code_review", "agent": "claude", "input_tokens": 100, "cached_input_tokens": 0, "output_tokens": 50, "cost_usd": 0.25}
+    ]);
+    std::fs::write(state.join("session.json"), session.to_string()).unwrap();
+    std::fs::copy(
+        root.join("evals/plans/valid-strategic-plan.json"),
+        state.join("artifacts/strategic-plan.json"),
+    )
+    .unwrap();
+    let review = |verdict: &str, findings: usize| {
+        serde_json::json!({"verdict": verdict, "findings": vec![serde_json::json!({}); findings]})
+            .to_string()
+    };
+    std::fs::write(
+        state.join("artifacts/reviews/43-1.json"),
+        review("REQUEST_CHANGES", 3),
+    )
+    .unwrap();
+    std::fs::write(
+        state.join("artifacts/reviews/43-2.json"),
+        review("APPROVE", 0),
+    )
+    .unwrap();
+    std::fs::write(
+        state.join("artifacts/reviews/44-2.json"),
+        review("REQUEST_CHANGES", 2),
+    )
+    .unwrap();
+
+    let text = stdout(
+        factory()
+            .args(["status", "--json", "--state-dir"])
+            .arg(&state),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let out = &doc["outputs"];
+    assert_eq!(out["issues"], serde_json::json!([41, 42]));
+    assert_eq!(out["pull_requests"], serde_json::json!([43, 44, 40]));
+    assert_eq!(out["merged"], serde_json::json!([40]));
+    assert_eq!(
+        out["matrix"],
+        serde_json::json!({"include": [
+            {"issue": 41, "task": "task-001", "wave": 1},
+            {"issue": 42, "task": "task-003", "wave": 2}
+        ]})
+    );
+    assert_eq!(
+        out["reviews"]["43"]["verdict"], "APPROVE",
+        "the latest cycle counts"
+    );
+    assert_eq!(out["reviews"]["44"]["findings"], 2);
+    assert_eq!(
+        out["verdict"], "REQUEST_CHANGES",
+        "one open pull request still needs changes"
+    );
+    assert_eq!(out["findings"], 2);
+    assert_eq!(doc["cost"]["usd"], 0.75);
+    assert_eq!(doc["cost"]["tokens"], 1650);
+    assert_eq!(doc["cost"]["by_phase"]["code_review"]["calls"], 1);
+
+    let text = stdout(factory().args(["status", "--state-dir"]).arg(&state));
+    assert!(
+        text.contains("cost       $0.7500, 1650 tokens in 2 agent call(s): code_review $0.2500, strategic_plan $0.5000"),
+        "{text}"
+    );
+}
+
+#[test]
 fn status_finds_the_state_directory_from_the_environment() {
     factory()
         .env("FACTORY_STATE_DIR", fixture("escalated"))

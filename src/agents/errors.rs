@@ -45,6 +45,10 @@ pub enum AgentError {
     Reported { agent: String, detail: String },
     #[error("cannot run {agent}: {detail}")]
     Io { agent: String, detail: String },
+    #[error(
+        "{detail}: no further agent call is made; raise `budget` in .factory/workflow.yaml, then `factory run --resume --acknowledge`"
+    )]
+    BudgetExceeded { detail: String },
 }
 
 impl AgentError {
@@ -69,6 +73,7 @@ impl AgentError {
             AgentError::SchemaInvalid { .. } => "schema_invalid",
             AgentError::Reported { .. } => "agent_error",
             AgentError::Io { .. } => "io",
+            AgentError::BudgetExceeded { .. } => "budget_exceeded",
         }
     }
 }

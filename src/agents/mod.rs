@@ -2,6 +2,7 @@
 //! through the shared process runner with least privilege (read-only tools for planning and
 //! review, no forge token), and each call's usage and cost is logged and kept in the session.
 
+pub mod budget;
 pub mod claude;
 pub mod codex;
 pub mod command;
@@ -10,6 +11,7 @@ pub mod errors;
 pub mod process;
 pub mod strategic;
 pub mod structured;
+pub mod tactical;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -247,8 +249,31 @@ fn log_invocation(
     );
 }
 
+/// One agent call as every phase makes it: refused when the session is over its budget, run
+/// with the retry policy of [`invoke_with_retries`], and recorded in the session's cost ledger.
+/// Without `state` (no session) only the call itself happens.
+pub fn call(
+    agent: &dyn Agent,
+    req: &AgentRequest,
+    backoff: &Backoff,
+    phase: &str,
+    state: Option<&crate::state::StateDir>,
+) -> Result<AgentResponse, AgentError> {
+    if let Some(s) = state {
+        budget::check(s, phase, agent.name())?;
+    }
+    let r = invoke_with_retries(agent, req, backoff, phase)?;
+    if let Some(s) = state {
+        record_usage(s, phase, agent, &r).map_err(|e| AgentError::Io {
+            agent: agent.name().into(),
+            detail: format!("{e:#}"),
+        })?;
+    }
+    Ok(r)
+}
+
 /// Add one call to the session's cost ledger, if a session exists.
-pub fn record_usage(
+fn record_usage(
     state: &crate::state::StateDir,
     phase: &str,
     agent: &dyn Agent,
@@ -265,6 +290,7 @@ pub fn record_usage(
             input_tokens: response.usage.input_tokens,
             cached_input_tokens: response.usage.cached_input_tokens,
             output_tokens: response.usage.output_tokens,
+            reasoning_tokens: response.usage.reasoning_tokens,
             cost_usd: response.cost_usd,
         })
     })?;

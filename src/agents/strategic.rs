@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use super::{AgentError, AgentRequest, Role, context, for_role, structured};
+use super::{AgentError, Role, context, structured};
 use crate::contracts::Contract;
 use crate::runner::{Phase, PhaseContext, PhaseOutcome};
 use crate::state::{EscalationReason, StateDir};
@@ -93,34 +93,21 @@ fn route_checks(adr: bool) -> impl Fn(&Value) -> Vec<String> {
 /// Ask the planner for a plan that passes the contract.
 pub fn plan(input: &PlanInput<'_>) -> Result<Value, PlanError> {
     let root = repo_root(input.state);
-    let (agent, cfg) = for_role(
-        input.workflow,
-        Role::Planner,
-        input.adapter,
-        input.model.clone(),
-    )?;
-    let schema: Value = serde_json::from_str(Contract::StrategicPlan.schema_text())
-        .expect("embedded schema is JSON");
-    let req = AgentRequest {
+    let call = structured::Call {
+        state: input.state,
+        workflow: input.workflow,
         role: Role::Planner,
-        prompt: prompt(input, &root)?,
-        workdir: root,
-        scratch: input.state.root().join("runs").join("agent"),
-        schema: Some(schema),
-        resume: None,
-        timeout: cfg.timeout(input.timeout),
-        model: cfg.model.clone(),
+        phase: PhaseName::StrategicPlan,
+        contract: Contract::StrategicPlan,
+        adapter: input.adapter,
+        model: input.model.clone(),
+        timeout: input.timeout,
     };
-    let (value, _) = structured::ask(
-        agent.as_ref(),
-        &req,
-        Contract::StrategicPlan,
+    Ok(structured::ask_role(
+        &call,
+        prompt(input, &root)?,
         &route_checks(input.adr),
-        &input.workflow.backoff,
-        PhaseName::StrategicPlan.as_str(),
-        Some(input.state),
-    )?;
-    Ok(value)
+    )?)
 }
 
 /// Write a plan as pretty JSON, atomically.
@@ -184,6 +171,10 @@ pub fn outcome(e: AgentError) -> anyhow::Result<PhaseOutcome> {
         AgentError::Unavailable { .. } | AgentError::RateLimited { .. } => {
             PhaseOutcome::Unavailable { detail }
         }
+        AgentError::BudgetExceeded { .. } => PhaseOutcome::NeedsHuman {
+            reason: EscalationReason::BudgetExceeded,
+            detail,
+        },
         _ => PhaseOutcome::Failed { detail },
     })
 }

@@ -5,10 +5,59 @@
 
 use serde_json::Value;
 
-use super::{Agent, AgentError, AgentRequest, AgentResponse, invoke_with_retries, record_usage};
+use std::time::Duration;
+
+use super::{Agent, AgentError, AgentRequest, AgentResponse, Role, call, for_role};
 use crate::contracts::{self, Contract};
 use crate::state::StateDir;
-use crate::workflow::Backoff;
+use crate::workflow::{AdapterKind, Backoff, PhaseName, Workflow};
+
+/// One structured call of a role: who answers, for which phase, under which contract.
+pub struct Call<'a> {
+    pub state: &'a StateDir,
+    pub workflow: &'a Workflow,
+    pub role: Role,
+    pub phase: PhaseName,
+    pub contract: Contract,
+    /// `--agent` and `--model` of the command, over the role's configuration.
+    pub adapter: Option<AdapterKind>,
+    pub model: Option<String>,
+    /// Used when the role sets no timeout.
+    pub timeout: Duration,
+}
+
+/// Run `prompt` through the role's agent in the repository of `call.state` (read-only tools for
+/// planners and reviewers), asking for `call.contract`'s schema: the answer must pass the
+/// contract and `extra`, with one corrected retry; usage goes to the log and the session.
+pub fn ask_role(
+    call: &Call<'_>,
+    prompt: String,
+    extra: &dyn Fn(&Value) -> Vec<String>,
+) -> Result<Value, AgentError> {
+    let (agent, cfg) = for_role(call.workflow, call.role, call.adapter, call.model.clone())?;
+    let schema: Value =
+        serde_json::from_str(call.contract.schema_text()).expect("embedded schema is JSON");
+    let req = AgentRequest {
+        role: call.role,
+        prompt,
+        workdir: super::strategic::repo_root(call.state),
+        scratch: call.state.root().join("runs").join("agent"),
+        schema: Some(schema),
+        resume: None,
+        timeout: cfg.timeout(call.timeout),
+        model: cfg.model.clone(),
+    };
+    let (value, _) = ask(
+        agent.as_ref(),
+        &req,
+        call.contract,
+        extra,
+        &call.workflow.backoff,
+        call.phase.as_str(),
+        Some(call.state),
+    )?;
+    Ok(value)
+}
 
 /// The JSON object in an agent's answer: the whole text, a fenced ```json block, or the first
 /// balanced `{…}` that parses.
@@ -95,13 +144,7 @@ pub fn ask(
     let mut responses = Vec::new();
     let mut request = req.clone();
     for attempt in 1..=2 {
-        let r = invoke_with_retries(agent, &request, backoff, phase)?;
-        if let Some(s) = state {
-            record_usage(s, phase, agent, &r).map_err(|e| AgentError::Io {
-                agent: agent.name().into(),
-                detail: format!("{e:#}"),
-            })?;
-        }
+        let r = call(agent, &request, backoff, phase, state)?;
         let parsed = r.json.clone().or_else(|| extract_json(&r.text));
         let problems = match &parsed {
             Some(v) => violations(contract, v, extra),

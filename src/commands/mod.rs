@@ -4,6 +4,7 @@
 pub mod complete;
 pub mod doctor;
 pub mod evals;
+pub mod implement;
 pub mod intake;
 pub mod issues;
 pub mod lessons;
@@ -49,6 +50,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Pr(cmd) => pr::run(cmd),
         Command::Merge(args) => merge::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Implement(args) => implement::run(args),
     }
 }
 

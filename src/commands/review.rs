@@ -1,38 +1,37 @@
-//! `factory review --diff F`: phase 6 without a forge. Preflight runs first; its findings go to
-//! the reviewer agent as machine findings; the agent's review must pass the review-output
-//! contract; the final review merges both and the findings decide the verdict.
+//! `factory review --diff F | --pr N`: phase 6 on its own. The pipeline (preflight, reviewer
+//! agent, merged verdict, review artifact, posting on the forge) lives in `crate::review`.
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use serde_json::{Value, json};
 
-use crate::agents::{AgentRequest, Role, context, for_role, strategic, structured};
 use crate::cli::Outcome;
-use crate::contracts::Contract;
-use crate::preflight::dependencies::AuditSource;
-use crate::preflight::engine::{self, Engine};
-use crate::preflight::rules;
+use crate::forge::open_forge;
+use crate::forge::phases::repo_for;
 use crate::preflight::scope::Scope;
-use crate::state::StateDir;
-use crate::templates::Templates;
+use crate::review::pipeline::{self, ReviewRequest, ScopeSource};
+use crate::review::pr::{PrOptions, review_pull_request};
+use crate::workflow::AdapterKind;
 use crate::workflow::config::ReviewMode;
-use crate::workflow::{AdapterKind, PhaseName, load};
 
 #[derive(Debug, Args)]
 pub struct ReviewArgs {
-    /// The unified diff to review.
-    #[arg(long)]
-    pub diff: PathBuf,
+    /// The unified diff to review (no forge: nothing is posted).
+    #[arg(long, required_unless_present = "pr", conflicts_with = "pr")]
+    pub diff: Option<PathBuf>,
+    /// The pull request to review: its diff comes from the forge and the review is posted on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub pr: Option<u64>,
     /// Review depth: hybrid, or thorough (adds the OWASP and threat-model checklist)
     /// [default: the session route's code_review option, else hybrid].
     #[arg(long, value_parser = parse_mode)]
     pub mode: Option<ReviewMode>,
-    /// The pull request number recorded in the review.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    /// With --diff: the pull request number recorded in the review.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "pr")]
     pub number: u64,
-    /// A scope file or plan (files_in_scope) the change is checked against.
+    /// A scope file or plan (files_in_scope) the change is checked against [default with --pr:
+    /// the tactical plan, else its task's files_in_scope].
     #[arg(long)]
     pub scope: Option<PathBuf>,
     /// The agent CLI: claude, codex or command [default: agents.reviewer.adapter].
@@ -57,173 +56,114 @@ fn parse_mode(s: &str) -> Result<ReviewMode, String> {
 }
 
 pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
-    let state = StateDir::new(super::state_dir(args.state_dir));
-    let workflow = load::load(&state.root().join(load::OVERRIDE_FILE))?.workflow;
+    let (state, workflow) = super::intake::open(args.state_dir.clone())?;
     let session = state.load_session()?;
-    let diff = std::fs::read(&args.diff)
-        .with_context(|| format!("cannot read the diff {}", args.diff.display()))?;
-    let diff_text = String::from_utf8_lossy(&diff).into_owned();
-
-    // Preflight first: deterministic findings the agent cannot talk away.
-    let scope = args.scope.as_deref().map(Scope::load).transpose()?;
-    let scoped = scope.is_some();
-    let engine = Engine::new(rules::builtin(), scope);
-    let mut report = engine
-        .scan(std::io::BufReader::new(diff.as_slice()))
-        .with_context(|| format!("cannot parse the diff {}", args.diff.display()))?;
-    engine::finish(&mut report, &AuditSource::Off, None)?;
-    let machine: Vec<Value> = report
-        .findings
-        .iter()
-        .map(crate::review::machine_finding)
-        .collect();
-    let scope_paths: Vec<&str> = report
-        .findings
-        .iter()
-        .filter(|f| f.category == crate::findings::Category::Scope)
-        .map(|f| f.path.as_str())
-        .collect();
-    tracing::info!(
-        target: "factory::event",
-        phase = "code_review",
-        action = crate::state::log::vocab::PREFLIGHT,
-        tool = "factory",
-        status = if report.findings.is_empty() { "ok" } else { "findings" },
-        detail = format!("{} machine finding(s), {} out of scope", report.findings.len(), scope_paths.len()),
-        refs = json!({"pr": args.number, "findings": report.findings.len(), "scope_violations": scope_paths.len(), "paths": scope_paths}).to_string()
-    );
-
-    let mode = args.mode.unwrap_or_else(|| {
-        session
-            .as_ref()
-            .and_then(|s| {
-                workflow
-                    .effective(s.change_class, PhaseName::CodeReview, &s.id)
-                    .step
-                    .and_then(|st| st.review)
-            })
-            .unwrap_or(ReviewMode::Hybrid)
-    });
-    let root = strategic::repo_root(&state);
-    let templates = Templates::with_overrides(state.root().join("templates"));
-    let prompt = templates.render(
-        "CLAUDE_REVIEW.md",
-        json!({
-            "pr_number": args.number,
-            "machine_findings": machine.iter().map(Value::to_string).collect::<Vec<_>>().join("\n"),
-            "scope": scoped.then(|| format!("checked against {}", args.scope.as_ref().map(|p| p.display().to_string()).unwrap_or_default())),
-            "thorough": mode == ReviewMode::Thorough,
-            "agents_md": context::agents_md(&root),
-            "lessons": context::relevant_lessons(state.root(), &changed_paths(&diff_text), workflow.limits.lessons_in_prompt as usize),
-            "packs": context::pack_guidance(state.root()),
-            "diff": context::fence(
-                "the pull request diff",
-                &crate::review::withhold_secrets(&diff_text, &report.findings),
-            ),
-        }),
-    )?;
-    let (agent, cfg) = for_role(&workflow, Role::Reviewer, args.agent, args.model)?;
-    let eff = workflow.effective(
-        session
-            .as_ref()
-            .map(|s| s.change_class)
-            .unwrap_or(crate::workflow::ChangeClass::Feature),
-        PhaseName::CodeReview,
-        "review",
-    );
-    let req = AgentRequest {
-        role: Role::Reviewer,
-        prompt,
-        workdir: root,
-        scratch: state.root().join("runs").join("agent"),
-        schema: Some(serde_json::from_str(Contract::ReviewOutput.schema_text())?),
-        resume: None,
-        timeout: cfg.timeout(eff.timeout),
-        model: cfg.model.clone(),
-    };
-    let (llm, _) = structured::ask(
-        agent.as_ref(),
-        &req,
-        Contract::ReviewOutput,
-        &|_| Vec::new(),
-        &workflow.backoff,
-        PhaseName::CodeReview.as_str(),
-        Some(&state),
-    )?;
-    let review = crate::review::merge(&report.findings, &llm, args.number);
-    let problems = structured::violations(Contract::ReviewOutput, &review, &|_| Vec::new());
-    if !problems.is_empty() {
-        anyhow::bail!(
-            "the merged review fails its contract (a bug in factory, please report it): {}",
-            problems.join("; ")
-        );
+    if let Some(s) = &session {
+        crate::state::log::set_session(&s.id);
     }
-
-    let cycle = if session.is_some() {
-        state.update_session(|s| {
+    let (reviewed, number) = match (args.pr, &args.diff) {
+        (Some(pr), _) => {
+            let forge = open_forge(&state, &repo_for(&state))?;
+            let opts = PrOptions {
+                mode: args.mode,
+                scope_file: args.scope.clone(),
+                adapter: args.agent,
+                model: args.model.clone(),
+            };
+            let r = review_pull_request(
+                &state,
+                &workflow,
+                session.as_ref(),
+                forge.as_ref(),
+                pr,
+                &opts,
+            )?;
+            println!(
+                "posted on #{pr} in the {} forge: review {}{} with {} inline comment(s), {} finding(s) only in the summary comment ({})",
+                forge.name(),
+                r.posted.review.event.as_str(),
+                if r.posted.review.downgraded.is_some() {
+                    " (the forge refused the verdict for this token; see the log)"
+                } else {
+                    ""
+                },
+                r.posted.inline,
+                r.posted.in_summary,
+                if r.posted.summary_updated {
+                    "updated"
+                } else {
+                    "created"
+                }
+            );
+            if r.limit_reached {
+                eprintln!(
+                    "warning: review cycle {} reached limits.max_review_cycles ({}) and still requests changes; a person should decide (commented on #{pr})",
+                    r.reviewed.cycle, workflow.limits.max_review_cycles
+                );
+            }
+            (r.reviewed, pr)
+        }
+        (None, Some(path)) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read the diff {}", path.display()))?;
+            let diff = String::from_utf8_lossy(&bytes).into_owned();
+            let scope = args
+                .scope
+                .as_deref()
+                .map(|p| {
+                    Scope::load(p).map(|scope| ScopeSource {
+                        scope,
+                        origin: p.display().to_string(),
+                    })
+                })
+                .transpose()?;
+            let r = pipeline::review(ReviewRequest {
+                state: &state,
+                workflow: &workflow,
+                diff: &diff,
+                number: args.number,
+                cycle: pipeline::next_cycle(&state, session.as_ref(), args.number),
+                scope,
+                mode: args
+                    .mode
+                    .unwrap_or_else(|| pipeline::route_mode(&workflow, session.as_ref())),
+                adapter: args.agent,
+                model: args.model.clone(),
+                timeout: pipeline::phase_timeout(&workflow, session.as_ref()),
+                preflight_artifact: false,
+            })
+            .with_context(|| format!("reviewing {}", path.display()))?;
+            (r, args.number)
+        }
+        (None, None) => anyhow::bail!("give --diff FILE or --pr N"),
+    };
+    println!(
+        "{}; written to {}",
+        pipeline::describe(&reviewed),
+        reviewed.path.display()
+    );
+    if session.is_some() {
+        // On its own, the command counts the cycle as the engine does after a review, so the
+        // next review of the session is the next cycle.
+        let cycles = state.update_session(|s| {
             s.counters.review_cycles += 1;
             s.counters.review_cycles
-        })?
-    } else {
-        next_cycle(&state, args.number)
-    };
-    let out = state
-        .root()
-        .join("artifacts/reviews")
-        .join(format!("{}-{cycle}.json", args.number));
-    strategic::write(&out, &review)?;
-    let verdict = review["verdict"].as_str().unwrap_or("");
-    let counts = &review["security_assessment"]["findings_count"];
-    println!(
-        "review cycle {cycle}: {verdict} ({} critical, {} important, {} advisory; {} from the machine checks); written to {}",
-        counts["critical"],
-        counts["important"],
-        counts["advisory"],
-        machine.len(),
-        out.display()
-    );
-    tracing::info!(
-        target: "factory::event",
-        phase = "code_review",
-        action = crate::state::log::vocab::REVIEW,
-        tool = "factory",
-        status = verdict,
-        detail = format!("cycle {cycle} of PR {}: {verdict}", args.number),
-        refs = json!({"cycle": cycle, "pr": args.number, "machine_findings": machine.len()}).to_string()
-    );
-    if let Some(s) = &session
-        && s.counters.review_cycles + 1 > workflow.limits.max_review_cycles
-    {
-        eprintln!(
-            "warning: {} review cycles exceed limits.max_review_cycles ({}); a human should decide",
-            s.counters.review_cycles + 1,
-            workflow.limits.max_review_cycles
-        );
+        })?;
+        if !reviewed.approved() {
+            tracing::info!(
+                target: "factory::event",
+                phase = "code_review",
+                action = "send_back",
+                tool = "factory",
+                status = "changes_requested",
+                detail = format!("PR {number}: changes requested in review cycle {cycles}"),
+                decision = "rework the change, then review again"
+            );
+        }
     }
-    Ok(if verdict == "APPROVE" {
+    Ok(if reviewed.approved() {
         Outcome::Clean
     } else {
         Outcome::Findings
     })
-}
-
-/// Without a session, the cycle is one more than the reviews already written for this number.
-fn next_cycle(state: &StateDir, number: u64) -> u32 {
-    let prefix = format!("{number}-");
-    std::fs::read_dir(state.root().join("artifacts/reviews"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-                .count() as u32
-        })
-        .unwrap_or(0)
-        + 1
-}
-
-/// The paths a diff changes (its `+++ b/` lines), to rank lessons by.
-fn changed_paths(diff: &str) -> Vec<String> {
-    diff.lines()
-        .filter_map(|l| l.strip_prefix("+++ b/"))
-        .map(|p| p.trim_end().to_string())
-        .collect()
 }

@@ -38,12 +38,97 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             "session": session,
             "next_phase": session.next_phase(),
             "next_step": next,
+            "cost": cost(&state, &session)?,
+            "outputs": outputs(&state, &session),
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", render(&session, &next));
     }
     Ok(Outcome::Clean)
+}
+
+/// The session's spending, per phase, and its budget: for scripts and the actions' outputs.
+fn cost(state: &StateDir, session: &Session) -> anyhow::Result<serde_json::Value> {
+    let workflow =
+        crate::workflow::load(&state.root().join(crate::workflow::load::OVERRIDE_FILE))?.workflow;
+    let total = crate::state::ledger::spent(session);
+    Ok(json!({
+        "usd": (total.cost_usd * 10_000.0).round() / 10_000.0,
+        "tokens": total.tokens,
+        "calls": total.calls,
+        "by_phase": crate::state::ledger::by_phase(session),
+        "budget": workflow.budget,
+        "over_budget": crate::agents::budget::exceeded(&workflow.budget, &total).is_some(),
+    }))
+}
+
+/// What CI steps need from the session without reading its files: issue and pull request
+/// numbers, the matrix of task issues by wave, the latest review of each pull request, the
+/// scorecard's score.
+fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
+    let plan = crate::forge::issues::load_plan(state).ok();
+    let wave_of = |task: &str| {
+        plan.as_ref()
+            .and_then(|p| p.tasks.iter().find(|t| t.id == task))
+            .map(|t| t.wave)
+    };
+    let include: Vec<serde_json::Value> = session
+        .issues
+        .iter()
+        .filter_map(|i| {
+            let task = i.task_id.as_deref()?;
+            Some(json!({"issue": i.number, "task": task, "wave": wave_of(task).unwrap_or(1)}))
+        })
+        .collect();
+    let mut reviews = serde_json::Map::new();
+    let mut findings = 0u64;
+    let mut verdicts = Vec::new();
+    for pr in session.pull_requests.iter().filter(|p| !p.merged) {
+        let Some((file, path)) = crate::forge::merge::latest_review(state, pr.number) else {
+            continue;
+        };
+        let Ok(review) = std::fs::read(&path)
+            .map_err(|_| ())
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).map_err(|_| ()))
+        else {
+            continue;
+        };
+        let verdict = review["verdict"].as_str().unwrap_or("").to_string();
+        let n = review["findings"].as_array().map_or(0, |f| f.len() as u64);
+        findings += n;
+        verdicts.push(verdict.clone());
+        reviews.insert(
+            pr.number.to_string(),
+            json!({"verdict": verdict, "findings": n, "file": file}),
+        );
+    }
+    let verdict = if verdicts.is_empty() {
+        ""
+    } else if verdicts.iter().all(|v| v == "APPROVE") {
+        "APPROVE"
+    } else {
+        "REQUEST_CHANGES"
+    };
+    let card: Option<serde_json::Value> = std::fs::read(
+        state
+            .root()
+            .join("scorecards")
+            .join(format!("{}.json", session.id)),
+    )
+    .ok()
+    .and_then(|b| serde_json::from_slice(&b).ok());
+    json!({
+        "issues": session.issues.iter().map(|i| i.number).collect::<Vec<_>>(),
+        "pull_requests": session.pull_requests.iter().map(|p| p.number).collect::<Vec<_>>(),
+        "merged": session.pull_requests.iter().filter(|p| p.merged).map(|p| p.number).collect::<Vec<_>>(),
+        "matrix": {"include": include},
+        "reviews": reviews,
+        "verdict": verdict,
+        "findings": findings,
+        "score": card.as_ref().and_then(|c| c.get("score").cloned()),
+        "band": card.as_ref().and_then(|c| c.get("band").cloned()),
+    })
 }
 
 /// What the user should do now.
@@ -125,6 +210,20 @@ fn render(s: &Session, next: &str) -> String {
         "counters   review cycles {}, implementation retries {}, planning retries {}, recurrences {}\n",
         c.review_cycles, c.implementation_retries, c.planning_retries, c.recurrence
     ));
+    if !s.usage.is_empty() {
+        let t = crate::state::ledger::spent(s);
+        let phases: Vec<String> = crate::state::ledger::by_phase(s)
+            .iter()
+            .map(|(p, sp)| format!("{p} ${:.4}", sp.cost_usd))
+            .collect();
+        out.push_str(&format!(
+            "cost       ${:.4}, {} tokens in {} agent call(s): {}\n",
+            t.cost_usd,
+            t.tokens,
+            t.calls,
+            phases.join(", ")
+        ));
+    }
     let issues: Vec<String> = s.issues.iter().map(|i| format!("#{}", i.number)).collect();
     let prs: Vec<String> = s
         .pull_requests

@@ -33,7 +33,28 @@ impl Git {
 
     /// Run git; stdout (trimmed) on success, an error naming the command otherwise.
     pub fn run(&self, args: &[&str]) -> Result<String, ForgeError> {
-        let out = self.command(args).output().map_err(|e| {
+        self.run_env(args, &[])
+    }
+
+    /// Run git; stdout exactly as printed (a diff keeps its trailing whitespace).
+    pub fn run_raw(&self, args: &[&str]) -> Result<String, ForgeError> {
+        self.run_raw_env(args, &[])
+    }
+
+    /// [`Git::run`] with extra environment variables (an identity, or configuration passed
+    /// through `GIT_CONFIG_*` so that it never appears on the command line). Error text is
+    /// scrubbed of secret-looking values.
+    pub fn run_env(&self, args: &[&str], env: &[(String, String)]) -> Result<String, ForgeError> {
+        self.run_raw_env(args, env)
+            .map(|s| s.trim_end().to_string())
+    }
+
+    fn run_raw_env(&self, args: &[&str], env: &[(String, String)]) -> Result<String, ForgeError> {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 ForgeError::GitMissing
             } else {
@@ -41,14 +62,31 @@ impl Git {
             }
         })?;
         if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
             Err(ForgeError::Git {
                 args: args.join(" "),
                 repo: self.repo.clone(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                stderr: crate::state::redact::scrub(String::from_utf8_lossy(&out.stderr).trim()),
             })
         }
+    }
+
+    /// The author and committer factory commits as when git has no identity configured here
+    /// (`user.email` unset); empty when one is configured.
+    pub fn identity_env(&self) -> Vec<(String, String)> {
+        if self.run(&["config", "user.email"]).is_ok() {
+            return Vec::new();
+        }
+        [
+            ("GIT_AUTHOR_NAME", "factory"),
+            ("GIT_AUTHOR_EMAIL", "factory@localhost"),
+            ("GIT_COMMITTER_NAME", "factory"),
+            ("GIT_COMMITTER_EMAIL", "factory@localhost"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
     }
 
     /// Run git and report only whether it exited 0 (for questions such as `merge-base
@@ -94,4 +132,20 @@ impl Git {
         self.run(&["rev-parse", "--show-toplevel"])
             .map(PathBuf::from)
     }
+}
+
+/// Run git in `dir` for a unit test, with a fixed identity; panics with git's stderr.
+#[cfg(test)]
+pub(crate) fn test_git(dir: &std::path::Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 }

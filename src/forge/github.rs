@@ -20,7 +20,8 @@ use octocrab::Octocrab;
 use serde_json::{Value, json};
 
 use super::{
-    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, PullRequest, State,
+    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
+    PullRequest, ReviewEvent, State,
 };
 
 /// Default API base (github.com).
@@ -139,8 +140,15 @@ fn permission_for(method: Method, path: &str) -> &'static str {
 struct Response {
     status: u16,
     body: Value,
+    /// The body as sent, for media types that are not JSON (a diff).
+    text: String,
     link: Option<String>,
 }
+
+/// The media type of ordinary API calls.
+const JSON_MEDIA: &str = "application/vnd.github+json";
+/// The media type that makes `GET /pulls/{n}` answer with the unified diff.
+const DIFF_MEDIA: &str = "application/vnd.github.diff";
 
 /// What one exchange with the API gave: the status, the headers factory reads, the body text.
 struct Answer {
@@ -201,10 +209,6 @@ impl GithubForge {
                     ))
                 })?
                 .personal_token(token.to_string())
-                .add_header(
-                    http::header::ACCEPT,
-                    "application/vnd.github+json".to_string(),
-                )
                 .set_connect_timeout(Some(CONNECT_TIMEOUT))
                 .build()
                 .map_err(|e| {
@@ -241,21 +245,32 @@ impl GithubForge {
         format!("{}/repos/{}{rest}", self.api, self.repo)
     }
 
-    /// One exchange: the request as given (POST, PATCH and PUT always carry a JSON body, `{}`
-    /// when there is none), the answer read whole. An error is a transport failure or timeout.
-    fn exchange(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Answer, String> {
+    /// One exchange: the request as given, asking for the media type `accept` (POST, PATCH and
+    /// PUT always carry a JSON body, `{}` when there is none), the answer read whole. It is
+    /// built and sent as octocrab's raw `_get`/`_post`/... do, with the one `Accept` header this
+    /// request needs. An error is a transport failure or a timeout.
+    fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        accept: &str,
+    ) -> Result<Answer, String> {
         let client = &self.client;
         let empty = json!({});
-        let payload = body.unwrap_or(&empty);
+        let payload = match method {
+            Method::Get | Method::Delete => None,
+            Method::Post | Method::Patch | Method::Put => Some(body.unwrap_or(&empty)),
+        };
         let call = async {
-            let response = match method {
-                Method::Get => client._get(url).await,
-                Method::Post => client._post(url, Some(payload)).await,
-                Method::Patch => client._patch(url, Some(payload)).await,
-                Method::Put => client._put(url, Some(payload)).await,
-                Method::Delete => client._delete(url, None::<&()>).await,
-            }
-            .map_err(|e| {
+            let builder = http::Request::builder()
+                .method(method.as_str())
+                .uri(url)
+                .header(http::header::ACCEPT, accept);
+            let request = client
+                .build_request(builder, payload)
+                .map_err(|e| causes(&e))?;
+            let response = client.execute(request).await.map_err(|e| {
                 // octocrab wraps transport failures as `Service Error: <cause>`.
                 let text = causes(&e);
                 text.strip_prefix("Service Error: ")
@@ -295,11 +310,22 @@ impl GithubForge {
         url: &str,
         body: Option<&Value>,
     ) -> Result<Response, ForgeError> {
+        self.request_as(method, url, body, JSON_MEDIA)
+    }
+
+    /// [`Self::request`] asking for the media type `accept`.
+    fn request_as(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        accept: &str,
+    ) -> Result<Response, ForgeError> {
         let path = url.strip_prefix(&self.api).unwrap_or(url).to_string();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let answer = match self.exchange(method, url, body) {
+            let answer = match self.exchange(method, url, body, accept) {
                 Ok(a) => a,
                 Err(e) => {
                     if attempt > MAX_RETRIES {
@@ -326,6 +352,7 @@ impl GithubForge {
                 return Ok(Response {
                     status,
                     body: value,
+                    text,
                     link,
                 });
             }
@@ -481,6 +508,11 @@ impl GithubForge {
         }
         Ok(r.body["object"]["sha"].as_str().map(str::to_string))
     }
+}
+
+/// Whether `e` is GitHub's 422 answer (the input was refused, e.g. a token that may not approve).
+fn is_unprocessable(e: &ForgeError) -> bool {
+    matches!(e, ForgeError::Api(m) if m.contains(": 422 Unprocessable"))
 }
 
 fn time(v: &Value) -> Timestamp {
@@ -724,6 +756,60 @@ impl Forge for GithubForge {
             ForgeError::Api(format!("PUT /pulls/{number}/merge: no sha in the answer"))
         })
     }
+
+    fn pull_request_diff(&self, number: u64) -> Result<String, ForgeError> {
+        let url = self.repo_url(&format!("/pulls/{number}"));
+        let r = self.request_as(Method::Get, &url, None, DIFF_MEDIA)?;
+        if r.status == 404 {
+            return Err(ForgeError::NoPullRequest(number, "github"));
+        }
+        Ok(r.text)
+    }
+
+    fn create_review(&self, number: u64, review: &NewReview) -> Result<PostedReview, ForgeError> {
+        let url = self.repo_url(&format!("/pulls/{number}/reviews"));
+        let body = |event: ReviewEvent| {
+            json!({
+                "event": event.as_str(),
+                "body": review.body,
+                "comments": review.comments.iter().map(|c| json!({
+                    "path": c.path, "line": c.line, "side": c.side, "body": c.body,
+                })).collect::<Vec<_>>(),
+            })
+        };
+        match self.request(Method::Post, &url, Some(&body(review.event))) {
+            Ok(r) => Ok(PostedReview {
+                id: r.body["id"].as_u64().unwrap_or(0),
+                event: review.event,
+                downgraded: None,
+            }),
+            // GitHub refuses APPROVE and REQUEST_CHANGES from a token that may not give them
+            // (the Actions token without "Allow GitHub Actions to approve", the PR's author).
+            Err(e) if review.event != ReviewEvent::Comment && is_unprocessable(&e) => {
+                let r = self.request(Method::Post, &url, Some(&body(ReviewEvent::Comment)))?;
+                Ok(PostedReview {
+                    id: r.body["id"].as_u64().unwrap_or(0),
+                    event: ReviewEvent::Comment,
+                    downgraded: Some(e.to_string()),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn list_comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError> {
+        self.comments(number)
+    }
+
+    fn update_comment(&self, _number: u64, id: u64, body: &str) -> Result<Comment, ForgeError> {
+        let b = json!({"body": body});
+        let r = self.request(
+            Method::Patch,
+            &self.repo_url(&format!("/issues/comments/{id}")),
+            Some(&b),
+        )?;
+        Ok(to_comment(&r.body))
+    }
 }
 
 #[cfg(test)]
@@ -882,6 +968,30 @@ mod tests {
         );
         assert!(!second.contains("ghp_secret"), "{second}");
         assert!(!second.contains("authorization"), "{second}");
+    }
+
+    #[test]
+    fn a_diff_is_asked_for_with_one_accept_header_and_read_as_text() {
+        let diff = "diff --git a/x b/x\n+added\n";
+        let (port, server) = one_shot_server(vec![format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{diff}",
+            diff.len()
+        )]);
+        let f = GithubForge::new(&format!("http://127.0.0.1:{port}"), "a/b", "t").unwrap();
+        assert_eq!(f.pull_request_diff(5).unwrap(), diff);
+        let head = server.join().unwrap().remove(0);
+        assert!(
+            head.starts_with("get /repos/a/b/pulls/5 http/1.1"),
+            "{head}"
+        );
+        assert_eq!(
+            head.lines()
+                .filter(|l| l.starts_with("accept:"))
+                .collect::<Vec<_>>(),
+            vec!["accept: application/vnd.github.diff"],
+            "{head}"
+        );
+        assert_eq!(head.matches("user-agent:").count(), 1, "{head}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Layout (docs/forge.md):
 //! - `forge/issues/<n>.json`, `forge/pulls/<n>.json`: one [`Issue`] / [`PullRequest`] each;
 //!   issues and pull requests share one number sequence, as on GitHub;
+//! - `forge/reviews/<n>.json`: the reviews posted on pull request `n`, a list of [`Review`];
 //! - `forge/labels.json`: every label used so far;
 //! - `forge/forge.lock`: its exclusive lock guards every write, so numbers stay unique and
 //!   stable when processes run at once.
@@ -19,7 +20,8 @@ use serde::de::DeserializeOwned;
 
 use super::git::Git;
 use super::{
-    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, PullRequest, State,
+    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
+    PullRequest, Review, State,
 };
 use crate::state::{now, write_atomic};
 
@@ -53,6 +55,15 @@ impl LocalForge {
 
     fn pulls_dir(&self) -> PathBuf {
         self.dir.join("pulls")
+    }
+
+    fn reviews_path(&self, n: u64) -> PathBuf {
+        self.dir.join("reviews").join(format!("{n}.json"))
+    }
+
+    /// The reviews posted on pull request `n`, oldest first.
+    pub fn reviews(&self, n: u64) -> Result<Vec<Review>, ForgeError> {
+        Ok(Self::read(&self.reviews_path(n))?.unwrap_or_default())
     }
 
     fn issue_path(&self, n: u64) -> PathBuf {
@@ -157,21 +168,6 @@ impl LocalForge {
             Self::write(&path, &known)?;
         }
         Ok(())
-    }
-
-    /// Commits made by factory need an identity even where git has none configured.
-    fn identity_env(&self) -> Vec<(&'static str, &'static str)> {
-        let configured = self.git.run(&["config", "user.email"]).is_ok();
-        if configured {
-            Vec::new()
-        } else {
-            vec![
-                ("GIT_AUTHOR_NAME", "factory"),
-                ("GIT_AUTHOR_EMAIL", "factory@localhost"),
-                ("GIT_COMMITTER_NAME", "factory"),
-                ("GIT_COMMITTER_EMAIL", "factory@localhost"),
-            ]
-        }
     }
 }
 
@@ -433,7 +429,7 @@ impl Forge for LocalForge {
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped());
-            for (k, v) in self.identity_env() {
+            for (k, v) in self.git.identity_env() {
                 cmd.env(k, v);
             }
             let mut child = cmd
@@ -473,6 +469,76 @@ impl Forge for LocalForge {
             Ok(commit)
         })
     }
+
+    fn pull_request_diff(&self, number: u64) -> Result<String, ForgeError> {
+        let pr = self.load_pull(number)?;
+        for b in [&pr.head, &pr.base] {
+            if !self.git.branch_exists(b)? {
+                return Err(ForgeError::NoBranch(b.clone()));
+            }
+        }
+        self.git.run_raw(&[
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            &format!("refs/heads/{}...refs/heads/{}", pr.base, pr.head),
+        ])
+    }
+
+    fn create_review(&self, number: u64, review: &NewReview) -> Result<PostedReview, ForgeError> {
+        self.locked(|| {
+            self.load_pull(number)?;
+            let path = self.reviews_path(number);
+            let mut all: Vec<Review> = Self::read(&path)?.unwrap_or_default();
+            let id = all.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+            all.push(Review {
+                id,
+                event: review.event,
+                body: review.body.clone(),
+                comments: review.comments.clone(),
+                created_at: now(),
+            });
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(|e| ForgeError::io("create directory", dir, e))?;
+            }
+            Self::write(&path, &all)?;
+            Ok(PostedReview {
+                id,
+                event: review.event,
+                downgraded: None,
+            })
+        })
+    }
+
+    fn list_comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError> {
+        match Self::read::<PullRequest>(&self.pull_path(number))? {
+            Some(pr) => Ok(pr.comments),
+            None => Ok(self.load_issue(number)?.comments),
+        }
+    }
+
+    fn update_comment(&self, number: u64, id: u64, body: &str) -> Result<Comment, ForgeError> {
+        fn replace(comments: &mut [Comment], id: u64, body: &str) -> Option<Comment> {
+            let c = comments.iter_mut().find(|c| c.id == id)?;
+            c.body = body.to_string();
+            Some(c.clone())
+        }
+        self.locked(|| {
+            if let Some(mut pr) = Self::read::<PullRequest>(&self.pull_path(number))? {
+                let c = replace(&mut pr.comments, id, body)
+                    .ok_or(ForgeError::NoComment(number, id, "local"))?;
+                pr.updated_at = now();
+                Self::write(&self.pull_path(number), &pr)?;
+                return Ok(c);
+            }
+            let mut issue = self.load_issue(number)?;
+            let c = replace(&mut issue.comments, id, body)
+                .ok_or(ForgeError::NoComment(number, id, "local"))?;
+            issue.updated_at = now();
+            Self::write(&self.issue_path(number), &issue)?;
+            Ok(c)
+        })
+    }
 }
 
 fn dedup(labels: &[Label]) -> Vec<Label> {
@@ -489,19 +555,7 @@ fn dedup(labels: &[Label]) -> Vec<Label> {
 mod tests {
     use super::*;
 
-    fn git(dir: &Path, args: &[&str]) {
-        let ok = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-    }
+    use crate::forge::git::test_git as git;
 
     fn repo() -> (tempfile::TempDir, LocalForge) {
         let tmp = tempfile::tempdir().unwrap();
@@ -582,6 +636,54 @@ mod tests {
             .collect();
         all.sort_unstable();
         assert_eq!(all, (1..=30).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn reviews_diffs_and_comment_updates() {
+        let (tmp, forge) = repo();
+        forge.create_issue(&issue("one")).unwrap();
+        forge.ensure_branch("feat/#1-one", "main").unwrap();
+        git(tmp.path(), &["checkout", "-q", "feat/#1-one"]);
+        fs::write(tmp.path().join("a.txt"), "x\n  \n").unwrap();
+        git(tmp.path(), &["add", "a.txt"]);
+        git(tmp.path(), &["commit", "-q", "-m", "a"]);
+        git(tmp.path(), &["checkout", "-q", "main"]);
+        let pr = forge
+            .create_pull_request(&NewPullRequest {
+                title: "t".into(),
+                body: "b".into(),
+                head: "feat/#1-one".into(),
+                base: "main".into(),
+            })
+            .unwrap();
+        let diff = forge.pull_request_diff(pr.number).unwrap();
+        assert!(
+            diff.ends_with("+x\n+  \n"),
+            "trailing whitespace kept: {diff:?}"
+        );
+        let review = NewReview {
+            event: super::super::ReviewEvent::Approve,
+            body: "ok".into(),
+            comments: vec![],
+        };
+        assert_eq!(forge.create_review(pr.number, &review).unwrap().id, 1);
+        assert_eq!(forge.create_review(pr.number, &review).unwrap().id, 2);
+        assert_eq!(forge.reviews(pr.number).unwrap().len(), 2);
+        assert!(matches!(
+            forge.create_review(9, &review),
+            Err(ForgeError::NoPullRequest(9, _))
+        ));
+        let c = forge.comment_issue(pr.number, "first").unwrap();
+        forge.update_comment(pr.number, c.id, "second").unwrap();
+        assert_eq!(forge.list_comments(pr.number).unwrap()[0].body, "second");
+        let err = forge
+            .update_comment(pr.number, 7, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("comment 7 does not exist on #2"), "{err}");
+        forge.comment_issue(1, "on the issue").unwrap();
+        forge.update_comment(1, 1, "edited").unwrap();
+        assert_eq!(forge.list_comments(1).unwrap()[0].body, "edited");
     }
 
     #[test]

@@ -26,6 +26,21 @@ pub fn pull_request(issue: u64) -> String {
     format!("<!-- factory:pr issue={issue} -->")
 }
 
+/// The marker of factory's sticky review summary comment on pull request `pr`.
+pub fn review_summary(pr: u64) -> String {
+    format!("<!-- factory:review-summary pr={pr} -->")
+}
+
+/// The marker of the comment saying pull request `pr` reached the review cycle limit.
+pub fn review_limit(pr: u64) -> String {
+    format!("<!-- factory:review-limit pr={pr} -->")
+}
+
+/// The marker of a review factory posted (pull request `pr`, cycle `cycle`).
+pub fn review(pr: u64, cycle: u32) -> String {
+    format!("<!-- factory:review pr={pr} cycle={cycle} -->")
+}
+
 /// Marker values may not close the comment or break the line.
 fn clean(value: &str) -> String {
     value

@@ -17,6 +17,7 @@ pub mod phases;
 pub mod pr;
 pub mod recurrence;
 pub mod select;
+pub mod tactical;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -116,6 +117,73 @@ pub struct NewPullRequest {
     pub base: String,
 }
 
+/// The side of a diff an inline comment sits on: `Right` for added and context lines (new-file
+/// numbering), `Left` for removed lines (old-file numbering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Side {
+    Left,
+    Right,
+}
+
+/// What a pull-request review says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReviewEvent {
+    Approve,
+    RequestChanges,
+    Comment,
+}
+
+impl ReviewEvent {
+    /// The name GitHub uses (`APPROVE`, `REQUEST_CHANGES`, `COMMENT`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewEvent::Approve => "APPROVE",
+            ReviewEvent::RequestChanges => "REQUEST_CHANGES",
+            ReviewEvent::Comment => "COMMENT",
+        }
+    }
+}
+
+/// One inline comment of a review, on a line of the diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InlineComment {
+    pub path: String,
+    pub line: u32,
+    pub side: Side,
+    pub body: String,
+}
+
+/// A review to post on a pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReview {
+    pub event: ReviewEvent,
+    pub body: String,
+    pub comments: Vec<InlineComment>,
+}
+
+/// A posted review: the event the forge accepted, which may be `Comment` when the forge refused
+/// the verdict (a token that may not approve), with the forge's reason in `downgraded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostedReview {
+    pub id: u64,
+    pub event: ReviewEvent,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downgraded: Option<String>,
+}
+
+/// A review as the local forge keeps it (`forge/reviews/<pr>.json`, a list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub id: u64,
+    pub event: ReviewEvent,
+    pub body: String,
+    #[serde(default)]
+    pub comments: Vec<InlineComment>,
+    pub created_at: Timestamp,
+}
+
 /// Errors of the forge layer. Each names what failed and says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {
@@ -140,6 +208,8 @@ pub enum ForgeError {
     NoIssue(u64, &'static str),
     #[error("pull request #{0} does not exist in the {1} forge")]
     NoPullRequest(u64, &'static str),
+    #[error("comment {1} does not exist on #{0} in the {2} forge")]
+    NoComment(u64, u64, &'static str),
     #[error("branch `{0}` does not exist: create it (git branch {0}) or pass --branch")]
     NoBranch(String),
     #[error("pull request #{number} is {state}, not open")]
@@ -205,4 +275,14 @@ pub trait Forge {
     fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError>;
     /// Squash-merge an open pull request; returns the merge commit.
     fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError>;
+
+    /// The unified diff of a pull request (its head against the merge base with its base).
+    fn pull_request_diff(&self, number: u64) -> Result<String, ForgeError>;
+    /// Post a review with inline comments. A verdict the forge refuses for the token's lack of
+    /// rights is posted as a plain comment review instead, and says so in the answer.
+    fn create_review(&self, number: u64, review: &NewReview) -> Result<PostedReview, ForgeError>;
+    /// The conversation comments of an issue or pull request, oldest first.
+    fn list_comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError>;
+    /// Replace the body of comment `id` on issue or pull request `number`.
+    fn update_comment(&self, number: u64, id: u64, body: &str) -> Result<Comment, ForgeError>;
 }

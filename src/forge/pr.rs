@@ -77,6 +77,16 @@ pub fn closed_issue(pr: &PullRequest) -> Option<u64> {
         .and_then(|c| c[1].parse().ok())
 }
 
+/// An issue title without its leading `[TASK]`, `[HOTFIX]`, … tag: the title of its pull
+/// request and commits.
+pub fn without_tag(title: &str) -> &str {
+    let t = title.trim();
+    match t.find(']') {
+        Some(i) if t.starts_with('[') => t[i + 1..].trim(),
+        _ => t,
+    }
+}
+
 /// The task of the plan an issue was made for, if the session knows it.
 fn task_of<'p>(session: Option<&Session>, plan: Option<&'p Plan>, issue: u64) -> Option<&'p Task> {
     let task_id = session?
@@ -127,12 +137,7 @@ pub fn open_pull_request(
         .map(|p| read_evidence(p))
         .collect::<Result<Vec<_>, _>>()?;
     let changes = changed_files(&req.repo, forge, &base, &branch, task);
-    let title = issue
-        .title
-        .trim_start_matches("[TASK]")
-        .trim_start_matches("[FEATURE]")
-        .trim()
-        .to_string();
+    let title = without_tag(&issue.title).to_string();
     let change_class = task
         .map(|t| t.change_class)
         .or(session.map(|s| s.change_class));
@@ -301,6 +306,13 @@ mod tests {
             updated_at: crate::state::now(),
             merged_at: None,
         }
+    }
+
+    #[test]
+    fn titles_lose_their_tag_only() {
+        assert_eq!(without_tag("[HOTFIX] Checkout 500s"), "Checkout 500s");
+        assert_eq!(without_tag("[TASK] Reset [v2] store"), "Reset [v2] store");
+        assert_eq!(without_tag("Plain [x] title"), "Plain [x] title");
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! one review, de-duplicated, with a verdict the findings decide: any critical finding requests
 //! changes, whatever the agent said.
 
+pub mod phase;
+pub mod pipeline;
+pub mod post;
+pub mod pr;
+
 use serde_json::{Value, json};
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! The program runs through the shared runner ([`crate::agents::process`]): no shell, a cleared environment (a short allow-list, the variables the
 //! phase config names, and the FACTORY_* protocol variables), a hard timeout that kills its
 //! whole process group, and capped output capture. Its exit status is the protocol:
-//! 0 done, 3 needs a human (reason in the FACTORY_ESCALATE file), 75 tool unavailable, anything
-//! else failed.
+//! 0 done, 3 needs a human (reason in the FACTORY_ESCALATE file) or sends work back to an
+//! earlier phase (`send_back` in that file), 75 tool unavailable, anything else failed.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -47,6 +47,11 @@ impl Phase for CommandPhase {
             format!("cannot create {}", ctx.state.root().join("runs").display())
         })?;
         let _ = std::fs::remove_file(&escalate_file);
+        let rework_file = ctx
+            .state
+            .root()
+            .join("runs")
+            .join(format!("{}.rework.txt", ctx.phase.phase));
 
         let mut spec = process::Spec::new(program.clone(), args.to_vec(), ctx.phase.timeout);
         spec.allow_env = ctx.phase.env.clone();
@@ -76,6 +81,18 @@ impl Phase for CommandPhase {
             }
             None => {
                 let _ = std::fs::remove_file(&context_file);
+            }
+        }
+
+        match ctx.rework {
+            Some(rework) => {
+                crate::state::write_atomic(&rework_file, rework.detail.as_bytes())
+                    .with_context(|| format!("cannot write {}", rework_file.display()))?;
+                set("FACTORY_REWORK", rework_file.clone().into_os_string());
+                set("FACTORY_REVIEW_CYCLE", rework.cycle.to_string().into());
+            }
+            None => {
+                let _ = std::fs::remove_file(&rework_file);
             }
         }
 
@@ -114,10 +131,13 @@ impl Phase for CommandPhase {
             Some(0) => PhaseOutcome::Done {
                 detail: first_line(&out).unwrap_or_else(|| format!("`{program}` finished")),
             },
-            Some(EXIT_NEEDS_HUMAN) => {
-                let (reason, detail) = read_escalation(&escalate_file, &output);
-                PhaseOutcome::NeedsHuman { reason, detail }
-            }
+            Some(EXIT_NEEDS_HUMAN) => match read_send_back(&escalate_file)? {
+                Some((to, detail)) => PhaseOutcome::SendBack { to, detail },
+                None => {
+                    let (reason, detail) = read_escalation(&escalate_file, &output);
+                    PhaseOutcome::NeedsHuman { reason, detail }
+                }
+            },
             Some(EXIT_UNAVAILABLE) => PhaseOutcome::Unavailable {
                 detail: format!("`{program}` reports a tool unavailable{}", suffix(&output)),
             },
@@ -149,6 +169,34 @@ fn first_line(text: &str) -> Option<String> {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .map(|l| l.chars().take(200).collect())
+}
+
+/// Work the phase sends back: `{"send_back": "<earlier phase>", "detail": "..."}` in the
+/// FACTORY_ESCALATE file. An unknown phase name is an error in the phase program, reported as
+/// such rather than guessed.
+fn read_send_back(path: &Path) -> anyhow::Result<Option<(crate::workflow::PhaseName, String)>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(None);
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Ok(None);
+    };
+    let Some(to) = v.get("send_back") else {
+        return Ok(None);
+    };
+    let name = to.as_str().unwrap_or_default();
+    let to = name.parse::<crate::workflow::PhaseName>().map_err(|e| {
+        anyhow::anyhow!(
+            "{}: `send_back` must name an earlier phase of the route: {e}",
+            path.display()
+        )
+    })?;
+    let detail = v
+        .get("detail")
+        .and_then(|d| d.as_str())
+        .unwrap_or("the phase asked for the work to be redone")
+        .to_string();
+    Ok(Some((to, detail)))
 }
 
 /// The escalation a phase asked for: `{"reason": "...", "detail": "..."}` or a bare reason in

@@ -329,6 +329,7 @@ fn run_phase(
                 attempt,
                 retry_context: retry_context.clone(),
                 artifact: artifact.clone(),
+                rework: current.rework.as_ref().filter(|r| r.phase == phase),
             };
             let outcome = implementation.run(&ctx)?;
             let ms = started.elapsed().as_millis() as u64;
@@ -385,6 +386,18 @@ fn run_phase(
                     );
                     break outcome;
                 }
+                PhaseOutcome::SendBack { detail, .. } => {
+                    event_timed(
+                        phase.as_str(),
+                        "phase_end",
+                        "send_back",
+                        tool.clone(),
+                        ms,
+                        detail.clone(),
+                        None,
+                    );
+                    break outcome;
+                }
                 PhaseOutcome::NeedsHuman { detail, .. } => {
                     event_timed(
                         phase.as_str(),
@@ -419,6 +432,12 @@ fn run_phase(
                     state.update_session(|s| {
                         s.finish_phase(phase, PhaseStatus::Completed, artifact.clone());
                         s.phase_mut(phase).detail = Some(detail.clone());
+                        if phase == PhaseName::CodeReview {
+                            s.counters.review_cycles += 1;
+                        }
+                        if s.rework.as_ref().is_some_and(|r| r.phase == phase) {
+                            s.rework = None;
+                        }
                     })?;
                     return Ok(None);
                 }
@@ -457,7 +476,13 @@ fn run_phase(
                 ));
                 last = Some(LastFailure::Failed(detail));
             }
+            PhaseOutcome::SendBack { to, detail } => {
+                return send_back(state, workflow, session, phase, to, detail);
+            }
             PhaseOutcome::NeedsHuman { reason, detail } => {
+                if phase == PhaseName::CodeReview && reason == EscalationReason::ReviewCycleLimit {
+                    state.update_session(|s| s.counters.review_cycles += 1)?;
+                }
                 return escalate(state, phase, reason, detail).map(Some);
             }
             PhaseOutcome::Unavailable { .. } => unreachable!("unavailable attempts loop above"),
@@ -473,6 +498,65 @@ fn run_phase(
     };
     let detail = format!("after {attempts} attempt(s): {detail}");
     escalate(state, phase, reason, detail).map(Some)
+}
+
+/// A phase sent work back to an earlier one: count the review cycle, then either escalate at
+/// the limit or reset `to` and everything after it to pending with the rework recorded, so the
+/// run loop picks `to` up next.
+fn send_back(
+    state: &StateDir,
+    workflow: &Workflow,
+    session: &Session,
+    from: PhaseName,
+    to: PhaseName,
+    detail: String,
+) -> anyhow::Result<Option<RunResult>> {
+    let pos = |p: PhaseName| session.route.iter().position(|q| *q == p);
+    let (Some(to_pos), Some(from_pos)) = (pos(to), pos(from)) else {
+        anyhow::bail!(
+            "phase {from} sent work back to {to}, which is not in the {} route ({})",
+            session.change_class,
+            route_text(session)
+        );
+    };
+    if to_pos >= from_pos {
+        anyhow::bail!("phase {from} can only send work back to an earlier phase, not to {to}");
+    }
+    let limit = workflow.limits.max_review_cycles;
+    let cycle = state.update_session(|s| {
+        s.counters.review_cycles += 1;
+        s.counters.review_cycles
+    })?;
+    if cycle >= limit {
+        let detail = format!(
+            "review cycle {cycle} of {limit} still requests changes; a person must decide how to go on:\n{detail}"
+        );
+        return escalate(state, from, EscalationReason::ReviewCycleLimit, detail).map(Some);
+    }
+    let reset: Vec<PhaseName> = session.route[to_pos..=from_pos].to_vec();
+    state.update_session(|s| {
+        for p in &reset {
+            let st = s.phase_mut(*p);
+            st.status = PhaseStatus::Pending;
+            st.finished_at = None;
+        }
+        s.phase_mut(from).detail = Some(first_line(&detail));
+        s.rework = Some(crate::state::Rework {
+            phase: to,
+            from,
+            cycle,
+            detail: detail.clone(),
+        });
+    })?;
+    event(
+        from.as_str(),
+        "send_back",
+        "rework",
+        Some("factory".into()),
+        format!("review cycle {cycle} of {limit} requested changes; {to} runs again"),
+        Some(format!("rework: {}", first_line(&detail))),
+    );
+    Ok(None)
 }
 
 fn fail_reason(phase: PhaseName) -> EscalationReason {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::state::{EscalationReason, Session, StateDir};
+use crate::state::{EscalationReason, Rework, Session, StateDir};
 use crate::workflow::{EffectivePhase, PhaseName, Workflow};
 
 /// What a phase gets to work with for one attempt.
@@ -19,6 +19,9 @@ pub struct PhaseContext<'a> {
     pub retry_context: Option<String>,
     /// Where the phase writes its output (absolute), when it has one.
     pub artifact: Option<PathBuf>,
+    /// Work a later phase sent back to this one (review findings to address), when this run
+    /// is a rework rather than the first pass.
+    pub rework: Option<&'a Rework>,
 }
 
 /// How an attempt ended.
@@ -30,6 +33,10 @@ pub enum PhaseOutcome {
     Failed { detail: String },
     /// A tool the phase needs is unavailable; retried on the backoff schedule.
     Unavailable { detail: String },
+    /// The phase judged earlier work and wants it redone: the engine counts a review cycle,
+    /// then runs `to` again (and every phase after it) with `detail` as
+    /// [`PhaseContext::rework`], or escalates when the review cycle limit is reached.
+    SendBack { to: PhaseName, detail: String },
     /// The phase found something a person must decide; the pipeline stops.
     NeedsHuman {
         reason: EscalationReason,
@@ -60,6 +67,10 @@ impl Registry {
             Box::new(crate::agents::strategic::StrategicPlanPhase),
         );
         r.register(
+            PhaseName::TacticalPlan,
+            Box::new(crate::forge::tactical::TacticalPlanPhase),
+        );
+        r.register(
             PhaseName::Completion,
             Box::new(crate::scorecard::CompletionPhase),
         );
@@ -67,7 +78,15 @@ impl Registry {
             PhaseName::IssueCreation,
             Box::new(crate::forge::phases::IssueCreation),
         );
+        r.register(
+            PhaseName::CodeReview,
+            Box::new(crate::review::phase::CodeReview),
+        );
         r.register(PhaseName::Merge, Box::new(crate::forge::phases::Merge));
+        r.register(
+            PhaseName::Implementation,
+            Box::new(crate::implement::ImplementationPhase),
+        );
         r
     }
 
@@ -77,5 +96,33 @@ impl Registry {
 
     pub fn get(&self, name: PhaseName) -> Option<&dyn Phase> {
         self.phases.get(&name).map(|b| b.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{ChangeClass, Trigger, load};
+
+    #[test]
+    fn a_phase_without_an_implementation_says_how_to_provide_one() {
+        // Every phase of this build is built in; a registry without one shows the message.
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path().join(".factory"));
+        state.ensure().unwrap();
+        let workflow = load::default_workflow();
+        let session = Session::new(
+            "Checkout returns 500".into(),
+            ChangeClass::Hotfix,
+            Trigger::User,
+            vec![PhaseName::Implementation, PhaseName::CodeReview],
+        );
+        state.save_new_session(&session).unwrap();
+        let err = crate::runner::run(&state, &workflow, &Registry::default(), &Default::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("phases.implementation.command"), "{err}");
+        assert!(Registry::builtin().get(PhaseName::CodeReview).is_some());
+        assert!(Registry::builtin().get(PhaseName::TacticalPlan).is_some());
     }
 }

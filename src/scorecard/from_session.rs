@@ -293,7 +293,9 @@ pub fn scorecard(rec: &SessionRecord, lessons_generated: u64, now: Timestamp) ->
         "merge_ms": phase_ms(s, &[PhaseName::Merge]),
     });
 
-    let total = s.issues.len().max(s.pull_requests.len()) as u64;
+    // Task issues only: the parent issue of a plan (no task id) is not a task.
+    let task_issues = s.issues.iter().filter(|i| i.task_id.is_some()).count();
+    let total = task_issues.max(s.pull_requests.len()) as u64;
     let completed = s.pull_requests.iter().filter(|p| p.merged).count() as u64;
     let open = total.saturating_sub(completed);
     let merge_done = s
@@ -349,6 +351,14 @@ pub fn scorecard(rec: &SessionRecord, lessons_generated: u64, now: Timestamp) ->
             "cost_usd".into(),
             json!((usage.cost_usd * 10_000.0).round() / 10_000.0),
         );
+    }
+    let by_phase: Map<String, Value> = crate::state::ledger::by_phase(&rec.session)
+        .into_iter()
+        .filter(|(_, s)| s.cost_usd > 0.0)
+        .map(|(p, s)| (p, json!((s.cost_usd * 10_000.0).round() / 10_000.0)))
+        .collect();
+    if !by_phase.is_empty() {
+        obj.insert("cost_by_phase".into(), Value::Object(by_phase));
     }
     card
 }

@@ -49,6 +49,11 @@ pub mod vocab {
     pub const ISSUE_CREATE: &str = "issue_create";
     pub const PR_OPEN: &str = "pr_open";
     pub const PR_MERGE: &str = "pr_merge";
+    /// A review posted on a pull request (`status` `downgraded` when the forge refused the
+    /// verdict and it went out as a comment).
+    pub const PR_REVIEW: &str = "pr_review";
+    /// A tactical plan was written for an issue.
+    pub const PLAN_WRITTEN: &str = "plan_written";
     /// One review cycle.
     pub const REVIEW: &str = "review";
     /// A retry was decided (`decision` says which and why).

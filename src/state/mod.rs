@@ -5,6 +5,7 @@
 //! crash leaves the previous version; the session's read-modify-write runs under an exclusive
 //! advisory lock on `session.lock`, so concurrent processes never lose an update.
 
+pub mod ledger;
 pub mod log;
 pub mod redact;
 pub mod report;
@@ -12,7 +13,7 @@ pub mod session;
 
 pub use session::{
     Counters, Escalation, EscalationReason, IssueRef, PhaseState, PhaseStatus, PullRequestRef,
-    Session, UsageEntry, now,
+    Rework, Session, UsageEntry, now,
 };
 
 use std::fs::{self, File, OpenOptions};

@@ -203,8 +203,11 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
         .cloned()
         .collect();
     let usage = crate::scorecard::from_session::agent_usage(&ours);
-    if !usage.per_agent.is_empty() {
+    let phases = super::ledger::by_phase(s);
+    if !usage.per_agent.is_empty() || !phases.is_empty() {
         let _ = writeln!(out, "## Cost and tokens\n");
+    }
+    if !usage.per_agent.is_empty() {
         let _ = writeln!(
             out,
             "| Agent | Runs | Tokens | Cost (USD) |\n|---|---|---|---|"
@@ -216,6 +219,34 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
             out,
             "| total | | {} | {:.4} |\n",
             usage.tokens_total, usage.cost_usd
+        );
+    }
+    if !phases.is_empty() {
+        let _ = writeln!(
+            out,
+            "Cost by phase (the session's ledger):\n\n| Phase | Calls | Input | Cached | Output | Cost (USD) |\n|---|---|---|---|---|---|"
+        );
+        for (phase, sp) in &phases {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {:.4} |",
+                cell(phase),
+                sp.calls,
+                sp.input_tokens,
+                sp.cached_input_tokens,
+                sp.output_tokens,
+                sp.cost_usd
+            );
+        }
+        let total = super::ledger::spent(s);
+        let _ = writeln!(
+            out,
+            "| total | {} | {} | {} | {} | {:.4} |\n",
+            total.calls,
+            total.input_tokens,
+            total.cached_input_tokens,
+            total.output_tokens,
+            total.cost_usd
         );
     }
 

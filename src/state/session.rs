@@ -45,6 +45,23 @@ pub struct Session {
     /// The cost ledger: one entry per agent call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub usage: Vec<UsageEntry>,
+    /// Work a later phase sent back (a review that requested changes), for the phase that
+    /// runs it again; cleared when that phase completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rework: Option<Rework>,
+}
+
+/// Work sent back to an earlier phase: what to redo and why.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Rework {
+    /// The phase that runs again.
+    pub phase: PhaseName,
+    /// The phase that sent the work back.
+    pub from: PhaseName,
+    /// The review cycle that asked for it (1 for the first review).
+    pub cycle: u32,
+    /// What to change, for the agent (the findings of the review).
+    pub detail: String,
 }
 
 /// Tokens and cost of one agent call.
@@ -57,6 +74,9 @@ pub struct UsageEntry {
     pub input_tokens: u64,
     pub cached_input_tokens: u64,
     pub output_tokens: u64,
+    /// Reasoning tokens, where the CLI reports them (Codex); part of `output_tokens`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reasoning_tokens: u64,
     /// None when neither the CLI nor the price table gives a cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
@@ -171,10 +191,11 @@ pub enum EscalationReason {
     ProductionInfrastructure,
     ToolUnavailable,
     BudgetExceeded,
+    ReviewCycleLimit,
 }
 
 impl EscalationReason {
-    pub const ALL: [EscalationReason; 9] = [
+    pub const ALL: [EscalationReason; 10] = [
         EscalationReason::ContractInvalid,
         EscalationReason::CriticalFinding,
         EscalationReason::ImplementationFailed,
@@ -184,6 +205,7 @@ impl EscalationReason {
         EscalationReason::ProductionInfrastructure,
         EscalationReason::ToolUnavailable,
         EscalationReason::BudgetExceeded,
+        EscalationReason::ReviewCycleLimit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -197,6 +219,7 @@ impl EscalationReason {
             EscalationReason::ProductionInfrastructure => "production-infrastructure",
             EscalationReason::ToolUnavailable => "tool-unavailable",
             EscalationReason::BudgetExceeded => "budget-exceeded",
+            EscalationReason::ReviewCycleLimit => "review-cycle-limit",
         }
     }
 
@@ -214,6 +237,9 @@ impl EscalationReason {
             }
             EscalationReason::ToolUnavailable => "a required tool is unavailable",
             EscalationReason::BudgetExceeded => "the session went over its budget",
+            EscalationReason::ReviewCycleLimit => {
+                "the review still requests changes after the last allowed cycle"
+            }
         }
     }
 }
@@ -250,6 +276,7 @@ impl Session {
             escalation: None,
             approvals: Vec::new(),
             usage: Vec::new(),
+            rework: None,
         }
     }
 
@@ -309,6 +336,10 @@ impl Session {
             detail,
         });
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `n` random bytes from the operating system as lower-case hex. Falls back to time and

@@ -17,6 +17,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/CLAUDE_PLAN.md"),
     ),
     (
+        "CLAUDE_TACTICAL.md",
+        include_str!("../../templates/CLAUDE_TACTICAL.md"),
+    ),
+    (
         "CLAUDE_REVIEW.md",
         include_str!("../../templates/CLAUDE_REVIEW.md"),
     ),

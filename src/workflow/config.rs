@@ -23,6 +23,28 @@ pub struct Workflow {
     pub backoff: Backoff,
     #[serde(default)]
     pub agents: Agents,
+    #[serde(default, skip_serializing_if = "Budget::is_unset")]
+    pub budget: Budget,
+}
+
+/// A spending cap per session. Before each agent call the session's cost ledger is compared
+/// with it; at or over either limit the pipeline stops with a `budget-exceeded` escalation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// US dollars (as reported by Claude, computed from `agents.prices` for Codex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd: Option<f64>,
+    /// Input plus output tokens of every agent call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+}
+
+impl Budget {
+    /// No cap at all.
+    pub fn is_unset(&self) -> bool {
+        self.usd.is_none() && self.tokens.is_none()
+    }
 }
 
 /// Which agent CLI plays each role, and the prices that turn Codex token counts into cost.
@@ -186,6 +208,10 @@ pub struct PhaseConfig {
     /// Merge only: a health check post-merge verification runs last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<String>,
+    /// Implementation only: validation commands (name → command line) for issues whose plan
+    /// gives none, such as the hotfix route, which has no plan.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub validation: BTreeMap<String, String>,
 }
 
 /// The methodology's limits.

@@ -8,8 +8,8 @@ pub mod config;
 pub mod load;
 
 pub use config::{
-    AdapterKind, AgentRole, Agents, ArtifactPath, Backoff, EffectivePhase, Price, RouteStep,
-    Workflow,
+    AdapterKind, AgentRole, Agents, ArtifactPath, Backoff, Budget, EffectivePhase, Price,
+    RouteStep, Workflow,
 };
 pub use load::{WorkflowError, default_workflow, load};
 

@@ -1,0 +1,170 @@
+//! Phase 4 against the forge: the issue is read from the forge (closed issues are refused), the
+//! planner is asked through [`crate::agents::tactical`], and the plan is written atomically.
+//! `factory plan tactical --issue N` plans one issue; the built-in `tactical_plan` phase plans
+//! every open task issue of the session that has no valid plan yet.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Forge, State, open_forge, phases::repo_for};
+use crate::agents::strategic::{self, PlanError};
+use crate::agents::tactical::{self, IssueText, TacticalError, TacticalInput};
+use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::state::{Session, StateDir};
+use crate::workflow::{AdapterKind, Workflow};
+
+/// How one issue is planned.
+pub struct PlanIssue<'a> {
+    pub state: &'a StateDir,
+    pub workflow: &'a Workflow,
+    pub session: &'a Session,
+    pub strategic: &'a Value,
+    pub forge: &'a dyn Forge,
+    pub issue: u64,
+    pub retry_context: Option<&'a str>,
+    pub adapter: Option<AdapterKind>,
+    pub model: Option<String>,
+    pub timeout: Duration,
+    /// Where to write the plan [default: `artifacts/tactical/<issue>.json`].
+    pub out: Option<PathBuf>,
+}
+
+/// Why an issue was not planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanIssueError {
+    #[error(transparent)]
+    Refused(#[from] TacticalError),
+    #[error(transparent)]
+    Forge(#[from] super::ForgeError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Write(anyhow::Error),
+}
+
+/// Plan `p.issue`; the plan and where it was written.
+pub fn plan_issue(p: &PlanIssue<'_>) -> Result<(Value, PathBuf), PlanIssueError> {
+    let task = tactical::task_of(p.session, p.strategic, p.issue)?;
+    let issue = p.forge.get_issue(p.issue)?;
+    if issue.state != State::Open {
+        return Err(TacticalError::Closed(p.issue).into());
+    }
+    let text = IssueText {
+        number: issue.number,
+        title: issue.title,
+        body: issue.body,
+    };
+    let plan = tactical::plan(&TacticalInput {
+        state: p.state,
+        workflow: p.workflow,
+        strategic: p.strategic,
+        task: &task,
+        issue: &text,
+        retry_context: p.retry_context,
+        adapter: p.adapter,
+        model: p.model.clone(),
+        timeout: p.timeout,
+    })?;
+    let out = p
+        .out
+        .clone()
+        .unwrap_or_else(|| tactical::artifact_path(p.state, p.issue));
+    strategic::write(&out, &plan).map_err(PlanIssueError::Write)?;
+    let steps = plan["implementation_steps"].as_array().map_or(0, Vec::len);
+    tracing::info!(
+        target: "factory::event",
+        phase = "tactical_plan",
+        action = crate::state::log::vocab::PLAN_WRITTEN,
+        tool = "factory",
+        status = "ok",
+        detail = format!("tactical plan for issue #{} ({}): {steps} step(s)", p.issue, task["id"].as_str().unwrap_or("")),
+        refs = json!({"issue": p.issue, "task": task["id"], "artifact": shown(p.state, &out)}).to_string()
+    );
+    Ok((plan, out))
+}
+
+fn shown(state: &StateDir, path: &Path) -> String {
+    path.strip_prefix(state.root())
+        .map(|p| format!(".factory/{}", p.display()))
+        .unwrap_or_else(|_| path.display().to_string())
+}
+
+/// The built-in `tactical_plan` phase for `factory run`.
+pub struct TacticalPlanPhase;
+
+impl Phase for TacticalPlanPhase {
+    fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
+        let strategic = match tactical::load_strategic(ctx.state) {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(PhaseOutcome::Failed {
+                    detail: e.to_string(),
+                });
+            }
+        };
+        let forge = open_forge(ctx.state, &repo_for(ctx.state))?;
+        let (mut planned, mut kept, mut closed) = (Vec::new(), 0usize, Vec::new());
+        for r in &ctx.session.issues {
+            let Some(task_id) = &r.task_id else { continue };
+            if tactical::has_valid_plan(ctx.state, &strategic, r.number, task_id) {
+                kept += 1;
+                continue;
+            }
+            let p = PlanIssue {
+                state: ctx.state,
+                workflow: ctx.workflow,
+                session: ctx.session,
+                strategic: &strategic,
+                forge: forge.as_ref(),
+                issue: r.number,
+                retry_context: ctx.retry_context.as_deref(),
+                adapter: None,
+                model: None,
+                timeout: ctx.phase.timeout,
+                out: ctx
+                    .artifact
+                    .as_ref()
+                    .map(|d| d.join(format!("{}.json", r.number))),
+            };
+            match plan_issue(&p) {
+                Ok(_) => planned.push(format!("#{}", r.number)),
+                Err(PlanIssueError::Refused(TacticalError::Closed(n))) => {
+                    closed.push(format!("#{n}"))
+                }
+                Err(PlanIssueError::Plan(PlanError::Agent(e))) => return strategic::outcome(e),
+                Err(PlanIssueError::Refused(e)) => {
+                    return Ok(PhaseOutcome::Failed {
+                        detail: e.to_string(),
+                    });
+                }
+                Err(PlanIssueError::Forge(e)) => {
+                    return Ok(PhaseOutcome::Failed {
+                        detail: e.to_string(),
+                    });
+                }
+                Err(PlanIssueError::Plan(PlanError::Template(e))) => return Err(e.into()),
+                Err(PlanIssueError::Write(e)) => return Err(e),
+            }
+        }
+        if planned.is_empty() && kept == 0 {
+            return Ok(PhaseOutcome::Failed {
+                detail: "the session has no open task issue to plan: run the issue_creation phase (`factory issues create`) first".into(),
+            });
+        }
+        let mut detail = format!(
+            "{} tactical plan(s) written{}; {kept} already valid",
+            planned.len(),
+            if planned.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", planned.join(", "))
+            }
+        );
+        if !closed.is_empty() {
+            detail.push_str(&format!("; closed issue(s) skipped: {}", closed.join(", ")));
+        }
+        Ok(PhaseOutcome::Done { detail })
+    }
+}

@@ -1,0 +1,246 @@
+//! The git side of implementation: a separate worktree per issue on the issue's branch, kept
+//! inside the repository's git directory (`<git-common-dir>/factory-worktrees/issue-<N>`) so
+//! that it never lands in `.factory/`, the state CI jobs carry between them; the diff of the
+//! branch against its base; factory's commit; and the push to GitHub with the token passed to
+//! git in its environment (`GIT_CONFIG_*`), never on the command line.
+
+use std::path::{Path, PathBuf};
+
+use crate::forge::ForgeError;
+use crate::forge::git::Git;
+
+/// A worktree checked out on an issue's branch.
+#[derive(Debug)]
+pub struct Worktree {
+    /// The repository the worktree belongs to.
+    pub repo: Git,
+    /// Git run inside the worktree.
+    pub git: Git,
+    pub path: PathBuf,
+    pub branch: String,
+}
+
+/// Where factory keeps its worktrees for `repo`.
+pub fn worktrees_dir(repo: &Git) -> Result<PathBuf, ForgeError> {
+    let common = repo.run(&["rev-parse", "--git-common-dir"])?;
+    let common = PathBuf::from(common);
+    let common = if common.is_absolute() {
+        common
+    } else {
+        repo.repo().join(common)
+    };
+    Ok(common.join("factory-worktrees"))
+}
+
+/// The worktree path of issue `issue`.
+pub fn worktree_path(repo: &Git, issue: u64) -> Result<PathBuf, ForgeError> {
+    Ok(worktrees_dir(repo)?.join(format!("issue-{issue}")))
+}
+
+impl Worktree {
+    /// Check out `branch` (created from `base` when missing) in the worktree of `issue`. With
+    /// `keep`, a worktree already on the branch is reused as it is (a retry continues from
+    /// the previous attempt's changes); otherwise it is recreated clean.
+    pub fn open(
+        repo: &Git,
+        issue: u64,
+        branch: &str,
+        base: &str,
+        keep: bool,
+    ) -> Result<Worktree, ForgeError> {
+        if !repo.branch_exists(branch)? {
+            repo.run(&["branch", "--no-track", "--", branch, base])?;
+        }
+        let path = worktree_path(repo, issue)?;
+        let shown = path.to_string_lossy().into_owned();
+        let wt = Worktree {
+            repo: repo.clone(),
+            git: Git::new(&path),
+            path: path.clone(),
+            branch: branch.to_string(),
+        };
+        if keep && path.join(".git").exists() && wt.git.current_branch().as_deref() == Some(branch)
+        {
+            return Ok(wt);
+        }
+        remove_path(repo, &path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| ForgeError::io("create directory", parent, e))?;
+        }
+        repo.run(&["worktree", "add", "--quiet", &shown, branch])
+            .map_err(|e| match e {
+                ForgeError::Git { stderr, .. } if stderr.contains("already") => {
+                    ForgeError::Unsupported(format!(
+                        "branch `{branch}` is checked out in another worktree ({stderr}); switch that checkout to another branch so factory can work on it"
+                    ))
+                }
+                other => other,
+            })?;
+        Ok(wt)
+    }
+
+    /// Stage everything the agent changed (new files included, ignored files not).
+    pub fn stage(&self) -> Result<(), ForgeError> {
+        self.git.run(&["add", "-A"]).map(|_| ())
+    }
+
+    /// The commit the branch forked from `base` at.
+    pub fn fork_point(&self, base: &str) -> Result<String, ForgeError> {
+        self.git.run(&["merge-base", base, "HEAD"])
+    }
+
+    /// The staged tree against `since`, as a unified diff.
+    pub fn diff(&self, since: &str) -> Result<String, ForgeError> {
+        self.git.run(&[
+            "-c",
+            "core.quotepath=false",
+            "diff",
+            "--cached",
+            "--no-color",
+            "--no-ext-diff",
+            since,
+        ])
+    }
+
+    /// Whether anything is staged.
+    pub fn has_staged(&self) -> Result<bool, ForgeError> {
+        Ok(!self.git.succeeds(&["diff", "--cached", "--quiet"])?)
+    }
+
+    /// Commit what is staged with `message`; the new commit.
+    pub fn commit(&self, message: &str) -> Result<String, ForgeError> {
+        let env = self.repo.identity_env();
+        self.git
+            .run_env(&["commit", "--quiet", "--no-verify", "-m", message], &env)?;
+        self.git.rev("HEAD")
+    }
+
+    /// The branch's head commit.
+    pub fn head(&self) -> Result<String, ForgeError> {
+        self.git.rev("HEAD")
+    }
+
+    /// Remove the worktree (the branch and its commits stay).
+    pub fn remove(self) {
+        remove_path(&self.repo, &self.path);
+    }
+}
+
+fn remove_path(repo: &Git, path: &Path) {
+    if !path.exists() {
+        let _ = repo.run(&["worktree", "prune"]);
+        return;
+    }
+    let shown = path.to_string_lossy().into_owned();
+    if repo
+        .run(&["worktree", "remove", "--force", &shown])
+        .is_err()
+    {
+        let _ = std::fs::remove_dir_all(path);
+    }
+    let _ = repo.run(&["worktree", "prune"]);
+}
+
+/// Git configuration carrying the forge token as an HTTP header, in the environment git reads
+/// configuration from (`GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_0`, `GIT_CONFIG_VALUE_0`), so it is
+/// never on a command line where `ps` could show it.
+pub fn auth_env(token: &str) -> Vec<(String, String)> {
+    let basic = base64(format!("x-access-token:{token}").as_bytes());
+    vec![
+        ("GIT_CONFIG_COUNT".into(), "1".into()),
+        ("GIT_CONFIG_KEY_0".into(), "http.extraheader".into()),
+        (
+            "GIT_CONFIG_VALUE_0".into(),
+            format!("AUTHORIZATION: basic {basic}"),
+        ),
+        ("GIT_TERMINAL_PROMPT".into(), "0".into()),
+    ]
+}
+
+/// Fetch `branch` from `origin` into `refs/remotes/origin/<branch>`; false when origin does
+/// not have it.
+pub fn fetch(repo: &Git, branch: &str, token: &str) -> Result<bool, ForgeError> {
+    let spec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+    match repo.run_env(
+        &["fetch", "--quiet", "--no-tags", "origin", &spec],
+        &auth_env(token),
+    ) {
+        Ok(_) => Ok(true),
+        Err(ForgeError::Git { stderr, .. })
+            if stderr.contains("couldn't find remote ref")
+                || stderr.contains("could not find remote ref") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Push `branch` to `origin`.
+pub fn push(repo: &Git, branch: &str, token: &str) -> Result<(), ForgeError> {
+    let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    repo.run_env(&["push", "--quiet", "origin", &spec], &auth_env(token))
+        .map(|_| ())
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet_and_padding() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"x-access-token:abc"), "eC1hY2Nlc3MtdG9rZW46YWJj");
+    }
+
+    use crate::forge::git::test_git as git;
+
+    #[test]
+    fn a_worktree_lives_in_the_git_dir_is_reused_or_reset_and_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        git(tmp.path(), &["init", "-q", "-b", "main"]);
+        git(tmp.path(), &["commit", "-q", "--allow-empty", "-m", "init"]);
+        let repo = Git::new(tmp.path());
+        let wt = Worktree::open(&repo, 3, "feat/#3-x", "main", false).unwrap();
+        assert!(
+            wt.path.starts_with(tmp.path().join(".git")),
+            "{:?}",
+            wt.path
+        );
+        std::fs::write(wt.path.join("a.txt"), "a").unwrap();
+        let wt = Worktree::open(&repo, 3, "feat/#3-x", "main", true).unwrap();
+        assert!(wt.path.join("a.txt").exists(), "kept for a retry");
+        let wt = Worktree::open(&repo, 3, "feat/#3-x", "main", false).unwrap();
+        assert!(!wt.path.join("a.txt").exists(), "reset for a fresh attempt");
+        let path = wt.path.clone();
+        wt.remove();
+        assert!(!path.exists());
+        assert!(repo.branch_exists("feat/#3-x").unwrap());
+    }
+}

@@ -1,0 +1,632 @@
+//! Phase 5 through the binary: `factory implement --issue N` and the built-in implementation
+//! phase of `factory run`, with the fake `codex` of tests/fixtures/agents editing files in its
+//! worktree, on the local forge. Covers the commit, evidence and pull request, validation
+//! retries, scope send-backs, escalation with an issue comment, the hotfix inline issue, and
+//! that the agent never sees the forge token.
+#![cfg(unix)]
+
+mod forge_support;
+
+use std::path::PathBuf;
+
+use forge_support::{Repo, manifest, plan};
+use predicates::prelude::*;
+use serde_json::{Value, json};
+
+const CHECK: &str = "echo \"check $1\"\nif grep -q BROKEN src/auth/reset_token.ts 2>/dev/null; then echo \"error: reset_token.ts is broken\" >&2; exit 1; fi\n";
+
+/// A plan with one task (task-001: src/auth/reset_token.ts, its test and a migration; not
+/// src/auth/session.ts) whose validation runs check.sh.
+fn one_task_plan() -> Value {
+    let mut p = plan();
+    let first = p["tasks"][0].clone();
+    p["tasks"] = json!([first]);
+    p
+}
+
+fn fake(repo: &Repo) -> PathBuf {
+    repo.path().join("fake")
+}
+
+/// The repository: check.sh committed, the fake agents' directory, a workflow override
+/// (`extra` appended), the session started by intake with `intake_args`.
+fn scratch(extra: &str, intake_args: &[&str]) -> Repo {
+    let repo = Repo::new();
+    std::fs::write(repo.path().join("check.sh"), CHECK).unwrap();
+    repo.git(&["add", "check.sh"]);
+    repo.git(&["commit", "-q", "-m", "check.sh fails on BROKEN"]);
+    std::fs::write(repo.path().join(".git/info/exclude"), ".factory/\nfake/\n").unwrap();
+    let fake = fake(&repo);
+    std::fs::create_dir_all(&fake).unwrap();
+    for (name, script) in [
+        (
+            "good.sh",
+            "mkdir -p src/auth && echo 'export const ok = 1;' > src/auth/reset_token.ts\n",
+        ),
+        (
+            "broken.sh",
+            "mkdir -p src/auth && echo 'BROKEN' > src/auth/reset_token.ts\n",
+        ),
+        (
+            "outside.sh",
+            "mkdir -p src/auth && echo 'export const ok = 1;' > src/auth/reset_token.ts && echo 'notes' > NOTES.md\n",
+        ),
+        ("cleanup.sh", "rm -f NOTES.md\n"),
+        (
+            "review.sh",
+            "echo 'export const ok = 2; // constant-time compare' > src/auth/reset_token.ts\n",
+        ),
+        (
+            "hotfix.sh",
+            "mkdir -p src && echo 'fixed' > src/checkout.ts\n",
+        ),
+        ("nothing.sh", "true\n"),
+        (
+            "secret.sh",
+            "mkdir -p src/auth && echo 'const ACCESS_KEY = \"AKIAZ3MHQ5R7TXW4PL2N\";' > src/auth/reset_token.ts\n",
+        ),
+    ] {
+        std::fs::write(fake.join(name), script).unwrap();
+    }
+    std::fs::create_dir_all(repo.path().join(".factory")).unwrap();
+    std::fs::write(
+        repo.path().join(".factory/workflow.yaml"),
+        format!(
+            "backoff:\n  base_seconds: 0.01\n  factor: 2\n  max_seconds: 0.05\n  max_attempts: 2\nagents:\n  implementer:\n    env: [FAKE_AGENT_DIR]\n{extra}"
+        ),
+    )
+    .unwrap();
+    let mut cmd = factory(&repo);
+    cmd.arg("intake").args(intake_args).assert().success();
+    repo
+}
+
+/// A feature session with the one-task plan and its issues (#1 parent, #2 task-001).
+fn feature(extra: &str) -> Repo {
+    let repo = scratch(
+        extra,
+        &[
+            "--request",
+            "Add password reset by e-mail",
+            "--class",
+            "feature",
+        ],
+    );
+    repo.write_plan(&one_task_plan());
+    factory(&repo).args(["issues", "create"]).assert().success();
+    repo
+}
+
+fn factory(repo: &Repo) -> assert_cmd::Command {
+    let path = format!(
+        "{}:{}",
+        manifest("tests/fixtures/agents").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = repo.factory();
+    cmd.env("PATH", path)
+        .env("FAKE_AGENT_DIR", fake(repo))
+        .env("CODEX_API_KEY", "test-key")
+        .env("FACTORY_FORGE", "local");
+    cmd
+}
+
+fn script(repo: &Repo, lines: &[&str]) {
+    std::fs::write(fake(repo).join("script"), lines.join("\n") + "\n").unwrap();
+}
+
+fn read(repo: &Repo, name: &str) -> String {
+    std::fs::read_to_string(fake(repo).join(name)).unwrap_or_default()
+}
+
+fn record(repo: &Repo) -> Value {
+    repo.json(".factory/artifacts/implementation.json")
+}
+
+const BRANCH: &str = "feat/#2-reset-token-store";
+
+fn worktrees(repo: &Repo) -> usize {
+    repo.git(&["worktree", "list", "--porcelain"])
+        .lines()
+        .filter(|l| l.starts_with("worktree "))
+        .count()
+}
+
+#[test]
+fn an_issue_is_implemented_committed_with_evidence_and_a_pull_request() {
+    let repo = feature("");
+    script(&repo, &["edit:good.sh"]);
+    factory(&repo)
+        .env("GITHUB_TOKEN", "ghp_must_never_reach_the_agent")
+        .env("UNRELATED_SECRET", "nope")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("#2 on {BRANCH} at")))
+        .stdout(predicate::str::contains("pull request #3 opened"))
+        .stdout(predicate::str::contains(
+            "evidence: .factory/artifacts/evidence/2/build.log",
+        ));
+
+    // The agent: the implementer's sandbox, in a worktree inside the git directory, no token.
+    let argv = read(&repo, "argv-1");
+    let args: Vec<&str> = argv.lines().collect();
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--sandbox", "workspace-write"])
+    );
+    let dir = args[args.iter().position(|a| *a == "-C").unwrap() + 1];
+    assert!(
+        dir.ends_with(".git/factory-worktrees/issue-2"),
+        "the worktree is under the git dir, not in .factory: {dir}"
+    );
+    let env = read(&repo, "env-1");
+    assert!(env.lines().any(|l| l == "CODEX_API_KEY"));
+    for secret in ["GITHUB_TOKEN", "UNRELATED_SECRET"] {
+        assert!(
+            !env.lines().any(|l| l == secret),
+            "{secret} reached the agent"
+        );
+    }
+    let prompt = read(&repo, "prompt-1");
+    for part in [
+        "issue #2",
+        BRANCH,
+        "- src/auth/reset_token.ts",
+        "## Out of scope (do not touch)\n- src/auth/session.ts",
+        "- build: `sh check.sh build`",
+        "UNTRUSTED DATA (the issue)",
+        "UNTRUSTED DATA (the plan for this issue)",
+        "Task task-001: Reset token store",
+    ] {
+        assert!(prompt.contains(part), "{part:?} missing from the prompt");
+    }
+
+    // factory's commit on the branch, naming the issue; the worktree is gone.
+    let log = repo.git(&["log", "--format=%B", "-1", BRANCH]);
+    assert!(log.starts_with("Reset token store (#2)"), "{log}");
+    assert!(log.contains("Closes #2"), "{log}");
+    assert_eq!(
+        repo.git(&["diff", "--name-only", &format!("main...{BRANCH}")]),
+        "src/auth/reset_token.ts"
+    );
+    assert_eq!(worktrees(&repo), 1, "the worktree was removed");
+    assert!(!repo.path().join(".git/factory-worktrees/issue-2").exists());
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        "",
+        "the checkout is untouched"
+    );
+
+    // Evidence by factory, and the pull request with it.
+    let build =
+        std::fs::read_to_string(repo.path().join(".factory/artifacts/evidence/2/build.log"))
+            .unwrap();
+    assert!(
+        build.starts_with("$ sh check.sh build\nexit code: 0\n"),
+        "{build}"
+    );
+    assert!(build.contains("check build"));
+    let pr = repo.pull(3);
+    assert_eq!(pr["head"], BRANCH);
+    assert_eq!(pr["base"], "main");
+    let body = pr["body"].as_str().unwrap();
+    assert!(
+        body.contains("Closes #2") && body.contains("check test"),
+        "{body}"
+    );
+    assert!(body.contains("src/auth/reset_token.ts"));
+    let r = record(&repo);
+    let issue = &r["issues"][0];
+    assert_eq!(issue["status"], "done");
+    assert_eq!(issue["pull_request"], 3);
+    assert_eq!(issue["commits"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        issue["evidence"],
+        json!(["evidence/2/build.log", "evidence/2/test.log"])
+    );
+    assert_eq!(issue["validation"][1]["exit_code"], 0);
+    assert_eq!(issue["attempts"][0]["outcome"], "done");
+    assert_eq!(
+        repo.session()["pull_requests"],
+        json!([{"number": 3, "issue": 2, "merged": false}])
+    );
+    assert!(repo.log_has("validate", "ok") && repo.log_has("pr_open", "ok"));
+    let usage = &repo.session()["usage"][0];
+    assert_eq!(usage["phase"], "implementation");
+    assert_eq!(usage["output_tokens"], 3000);
+
+    // Running it again is idempotent: nothing new to commit, the same pull request updated.
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pull request #3 updated"));
+    assert_eq!(
+        repo.git(&["rev-list", "--count", &format!("main..{BRANCH}")]),
+        "1"
+    );
+    assert!(!repo.path().join(".factory/forge/pulls/4.json").exists());
+}
+
+#[test]
+fn a_failing_validation_is_retried_once_with_its_output_then_passes() {
+    let repo =
+        feature("routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n");
+    script(&repo, &["edit:broken.sh", "edit:good.sh"]);
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+    let s = repo.session();
+    assert_eq!(s["counters"]["implementation_retries"], 1);
+    assert_eq!(s["phases"]["implementation"]["status"], "completed");
+    let retry = read(&repo, "prompt-2");
+    assert!(retry.contains("## The previous attempt failed"), "{retry}");
+    assert!(retry.contains("error: reset_token.ts is broken"), "{retry}");
+    assert!(retry.contains("validation `build` (`sh check.sh build`) exited 1"));
+    let r = record(&repo);
+    let attempts: Vec<&str> = r["issues"][0]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(attempts, vec!["validation-failed", "done"]);
+    assert!(repo.log_has("validate", "failed") && repo.log_has("validate", "ok"));
+    let content = repo.git(&["show", &format!("{BRANCH}:src/auth/reset_token.ts")]);
+    assert_eq!(content, "export const ok = 1;");
+}
+
+#[test]
+fn a_change_outside_the_scope_is_sent_back_then_fixed() {
+    let repo = feature("");
+    script(&repo, &["edit:outside.sh", "edit:cleanup.sh"]);
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "`NOTES.md` is not in files_in_scope",
+        ));
+    let retry = read(&repo, "prompt-2");
+    assert!(
+        retry.contains("`NOTES.md` is not in files_in_scope"),
+        "{retry}"
+    );
+    assert!(retry.contains("task-001 in the strategic plan"));
+    assert_eq!(repo.session()["counters"]["implementation_retries"], 1);
+    assert_eq!(
+        repo.git(&["diff", "--name-only", &format!("main...{BRANCH}")]),
+        "src/auth/reset_token.ts",
+        "the out-of-scope file never reached the branch"
+    );
+    let log = std::fs::read_to_string(repo.path().join(".factory/workflow.log")).unwrap();
+    let gate = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["action"] == "preflight" && e["status"] == "failed")
+        .expect("the scope check is logged");
+    assert_eq!(gate["refs"]["scope_violations"], 1);
+    assert_eq!(gate["refs"]["paths"], json!(["NOTES.md"]));
+}
+
+#[test]
+fn retries_exhausted_escalate_and_comment_on_the_issue() {
+    let repo =
+        feature("routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n");
+    script(&repo, &["edit:broken.sh"]);
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("implementation-failed"));
+    let s = repo.session();
+    assert_eq!(s["counters"]["implementation_retries"], 2);
+    assert_eq!(s["escalation"]["reason"], "implementation-failed");
+    assert_eq!(read(&repo, "count").trim(), "3");
+    let comment = repo.last_comment(2);
+    assert!(
+        comment.starts_with("Implementation of #2 stopped after 3 attempt(s)"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("error: reset_token.ts is broken"),
+        "{comment}"
+    );
+    let pulls = repo.path().join(".factory/forge/pulls");
+    assert!(
+        !pulls.exists() || pulls.read_dir().unwrap().next().is_none(),
+        "no pull request for a failed implementation"
+    );
+    assert_eq!(
+        worktrees(&repo),
+        1,
+        "the worktree is removed after the last attempt"
+    );
+}
+
+#[test]
+fn scope_still_broken_on_the_last_attempt_asks_for_a_scope_decision() {
+    let repo =
+        feature("routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n");
+    script(&repo, &["edit:outside.sh"]);
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("scope-decision"));
+    assert_eq!(repo.session()["escalation"]["reason"], "scope-decision");
+    assert!(repo.last_comment(2).contains("NOTES.md"));
+    assert_eq!(record(&repo)["issues"][0]["status"], "sent-back");
+}
+
+#[test]
+fn a_hotfix_creates_its_inline_issue_then_implements_it() {
+    let repo = scratch(
+        "routes:\n  hotfix:\n    - phase: implementation\n      inline_issue: true\nphases:\n  implementation:\n    validation:\n      test: sh check.sh test\n",
+        &[
+            "--request",
+            "Checkout returns 500 when the cart is empty",
+            "--class",
+            "hotfix",
+        ],
+    );
+    script(&repo, &["edit:hotfix.sh"]);
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+    let issue = repo.issue(1);
+    assert!(
+        issue["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("[HOTFIX] Checkout returns 500")
+    );
+    let branch = "fix/#1-checkout-returns-500-when-the-cart-is";
+    assert_eq!(repo.session()["issues"][0]["branch"], branch);
+    let pr = repo.pull(2);
+    assert_eq!(pr["head"], branch);
+    assert_eq!(pr["title"], "Checkout returns 500 when the cart is empty");
+    assert!(pr["body"].as_str().unwrap().contains("Closes #1"));
+    let log = repo.git(&["log", "--format=%s", "-1", branch]);
+    assert_eq!(log, "Checkout returns 500 when the cart is empty (#1)");
+    let prompt = read(&repo, "prompt-1");
+    assert!(
+        prompt.contains(
+            "(no list: the route has no plan; keep the change as small as the issue needs)"
+        ),
+        "{prompt}"
+    );
+    assert!(prompt.contains("- test: `sh check.sh test`"));
+}
+
+#[test]
+fn an_agent_that_changes_nothing_is_retried_and_missing_inputs_exit_2() {
+    let repo = feature("");
+    script(&repo, &["edit:nothing.sh", "edit:good.sh"]);
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("the agent changed nothing"));
+    factory(&repo)
+        .args(["implement", "--issue", "9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "issue #9 is not a task issue of the current session",
+        ));
+    std::fs::remove_file(repo.path().join(".factory/artifacts/strategic-plan.json")).unwrap();
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no strategic plan at"));
+    std::fs::remove_file(repo.path().join(".factory/session.json")).unwrap();
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no session in"));
+}
+
+#[test]
+fn a_tactical_plan_gives_the_scope_and_the_validation() {
+    let repo = feature("");
+    let mut tp: Value = serde_json::from_slice(
+        &std::fs::read(manifest("evals/plans/valid-tactical-plan.json")).unwrap(),
+    )
+    .unwrap();
+    tp["issue_number"] = 2.into();
+    tp["handoff"]["validation_commands"] =
+        json!({"build": "sh check.sh tactical-build", "test": "sh check.sh tactical-test"});
+    let dir = repo.path().join(".factory/artifacts/tactical");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("2.json"), tp.to_string()).unwrap();
+    script(&repo, &["edit:good.sh"]);
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success();
+    let prompt = read(&repo, "prompt-1");
+    assert!(prompt.contains("Steps of the tactical plan"), "{prompt}");
+    assert!(prompt.contains("- build: `sh check.sh tactical-build`"));
+    let build =
+        std::fs::read_to_string(repo.path().join(".factory/artifacts/evidence/2/build.log"))
+            .unwrap();
+    assert!(build.contains("check tactical-build"), "{build}");
+    // A broken tactical plan stops with its violations.
+    tp["handoff"]["in_scope_files"] = json!(["src/elsewhere/**"]);
+    std::fs::write(dir.join("2.json"), tp.to_string()).unwrap();
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "does not satisfy the tactical-plan contract",
+        ));
+}
+
+#[test]
+fn review_findings_sent_back_are_implemented_on_the_same_branch_and_pull_request() {
+    let phase = manifest("tests/fixtures/engine/phase.sh");
+    let repo = feature(&format!(
+        "routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n    - phase: code_review\nphases:\n  code_review:\n    command: [\"sh\", \"{}\"]\n    env: [FAKE_DIR]\n",
+        phase.display()
+    ));
+    let review_dir = repo.path().join("fake/review");
+    std::fs::create_dir_all(review_dir.join("script")).unwrap();
+    std::fs::create_dir_all(review_dir.join("fixtures")).unwrap();
+    std::fs::copy(
+        manifest("tests/fixtures/engine/code_review.json"),
+        review_dir.join("fixtures/code_review.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        review_dir.join("script/code_review"),
+        "sendback:implementation\nok\n",
+    )
+    .unwrap();
+    script(&repo, &["edit:good.sh", "edit:review.sh"]);
+    factory(&repo)
+        .env("FAKE_DIR", &review_dir)
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+
+    let rework = read(&repo, "prompt-2");
+    assert!(
+        rework.contains("## The code review sent the change back"),
+        "{rework}"
+    );
+    assert!(rework.contains("UNTRUSTED DATA (review findings to address)"));
+    assert!(rework.contains("src/auth.rs:12 handle the expired token"));
+    let subjects = repo.git(&["log", "--format=%s%n%b", &format!("main..{BRANCH}")]);
+    assert!(
+        subjects.contains("Review findings addressed by codex"),
+        "{subjects}"
+    );
+    assert_eq!(
+        repo.git(&["rev-list", "--count", &format!("main..{BRANCH}")]),
+        "2",
+        "the rework is a second commit on the same branch"
+    );
+    assert!(
+        !repo.path().join(".factory/forge/pulls/4.json").exists(),
+        "no second pull request"
+    );
+    let pr = repo.pull(3);
+    assert_eq!(pr["head"], BRANCH);
+    let s = repo.session();
+    assert_eq!(s["counters"]["review_cycles"], 2, "two reviews ran");
+    assert!(
+        s.get("rework").is_none(),
+        "the rework is cleared once implemented"
+    );
+    assert_eq!(s["pull_requests"].as_array().unwrap().len(), 1);
+    let attempts = &record(&repo)["issues"][0]["attempts"];
+    assert_eq!(attempts[1]["rework_cycle"], 1);
+    assert_eq!(attempts[1]["detail"], "updated pull request #3");
+}
+
+#[test]
+fn a_secret_in_the_change_is_sent_back_and_never_committed_or_shown() {
+    let repo = feature("");
+    script(&repo, &["edit:secret.sh", "edit:good.sh"]);
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("a secret (aws-access-key-id"));
+    let retry = read(&repo, "prompt-2");
+    assert!(
+        retry.contains("src/auth/reset_token.ts` line 1: a secret"),
+        "{retry}"
+    );
+    assert!(!retry.contains("AKIAZ3MHQ5R7TXW4PL2N"), "{retry}");
+    let history = repo.git(&["log", "-p", &format!("main..{BRANCH}")]);
+    assert!(
+        !history.contains("AKIAZ3MH"),
+        "the secret was never committed"
+    );
+    let rec = std::fs::read_to_string(repo.path().join(".factory/artifacts/implementation.json"))
+        .unwrap();
+    assert!(!rec.contains("AKIAZ3MHQ5R7TXW4PL2N"));
+}
+
+#[test]
+fn the_built_in_review_sends_the_change_back_then_approves_and_the_pipeline_merges() {
+    // implementation (codex) → code_review (claude) requests changes → implementation again →
+    // code_review approves → merge: the whole loop with the built-in phases, offline.
+    let repo = feature(
+        "  reviewer:\n    env: [FAKE_AGENT_DIR]\nroutes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n    - phase: code_review\n    - phase: merge\n",
+    );
+    let fake = fake(&repo);
+    std::fs::copy(
+        manifest("tests/fixtures/agents/review-approve.json"),
+        fake.join("review-approve.json"),
+    )
+    .unwrap();
+    let changes = forge_support::review_answer(
+        "REQUEST_CHANGES",
+        json!([{"severity": "important", "category": "auth", "file": "src/auth/reset_token.ts",
+            "line": 1, "description": "the token comparison is not constant-time",
+            "recommendation": "compare in constant time"}]),
+    );
+    std::fs::write(fake.join("changes.json"), changes.to_string()).unwrap();
+    script(
+        &repo,
+        &[
+            "edit:good.sh",
+            "ok:changes.json",
+            "edit:review.sh",
+            "ok:review-approve.json",
+        ],
+    );
+    factory(&repo)
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+    // The implementer's second prompt holds the review's finding.
+    let rework = read(&repo, "prompt-3");
+    assert!(
+        rework.contains("the token comparison is not constant-time"),
+        "{rework}"
+    );
+    // Both reviews were posted on the one pull request, the first with an inline comment.
+    let reviews = repo.json(".factory/forge/reviews/3.json");
+    assert_eq!(reviews[0]["event"], "REQUEST_CHANGES");
+    assert_eq!(reviews[0]["comments"][0]["side"], "RIGHT");
+    assert_eq!(reviews[1]["event"], "APPROVE");
+    let summaries = repo.pull(3)["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .unwrap()
+                .contains("<!-- factory:review-summary pr=3 -->")
+        })
+        .count();
+    assert_eq!(summaries, 1, "one sticky summary");
+    assert!(
+        repo.path()
+            .join(".factory/artifacts/reviews/3-1.json")
+            .is_file()
+    );
+    assert_eq!(
+        repo.json(".factory/artifacts/reviews/3-2.json")["verdict"],
+        "APPROVE"
+    );
+    let s = repo.session();
+    assert_eq!(s["counters"]["review_cycles"], 2);
+    assert_eq!(s["pull_requests"][0]["merged"], true);
+}
