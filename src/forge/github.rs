@@ -1,14 +1,22 @@
-//! The GitHub forge: the REST API over HTTPS (blocking, `ureq`). The API base comes from
-//! `GITHUB_API_URL` (GitHub Enterprise Server works: `https://ghe.example.com/api/v3`), the token
-//! from `GITHUB_TOKEN` or `GH_TOKEN`, the repository from `GITHUB_REPOSITORY` or the `origin`
-//! remote. Lists are followed page by page (`Link: rel="next"`); primary and secondary rate
-//! limits are honoured (`retry-after`, `x-ratelimit-reset`) with bounded retries; 401, 403, 404
-//! and 422 become errors that say which permission or input is missing. The token is sent only
-//! in the Authorization header and never appears in an error, the log or state.
+//! The GitHub forge: the REST API over HTTPS through `octocrab` (rustls with ring, webpki
+//! roots). The `Forge` trait is synchronous like the rest of factory, so the forge owns a small
+//! current-thread tokio runtime and blocks on each octocrab future. Requests go through
+//! octocrab's raw `_get`/`_post`/`_patch`/`_put`/`_delete`, so factory keeps exact control of
+//! every method, path and body, and of the answers' status codes and headers.
+//!
+//! The API base comes from `GITHUB_API_URL` (GitHub Enterprise Server works:
+//! `https://ghe.example.com/api/v3`), the token from `GITHUB_TOKEN` or `GH_TOKEN`, the repository
+//! from `GITHUB_REPOSITORY` or the `origin` remote. Lists are followed page by page
+//! (`Link: rel="next"`); primary and secondary rate limits are honoured (`retry-after`,
+//! `x-ratelimit-reset`) with bounded retries; 401, 403, 404 and 422 become errors that say which
+//! permission or input is missing. The token is handed to octocrab (which keeps it as a secret
+//! and sends it only in the Authorization header to the API host) and never appears in an
+//! error, the log or state.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
+use octocrab::Octocrab;
 use serde_json::{Value, json};
 
 use super::{
@@ -22,13 +30,19 @@ pub const DEFAULT_API: &str = "https://api.github.com";
 pub const MAX_RETRIES: u32 = 3;
 /// Pages followed at most per list (100 items each).
 pub const MAX_PAGES: u32 = 50;
+/// Longest time to open a connection to the API.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest time for one request, answer included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A GitHub repository reached through the REST API.
 pub struct GithubForge {
     api: String,
     repo: String,
-    token: String,
-    agent: ureq::Agent,
+    /// Holds the token (as a secret); dropped before `runtime`, whose worker task it uses.
+    client: Octocrab,
+    /// Current-thread runtime that the synchronous methods block on.
+    runtime: tokio::runtime::Runtime,
     /// Longest wait for a rate limit before giving up.
     max_wait: Duration,
 }
@@ -136,23 +150,78 @@ const JSON_MEDIA: &str = "application/vnd.github+json";
 /// The media type that makes `GET /pulls/{n}` answer with the unified diff.
 const DIFF_MEDIA: &str = "application/vnd.github.diff";
 
-impl GithubForge {
-    /// A forge for `repo` (`owner/name`) at `api`.
-    pub fn new(api: &str, repo: &str, token: &str) -> GithubForge {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_global(Some(Duration::from_secs(60)))
-            .http_status_as_error(false)
-            .user_agent(concat!("software-factory/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
-        GithubForge {
-            api: api.trim_end_matches('/').to_string(),
-            repo: repo.to_string(),
-            token: token.to_string(),
-            agent,
-            max_wait: Duration::from_secs(120),
+/// What one exchange with the API gave: the status, the headers factory reads, the body text.
+struct Answer {
+    status: u16,
+    retry_after: Option<u64>,
+    remaining: Option<String>,
+    reset: Option<i64>,
+    link: Option<String>,
+    text: String,
+}
+
+/// An error and its causes in one line (`client error (Connect): tcp connect error: ...`),
+/// each cause once.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
         }
+        source = s.source();
+    }
+    out
+}
+
+impl GithubForge {
+    /// A forge for `repo` (`owner/name`) at `api`. Fails when `api` is not an http(s) URL or
+    /// the token cannot be sent in a header.
+    pub fn new(api: &str, repo: &str, token: &str) -> Result<GithubForge, ForgeError> {
+        let api = api.trim_end_matches('/').to_string();
+        if !(api.starts_with("https://") || api.starts_with("http://")) {
+            return Err(ForgeError::Unsupported(format!(
+                "GITHUB_API_URL `{api}` is not an http(s) URL; set it to the API base, e.g. https://api.github.com or https://ghe.example.com/api/v3"
+            )));
+        }
+        let token = token.trim();
+        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ForgeError::Unsupported(
+                "the GitHub token (GITHUB_TOKEN or GH_TOKEN) is empty or holds spaces or control characters; set it to the token alone".into(),
+            ));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                ForgeError::Api(format!("cannot start the runtime for GitHub requests: {e}"))
+            })?;
+        let client = {
+            // octocrab spawns its request worker on the runtime it is built in.
+            let _inside = runtime.enter();
+            Octocrab::builder()
+                .base_uri(api.as_str())
+                .map_err(|_| {
+                    ForgeError::Unsupported(format!(
+                        "GITHUB_API_URL `{api}` is not a valid URL; set it to the API base, e.g. https://ghe.example.com/api/v3"
+                    ))
+                })?
+                .personal_token(token.to_string())
+                .set_connect_timeout(Some(CONNECT_TIMEOUT))
+                .build()
+                .map_err(|e| {
+                    ForgeError::Api(format!("cannot set up the GitHub client: {}", causes(&e)))
+                })?
+        };
+        Ok(GithubForge {
+            api,
+            repo: repo.to_string(),
+            client,
+            runtime,
+            max_wait: Duration::from_secs(120),
+        })
     }
 
     /// From the environment: `GITHUB_API_URL`, `GITHUB_TOKEN`/`GH_TOKEN`, and `repo`.
@@ -169,11 +238,68 @@ impl GithubForge {
             .ok()
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| DEFAULT_API.to_string());
-        Ok(GithubForge::new(&api, repo, &token))
+        GithubForge::new(&api, repo, &token)
     }
 
     fn repo_url(&self, rest: &str) -> String {
         format!("{}/repos/{}{rest}", self.api, self.repo)
+    }
+
+    /// One exchange: the request as given, asking for the media type `accept` (POST, PATCH and
+    /// PUT always carry a JSON body, `{}` when there is none), the answer read whole. It is
+    /// built and sent as octocrab's raw `_get`/`_post`/... do, with the one `Accept` header this
+    /// request needs. An error is a transport failure or a timeout.
+    fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        accept: &str,
+    ) -> Result<Answer, String> {
+        let client = &self.client;
+        let empty = json!({});
+        let payload = match method {
+            Method::Get | Method::Delete => None,
+            Method::Post | Method::Patch | Method::Put => Some(body.unwrap_or(&empty)),
+        };
+        let call = async {
+            let builder = http::Request::builder()
+                .method(method.as_str())
+                .uri(url)
+                .header(http::header::ACCEPT, accept);
+            let request = client
+                .build_request(builder, payload)
+                .map_err(|e| causes(&e))?;
+            let response = client.execute(request).await.map_err(|e| {
+                // octocrab wraps transport failures as `Service Error: <cause>`.
+                let text = causes(&e);
+                text.strip_prefix("Service Error: ")
+                    .map(str::to_string)
+                    .unwrap_or(text)
+            })?;
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let mut answer = Answer {
+                status: response.status().as_u16(),
+                retry_after: header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()),
+                remaining: header("x-ratelimit-remaining"),
+                reset: header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok()),
+                link: header("link"),
+                text: String::new(),
+            };
+            answer.text = client.body_to_string(response).await.unwrap_or_default();
+            Ok(answer)
+        };
+        self.runtime.block_on(async {
+            tokio::time::timeout(REQUEST_TIMEOUT, call)
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())))
+        })
     }
 
     /// One request with bounded retries on rate limits and server errors; 2xx and 404 (for
@@ -199,29 +325,8 @@ impl GithubForge {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let auth = format!("Bearer {}", self.token);
-            macro_rules! with_headers {
-                ($req:expr) => {
-                    $req.header("authorization", &auth)
-                        .header("accept", accept)
-                        .header("x-github-api-version", "2022-11-28")
-                };
-            }
-            let result = match (method, body) {
-                (Method::Get, _) => with_headers!(self.agent.get(url)).call(),
-                (Method::Delete, _) => with_headers!(self.agent.delete(url)).call(),
-                (Method::Post, b) => with_headers!(self.agent.post(url))
-                    .header("content-type", "application/json")
-                    .send(b.cloned().unwrap_or(json!({})).to_string()),
-                (Method::Patch, b) => with_headers!(self.agent.patch(url))
-                    .header("content-type", "application/json")
-                    .send(b.cloned().unwrap_or(json!({})).to_string()),
-                (Method::Put, b) => with_headers!(self.agent.put(url))
-                    .header("content-type", "application/json")
-                    .send(b.cloned().unwrap_or(json!({})).to_string()),
-            };
-            let mut response = match result {
-                Ok(r) => r,
+            let answer = match self.exchange(method, url, body, accept) {
+                Ok(a) => a,
                 Err(e) => {
                     if attempt > MAX_RETRIES {
                         return Err(ForgeError::Api(format!(
@@ -234,19 +339,14 @@ impl GithubForge {
                     continue;
                 }
             };
-            let status = response.status().as_u16();
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-            };
-            let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
-            let remaining = header("x-ratelimit-remaining");
-            let reset = header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok());
-            let link = header("link");
-            let text = response.body_mut().read_to_string().unwrap_or_default();
+            let Answer {
+                status,
+                retry_after,
+                remaining,
+                reset,
+                link,
+                text,
+            } = answer;
             let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             if (200..300).contains(&status) || status == 404 && method == Method::Get {
                 return Ok(Response {
@@ -753,7 +853,162 @@ mod tests {
 
     #[test]
     fn the_token_never_shows_in_debug_output() {
-        let f = GithubForge::new(DEFAULT_API, "a/b", "ghp_secret");
+        let f = GithubForge::new(DEFAULT_API, "a/b", "ghp_secret").unwrap();
         assert!(!format!("{f:?}").contains("ghp_secret"));
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_a_header_is_refused_without_showing_it() {
+        for bad in ["ghp_sec ret", "ghp_secret\nx", ""] {
+            let e = GithubForge::new(DEFAULT_API, "a/b", bad).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains("GITHUB_TOKEN or GH_TOKEN"), "{text}");
+            assert!(bad.is_empty() || !text.contains(bad), "{text}");
+        }
+        // Surrounding whitespace (a trailing newline from a file) is not part of the token.
+        assert!(GithubForge::new(DEFAULT_API, "a/b", " ghp_secret\n").is_ok());
+    }
+
+    #[test]
+    fn an_api_base_that_is_not_a_url_is_refused() {
+        for bad in ["ghe.example.com/api/v3", "https://exa mple.com"] {
+            let e = GithubForge::new(bad, "a/b", "t").unwrap_err().to_string();
+            assert!(e.contains("GITHUB_API_URL"), "{e}");
+            assert!(e.contains("https://ghe.example.com/api/v3"), "{e}");
+        }
+    }
+
+    #[test]
+    fn an_unreachable_api_is_named_with_its_cause_after_bounded_retries() {
+        // A port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let api = format!("http://127.0.0.1:{port}/api/v3");
+        let f = GithubForge::new(&api, "a/b", "ghp_secret").unwrap();
+        let e = f.default_branch().unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "GET /repos/a/b: cannot reach GitHub at {api}: client error"
+            )),
+            "{e}"
+        );
+        assert!(e.to_ascii_lowercase().contains("connect"), "{e}");
+        assert!(e.ends_with("check GITHUB_API_URL and the network"), "{e}");
+        assert!(!e.contains("ghp_secret"), "{e}");
+    }
+
+    /// A server on 127.0.0.1 that answers each connection with the next of `answers` and
+    /// returns the request heads it read (lower-cased).
+    fn one_shot_server(answers: Vec<String>) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let mut heads = Vec::new();
+            for answer in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap() == 0 || line.trim_end().is_empty() {
+                        break;
+                    }
+                    head.push_str(&line.to_ascii_lowercase());
+                }
+                heads.push(head);
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+            heads
+        });
+        (port, handle)
+    }
+
+    #[test]
+    fn a_redirect_to_another_host_is_followed_without_the_token() {
+        let body = r#"{"default_branch":"trunk"}"#;
+        let (elsewhere, other) = one_shot_server(vec![format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )]);
+        let (api_port, api) = one_shot_server(vec![format!(
+            "HTTP/1.1 301 Moved\r\nlocation: http://127.0.0.1:{elsewhere}/repositories/7\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )]);
+        let f = GithubForge::new(
+            &format!("http://127.0.0.1:{api_port}/api/v3"),
+            "a/b",
+            "ghp_secret",
+        )
+        .unwrap();
+        assert_eq!(f.default_branch().unwrap(), "trunk");
+        let first = api.join().unwrap().remove(0);
+        assert!(
+            first.starts_with("get /api/v3/repos/a/b http/1.1"),
+            "{first}"
+        );
+        assert!(
+            first.contains("authorization: bearer ghp_secret"),
+            "{first}"
+        );
+        assert!(
+            first.contains("accept: application/vnd.github+json"),
+            "{first}"
+        );
+        assert!(
+            first.contains("x-github-api-version: 2022-11-28"),
+            "{first}"
+        );
+        let second = other.join().unwrap().remove(0);
+        assert!(
+            second.starts_with("get /repositories/7 http/1.1"),
+            "{second}"
+        );
+        assert!(!second.contains("ghp_secret"), "{second}");
+        assert!(!second.contains("authorization"), "{second}");
+    }
+
+    #[test]
+    fn a_diff_is_asked_for_with_one_accept_header_and_read_as_text() {
+        let diff = "diff --git a/x b/x\n+added\n";
+        let (port, server) = one_shot_server(vec![format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{diff}",
+            diff.len()
+        )]);
+        let f = GithubForge::new(&format!("http://127.0.0.1:{port}"), "a/b", "t").unwrap();
+        assert_eq!(f.pull_request_diff(5).unwrap(), diff);
+        let head = server.join().unwrap().remove(0);
+        assert!(
+            head.starts_with("get /repos/a/b/pulls/5 http/1.1"),
+            "{head}"
+        );
+        assert_eq!(
+            head.lines()
+                .filter(|l| l.starts_with("accept:"))
+                .collect::<Vec<_>>(),
+            vec!["accept: application/vnd.github.diff"],
+            "{head}"
+        );
+        assert_eq!(head.matches("user-agent:").count(), 1, "{head}");
+    }
+
+    #[test]
+    fn causes_are_listed_once_each() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "client error (Connect)")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(causes(&e), "client error (Connect): connection refused");
     }
 }

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::forge::issues::{code, line};
 use crate::forge::{
-    Comment, Forge, ForgeError, InlineComment, NewReview, PostedReview, ReviewEvent, Side, TextKind,
-    markers,
+    Comment, Forge, ForgeError, InlineComment, NewReview, PostedReview, ReviewEvent, Side,
+    TextKind, markers,
 };
 use crate::preflight::diff::{LineKind, parse_str};
 
