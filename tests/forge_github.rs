@@ -206,7 +206,7 @@ fn route(
                 .into_iter()
                 .map(|l| json!({"name": l}))
                 .collect();
-            let issue = json!({"number": n, "title": body["title"], "body": body["body"], "state": "open", "labels": labels});
+            let issue = json!({"id": 9000 + n, "number": n, "title": body["title"], "body": body["body"], "state": "open", "labels": labels});
             w.issues.push(issue.clone());
             (201, vec![], issue)
         }
@@ -218,6 +218,10 @@ fn route(
                 }
             }
             (200, vec![], i.clone())
+        }
+        ("POST", ["issues", n, "sub_issues"]) => {
+            let i = &w.issues[n.parse::<usize>().unwrap() - 1];
+            (201, vec![], i.clone())
         }
         ("POST", ["issues", n, "labels"]) => {
             let i = &mut w.issues[n.parse::<usize>().unwrap() - 1];
@@ -239,6 +243,14 @@ fn github(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
         .env("GITHUB_REPOSITORY", "acme/shop")
         .env("GITHUB_API_URL", fake.api());
     cmd
+}
+
+fn reqs_bodies(fake: &Fake, suffix: &str) -> Vec<Value> {
+    fake.requests()
+        .iter()
+        .filter(|r| r.path.ends_with(suffix))
+        .map(|r| r.body.clone())
+        .collect()
 }
 
 fn calls(fake: &Fake) -> Vec<String> {
@@ -272,6 +284,19 @@ fn issues_are_created_with_exact_calls_on_a_ghes_base_and_reruns_only_read() {
             format!("PATCH {PREFIX}/issues/3"),
             format!("PATCH {PREFIX}/issues/4"),
             format!("PATCH {PREFIX}/issues/1"),
+            format!("POST {PREFIX}/issues/1/sub_issues"),
+            format!("POST {PREFIX}/issues/1/sub_issues"),
+            format!("POST {PREFIX}/issues/1/sub_issues"),
+        ]
+    );
+    // The task issues go under the parent by their REST ids, as GitHub's sub-issues API wants.
+    let linked: Vec<Value> = reqs_bodies(&fake, "/issues/1/sub_issues");
+    assert_eq!(
+        linked,
+        vec![
+            json!({"sub_issue_id": 9002}),
+            json!({"sub_issue_id": 9003}),
+            json!({"sub_issue_id": 9004})
         ]
     );
     let reqs = fake.requests();
@@ -314,6 +339,35 @@ fn issues_are_created_with_exact_calls_on_a_ghes_base_and_reruns_only_read() {
         .success()
         .stdout(predicate::str::contains("parent #1 (unchanged)"));
     assert_eq!(calls(&fake), vec![list], "a re-run only reads");
+}
+
+#[test]
+fn a_github_without_sub_issues_keeps_the_task_list_and_says_so_once() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    fake.can(Canned {
+        method: "POST",
+        path: format!("{PREFIX}/issues/1/sub_issues"),
+        status: 404,
+        headers: vec![],
+        body: json!({"message": "Not Found"}),
+    });
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .success();
+    let tries = calls(&fake)
+        .iter()
+        .filter(|c| c.ends_with("/sub_issues"))
+        .count();
+    assert_eq!(tries, 1, "one refusal is enough to know");
+    assert!(repo.log_has("sub_issue", "unavailable"));
+    assert!(
+        fake.issue(1)["body"]
+            .as_str()
+            .unwrap()
+            .contains("- [ ] #2 Reset token store (task-001)")
+    );
 }
 
 #[test]

@@ -23,6 +23,12 @@ fn one_issue_per_task_and_a_parent_with_the_task_list() {
 
     let parent = repo.issue(1);
     assert_eq!(parent["title"], "[FEATURE] Password reset by e-mail");
+    assert_eq!(
+        parent["sub_issues"],
+        serde_json::json!([2, 3, 4]),
+        "the tasks are sub-issues of the parent"
+    );
+    assert!(repo.log_has("sub_issue", "ok"));
     let body = parent["body"].as_str().unwrap();
     assert!(
         body.starts_with(&format!("<!-- factory:parent sid={sid} -->")),
@@ -95,6 +101,7 @@ fn a_rerun_finds_its_issues_by_marker_and_updates_them() {
         .success()
         .stdout(predicate::str::contains("parent #1 (unchanged)"));
     assert_eq!(repo.issue_files().len(), 4, "no duplicates");
+    assert_eq!(repo.issue(1)["sub_issues"], serde_json::json!([2, 3, 4]));
     assert_eq!(
         repo.issue(2),
         before,

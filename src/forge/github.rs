@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::{
     Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
-    PullRequest, ReviewEvent, State,
+    PullRequest, ReviewEvent, State, SubIssueLink,
 };
 
 /// Default API base (github.com).
@@ -510,6 +510,11 @@ impl GithubForge {
     }
 }
 
+/// Whether `e` is GitHub's 404 answer to a write (an API this GitHub does not have).
+fn is_not_found(e: &ForgeError) -> bool {
+    matches!(e, ForgeError::Api(m) if m.contains(": 404 Not Found"))
+}
+
 /// Whether `e` is GitHub's 422 answer (the input was refused, e.g. a token that may not approve).
 fn is_unprocessable(e: &ForgeError) -> bool {
     matches!(e, ForgeError::Api(m) if m.contains(": 422 Unprocessable"))
@@ -555,6 +560,8 @@ fn to_issue(v: &Value, comments: Vec<Comment>) -> Issue {
         created_at: time(&v["created_at"]),
         updated_at: time(&v["updated_at"]),
         closed_at: v["closed_at"].as_str().and_then(|s| s.parse().ok()),
+        id: v["id"].as_u64(),
+        sub_issues: Vec::new(),
     }
 }
 
@@ -646,6 +653,36 @@ impl Forge for GithubForge {
             Some(&b),
         )?;
         Ok(to_comment(&r.body))
+    }
+
+    fn link_sub_issue(&self, parent: u64, child: &Issue) -> Result<SubIssueLink, ForgeError> {
+        let Some(id) = child.id else {
+            return Ok(SubIssueLink::Unavailable(format!(
+                "GitHub gave no id for #{}",
+                child.number
+            )));
+        };
+        let url = self.repo_url(&format!("/issues/{parent}/sub_issues"));
+        match self.request(Method::Post, &url, Some(&json!({"sub_issue_id": id}))) {
+            Ok(r) if r.status == 404 => Ok(SubIssueLink::Unavailable(
+                "this GitHub has no sub-issues API (404)".into(),
+            )),
+            Ok(_) => Ok(SubIssueLink::Linked),
+            // Already linked, or GitHub's own limits (a parent already set elsewhere): the task
+            // list still links the issues, so this is reported, not fatal.
+            Err(e) if is_unprocessable(&e) => {
+                let text = e.to_string();
+                if text.to_lowercase().contains("duplicate") || text.contains("already") {
+                    Ok(SubIssueLink::AlreadyLinked)
+                } else {
+                    Ok(SubIssueLink::Unavailable(text))
+                }
+            }
+            Err(e) if is_not_found(&e) => Ok(SubIssueLink::Unavailable(
+                "this GitHub has no sub-issues API (404)".into(),
+            )),
+            Err(e) => Err(e),
+        }
     }
 
     fn set_issue_state(&self, number: u64, state: State) -> Result<(), ForgeError> {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Forge, ForgeError, Issue, NewIssue, State, TextKind, markers};
+use super::{Forge, ForgeError, Issue, NewIssue, State, SubIssueLink, TextKind, markers};
 use crate::contracts::{self, Contract};
 use crate::intake::sanitize;
 use crate::state::{IssueRef, Session, StateDir};
@@ -380,6 +380,7 @@ pub fn create_issues(
         ),
         json!({"issue": parent.number}),
     );
+    link_sub_issues(forge, parent.number, &plan, &numbers)?;
 
     // Record in the session (replacing earlier entries of the same numbers) and the artifact.
     let mut refs = vec![IssueRef {
@@ -568,6 +569,44 @@ fn action_word(a: Action) -> &'static str {
         Action::Updated => "updated",
         Action::Unchanged => "unchanged",
     }
+}
+
+/// Put the task issues created in this run under the parent as sub-issues, where the forge
+/// has them. Issues found from an earlier run were linked then, so a re-run only reads. A forge
+/// without sub-issues is said once in the log; the parent's task list links the issues anyway.
+fn link_sub_issues(
+    forge: &dyn Forge,
+    parent: u64,
+    plan: &Plan,
+    numbers: &BTreeMap<String, (Issue, bool)>,
+) -> Result<(), ForgeError> {
+    for task in &plan.tasks {
+        let Some((issue, true)) = numbers.get(&task.id) else {
+            continue;
+        };
+        let (status, detail) = match forge.link_sub_issue(parent, issue)? {
+            SubIssueLink::Linked => ("ok", format!("#{} linked under #{parent}", issue.number)),
+            SubIssueLink::AlreadyLinked => (
+                "skipped",
+                format!("#{} was already under #{parent}", issue.number),
+            ),
+            SubIssueLink::Unavailable(why) => {
+                tracing::info!(
+                    target: "factory::event",
+                    phase = "issue_creation",
+                    action = "sub_issue",
+                    tool = forge.name(),
+                    status = "unavailable",
+                    detail = format!("sub-issues not linked: {why}; the parent's task list links the issues"),
+                    refs = json!({"issue": parent}).to_string()
+                );
+                return Ok(());
+            }
+        };
+        let refs = json!({"issue": issue.number, "parent": parent}).to_string();
+        tracing::info!(target: "factory::event", phase = "issue_creation", action = "sub_issue", tool = forge.name(), status, detail, refs);
+    }
+    Ok(())
 }
 
 pub(crate) fn event(action: &str, what: Action, tool: &str, detail: String, refs: Value) {

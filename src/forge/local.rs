@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use super::git::Git;
 use super::{
     Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
-    PullRequest, Review, State,
+    PullRequest, Review, State, SubIssueLink,
 };
 use crate::state::{now, write_atomic};
 
@@ -200,6 +200,8 @@ impl Forge for LocalForge {
                 created_at: at,
                 updated_at: at,
                 closed_at: None,
+                id: None,
+                sub_issues: Vec::new(),
             };
             self.remember_labels(&issue.labels)?;
             Self::write(&self.issue_path(issue.number), &issue)?;
@@ -217,6 +219,20 @@ impl Forge for LocalForge {
                 Self::write(&self.issue_path(number), &issue)?;
             }
             Ok(issue)
+        })
+    }
+
+    fn link_sub_issue(&self, parent: u64, child: &Issue) -> Result<SubIssueLink, ForgeError> {
+        self.locked(|| {
+            self.load_issue(child.number)?;
+            let mut issue = self.load_issue(parent)?;
+            if issue.sub_issues.contains(&child.number) {
+                return Ok(SubIssueLink::AlreadyLinked);
+            }
+            issue.sub_issues.push(child.number);
+            issue.updated_at = now();
+            Self::write(&self.issue_path(parent), &issue)?;
+            Ok(SubIssueLink::Linked)
         })
     }
 

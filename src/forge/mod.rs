@@ -76,6 +76,23 @@ pub struct Issue {
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Timestamp>,
+    /// The forge's own id of the issue, where it has one besides the number (GitHub's REST
+    /// `id`, which sub-issue links need).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// Issues linked under this one as sub-issues (local forge; GitHub keeps its own list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_issues: Vec<u64>,
+}
+
+/// How linking a sub-issue went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubIssueLink {
+    Linked,
+    AlreadyLinked,
+    /// The forge has no sub-issues (an older GitHub Enterprise Server) or refused the link;
+    /// the task list in the parent's body still links the issues.
+    Unavailable(String),
 }
 
 /// A pull request.
@@ -261,6 +278,16 @@ pub trait Forge {
     /// than the safe-outputs policy allows ([`SafeForge`]; no limit otherwise).
     fn check_plan_issues(&self, _tasks: usize) -> Result<(), ForgeError> {
         Ok(())
+    }
+
+    /// Link `child` under `parent` as a sub-issue where the forge has them, so the hierarchy
+    /// shows natively besides the task list in the parent's body.
+    fn link_sub_issue(&self, parent: u64, child: &Issue) -> Result<SubIssueLink, ForgeError> {
+        let _ = (parent, child);
+        Ok(SubIssueLink::Unavailable(format!(
+            "the {} forge has no sub-issues",
+            self.name()
+        )))
     }
 
     /// Every issue, open and closed, in number order.

@@ -27,7 +27,7 @@ use regex::{Captures, Regex};
 
 use super::{
     Comment, Forge, ForgeError, InlineComment, Issue, Label, NewIssue, NewPullRequest, NewReview,
-    PostedReview, PullRequest, State,
+    PostedReview, PullRequest, State, SubIssueLink,
 };
 use crate::intake::sanitize::{invisible, strip_comments};
 use crate::workflow::Outputs;
@@ -550,6 +550,10 @@ impl<F: Forge> Forge for SafeForge<F> {
 
     fn set_issue_state(&self, number: u64, state: State) -> Result<(), ForgeError> {
         self.inner.set_issue_state(number, state)
+    }
+
+    fn link_sub_issue(&self, parent: u64, child: &Issue) -> Result<SubIssueLink, ForgeError> {
+        self.inner.link_sub_issue(parent, child)
     }
 
     fn default_branch(&self) -> Result<String, ForgeError> {
