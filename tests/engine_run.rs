@@ -621,6 +621,38 @@ fn a_review_that_requests_changes_sends_the_work_back_to_implementation() {
 }
 
 #[test]
+fn one_phase_at_a_time_a_send_back_says_what_runs_next() {
+    let repo = Repo::new("");
+    repo.script("code_review", &["sendback:implementation", "ok"]);
+    repo.factory()
+        .args(["run", "Add an export button", "--class", "feature"])
+        .args(["--phase", "strategic_plan"])
+        .assert()
+        .success();
+    for phase in ["issue_creation", "tactical_plan", "implementation"] {
+        repo.factory()
+            .args(["run", "--resume", "--phase", phase])
+            .assert()
+            .success();
+    }
+    repo.factory()
+        .args(["run", "--resume", "--phase", "code_review"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "code_review sent the work back to implementation (review cycle 1)",
+        ))
+        .stdout(predicate::str::contains(
+            "next: factory run --resume --phase implementation",
+        ));
+    repo.factory()
+        .args(["run", "--resume", "--phase", "implementation"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("implementation completed"));
+}
+
+#[test]
 fn review_cycles_past_the_limit_escalate() {
     let repo = Repo::new("limits:\n  max_review_cycles: 2\n");
     repo.script("code_review", &["sendback:implementation"]);

@@ -79,7 +79,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             Outcome::Clean
         }
         RunResult::PhaseDone { phase, already } => {
-            if already {
+            let session = state.load_session()?;
+            let sent_back = session
+                .as_ref()
+                .and_then(|s| s.rework.as_ref())
+                .filter(|r| r.from == phase);
+            if let Some(r) = sent_back {
+                println!(
+                    "{phase} sent the work back to {} (review cycle {})",
+                    r.phase, r.cycle
+                );
+            } else if already {
                 println!("{phase} had already completed");
             } else {
                 println!("{phase} completed");
