@@ -541,8 +541,24 @@ fn open_pull() -> Value {
     json!({
         "number": 5, "title": "Reset token store", "state": "open", "merged": false,
         "body": "<!-- factory:pr issue=2 -->\nCloses #2",
-        "head": {"ref": "feat/#2-reset-token-store"}, "base": {"ref": "main"}
+        "head": {"ref": "feat/#2-reset-token-store", "sha": "abc123"}, "base": {"ref": "main"}
     })
+}
+
+/// The head commit's CI: check runs and commit statuses as GitHub reports them.
+fn can_checks(fake: &Fake, runs: Value, statuses: Value) {
+    fake.can(canned(
+        "GET",
+        "/commits/abc123/check-runs",
+        200,
+        json!({"total_count": runs.as_array().unwrap().len(), "check_runs": runs}),
+    ));
+    fake.can(canned(
+        "GET",
+        "/commits/abc123/status",
+        200,
+        json!({"state": "success", "statuses": statuses}),
+    ));
 }
 
 #[test]
@@ -551,6 +567,14 @@ fn an_approved_pull_request_is_squash_merged_through_the_api() {
     repo.review(5, 1, "APPROVE");
     let fake = Fake::start();
     fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    can_checks(
+        &fake,
+        json!([
+            {"name": "test", "status": "completed", "conclusion": "success"},
+            {"name": "docs", "status": "completed", "conclusion": "skipped"}
+        ]),
+        json!([{"context": "ci/lint", "state": "success"}]),
+    );
     fake.can(canned(
         "GET",
         "/compare/",
@@ -594,6 +618,8 @@ fn an_approved_pull_request_is_squash_merged_through_the_api() {
         calls(&fake),
         vec![
             format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/commits/abc123/check-runs?per_page=100"),
+            format!("GET {PREFIX}/commits/abc123/status"),
             format!("GET {PREFIX}/compare/main...feat/%232-reset-token-store"),
             format!("PUT {PREFIX}/pulls/5/merge"),
             format!("DELETE {PREFIX}/git/refs/heads/feat/%232-reset-token-store"),
@@ -603,14 +629,55 @@ fn an_approved_pull_request_is_squash_merged_through_the_api() {
         ]
     );
     let reqs = fake.requests();
-    assert_eq!(reqs[2].body["merge_method"], "squash");
-    assert_eq!(reqs[2].body["commit_title"], "Reset token store (#5)");
-    assert_eq!(reqs[2].body["commit_message"], "Closes #2");
+    assert_eq!(reqs[4].body["merge_method"], "squash");
+    assert_eq!(reqs[4].body["commit_title"], "Reset token store (#5)");
+    assert_eq!(reqs[4].body["commit_message"], "Closes #2");
     assert_eq!(
-        reqs[5].body["body"],
+        reqs[7].body["body"],
         "Completed — PR #5 merged as 0123456789ab."
     );
-    assert_eq!(reqs[6].body, json!({"state": "closed"}));
+    assert_eq!(reqs[8].body, json!({"state": "closed"}));
+}
+
+#[test]
+fn failing_or_running_checks_keep_an_approved_pull_request_unmerged() {
+    let repo = Repo::with_plan(&plan());
+    repo.review(5, 1, "APPROVE");
+    let fake = Fake::start();
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    can_checks(
+        &fake,
+        json!([
+            {"name": "test", "status": "completed", "conclusion": "failure"},
+            {"name": "build", "status": "completed", "conclusion": "success"}
+        ]),
+        json!([{"context": "ci/deploy-preview", "state": "error"}]),
+    );
+    github(&repo, &fake)
+        .args(["merge", "--pr", "5"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "checks failing on its head commit: test, ci/deploy-preview",
+        ));
+    assert!(calls(&fake).iter().all(|c| !c.starts_with("PUT")));
+
+    fake.clear();
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    can_checks(
+        &fake,
+        json!([{"name": "test", "status": "in_progress", "conclusion": null}]),
+        json!([]),
+    );
+    github(&repo, &fake)
+        .args(["merge", "--pr", "5"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "checks still running on its head commit: test; merge once they pass",
+        ));
+    assert!(calls(&fake).iter().all(|c| !c.starts_with("PUT")));
+    assert!(repo.log_has("pr_merge", "refused"));
 }
 
 #[test]
@@ -619,6 +686,7 @@ fn a_pull_request_behind_its_base_is_not_merged_through_the_api() {
     repo.review(5, 1, "APPROVE");
     let fake = Fake::start();
     fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    can_checks(&fake, json!([]), json!([]));
     fake.can(canned(
         "GET",
         "/compare/",

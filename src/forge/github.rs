@@ -20,8 +20,8 @@ use octocrab::Octocrab;
 use serde_json::{Value, json};
 
 use super::{
-    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
-    PullRequest, ReviewEvent, State, SubIssueLink,
+    Checks, Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview,
+    PostedReview, PullRequest, ReviewEvent, State, SubIssueLink,
 };
 
 /// Default API base (github.com).
@@ -588,6 +588,7 @@ fn to_pull(v: &Value) -> PullRequest {
         created_at: time(&v["created_at"]),
         updated_at: time(&v["updated_at"]),
         merged_at: v["merged_at"].as_str().and_then(|s| s.parse().ok()),
+        head_sha: v["head"]["sha"].as_str().map(str::to_string),
     }
 }
 
@@ -769,6 +770,38 @@ impl Forge for GithubForge {
             Some(&b),
         )?;
         Ok(to_pull(&r.body))
+    }
+
+    fn checks(&self, pr: &PullRequest) -> Result<Checks, ForgeError> {
+        let sha = match &pr.head_sha {
+            Some(s) => s.clone(),
+            None => match self.ref_sha(&pr.head)? {
+                Some(s) => s,
+                None => return Ok(Checks::default()),
+            },
+        };
+        let mut checks = Checks::default();
+        let runs = self.get(&self.repo_url(&format!("/commits/{sha}/check-runs?per_page=100")))?;
+        for run in runs["check_runs"].as_array().into_iter().flatten() {
+            let name = run["name"].as_str().unwrap_or("check").to_string();
+            match (run["status"].as_str(), run["conclusion"].as_str()) {
+                (Some("completed"), Some("success" | "neutral" | "skipped")) => {
+                    checks.passed.push(name)
+                }
+                (Some("completed"), _) => checks.failing.push(name),
+                _ => checks.pending.push(name),
+            }
+        }
+        let status = self.get(&self.repo_url(&format!("/commits/{sha}/status")))?;
+        for s in status["statuses"].as_array().into_iter().flatten() {
+            let name = s["context"].as_str().unwrap_or("status").to_string();
+            match s["state"].as_str() {
+                Some("success") => checks.passed.push(name),
+                Some("pending") => checks.pending.push(name),
+                _ => checks.failing.push(name),
+            }
+        }
+        Ok(checks)
     }
 
     fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError> {

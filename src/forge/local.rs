@@ -379,6 +379,7 @@ impl Forge for LocalForge {
                 created_at: at,
                 updated_at: at,
                 merged_at: None,
+                head_sha: None,
             };
             Self::write(&self.pull_path(pr.number), &pr)?;
             Ok(pr)

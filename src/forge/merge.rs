@@ -35,6 +35,16 @@ pub enum Refusal {
         "pull request #{pr}: branch `{head}` is behind `{base}`; merge or rebase `{base}` into it, review again, then merge"
     )]
     Behind { pr: u64, head: String, base: String },
+    #[error(
+        "pull request #{pr}: checks failing on its head commit: {}; fix them, review again, then merge",
+        .names.join(", ")
+    )]
+    ChecksFailing { pr: u64, names: Vec<String> },
+    #[error(
+        "pull request #{pr}: checks still running on its head commit: {}; merge once they pass",
+        .names.join(", ")
+    )]
+    ChecksPending { pr: u64, names: Vec<String> },
     #[error("pull request #{pr} is {state}; only open pull requests merge")]
     NotOpen { pr: u64, state: &'static str },
 }
@@ -119,6 +129,24 @@ pub fn merge_pull_request(
         }));
     }
     if let Err(r) = check_review(state, pr_number) {
+        log_refusal(forge, &r);
+        return Ok(Err(r));
+    }
+    let checks = forge.checks(&pr)?;
+    let refusal = if !checks.failing.is_empty() {
+        Some(Refusal::ChecksFailing {
+            pr: pr_number,
+            names: checks.failing,
+        })
+    } else if !checks.pending.is_empty() {
+        Some(Refusal::ChecksPending {
+            pr: pr_number,
+            names: checks.pending,
+        })
+    } else {
+        None
+    };
+    if let Some(r) = refusal {
         log_refusal(forge, &r);
         return Ok(Err(r));
     }

@@ -117,6 +117,10 @@ pub struct PullRequest {
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_at: Option<Timestamp>,
+    /// The commit at the head of the branch, where the forge reports it (GitHub's `head.sha`):
+    /// the commit whose checks must be green before merging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_sha: Option<String>,
 }
 
 /// What a new issue needs.
@@ -125,6 +129,14 @@ pub struct NewIssue {
     pub title: String,
     pub body: String,
     pub labels: Vec<Label>,
+}
+
+/// The CI checks of a pull request's head commit, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checks {
+    pub passed: Vec<String>,
+    pub pending: Vec<String>,
+    pub failing: Vec<String>,
 }
 
 /// What a new pull request needs.
@@ -317,6 +329,12 @@ pub trait Forge {
         title: &str,
         body: &str,
     ) -> Result<PullRequest, ForgeError>;
+    /// The CI checks reported on the pull request's head commit (GitHub check runs and commit
+    /// statuses). A forge without CI reports none.
+    fn checks(&self, pr: &PullRequest) -> Result<Checks, ForgeError> {
+        let _ = pr;
+        Ok(Checks::default())
+    }
     /// Whether the head branch contains every commit of the base branch.
     fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError>;
     /// Squash-merge an open pull request; returns the merge commit.

@@ -75,13 +75,24 @@ impl Phase for Merge {
         for pr in pending {
             match merge::merge_pull_request(ctx.state, forge.as_ref(), pr)? {
                 Ok(m) => merged.push(m),
-                Err(r) => refusals.push(r.to_string()),
+                Err(r) => refusals.push(r),
             }
         }
         if !refusals.is_empty() {
-            return Ok(PhaseOutcome::Failed {
-                detail: refusals.join("\n"),
-            });
+            let detail = refusals
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n");
+            // Checks still running is a wait, not a failure: the engine tries again on the
+            // backoff schedule.
+            if refusals
+                .iter()
+                .all(|r| matches!(r, merge::Refusal::ChecksPending { .. }))
+            {
+                return Ok(PhaseOutcome::Unavailable { detail });
+            }
+            return Ok(PhaseOutcome::Failed { detail });
         }
         let verify_step = ctx.phase.step.as_ref().is_some_and(|s| s.verify);
         if verify_step {

@@ -305,6 +305,7 @@ mod tests {
             created_at: crate::state::now(),
             updated_at: crate::state::now(),
             merged_at: None,
+            head_sha: None,
         }
     }
 

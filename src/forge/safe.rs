@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use regex::{Captures, Regex};
 
 use super::{
-    Comment, Forge, ForgeError, InlineComment, Issue, Label, NewIssue, NewPullRequest, NewReview,
-    PostedReview, PullRequest, State, SubIssueLink,
+    Checks, Comment, Forge, ForgeError, InlineComment, Issue, Label, NewIssue, NewPullRequest,
+    NewReview, PostedReview, PullRequest, State, SubIssueLink,
 };
 use crate::intake::sanitize::{invisible, strip_comments};
 use crate::workflow::Outputs;
@@ -554,6 +554,10 @@ impl<F: Forge> Forge for SafeForge<F> {
 
     fn link_sub_issue(&self, parent: u64, child: &Issue) -> Result<SubIssueLink, ForgeError> {
         self.inner.link_sub_issue(parent, child)
+    }
+
+    fn checks(&self, pr: &PullRequest) -> Result<Checks, ForgeError> {
+        self.inner.checks(pr)
     }
 
     fn default_branch(&self) -> Result<String, ForgeError> {
