@@ -681,6 +681,53 @@ fn failing_or_running_checks_keep_an_approved_pull_request_unmerged() {
 }
 
 #[test]
+fn in_a_run_checks_still_running_are_waited_for_on_the_backoff_schedule() {
+    let repo = Repo::with_plan(&plan());
+    repo.review(5, 1, "APPROVE");
+    // Everything before merge is out of the way and pull request #5 is the session's.
+    let path = repo.path().join(".factory/session.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for phase in s["route"].as_array().unwrap().clone() {
+        let p = phase.as_str().unwrap();
+        if p == "merge" || p == "completion" {
+            continue;
+        }
+        s["phases"][p] = json!({"status": "skipped", "attempts": 0});
+    }
+    s["pull_requests"] = json!([{"number": 5, "issue": 2}]);
+    std::fs::write(&path, s.to_string()).unwrap();
+    std::fs::write(
+        repo.path().join(".factory/workflow.yaml"),
+        "backoff:\n  base_seconds: 0.01\n  factor: 2\n  max_seconds: 0.05\n  max_attempts: 2\n",
+    )
+    .unwrap();
+    let fake = Fake::start();
+    for _ in 0..2 {
+        fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+        can_checks(
+            &fake,
+            json!([{"name": "test", "status": "queued", "conclusion": null}]),
+            json!([]),
+        );
+    }
+    github(&repo, &fake)
+        .args(["run", "--resume", "--phase", "merge"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("tool-unavailable at merge"))
+        .stderr(predicate::str::contains(
+            "checks still running on its head commit: test",
+        ));
+    let gets = calls(&fake)
+        .iter()
+        .filter(|c| c.ends_with("/check-runs?per_page=100"))
+        .count();
+    assert_eq!(gets, 2, "asked again after the backoff, then stopped");
+    assert!(calls(&fake).iter().all(|c| !c.starts_with("PUT")));
+    assert!(repo.log_has("backoff", "waiting"));
+}
+
+#[test]
 fn a_pull_request_behind_its_base_is_not_merged_through_the_api() {
     let repo = Repo::with_plan(&plan());
     repo.review(5, 1, "APPROVE");
