@@ -197,25 +197,11 @@ fn factory_forge_local_wins_over_a_github_environment() {
 
 #[test]
 fn the_engine_runs_issue_creation_as_a_built_in_phase() {
-    let repo = forge_support::Repo::new();
+    let repo = forge_support::Repo::with_workflow(
+        "phases:\n  strategic_plan:\n    command: [\"sh\", \"-c\", \"cp \\\"$PLAN\\\" \\\"$FACTORY_ARTIFACT\\\"\"]\n    env: [PLAN]\n",
+    );
     let plan_file = repo.path().join("plan.json");
     std::fs::write(&plan_file, plan().to_string()).unwrap();
-    std::fs::create_dir_all(repo.path().join(".factory")).unwrap();
-    std::fs::write(
-        repo.path().join(".factory/workflow.yaml"),
-        "phases:\n  strategic_plan:\n    command: [\"sh\", \"-c\", \"cp \\\"$PLAN\\\" \\\"$FACTORY_ARTIFACT\\\"\"]\n    env: [PLAN]\n",
-    )
-    .unwrap();
-    repo.factory()
-        .args([
-            "intake",
-            "--request",
-            "Add password reset by e-mail",
-            "--class",
-            "feature",
-        ])
-        .assert()
-        .success();
     repo.factory()
         .args(["run", "--resume", "--phase", "strategic_plan"])
         .env("PLAN", &plan_file)

@@ -166,24 +166,9 @@ fn a_bad_policy_is_refused_naming_the_key() {
 
 #[test]
 fn in_a_run_the_refusal_stops_for_a_person_without_a_retry_and_shows_in_the_report() {
-    // The route is fixed at intake, so the override comes first.
-    let repo = Repo::new();
-    std::fs::create_dir_all(repo.path().join(".factory")).unwrap();
-    std::fs::write(
-        repo.path().join(".factory/workflow.yaml"),
+    let repo = Repo::with_workflow(
         "routes:\n  feature:\n    - phase: issue_creation\noutputs:\n  max_issues_per_plan: 2\n",
-    )
-    .unwrap();
-    repo.factory()
-        .args([
-            "intake",
-            "--request",
-            "Add password reset by e-mail",
-            "--class",
-            "feature",
-        ])
-        .assert()
-        .success();
+    );
     repo.write_plan(&plan());
     repo.factory()
         .args(["run", "--resume"])

@@ -90,7 +90,23 @@ impl Repo {
     /// `factory intake` for a feature: a session without a plan.
     pub fn with_session() -> Repo {
         let repo = Repo::new();
-        repo.factory()
+        repo.intake_feature();
+        repo
+    }
+
+    /// Like [`Repo::with_session`], with `.factory/workflow.yaml` written first (the route is
+    /// fixed at intake, so an override must be in place before it).
+    pub fn with_workflow(yaml: &str) -> Repo {
+        let repo = Repo::new();
+        std::fs::create_dir_all(repo.path().join(".factory")).unwrap();
+        std::fs::write(repo.path().join(".factory/workflow.yaml"), yaml).unwrap();
+        repo.intake_feature();
+        repo
+    }
+
+    /// `factory intake` for the feature request the forge tests share.
+    fn intake_feature(&self) {
+        self.factory()
             .args([
                 "intake",
                 "--request",
@@ -100,7 +116,6 @@ impl Repo {
             ])
             .assert()
             .success();
-        repo
     }
 
     pub fn write_plan(&self, plan: &Value) {
