@@ -85,6 +85,9 @@ pub enum Command {
     /// Phase 5: the implementer agent changes one issue's branch in a worktree; factory checks
     /// the scope, runs the validation, commits, pushes and opens the pull request.
     Implement(commands::implement::ImplementArgs),
+    /// Perform the forge writes a deferred phase left in .factory/outbox/, checked against
+    /// their contract and the safe-outputs policy first.
+    Apply(commands::apply::ApplyArgs),
 }
 
 /// What a command reports when it finished without an error.

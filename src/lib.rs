@@ -5,6 +5,7 @@
 //! are leaves that never call an agent or a forge.
 
 pub mod agents;
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod contracts;

@@ -1211,3 +1211,143 @@ fn a_review_github_refuses_even_as_a_comment_is_an_error_naming_the_reason() {
     assert_eq!(reqs.len(), 4, "one fallback, no more");
     assert_eq!(reqs[3].body["event"], "COMMENT");
 }
+
+/// Deferred writes on GitHub: the implementation job runs without any token and makes no API
+/// call at all; `factory apply` (with the token) pushes the branch and opens the pull request
+/// with exact calls, and applying again makes none.
+#[test]
+fn a_deferred_implementation_calls_no_api_and_apply_opens_the_pull_request_once() {
+    let repo = Repo::with_plan(&plan());
+    let fake = Fake::start();
+    github(&repo, &fake)
+        .args(["issues", "create"])
+        .assert()
+        .success();
+    let root = repo.path();
+    let origin = root.join("origin.git");
+    repo.git(&["init", "-q", "--bare", origin.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    std::fs::write(
+        root.join(".git/info/exclude"),
+        ".factory/\nfake/\norigin.git/\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join(".factory/workflow.yaml"),
+        "agents:\n  implementer:\n    env: [FAKE_AGENT_DIR]\n",
+    )
+    .unwrap();
+    let agent_dir = root.join("fake");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    std::fs::write(
+        agent_dir.join("edit.sh"),
+        "mkdir -p src/auth && echo 'export const ok = 1;' > src/auth/reset_token.ts\n",
+    )
+    .unwrap();
+    std::fs::write(agent_dir.join("script"), "edit:edit.sh\n").unwrap();
+    let path = format!(
+        "{}:{}",
+        forge_support::manifest("tests/fixtures/agents").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    fake.clear();
+    repo.factory()
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", fake.api())
+        .env("FACTORY_WRITES", "deferred")
+        .env("PATH", &path)
+        .env("FAKE_AGENT_DIR", &agent_dir)
+        .env("CODEX_API_KEY", "test-key")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "publication left for `factory apply` in .factory/outbox/0001-implementation-pull-request.json",
+        ));
+    assert_eq!(calls(&fake), Vec::<String>::new(), "no forge call");
+    let branch = "feat/#2-reset-token-store";
+    let on_origin = std::process::Command::new("git")
+        .args([
+            "--git-dir",
+            origin.to_str().unwrap(),
+            "rev-parse",
+            "--verify",
+            "--quiet",
+        ])
+        .arg(format!("refs/heads/{branch}"))
+        .output()
+        .unwrap();
+    assert!(!on_origin.status.success(), "nothing pushed yet");
+
+    let task = json!({"number": 2, "title": "[TASK] Reset token store", "state": "open", "body": "Implement the token store.", "labels": []});
+    fake.can(canned("GET", "$", 200, json!({"default_branch": "main"})));
+    fake.can(canned("GET", "/issues/2$", 200, task));
+    fake.can(canned("GET", "/issues/2/comments", 200, json!([])));
+    fake.can(canned(
+        "GET",
+        "/git/ref/heads/",
+        200,
+        json!({"object": {"sha": "abc123"}}),
+    ));
+    fake.can(canned("GET", "/pulls?", 200, json!([])));
+    fake.can(canned(
+        "POST",
+        "/pulls",
+        201,
+        json!({
+            "number": 5, "title": "Reset token store", "state": "open", "body": "b",
+            "head": {"ref": branch}, "base": {"ref": "main"}
+        }),
+    ));
+    github(&repo, &fake)
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "pull request #5 opened for issue #2",
+        ));
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("GET {PREFIX}"),
+            format!("GET {PREFIX}/issues/2"),
+            format!("GET {PREFIX}/issues/2/comments?per_page=100"),
+            format!("GET {PREFIX}/git/ref/heads/feat/%232-reset-token-store"),
+            format!("GET {PREFIX}/pulls?state=all&per_page=100"),
+            format!("POST {PREFIX}/pulls"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert_eq!(reqs[5].body["head"], branch);
+    assert!(reqs[5].body["body"].as_str().unwrap().contains("Closes #2"));
+    let pushed = repo.git(&[
+        "--git-dir",
+        origin.to_str().unwrap(),
+        "log",
+        "--format=%s",
+        "-1",
+        &format!("refs/heads/{branch}"),
+    ]);
+    assert_eq!(pushed, "Reset token store (#2)");
+    assert_eq!(
+        repo.session()["pull_requests"],
+        json!([{"number": 5, "issue": 2, "merged": false}])
+    );
+
+    fake.clear();
+    github(&repo, &fake)
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to apply"));
+    github(&repo, &fake)
+        .args([
+            "apply",
+            ".factory/outbox/0001-implementation-pull-request.json",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already applied"));
+    assert_eq!(calls(&fake), Vec::<String>::new(), "no write twice");
+}

@@ -698,3 +698,331 @@ fn the_built_in_review_sends_the_change_back_then_approves_and_the_pipeline_merg
     assert_eq!(s["counters"]["review_cycles"], 2);
     assert_eq!(s["pull_requests"][0]["merged"], true);
 }
+
+// Deferred writes and `factory apply` (docs/security.md#deferred-writes).
+
+fn outbox(repo: &Repo) -> PathBuf {
+    repo.path().join(".factory/outbox")
+}
+
+fn outbox_files(repo: &Repo) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(outbox(repo))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn with_deferred_writes_the_review_loop_runs_with_factory_apply_between_the_phases() {
+    let repo = feature(
+        "  reviewer:\n    env: [FAKE_AGENT_DIR]\nroutes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n    - phase: code_review\n    - phase: merge\n",
+    );
+    let fake = fake(&repo);
+    std::fs::copy(
+        manifest("tests/fixtures/agents/review-approve.json"),
+        fake.join("review-approve.json"),
+    )
+    .unwrap();
+    let changes = forge_support::review_answer(
+        "REQUEST_CHANGES",
+        json!([{"severity": "important", "category": "auth", "file": "src/auth/reset_token.ts",
+            "line": 1, "description": "the token comparison is not constant-time",
+            "recommendation": "compare in constant time"}]),
+    );
+    std::fs::write(fake.join("changes.json"), changes.to_string()).unwrap();
+    script(
+        &repo,
+        &[
+            "edit:good.sh",
+            "ok:changes.json",
+            "edit:review.sh",
+            "ok:review-approve.json",
+        ],
+    );
+    let deferred = || {
+        let mut cmd = factory(&repo);
+        cmd.env("ANTHROPIC_API_KEY", "test-key")
+            .args(["run", "--resume", "--defer-writes"]);
+        cmd
+    };
+    let apply = || {
+        let mut cmd = factory(&repo);
+        cmd.args(["apply", "--pending"]);
+        cmd
+    };
+
+    // Implementation, deferred: committed on the branch, nothing on the forge, an artifact.
+    deferred()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("implementation completed"))
+        .stdout(predicate::str::contains(
+            "1 forge write(s) left in .factory/outbox/ for `factory apply --pending`",
+        ));
+    assert!(!repo.path().join(".factory/forge/pulls/3.json").exists());
+    assert_eq!(
+        outbox_files(&repo),
+        vec![
+            "0001-implementation-pull-request.bundle",
+            "0001-implementation-pull-request.json"
+        ]
+    );
+    let artifact = repo.json(".factory/outbox/0001-implementation-pull-request.json");
+    assert_eq!(artifact["kind"], "pull_request");
+    assert_eq!(artifact["pull_request"]["branch"], BRANCH);
+    assert_eq!(artifact["pull_request"]["base"], "main");
+    assert_eq!(
+        artifact["pull_request"]["head"],
+        repo.git(&["rev-parse", BRANCH]).as_str()
+    );
+    assert!(repo.log_has("defer", "ok"));
+    // The next phase does not run on a forge that lacks the pending writes.
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "not applied yet (.factory/outbox/: 0001-implementation-pull-request.json): run `factory apply --pending` first",
+        ));
+    apply()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "0001-implementation-pull-request.json: applied: {BRANCH} pushed at"
+        )))
+        .stdout(predicate::str::contains(
+            "pull request #3 opened for issue #2",
+        ));
+    assert_eq!(repo.pull(3)["head"], BRANCH);
+    assert!(repo.pull(3)["body"].as_str().unwrap().contains("Closes #2"));
+    assert_eq!(record(&repo)["issues"][0]["pull_request"], 3);
+    apply()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to apply"));
+
+    // Review, deferred: the review and its sticky summary wait for apply.
+    deferred().assert().success();
+    assert!(!repo.path().join(".factory/forge/reviews/3.json").exists());
+    assert_eq!(
+        outbox_files(&repo)[2..],
+        [
+            "0002-code_review-review.json",
+            "0003-code_review-comment.json",
+            "ledger.json"
+        ]
+    );
+    apply().assert().success().stdout(predicate::str::contains(
+        "0002-code_review-review.json: applied: review posted on pull request #3 (REQUEST_CHANGES, 1 inline comment(s))",
+    ));
+    assert_eq!(
+        repo.json(".factory/forge/reviews/3.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Rework and the approving review, each applied; then the merge, in direct mode.
+    deferred().assert().success();
+    assert!(read(&repo, "prompt-3").contains("the token comparison is not constant-time"));
+    apply()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pull request #3 updated"));
+    deferred().assert().success();
+    apply().assert().success();
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+
+    let reviews = repo.json(".factory/forge/reviews/3.json");
+    assert_eq!(reviews.as_array().unwrap().len(), 2, "each review once");
+    assert_eq!(reviews[0]["event"], "REQUEST_CHANGES");
+    assert_eq!(reviews[1]["event"], "APPROVE");
+    let summaries = repo.pull(3)["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .unwrap()
+                .contains("<!-- factory:review-summary pr=3 -->")
+        })
+        .count();
+    assert_eq!(summaries, 1, "one sticky summary, updated in place");
+    assert_eq!(repo.session()["pull_requests"][0]["merged"], true);
+
+    // Applying an applied artifact again writes nothing.
+    factory(&repo)
+        .args(["apply", ".factory/outbox/0002-code_review-review.json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already applied"));
+    assert_eq!(
+        repo.json(".factory/forge/reviews/3.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+/// An apply artifact made by hand, as a tampered agent job could leave it: `branch` (from main)
+/// with a commit adding `file`, bundled, then deleted from the repository so that only the
+/// bundle holds it.
+fn handmade_artifact(repo: &Repo, branch: &str, file: &str) -> PathBuf {
+    repo.commit_on(branch, file);
+    let head = repo.git(&["rev-parse", branch]);
+    let base = repo.git(&["rev-parse", "main"]);
+    let dir = outbox(repo);
+    std::fs::create_dir_all(&dir).unwrap();
+    let bundle = dir.join("0001-implementation-pull-request.bundle");
+    repo.git(&[
+        "bundle",
+        "create",
+        "--quiet",
+        bundle.to_str().unwrap(),
+        &format!("refs/heads/{branch}"),
+        "^main",
+    ]);
+    repo.git(&["branch", "-D", branch]);
+    let path = dir.join("0001-implementation-pull-request.json");
+    let artifact = json!({
+        "schema_version": "1.0",
+        "kind": "pull_request",
+        "session_id": repo.session()["id"],
+        "phase": "implementation",
+        "created_at": "2026-12-01T00:00:00Z",
+        "pull_request": {
+            "issue": 2, "branch": branch, "base": "main", "base_commit": base, "head": head,
+            "bundle": "0001-implementation-pull-request.bundle", "evidence": []
+        }
+    });
+    std::fs::write(&path, serde_json::to_string_pretty(&artifact).unwrap()).unwrap();
+    path
+}
+
+fn nothing_published(repo: &Repo, branch: &str) {
+    assert_eq!(
+        repo.git(&["branch", "--list", branch]),
+        "",
+        "{branch} was published"
+    );
+    assert!(!repo.path().join(".factory/forge/pulls/3.json").exists());
+}
+
+#[test]
+fn apply_refuses_a_change_to_a_denied_path_publishes_nothing_and_stops_for_a_person() {
+    let repo = feature("");
+    let path = handmade_artifact(&repo, BRANCH, ".github/workflows/x.yml");
+    factory(&repo)
+        .args(["apply", path.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "0001-implementation-pull-request.json: refused: `pull_request.bundle` changes `.github/workflows/x.yml`: denied by `.github/workflows/**` in outputs.paths.deny",
+        ))
+        .stderr(predicate::str::contains("outputs.paths.allow"));
+    nothing_published(&repo, BRANCH);
+    assert!(repo.log_has("safe_output", "refused"));
+    assert_eq!(repo.session()["escalation"]["reason"], "scope-decision");
+    let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
+    assert!(report.contains(".github/workflows/x.yml"), "{report}");
+    // Refused once, not retried: the pending list is empty and the run waits for a person.
+    factory(&repo)
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to apply"));
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("scope-decision"));
+}
+
+#[test]
+fn apply_refuses_a_change_outside_the_issue_scope() {
+    let repo = feature("");
+    let path = handmade_artifact(&repo, BRANCH, "NOTES.md");
+    factory(&repo)
+        .args(["apply", path.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "refused: `pull_request.bundle` changes `NOTES.md`: outside the scope of issue #2",
+        ));
+    nothing_published(&repo, BRANCH);
+}
+
+#[test]
+fn apply_refuses_a_branch_outside_the_branch_allow_list() {
+    let repo = feature("");
+    let path = handmade_artifact(&repo, "release/2", "src/auth/reset_token.ts");
+    factory(&repo)
+        .args(["apply", path.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "refused: `pull_request.branch` `release/2`: does not follow the branch naming rule",
+        ))
+        .stderr(predicate::str::contains(
+            "change `outputs.branches` in .factory/workflow.yaml",
+        ));
+    nothing_published(&repo, "release/2");
+    assert!(repo.log_has("safe_output", "refused"));
+}
+
+#[test]
+fn a_bad_apply_artifact_is_an_error_naming_the_file_and_the_field() {
+    let repo = feature("");
+    let path = handmade_artifact(&repo, BRANCH, "src/auth/reset_token.ts");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let mut doc: Value = serde_json::from_str(&good).unwrap();
+    doc["pull_request"].as_object_mut().unwrap().remove("head");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    factory(&repo)
+        .args(["apply", path.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "0001-implementation-pull-request.json: does not satisfy the apply-artifact contract: field `/pull_request`",
+        ))
+        .stderr(predicate::str::contains("head"));
+
+    let other = outbox(&repo).join("0002-implementation-pull-request.json");
+    std::fs::write(&other, "{ not json").unwrap();
+    factory(&repo)
+        .args(["apply", other.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "0002-implementation-pull-request.json: not valid JSON (line 1, column 3)",
+        ));
+
+    let third = outbox(&repo).join("0003-implementation-pull-request.json");
+    std::fs::write(&third, &good).unwrap();
+    std::fs::write(
+        outbox(&repo).join("0001-implementation-pull-request.bundle"),
+        "not a bundle",
+    )
+    .unwrap();
+    factory(&repo)
+        .args(["apply", third.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "0003-implementation-pull-request.json: field `pull_request.bundle`:",
+        ))
+        .stderr(predicate::str::contains("not a usable git bundle"));
+    nothing_published(&repo, BRANCH);
+}

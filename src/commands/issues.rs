@@ -22,6 +22,11 @@ pub struct IssuesCreateArgs {
     /// Print the result (issues.json) as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Create only the one inline issue a route without issue creation implements (hotfix,
+    /// refactor), as the implementation phase would: for a job that holds the forge token
+    /// before an implementation job with deferred writes, which cannot create it.
+    #[arg(long)]
+    pub inline: bool,
 }
 
 pub fn run(cmd: IssuesCommand) -> anyhow::Result<Outcome> {
@@ -40,7 +45,16 @@ fn create(args: IssuesCreateArgs) -> anyhow::Result<Outcome> {
     })?;
     crate::state::log::set_session(&session.id);
     let forge = open_forge(&state, &repo_for(&state))?;
-    let report = issues::create_issues(&state, forge.as_ref(), &session)?;
+    let report = if args.inline {
+        let has_task_issue = session.issues.iter().any(|i| i.task_id.is_some());
+        if has_task_issue {
+            println!("the session already has its task issues; no inline issue needed");
+            return Ok(Outcome::Clean);
+        }
+        issues::create_inline_issue(&state, forge.as_ref(), &session)?
+    } else {
+        issues::create_issues(&state, forge.as_ref(), &session)?
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(Outcome::Clean);

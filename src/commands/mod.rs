@@ -1,6 +1,7 @@
 //! One file per subcommand. Commands are glue: they read arguments, call library modules and
 //! render results; the logic lives in the library modules.
 
+pub mod apply;
 pub mod complete;
 pub mod dashboard;
 pub mod doctor;
@@ -57,6 +58,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Report(args) => report::run(args),
         Command::Init(args) => init::run(args),
         Command::Implement(args) => implement::run(args),
+        Command::Apply(args) => apply::run(args),
     }
 }
 

@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// A human has dealt with the escalation: clear it and run the phase again.
     #[arg(long, requires = "resume")]
     pub acknowledge: bool,
+    /// Make no forge write and need no forge token: leave the writes as apply artifacts in
+    /// .factory/outbox/ for `factory apply` (also FACTORY_WRITES=deferred).
+    #[arg(long)]
+    pub defer_writes: bool,
     /// The state directory [default: .factory at the repository root].
     #[arg(long, env = "FACTORY_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
@@ -44,6 +48,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             "give a request (`factory run \"Add rate limiting to login\"`, --request-file, --payload) or continue the current session with --resume"
         );
     }
+    if args.defer_writes {
+        crate::apply::set_deferred();
+    }
+    crate::apply::deferred_writes()?;
     let (state, workflow) = open(args.state_dir)?;
     if starting {
         let req = args.request.to_request(args.text.as_deref())?;
@@ -93,6 +101,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                 println!("{phase} had already completed");
             } else {
                 println!("{phase} completed");
+            }
+            let pending = crate::apply::outbox::pending(&state);
+            if !pending.is_empty() {
+                println!(
+                    "{} forge write(s) left in .factory/outbox/ for `factory apply --pending`",
+                    pending.len()
+                );
             }
             if let Some(next) = state.load_session()?.and_then(|s| s.next_phase()) {
                 println!("next: factory run --resume --phase {next}");

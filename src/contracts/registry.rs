@@ -40,6 +40,7 @@ contracts! {
     Intake => "intake", "intake.schema.json";
     Session => "session", "session.schema.json";
     Workflow => "workflow", "workflow.schema.json";
+    ApplyArtifact => "apply-artifact", "apply-artifact.schema.json";
 }
 
 impl Contract {

@@ -353,7 +353,7 @@ pub struct DeniedPath {
     pub pattern: String,
 }
 
-fn glob(pattern: &str) -> Result<globset::GlobMatcher, String> {
+pub(crate) fn glob(pattern: &str) -> Result<globset::GlobMatcher, String> {
     let p = pattern.trim().trim_start_matches("./");
     let p = match p.strip_suffix('/') {
         Some(dir) => format!("{dir}/**"),

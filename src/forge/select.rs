@@ -71,7 +71,21 @@ pub fn choose(env: &ForgeEnv) -> Result<ForgeKind, ForgeError> {
 
 /// Open the forge for the repository at `repo` with state in `state`, behind the safe-outputs
 /// policy of the workflow (`outputs` in .factory/workflow.yaml): every write passes through it.
+/// With deferred writes (`--defer-writes`, `FACTORY_WRITES=deferred`) the phase gets the
+/// deferred forge instead: no token, no network, its writes left as apply artifacts for
+/// `factory apply` (docs/security.md#deferred-writes).
 pub fn open_forge(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, ForgeError> {
+    if crate::apply::deferred_writes().map_err(|e| ForgeError::Unsupported(e.to_string()))? {
+        return Ok(Box::new(crate::apply::deferred::DeferredForge::new(
+            state, repo,
+        )));
+    }
+    open_direct(state, repo)
+}
+
+/// [`open_forge`] in direct mode whatever the mode of the process: what `factory apply`
+/// writes through.
+pub fn open_direct(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, ForgeError> {
     let env = ForgeEnv::from_process(repo);
     let kind = choose(&env)?;
     let workflow = crate::workflow::load(&state.root().join(crate::workflow::load::OVERRIDE_FILE))

@@ -133,6 +133,15 @@ pub fn implement_issue(
     } else {
         None
     };
+    if opts.forge.name() == "deferred" {
+        // No token to fetch with: a CI checkout with full history has the remote branches.
+        let remote = format!("refs/remotes/origin/{}", work.branch);
+        if !git.branch_exists(&work.branch)?
+            && git.succeeds(&["rev-parse", "--verify", "--quiet", &remote])?
+        {
+            git.run(&["branch", "--no-track", "--", &work.branch, &remote])?;
+        }
+    }
     if let Some(t) = &token {
         if worktree::fetch(&git, &base, t)? {
             base_ref = format!("refs/remotes/origin/{base}");
@@ -553,6 +562,11 @@ fn attempt_in(
         ),
         json!({"issue": work.number, "branch": work.branch, "commit": head}),
     );
+    if opts.forge.name() == "deferred" {
+        return defer_pull_request(
+            opts, session, work, wt, base, &fork, &head, &files, &results, commit, &name,
+        );
+    }
     if let Some(t) = token {
         worktree::push(&wt.repo, &work.branch, t)?;
         event(
@@ -620,6 +634,109 @@ fn attempt_in(
             work.branch,
             &head[..head.len().min(12)],
             if opened.created { "opened" } else { "updated" }
+        ),
+    })
+}
+
+/// Deferred writes: the commits go into a git bundle and the publication into an apply
+/// artifact (`.factory/outbox/`); `factory apply` pushes the branch and opens the pull request.
+#[allow(clippy::too_many_arguments)]
+fn defer_pull_request(
+    opts: &Options<'_>,
+    session: &Session,
+    work: &IssueWork,
+    wt: &Worktree,
+    base: &str,
+    fork: &str,
+    head: &str,
+    files: &[PathBuf],
+    results: &[crate::forge::verify::CheckResult],
+    commit: Option<String>,
+    agent: &str,
+) -> anyhow::Result<PhaseOutcome> {
+    let outbox = crate::apply::outbox::dir(opts.state);
+    std::fs::create_dir_all(&outbox).map_err(|source| ImplementError::Evidence {
+        issue: work.number,
+        source,
+    })?;
+    let tmp = outbox.join(format!(".issue-{}.bundle.tmp", work.number));
+    let tmp_shown = tmp.to_string_lossy().into_owned();
+    let range = format!("^{fork}");
+    let branch_ref = format!("refs/heads/{}", work.branch);
+    wt.repo.run(&[
+        "bundle",
+        "create",
+        "--quiet",
+        &tmp_shown,
+        &branch_ref,
+        &range,
+    ])?;
+    let artifacts = opts.state.artifacts_dir();
+    let evidence: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix(&artifacts).ok())
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .collect();
+    let path = crate::apply::outbox::write(
+        opts.state,
+        crate::apply::outbox::Artifact {
+            schema_version: crate::apply::outbox::SCHEMA_VERSION.into(),
+            kind: crate::apply::outbox::Kind::PullRequest,
+            session_id: session.id.clone(),
+            phase: "implementation".into(),
+            created_at: crate::state::now().to_string(),
+            pull_request: Some(crate::apply::outbox::PullRequestWrite {
+                issue: work.number,
+                branch: work.branch.clone(),
+                base: base.to_string(),
+                base_commit: fork.to_string(),
+                head: head.to_string(),
+                bundle: String::new(),
+                evidence: evidence.clone(),
+                rework_cycle: opts.rework.as_ref().map(|r| r.cycle),
+            }),
+            review: None,
+            comment: None,
+        },
+        Some(&tmp),
+    )?;
+    let shown = crate::apply::outbox::file_name(&path);
+    if session
+        .issues
+        .iter()
+        .any(|i| i.number == work.number && i.branch.is_none())
+    {
+        opts.state.update_session(|s| {
+            for i in s.issues.iter_mut().filter(|i| i.number == work.number) {
+                i.branch = Some(work.branch.clone());
+            }
+        })?;
+    }
+    let results_json = record::results(results);
+    update_record(opts, session, work, base, |r| {
+        r.status = Status::Done;
+        if let Some(c) = &commit
+            && !r.commits.contains(c)
+        {
+            r.commits.push(c.clone());
+        }
+        r.evidence = evidence.clone();
+        r.validation = results_json;
+        r.violations.clear();
+        r.attempts.push(record::attempt(
+            opts.attempt,
+            "done",
+            Some(agent),
+            opts.rework.as_ref().map(|w| w.cycle),
+            &format!("publication deferred to `factory apply`: outbox/{shown}"),
+        ));
+    })?;
+    Ok(PhaseOutcome::Done {
+        detail: format!(
+            "#{} on {} at {}, publication left for `factory apply` in .factory/outbox/{shown}",
+            work.number,
+            work.branch,
+            &head[..head.len().min(12)],
         ),
     })
 }

@@ -50,6 +50,10 @@ pub enum RunError {
     #[error("no session in {0}: start one with `factory run \"<request>\"` or `factory intake`")]
     NoSession(String),
     #[error(
+        "forge writes left by a deferred phase are not applied yet (.factory/outbox/: {0}): run `factory apply --pending` first (docs/security.md#factory-apply)"
+    )]
+    PendingWrites(String),
+    #[error(
         "phase {wanted} cannot run yet: {due} comes first in the {class} route and has not completed; run `factory run --resume --phase {due}` first"
     )]
     NotDue {
@@ -96,6 +100,17 @@ pub fn run(
         );
         return escalate(state, phase, EscalationReason::RecurrenceLimit, detail);
     }
+    let pending = crate::apply::outbox::pending(state);
+    if !pending.is_empty() {
+        return Err(RunError::PendingWrites(
+            pending
+                .iter()
+                .map(|p| crate::apply::outbox::file_name(p))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+        .into());
+    }
     recheck_completed(state, workflow, &session)?;
 
     loop {
@@ -141,12 +156,15 @@ pub fn run(
             }
             .into());
         }
+        crate::apply::mode::set_phase(phase.as_str());
         match run_phase(state, workflow, registry, &session, phase, opts)? {
             Some(stop) => {
                 state.write_report()?;
                 return Ok(stop);
             }
-            None if opts.only.is_some() => {
+            // Deferred writes: the next phase would read what `factory apply` has not written
+            // yet, so the run stops here.
+            None if opts.only.is_some() || !crate::apply::outbox::pending(state).is_empty() => {
                 state.write_report()?;
                 return Ok(RunResult::PhaseDone {
                     phase,

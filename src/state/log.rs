@@ -56,6 +56,10 @@ pub mod vocab {
     pub const PLAN_WRITTEN: &str = "plan_written";
     /// The safe-outputs policy cleaned (`sanitised`) or refused (`refused`) a forge write.
     pub const SAFE_OUTPUT: &str = "safe_output";
+    /// A deferred phase left a forge write as an apply artifact (`refs.artifact`).
+    pub const DEFER: &str = "defer";
+    /// `factory apply` performed the writes of an apply artifact (`refs.artifact`).
+    pub const APPLY: &str = "apply";
     /// One review cycle.
     pub const REVIEW: &str = "review";
     /// A retry was decided (`decision` says which and why).

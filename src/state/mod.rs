@@ -82,7 +82,7 @@ pub enum StateError {
 }
 
 impl StateError {
-    fn io(action: &'static str, path: &Path, source: io::Error) -> StateError {
+    pub(crate) fn io(action: &'static str, path: &Path, source: io::Error) -> StateError {
         StateError::Io {
             action,
             path: path.to_path_buf(),

@@ -66,6 +66,10 @@ pub struct Outputs {
     /// What an implementation may change.
     #[serde(default)]
     pub paths: OutputPaths,
+    /// Branches `factory apply` may push, as globs; empty: the branch naming rule
+    /// (`{fix|feat|refactor|infra}/#<issue>-<slug>`, naming the artifact's issue).
+    #[serde(default)]
+    pub branches: Vec<String>,
 }
 
 /// Paths an implementation may not change (`deny`) unless a pattern of `allow` matches too.
@@ -122,6 +126,7 @@ impl Default for Outputs {
             mentions: Vec::new(),
             link_hosts: Vec::new(),
             paths: OutputPaths::default(),
+            branches: Vec::new(),
         }
     }
 }

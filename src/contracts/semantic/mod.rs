@@ -67,7 +67,9 @@ pub fn check(contract: Contract, document: &Value, context: Context<'_>) -> Vec<
         Contract::Scorecard => scorecard::check(document),
         Contract::HeuristicsPack => heuristics_pack::check(document),
         Contract::Lesson => lesson::check(document),
-        Contract::Intake | Contract::Session | Contract::Workflow => Vec::new(),
+        Contract::Intake | Contract::Session | Contract::Workflow | Contract::ApplyArtifact => {
+            Vec::new()
+        }
     }
 }
 

@@ -1,0 +1,336 @@
+//! The forge a phase sees when its writes are deferred. It holds no token and makes no network
+//! call. Reads come from the state and git: issues from `artifacts/issues.json` (what issue
+//! creation made) and the plan, pull requests from the session and the implementation record,
+//! diffs from the branches in git (`refs/heads/<b>`, else `refs/remotes/origin/<b>`, which a
+//! full CI checkout has). Reviews and comments are recorded as apply artifacts in the outbox;
+//! writes that cannot wait (creating an issue, a branch, a pull request, merging) are refused
+//! with a message that says to run the phase in direct mode.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::outbox::{self, Artifact, CommentWrite, Kind, ReviewWrite};
+use crate::forge::git::Git;
+use crate::forge::{
+    Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
+    PullRequest, State,
+};
+use crate::implement::record::Record;
+use crate::state::StateDir;
+
+/// See the module docs.
+pub struct DeferredForge {
+    state: StateDir,
+    git: Git,
+}
+
+impl DeferredForge {
+    pub fn new(state: &StateDir, repo: &Path) -> DeferredForge {
+        DeferredForge {
+            state: state.clone(),
+            git: Git::new(repo),
+        }
+    }
+
+    fn cannot(&self, what: &str) -> ForgeError {
+        ForgeError::Unsupported(format!(
+            "{what} is a forge write that cannot be deferred (FACTORY_WRITES=deferred or --defer-writes): run this phase in direct mode, with the forge token (docs/security.md#deferred-writes)"
+        ))
+    }
+
+    fn record(
+        &self,
+        kind: Kind,
+        review: Option<ReviewWrite>,
+        comment: Option<CommentWrite>,
+    ) -> Result<PathBuf, ForgeError> {
+        let session = self
+            .state
+            .load_session()
+            .map_err(|e| ForgeError::Unsupported(e.to_string()))?
+            .map(|s| s.id)
+            .unwrap_or_default();
+        outbox::write(
+            &self.state,
+            Artifact {
+                schema_version: outbox::SCHEMA_VERSION.into(),
+                kind,
+                session_id: session,
+                phase: super::mode::current_phase(),
+                created_at: crate::state::now().to_string(),
+                pull_request: None,
+                review,
+                comment,
+            },
+            None,
+        )
+        .map_err(|e| ForgeError::Unsupported(e.to_string()))
+    }
+
+    fn issues_artifact(&self) -> Value {
+        std::fs::read(
+            self.state
+                .artifacts_dir()
+                .join(crate::forge::issues::ISSUES_ARTIFACT),
+        )
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null)
+    }
+
+    /// A ref for branch `name`: the local branch, else the remote-tracking one.
+    pub fn branch_ref(git: &Git, name: &str) -> Result<String, ForgeError> {
+        for r in [
+            format!("refs/heads/{name}"),
+            format!("refs/remotes/origin/{name}"),
+        ] {
+            if git.succeeds(&["rev-parse", "--verify", "--quiet", &r])? {
+                return Ok(r);
+            }
+        }
+        Err(ForgeError::NoBranch(name.to_string()))
+    }
+
+    /// The issue bodies factory knows without the forge: the task's description, else the
+    /// request.
+    fn body_of(&self, task_id: Option<&str>) -> String {
+        let plan = crate::forge::issues::load_plan(&self.state).ok();
+        task_id
+            .and_then(|id| plan?.tasks.into_iter().find(|t| t.id == id))
+            .map(|t| t.description)
+            .or_else(|| self.state.load_session().ok().flatten().map(|s| s.request))
+            .unwrap_or_default()
+    }
+}
+
+impl Forge for DeferredForge {
+    fn name(&self) -> &'static str {
+        "deferred"
+    }
+
+    fn list_issues(&self) -> Result<Vec<Issue>, ForgeError> {
+        let doc = self.issues_artifact();
+        let now = crate::state::now();
+        let mut out = Vec::new();
+        for i in doc["issues"].as_array().into_iter().flatten() {
+            let Some(number) = i["number"].as_u64() else {
+                continue;
+            };
+            out.push(Issue {
+                number,
+                title: i["title"].as_str().unwrap_or_default().to_string(),
+                body: self.body_of(i["task_id"].as_str()),
+                state: State::Open,
+                labels: Vec::new(),
+                comments: Vec::new(),
+                created_at: now,
+                updated_at: now,
+                closed_at: None,
+                id: None,
+                sub_issues: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn get_issue(&self, number: u64) -> Result<Issue, ForgeError> {
+        self.list_issues()?
+            .into_iter()
+            .find(|i| i.number == number)
+            .ok_or_else(|| {
+                ForgeError::Unsupported(format!(
+                    "issue #{number} is not in .factory/artifacts/issues.json: with deferred writes the issues come from the state issue creation left; run issue creation first"
+                ))
+            })
+    }
+
+    fn create_issue(&self, _new: &NewIssue) -> Result<Issue, ForgeError> {
+        Err(self.cannot("creating an issue"))
+    }
+
+    fn update_issue(&self, number: u64, _t: &str, _b: &str) -> Result<Issue, ForgeError> {
+        Err(self.cannot(&format!("updating issue #{number}")))
+    }
+
+    fn add_labels(&self, number: u64, _labels: &[Label]) -> Result<(), ForgeError> {
+        Err(self.cannot(&format!("labelling #{number}")))
+    }
+
+    fn comment_issue(&self, number: u64, body: &str) -> Result<Comment, ForgeError> {
+        self.record(
+            Kind::Comment,
+            None,
+            Some(CommentWrite {
+                number,
+                body: body.to_string(),
+            }),
+        )?;
+        Ok(Comment {
+            id: 0,
+            body: body.to_string(),
+            created_at: crate::state::now(),
+        })
+    }
+
+    fn set_issue_state(&self, number: u64, _state: State) -> Result<(), ForgeError> {
+        Err(self.cannot(&format!("closing or reopening #{number}")))
+    }
+
+    fn default_branch(&self) -> Result<String, ForgeError> {
+        if let Ok(remote_head) = self.git.run(&[
+            "symbolic-ref",
+            "--quiet",
+            "--short",
+            "refs/remotes/origin/HEAD",
+        ]) && let Some(name) = remote_head.strip_prefix("origin/")
+        {
+            return Ok(name.to_string());
+        }
+        for name in ["main", "master"] {
+            if Self::branch_ref(&self.git, name).is_ok() {
+                return Ok(name.to_string());
+            }
+        }
+        self.git.current_branch().ok_or_else(|| {
+            ForgeError::Unsupported(
+                "cannot tell the default branch from git: set refs/remotes/origin/HEAD (git remote set-head origin --auto)".into(),
+            )
+        })
+    }
+
+    fn ensure_branch(&self, name: &str, _base: &str) -> Result<bool, ForgeError> {
+        Err(self.cannot(&format!("creating branch `{name}`")))
+    }
+
+    fn branch_exists(&self, name: &str) -> Result<bool, ForgeError> {
+        Ok(Self::branch_ref(&self.git, name).is_ok())
+    }
+
+    fn delete_branch(&self, name: &str) -> Result<(), ForgeError> {
+        Err(self.cannot(&format!("deleting branch `{name}`")))
+    }
+
+    fn list_pull_requests(&self) -> Result<Vec<PullRequest>, ForgeError> {
+        let Some(session) = self
+            .state
+            .load_session()
+            .map_err(|e| ForgeError::Unsupported(e.to_string()))?
+        else {
+            return Ok(Vec::new());
+        };
+        let record = Record::load(&self.state);
+        let issues = self.list_issues().unwrap_or_default();
+        let now = crate::state::now();
+        Ok(session
+            .pull_requests
+            .iter()
+            .filter_map(|p| {
+                let rec = p.issue.and_then(|i| record.issue(i))?;
+                let title = issues
+                    .iter()
+                    .find(|i| Some(i.number) == p.issue)
+                    .map(|i| crate::forge::pr::without_tag(&i.title).to_string())
+                    .unwrap_or_default();
+                Some(PullRequest {
+                    number: p.number,
+                    title,
+                    body: String::new(),
+                    state: if p.merged { State::Merged } else { State::Open },
+                    head: rec.branch.clone(),
+                    base: rec.base.clone(),
+                    labels: Vec::new(),
+                    comments: Vec::new(),
+                    merge_commit: None,
+                    created_at: now,
+                    updated_at: now,
+                    merged_at: None,
+                    head_sha: None,
+                })
+            })
+            .collect())
+    }
+
+    fn get_pull_request(&self, number: u64) -> Result<PullRequest, ForgeError> {
+        self.list_pull_requests()?
+            .into_iter()
+            .find(|p| p.number == number)
+            .ok_or_else(|| {
+                ForgeError::Unsupported(format!(
+                    "pull request #{number} is not in the session with an implementation record: with deferred writes pull requests come from the state; apply the implementation's artifact first (`factory apply --pending`)"
+                ))
+            })
+    }
+
+    fn create_pull_request(&self, new: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+        Err(self.cannot(&format!("opening a pull request for `{}`", new.head)))
+    }
+
+    fn update_pull_request(
+        &self,
+        number: u64,
+        _t: &str,
+        _b: &str,
+    ) -> Result<PullRequest, ForgeError> {
+        Err(self.cannot(&format!("updating pull request #{number}")))
+    }
+
+    fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError> {
+        let base = Self::branch_ref(&self.git, &pr.base)?;
+        let head = Self::branch_ref(&self.git, &pr.head)?;
+        self.git
+            .succeeds(&["merge-base", "--is-ancestor", &base, &head])
+    }
+
+    fn squash_merge(&self, number: u64, _message: &str) -> Result<String, ForgeError> {
+        Err(self.cannot(&format!("merging pull request #{number}")))
+    }
+
+    fn pull_request_diff(&self, number: u64) -> Result<String, ForgeError> {
+        let pr = self.get_pull_request(number)?;
+        let base = Self::branch_ref(&self.git, &pr.base)?;
+        let head = Self::branch_ref(&self.git, &pr.head)?;
+        self.git.run_raw(&[
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            &format!("{base}...{head}"),
+        ])
+    }
+
+    fn create_review(&self, number: u64, review: &NewReview) -> Result<PostedReview, ForgeError> {
+        let cycle = review
+            .body
+            .split("factory:review pr=")
+            .nth(1)
+            .and_then(|rest| rest.split(" cycle=").nth(1))
+            .and_then(|c| c.split(|ch: char| !ch.is_ascii_digit()).next())
+            .and_then(|c| c.parse().ok());
+        self.record(
+            Kind::Review,
+            Some(ReviewWrite {
+                pr: number,
+                cycle,
+                event: review.event,
+                body: review.body.clone(),
+                comments: review.comments.clone(),
+            }),
+            None,
+        )?;
+        Ok(PostedReview {
+            id: 0,
+            event: review.event,
+            downgraded: None,
+        })
+    }
+
+    /// No comments are known without the forge: a sticky comment is recorded as a new one,
+    /// and `factory apply` updates the existing comment that carries the same marker.
+    fn list_comments(&self, _number: u64) -> Result<Vec<Comment>, ForgeError> {
+        Ok(Vec::new())
+    }
+
+    fn update_comment(&self, number: u64, id: u64, _body: &str) -> Result<Comment, ForgeError> {
+        Err(self.cannot(&format!("updating comment {id} on #{number}")))
+    }
+}

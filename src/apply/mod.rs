@@ -1,0 +1,80 @@
+//! Safe outputs, deferred: a phase that runs an agent can leave every forge write it would make
+//! as a file (an *apply artifact* in `.factory/outbox/`) instead of making it, so the job that
+//! ran the agent needs no forge token at all. `factory apply` then reads the artifacts, checks
+//! each against its contract (`schemas/apply-artifact.schema.json`) and the safe-outputs policy
+//! (`outputs` in workflow.yaml: paths, branches, labels, caps, sanitising) and performs the
+//! writes itself, through the same `SafeForge` every direct write uses. Docs: docs/security.md.
+//!
+//! - [`mode`]: direct or deferred writes (`--defer-writes`, `FACTORY_WRITES=deferred`);
+//! - [`outbox`]: the artifacts, their order and the ledger of applied ones;
+//! - [`deferred`]: the forge a phase sees in deferred mode: reads from the state and git,
+//!   writes recorded in the outbox;
+//! - [`policy`]: the allow-lists an artifact must pass;
+//! - [`apply`]: validating and performing one artifact, or every pending one.
+
+pub mod apply;
+pub mod deferred;
+pub mod mode;
+pub mod outbox;
+pub mod policy;
+
+use std::path::PathBuf;
+
+pub use apply::{Applied, apply_file, apply_pending};
+pub use mode::{WRITES_ENV, deferred_writes, set_deferred};
+
+/// Why an artifact could not be applied. `BadArtifact` and `Refused` stop the session for a
+/// person (the same artifact would fail again); the others are the environment failing and may
+/// be retried.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{}: {problem}; the apply artifact contract is in docs/contracts.md#apply-artifact", path.display())]
+    BadArtifact { path: PathBuf, problem: String },
+    #[error(
+        "{}: refused: `{field}` {value}: {what}; {} (docs/security.md#factory-apply)",
+        path.display(),
+        fix_text(*key, fix)
+    )]
+    Refused {
+        path: PathBuf,
+        /// The artifact field, e.g. `pull_request.branch`.
+        field: String,
+        /// The offending value, quoted.
+        value: String,
+        what: String,
+        /// The `outputs` key that would allow it, when one would.
+        key: Option<&'static str>,
+        /// What else to change, when no `outputs` key would.
+        fix: Option<String>,
+    },
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Forge(#[from] crate::forge::ForgeError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl ApplyError {
+    /// A refusal or a bad artifact: the session stops for a person instead of retrying.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ApplyError::BadArtifact { .. }
+                | ApplyError::Refused { .. }
+                | ApplyError::Forge(crate::forge::ForgeError::Refused { .. })
+        )
+    }
+}
+
+fn fix_text(key: Option<&'static str>, fix: &Option<String>) -> String {
+    match (key, fix) {
+        (_, Some(f)) => f.clone(),
+        (Some(k), None) => {
+            format!("change `outputs.{k}` in .factory/workflow.yaml if this is intended")
+        }
+        (None, None) => "nothing was written".into(),
+    }
+}
