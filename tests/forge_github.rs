@@ -1256,6 +1256,8 @@ fn a_deferred_implementation_calls_no_api_and_apply_opens_the_pull_request_once(
         .env("GITHUB_REPOSITORY", "acme/shop")
         .env("GITHUB_API_URL", fake.api())
         .env("FACTORY_WRITES", "deferred")
+        // Direct writes would need the GitHub forge, which fails without a token.
+        .env("FACTORY_FORGE", "github")
         .env("PATH", &path)
         .env("FAKE_AGENT_DIR", &agent_dir)
         .env("CODEX_API_KEY", "test-key")

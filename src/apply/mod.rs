@@ -10,18 +10,18 @@
 //! - [`deferred`]: the forge a phase sees in deferred mode: reads from the state and git,
 //!   writes recorded in the outbox;
 //! - [`policy`]: the allow-lists an artifact must pass;
-//! - [`apply`]: validating and performing one artifact, or every pending one.
+//! - [`perform`]: validating and performing one artifact, or every pending one.
 
-pub mod apply;
 pub mod deferred;
 pub mod mode;
 pub mod outbox;
+pub mod perform;
 pub mod policy;
 
 use std::path::PathBuf;
 
-pub use apply::{Applied, apply_file, apply_pending};
 pub use mode::{WRITES_ENV, deferred_writes, set_deferred};
+pub use perform::{Applied, apply_file, apply_pending};
 
 /// Why an artifact could not be applied. `BadArtifact` and `Refused` stop the session for a
 /// person (the same artifact would fail again); the others are the environment failing and may
@@ -30,23 +30,8 @@ pub use mode::{WRITES_ENV, deferred_writes, set_deferred};
 pub enum ApplyError {
     #[error("{}: {problem}; the apply artifact contract is in docs/contracts.md#apply-artifact", path.display())]
     BadArtifact { path: PathBuf, problem: String },
-    #[error(
-        "{}: refused: `{field}` {value}: {what}; {} (docs/security.md#factory-apply)",
-        path.display(),
-        fix_text(*key, fix)
-    )]
-    Refused {
-        path: PathBuf,
-        /// The artifact field, e.g. `pull_request.branch`.
-        field: String,
-        /// The offending value, quoted.
-        value: String,
-        what: String,
-        /// The `outputs` key that would allow it, when one would.
-        key: Option<&'static str>,
-        /// What else to change, when no `outputs` key would.
-        fix: Option<String>,
-    },
+    #[error("{0}")]
+    Refused(Box<Refusal>),
     #[error("{0}")]
     Setup(String),
     #[error(transparent)]
@@ -63,8 +48,38 @@ impl ApplyError {
         matches!(
             self,
             ApplyError::BadArtifact { .. }
-                | ApplyError::Refused { .. }
+                | ApplyError::Refused(_)
                 | ApplyError::Forge(crate::forge::ForgeError::Refused { .. })
+        )
+    }
+}
+
+/// A write the safe-outputs policy refused: the artifact, the field, the value, why, and what
+/// to change.
+#[derive(Debug)]
+pub struct Refusal {
+    pub path: PathBuf,
+    /// The artifact field, e.g. `pull_request.branch`.
+    pub field: String,
+    /// The offending value, quoted.
+    pub value: String,
+    pub what: String,
+    /// The `outputs` key that would allow it, when one would.
+    pub key: Option<&'static str>,
+    /// What else to change, when no `outputs` key would.
+    pub fix: Option<String>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: refused: `{}` {}: {}; {} (docs/security.md#factory-apply)",
+            self.path.display(),
+            self.field,
+            self.value,
+            self.what,
+            fix_text(self.key, &self.fix)
         )
     }
 }

@@ -33,24 +33,6 @@ fn parse(value: Option<&str>) -> Result<bool, super::ApplyError> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_mode_is_direct_unless_deferred_is_named() {
-        assert!(!parse(None).unwrap());
-        assert!(!parse(Some("")).unwrap());
-        assert!(!parse(Some("direct")).unwrap());
-        assert!(parse(Some("Deferred")).unwrap());
-        let e = parse(Some("later")).unwrap_err().to_string();
-        assert!(
-            e.contains("FACTORY_WRITES=later") && e.contains("`deferred`"),
-            "{e}"
-        );
-    }
-}
-
 static PHASE: std::sync::RwLock<Option<String>> = std::sync::RwLock::new(None);
 
 /// The phase running now, which names the artifacts it leaves (set by the runner).
@@ -67,4 +49,22 @@ pub fn current_phase() -> String {
         .ok()
         .and_then(|p| p.clone())
         .unwrap_or_else(|| "command".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mode_is_direct_unless_deferred_is_named() {
+        assert!(!parse(None).unwrap());
+        assert!(!parse(Some("")).unwrap());
+        assert!(!parse(Some("direct")).unwrap());
+        assert!(parse(Some("Deferred")).unwrap());
+        let e = parse(Some("later")).unwrap_err().to_string();
+        assert!(
+            e.contains("FACTORY_WRITES=later") && e.contains("`deferred`"),
+            "{e}"
+        );
+    }
 }

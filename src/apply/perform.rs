@@ -133,7 +133,10 @@ fn refuse(state: &StateDir, path: &Path, err: &ApplyError) -> Result<(), ApplyEr
         .as_ref()
         .and_then(|a| a.phase.parse::<PhaseName>().ok());
     let decision = match err {
-        ApplyError::Refused { key: Some(k), .. } => format!("outputs.{k}"),
+        ApplyError::Refused(r) => match r.key {
+            Some(k) => format!("outputs.{k}"),
+            None => "scope".into(),
+        },
         ApplyError::Forge(crate::forge::ForgeError::Refused { key, .. }) => {
             format!("outputs.{key}")
         }
@@ -323,14 +326,14 @@ fn pull_request(
                    what: String,
                    key: Option<&'static str>,
                    fix: Option<String>| {
-        ApplyError::Refused {
+        ApplyError::Refused(Box::new(super::Refusal {
             path: path.to_path_buf(),
             field: field.into(),
             value,
             what,
             key,
             fix,
-        }
+        }))
     };
     if !session
         .issues
@@ -443,7 +446,7 @@ fn publish(
     let denied = crate::forge::safe::denied_paths(&workflow.outputs.paths, &changed)
         .map_err(ApplyError::Setup)?;
     if let Some(d) = denied.first() {
-        return Err(ApplyError::Refused {
+        return Err(ApplyError::Refused(Box::new(super::Refusal {
             path: path.to_path_buf(),
             field: "pull_request.bundle".into(),
             value: format!("changes `{}`", d.path),
@@ -462,7 +465,7 @@ fn publish(
                 "add the path to `outputs.paths.allow` in .factory/workflow.yaml if this is intended"
                     .into(),
             ),
-        });
+        })));
     }
     if let Some(source) = crate::review::pr::scope_for_issue(state, Some(session), w.issue)? {
         let diff = git.run_raw(&["diff", "--no-color", "--no-ext-diff", &merge_base, scratch])?;
@@ -475,7 +478,7 @@ fn publish(
             .map(|f| f.path.as_str())
             .collect();
         if let Some(first) = outside.first() {
-            return Err(ApplyError::Refused {
+            return Err(ApplyError::Refused(Box::new(super::Refusal {
                 path: path.to_path_buf(),
                 field: "pull_request.bundle".into(),
                 value: format!("changes `{first}`"),
@@ -490,7 +493,7 @@ fn publish(
                     "widen the scope in the plan (files_in_scope) and implement the issue again if this is intended"
                         .into(),
                 ),
-            });
+            })));
         }
     }
 
