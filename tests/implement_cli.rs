@@ -781,6 +781,13 @@ fn with_deferred_writes_the_review_loop_runs_with_factory_apply_between_the_phas
         repo.git(&["rev-parse", BRANCH]).as_str()
     );
     assert!(repo.log_has("defer", "ok"));
+    factory(&repo)
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "1 forge write(s) in .factory/outbox/ not applied yet: factory apply --pending",
+        ));
     // The next phase does not run on a forge that lacks the pending writes.
     factory(&repo)
         .args(["run", "--resume"])

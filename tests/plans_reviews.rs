@@ -86,6 +86,40 @@ fn a_tactical_plan_is_written_from_the_fenced_issue_with_read_only_tools() {
 }
 
 #[test]
+fn with_deferred_writes_a_tactical_plan_needs_no_forge_token() {
+    let repo = with_issues();
+    repo.fake_agents(&["ok:tp.json"]);
+    repo.fake_answer("tp.json", &task_001_plan());
+    // The GitHub forge without a token cannot even be opened: only the deferred forge, which
+    // reads the issue from the state, lets the plan be written.
+    repo.factory_with_agents()
+        .env("FACTORY_WRITES", "deferred")
+        .env("FACTORY_FORGE", "github")
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", "http://127.0.0.1:9/api/v3")
+        .args(["plan", "tactical", "--issue", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "tactical plan for issue #2 (task-001)",
+        ));
+    assert_eq!(
+        repo.json(".factory/artifacts/tactical/2.json")["issue_number"],
+        2
+    );
+    let prompt = repo.fake_file("prompt-1");
+    let fenced = prompt
+        .split("UNTRUSTED DATA (the issue title and body)")
+        .nth(1)
+        .unwrap();
+    assert!(fenced.contains("[TASK] Reset token store"), "{fenced}");
+    assert!(
+        !repo.path().join(".factory/outbox").exists(),
+        "nothing to write"
+    );
+}
+
+#[test]
 fn a_schema_miss_is_corrected_once_then_the_plan_is_written() {
     let repo = with_issues();
     repo.fake_agents(&["ok:bad.json", "ok:tp.json"]);

@@ -33,17 +33,29 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         );
     };
     let next = next_step(&session);
+    let pending: Vec<String> = crate::apply::outbox::pending(&state)
+        .iter()
+        .map(|p| crate::apply::outbox::file_name(p))
+        .collect();
     if args.json {
         let doc = json!({
             "session": session,
             "next_phase": session.next_phase(),
             "next_step": next,
+            "pending_writes": pending,
             "cost": cost(&state, &session)?,
             "outputs": outputs(&state, &session),
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", render(&session, &next));
+        if !pending.is_empty() {
+            println!(
+                "{:<10} {} forge write(s) in .factory/outbox/ not applied yet: factory apply --pending",
+                "writes",
+                pending.len()
+            );
+        }
     }
     Ok(Outcome::Clean)
 }
