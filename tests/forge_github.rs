@@ -1353,3 +1353,105 @@ fn a_deferred_implementation_calls_no_api_and_apply_opens_the_pull_request_once(
         .stdout(predicate::str::contains("already applied"));
     assert_eq!(calls(&fake), Vec::<String>::new(), "no write twice");
 }
+
+/// Review artifacts applied on GitHub: the review posted once, the sticky summary updated in
+/// place (found by its marker), an unallowed mention neutralised on the way, and nothing
+/// written again on a second apply.
+#[test]
+fn applied_review_artifacts_post_the_review_once_and_update_the_summary() {
+    let repo = Repo::with_plan(&plan());
+    let path = repo.path().join(".factory/session.json");
+    let mut session = repo.session();
+    session["pull_requests"] = json!([{"number": 5, "issue": 2, "merged": false}]);
+    std::fs::write(&path, serde_json::to_string_pretty(&session).unwrap()).unwrap();
+    let outbox = repo.path().join(".factory/outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    let sid = session["id"].clone();
+    let artifact = |kind: &str, what: Value| {
+        let mut a = json!({"schema_version": "1.0", "kind": kind, "session_id": sid,
+            "phase": "code_review", "created_at": "2026-12-01T00:00:00Z"});
+        a[kind] = what;
+        a
+    };
+    std::fs::write(
+        outbox.join("0001-code_review-review.json"),
+        artifact("review", json!({"pr": 5, "cycle": 1, "event": "REQUEST_CHANGES",
+            "body": "<!-- factory:review pr=5 cycle=1 -->\nfactory review, cycle 1: **changes requested**.",
+            "comments": [{"path": "src/auth/reset_token.ts", "line": 2, "side": "RIGHT", "body": "Compare in constant time."}]}))
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        outbox.join("0002-code_review-comment.json"),
+        artifact(
+            "comment",
+            json!({"number": 5, "body": "<!-- factory:review-summary pr=5 -->\n## factory review: changes requested\ncc @someone"}),
+        )
+        .to_string(),
+    )
+    .unwrap();
+    let fake = Fake::start();
+    fake.can(canned("POST", "/pulls/5/reviews", 200, json!({"id": 77})));
+    fake.can(canned(
+        "GET",
+        "/issues/5/comments",
+        200,
+        json!([{"id": 9, "body": "<!-- factory:review-summary pr=5 -->\nold", "created_at": "2026-12-01T00:00:00Z"}]),
+    ));
+    fake.can(canned(
+        "PATCH",
+        "/issues/comments/9",
+        200,
+        json!({"id": 9, "body": "new", "created_at": "2026-12-01T00:00:00Z"}),
+    ));
+    github(&repo, &fake)
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "0001-code_review-review.json: applied: review posted on pull request #5 (REQUEST_CHANGES, 1 inline comment(s))",
+        ))
+        .stdout(predicate::str::contains(
+            "0002-code_review-comment.json: applied: comment on #5 updated",
+        ));
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("POST {PREFIX}/pulls/5/reviews"),
+            format!("GET {PREFIX}/issues/5/comments?per_page=100"),
+            format!("PATCH {PREFIX}/issues/comments/9"),
+        ]
+    );
+    let reqs = fake.requests();
+    assert_eq!(reqs[0].body["event"], "REQUEST_CHANGES");
+    assert_eq!(reqs[0].body["comments"][0]["line"], 2);
+    let summary = reqs[2].body["body"].as_str().unwrap();
+    assert!(
+        summary.starts_with("<!-- factory:review-summary pr=5 -->"),
+        "{summary}"
+    );
+    assert!(summary.contains("cc ＠someone"), "{summary}");
+
+    fake.clear();
+    github(&repo, &fake)
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to apply"));
+    assert_eq!(calls(&fake), Vec::<String>::new());
+
+    // A review of a pull request outside the session is refused, naming the field.
+    std::fs::write(
+        outbox.join("0003-code_review-review.json"),
+        artifact("review", json!({"pr": 99, "event": "APPROVE", "body": "x"})).to_string(),
+    )
+    .unwrap();
+    github(&repo, &fake)
+        .args(["apply", "--pending"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "0003-code_review-review.json: field `review.pr`: #99 is not a pull request of this session",
+        ));
+    assert_eq!(calls(&fake), Vec::<String>::new());
+}
