@@ -178,6 +178,19 @@ impl Forge for DeferredForge {
     }
 
     fn default_branch(&self) -> Result<String, ForgeError> {
+        // In GitHub Actions the event names the repository's default branch.
+        if let Some(name) = std::env::var_os("GITHUB_EVENT_PATH")
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| {
+                v["repository"]["default_branch"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .filter(|n| !n.is_empty())
+        {
+            return Ok(name);
+        }
         if let Ok(remote_head) = self.git.run(&[
             "symbolic-ref",
             "--quiet",

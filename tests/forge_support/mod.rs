@@ -76,6 +76,8 @@ impl Repo {
             .env_remove("GH_TOKEN")
             .env_remove("GITHUB_REPOSITORY")
             .env_remove("GITHUB_API_URL")
+            .env_remove("GITHUB_EVENT_PATH")
+            .env_remove("FACTORY_WRITES")
             .env_remove("FACTORY_LOG");
         cmd
     }
