@@ -405,6 +405,57 @@ fn a_hotfix_creates_its_inline_issue_then_implements_it() {
 }
 
 #[test]
+fn a_hotfix_with_deferred_writes_needs_its_inline_issue_first() {
+    let repo = scratch(
+        "routes:\n  hotfix:\n    - phase: implementation\n      inline_issue: true\nphases:\n  implementation:\n    validation:\n      test: sh check.sh test\n",
+        &[
+            "--request",
+            "Checkout returns 500 when the cart is empty",
+            "--class",
+            "hotfix",
+        ],
+    );
+    script(&repo, &["edit:hotfix.sh"]);
+    // Creating the issue is a write that cannot wait: deferred, the phase says what to do.
+    factory(&repo)
+        .args(["run", "--resume", "--defer-writes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "creating an issue is a forge write that cannot be deferred: create it first with `factory issues create --inline`",
+        ));
+    assert!(!repo.path().join(".factory/forge/issues/1.json").exists());
+    factory(&repo)
+        .args(["issues", "create", "--inline"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("inline issue"));
+    assert!(
+        repo.issue(1)["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("[HOTFIX] Checkout returns 500")
+    );
+    factory(&repo)
+        .env("FACTORY_WRITES", "deferred")
+        .args(["run", "--resume"])
+        .assert()
+        .success();
+    factory(&repo)
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "pull request #2 opened for issue #1",
+        ));
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+}
+
+#[test]
 fn an_agent_that_changes_nothing_is_retried_and_missing_inputs_exit_2() {
     let repo = feature("");
     script(&repo, &["edit:nothing.sh", "edit:good.sh"]);

@@ -792,6 +792,11 @@ pub fn implement_session(opts: &Options<'_>, inline_issue: bool) -> anyhow::Resu
                 detail: "the session has no task issues: issue creation must run first (`factory issues create`)".into(),
             });
         }
+        if opts.forge.name() == "deferred" {
+            anyhow::bail!(
+                "this route implements one inline issue, and creating an issue is a forge write that cannot be deferred: create it first with `factory issues create --inline` (with the forge token), then run implementation with deferred writes (docs/security.md#deferred-writes)"
+            );
+        }
         let report = create_inline_issue(opts.state, opts.forge, &session)?;
         event(
             "issue_create",
