@@ -426,7 +426,7 @@ pub fn merge(opts: &Options) -> Result<MergeReport, MergeError> {
             if kind == FileKind::ForgeLabels
                 && let Some(Value::Array(items)) = &mut merged
             {
-                items.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+                items.sort_by_key(|a| a.to_string());
             }
             report.merged.push(rel.clone());
             if merged.is_none() {
