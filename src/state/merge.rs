@@ -1348,6 +1348,36 @@ mod tests {
     }
 
     #[test]
+    fn the_implementation_record_merges_by_issue_even_when_new_in_every_copy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let o = opts(tmp.path(), 2);
+        fs::create_dir_all(&o.base).unwrap();
+        let record = |n: u64| {
+            json!({"schema_version": "1.0", "session_id": "s", "forge": "github",
+                "issues": [{"issue": n, "branch": format!("feat/{n}"), "status": "done"}]})
+        };
+        for (i, n) in [(0, 2), (1, 3)] {
+            let dir = o.copies[i].join("artifacts");
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join("implementation.json"), record(n).to_string()).unwrap();
+        }
+        let report = merge(&o).unwrap();
+        assert_eq!(report.merged, ["artifacts/implementation.json"]);
+        let merged: Value = serde_json::from_slice(
+            &fs::read(o.target.artifacts_dir().join("implementation.json")).unwrap(),
+        )
+        .unwrap();
+        let issues: Vec<u64> = merged["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["issue"].as_u64().unwrap())
+            .collect();
+        assert_eq!(issues, [2, 3]);
+        assert_eq!(merged["forge"], "github");
+    }
+
+    #[test]
     fn files_and_deletions_merge_per_path_and_conflicts_write_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         let o = opts(tmp.path(), 2);
