@@ -511,7 +511,7 @@ fn merge_log(
     copies: &[Option<&[u8]>],
 ) -> Result<(Vec<u8>, Vec<usize>), MergeError> {
     let b = base.unwrap_or_default();
-    let mut lines: Vec<(Timestamp, usize, usize, &[u8])> = Vec::new();
+    let mut lines: Vec<(Option<Timestamp>, usize, usize, &[u8])> = Vec::new();
     let mut per_copy = vec![0; copies.len()];
     for (i, &c) in copies.iter().enumerate() {
         let path = opts.copies[i].join(rel);
@@ -551,19 +551,29 @@ fn merge_log(
                 line: first_line + j,
                 message,
             };
-            let value: Value = serde_json::from_slice(raw)
-                .map_err(|e| bad(format!("not JSON: {}", super::without_position(&e))))?;
-            let ts = value
-                .get("ts")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad("no `ts` field".into()))?
-                .parse::<Timestamp>()
-                .map_err(|e| bad(format!("`ts` is not a time: {e}")))?;
+            let ts = serde_json::from_slice::<Value>(raw)
+                .map_err(|e| format!("not JSON: {}", super::without_position(&e)))
+                .and_then(|v| match v.get("ts").and_then(Value::as_str) {
+                    Some(ts) => ts
+                        .parse::<Timestamp>()
+                        .map_err(|e| format!("`ts` is not a time: {e}")),
+                    None => Err("no `ts` field".into()),
+                });
+            let ts = match ts {
+                Ok(ts) => Some(ts),
+                // workflow.log must be events; other JSONL files fall back to input order.
+                Err(message) if rel == "workflow.log" => return Err(bad(message)),
+                Err(_) => None,
+            };
             lines.push((ts, i, j, raw));
             per_copy[i] += 1;
         }
     }
-    lines.sort_by_key(|(ts, i, j, _)| (*ts, *i, *j));
+    if lines.iter().all(|(ts, ..)| ts.is_some()) {
+        lines.sort_by_key(|(ts, i, j, _)| (*ts, *i, *j));
+    } else {
+        lines.sort_by_key(|(_, i, j, _)| (*i, *j));
+    }
     let mut out = b.to_vec();
     for (_, _, _, raw) in lines {
         out.extend_from_slice(raw);
@@ -1345,6 +1355,15 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("c0/workflow.log:2:"), "{err}");
+        // Other JSONL files without times keep the input order.
+        let (out, _) = merge_log(
+            "outbox/writes.jsonl",
+            &o,
+            None,
+            &[Some(b"{\"n\":1}\n{\"n\":2}\n"), Some(b"{\"n\":0}\n")],
+        )
+        .unwrap();
+        assert_eq!(out, b"{\"n\":1}\n{\"n\":2}\n{\"n\":0}\n");
     }
 
     #[test]
