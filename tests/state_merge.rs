@@ -244,9 +244,14 @@ fn parallel_tactical_plans_merge_into_one_session_the_phase_then_finds_planned()
     }
 
     // The log: the base byte for byte, then every new line once, ordered by time then input.
-    let merged = log_lines(&base);
-    assert_eq!(merged.len(), base_lines.len() + new_a + new_b);
+    let mut merged = log_lines(&base);
+    assert_eq!(merged.len(), base_lines.len() + new_a + new_b + 1);
     assert_eq!(merged[..base_lines.len()], base_lines[..]);
+    // The merge itself is the last event.
+    let last: Value = serde_json::from_str(&merged.pop().unwrap()).unwrap();
+    assert_eq!(last["action"], "state_merge");
+    assert_eq!(last["sid"], base_session["id"]);
+    assert_eq!(last["refs"]["log_lines"], new_a + new_b);
     let mut expected: Vec<String> = log_lines(&a)[base_lines.len()..].to_vec();
     expected.extend(log_lines(&b)[base_lines.len()..].iter().cloned());
     let mut got: Vec<String> = merged[base_lines.len()..].to_vec();
@@ -358,10 +363,11 @@ fn json_output_and_a_separate_target_directory() {
         read_json(&out.join("artifacts/tactical/3.json"))["issue_number"],
         3
     );
-    assert_eq!(
-        std::fs::read(out.join("workflow.log")).unwrap(),
-        std::fs::read(repo.path().join(".factory/workflow.log")).unwrap()
-    );
+    let merged_log = log_lines(&out);
+    let base_log = log_lines(&repo.path().join(".factory"));
+    assert_eq!(merged_log[..base_log.len()], base_log[..]);
+    assert_eq!(merged_log.len(), base_log.len() + 1);
+    assert!(merged_log[base_log.len()].contains("\"action\":\"state_merge\""));
     assert!(
         !repo
             .path()
@@ -378,7 +384,7 @@ fn json_output_and_a_separate_target_directory() {
 
 #[test]
 fn conflicting_edits_exit_2_name_the_path_and_write_nothing() {
-    let (repo, _jobs, copies) = base_and_copies(2);
+    let (repo, jobs, copies) = base_and_copies(2);
     write(&copies[0], "artifacts/tactical/2.json", "{\"steps\": 1}\n");
     write(&copies[1], "artifacts/tactical/2.json", "{\"steps\": 2}\n");
     edit_session(&copies[0], |s| {
@@ -430,7 +436,11 @@ fn conflicting_edits_exit_2_name_the_path_and_write_nothing() {
     write(&copies[1], "artifacts/tactical/2.json", "{\"steps\": 1}\n");
     std::fs::remove_file(copies[1].join("forge/pulls/5.json")).unwrap();
     edit_session(&copies[1], |s| s["pull_requests"] = json!([]));
-    merge_cmd(&repo, &copies).assert().success();
+    merge_cmd(&repo, &copies)
+        .arg("--state-dir")
+        .arg(jobs.path().join("merged"))
+        .assert()
+        .success();
     std::fs::remove_file(copies[0].join("artifacts/intake.json")).unwrap();
     write(&copies[1], "artifacts/intake.json", "{}\n");
     merge_cmd(&repo, &copies)

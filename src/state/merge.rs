@@ -495,6 +495,40 @@ pub fn merge(opts: &Options) -> Result<MergeReport, MergeError> {
         report.written += 1;
     }
     drop(lock);
+    if let Some(s) = &session {
+        let taken: usize = report.copies.iter().map(|c| c.taken.len()).sum();
+        let event = super::log::Event {
+            ts: super::now(),
+            sid: Some(s.id.clone()),
+            phase: None,
+            action: super::log::vocab::STATE_MERGE.into(),
+            tool: Some("factory".into()),
+            status: if s.escalation.is_some() {
+                super::log::vocab::ESCALATED
+            } else {
+                super::log::vocab::OK
+            }
+            .into(),
+            duration_ms: None,
+            detail: Some(format!(
+                "merged {} cop{}: {taken} file(s) taken, {} log line(s) appended{}",
+                names.len(),
+                if names.len() == 1 { "y" } else { "ies" },
+                report.log_lines,
+                if report.merged.is_empty() {
+                    String::new()
+                } else {
+                    format!(", combined {}", report.merged.join(", "))
+                }
+            )),
+            decision: None,
+            refs: serde_json::json!({"copies": names, "log_lines": report.log_lines})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        super::log::append_event(&target.log_path(), &event)?;
+    }
     if rerender && session.is_some() {
         target.write_report()?;
         report.report_rendered = true;
