@@ -421,6 +421,34 @@ fn conflicting_edits_exit_2_name_the_path_and_write_nothing() {
         .stderr(contains(
             "forge/pulls/5.json: pull request 5 was created in more than one copy",
         ));
+    let out = merge_cmd(&repo, &copies)
+        .arg("--json")
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let doc: Value = serde_json::from_slice(&out).unwrap();
+    let fields: Vec<(&str, &str)> = doc["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["path"].as_str().unwrap(),
+                c["field"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("artifacts/tactical/2.json", ""),
+            ("forge/pulls/5.json", ""),
+            ("session.json", "/pull_requests[number=5]/issue"),
+        ]
+    );
+    assert_eq!(doc["conflicts"][2]["copies"], json!([a, b]));
     assert_eq!(
         std::fs::read(repo.path().join(".factory/session.json")).unwrap(),
         session_before

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use crate::cli::Outcome;
 use crate::state::StateDir;
-use crate::state::merge::{self, MergeReport, Options};
+use crate::state::merge::{self, MergeError, MergeReport, Options};
 
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
@@ -39,11 +39,22 @@ pub fn run(cmd: StateCommand) -> anyhow::Result<Outcome> {
 
 fn merge_cmd(args: MergeArgs) -> anyhow::Result<Outcome> {
     let target = StateDir::new(super::state_dir(args.state_dir));
-    let report = merge::merge(&Options {
+    let report = match merge::merge(&Options {
         base: args.base,
         copies: args.copies,
         target,
-    })?;
+    }) {
+        Ok(report) => report,
+        Err(e) => {
+            if args.json
+                && let MergeError::Conflicts { conflicts } = &e
+            {
+                let doc = serde_json::json!({ "conflicts": conflicts });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            }
+            return Err(e.into());
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
