@@ -558,3 +558,33 @@ fn usage_errors_exit_2() {
         .code(2)
         .stderr(contains("missing: not a state directory"));
 }
+
+#[test]
+fn two_jobs_opening_pull_requests_on_the_local_forge_collide_and_are_refused() {
+    let repo = Repo::with_plan(&plan());
+    repo.factory().args(["issues", "create"]).assert().success();
+    let jobs = tempfile::tempdir().unwrap();
+    let base = repo.path().join(".factory");
+    let mut copies = Vec::new();
+    for (n, branch) in [(2, "feat/#2-store"), (3, "feat/#3-email")] {
+        repo.commit_on(branch, &format!("file-{n}.txt"));
+        let dir = jobs.path().join(format!("factory-state-issue-{n}"));
+        copy_dir(&base, &dir);
+        repo.factory()
+            .env("FACTORY_STATE_DIR", &dir)
+            .env("FACTORY_FORGE", "local")
+            .args(["pr", "open", "--issue", &n.to_string(), "--branch", branch])
+            .assert()
+            .success()
+            .stdout(contains("pull request #5 opened"));
+        copies.push(dir);
+    }
+    merge_cmd(&repo, &copies)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "forge/pulls/5.json: pull request 5 was created in more than one copy",
+        ))
+        .stderr(contains("session.json /pull_requests[number=5]/issue"));
+    assert!(!base.join("forge/pulls/5.json").exists());
+}
