@@ -85,6 +85,9 @@ pub enum Command {
     /// Phase 5: the implementer agent changes one issue's branch in a worktree; factory checks
     /// the scope, runs the validation, commits, pushes and opens the pull request.
     Implement(commands::implement::ImplementArgs),
+    /// Work on state directories: `merge` combines the `.factory` copies of parallel jobs.
+    #[command(subcommand)]
+    State(commands::state::StateCommand),
 }
 
 /// What a command reports when it finished without an error.

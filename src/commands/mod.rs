@@ -22,6 +22,7 @@ pub mod rules;
 pub mod run;
 pub mod schema;
 pub mod scorecard;
+pub mod state;
 pub mod status;
 pub mod validate;
 pub mod verify;
@@ -57,6 +58,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Report(args) => report::run(args),
         Command::Init(args) => init::run(args),
         Command::Implement(args) => implement::run(args),
+        Command::State(cmd) => state::run(cmd),
     }
 }
 
