@@ -40,6 +40,10 @@ struct World {
     requests: Vec<Request>,
     issues: Vec<Value>,
     canned: VecDeque<Canned>,
+    /// Reviews posted without a canned answer: (pull request, review as GitHub lists it).
+    reviews: Vec<(u64, Value)>,
+    /// Conversation comments posted without a canned answer: (issue or pull request, comment).
+    comments: Vec<(u64, Value)>,
 }
 
 struct Fake {
@@ -232,6 +236,54 @@ fn route(
                 }
             }
             (200, vec![], i["labels"].clone())
+        }
+        ("GET", ["pulls", n, "reviews"]) => {
+            let n: u64 = n.parse().unwrap();
+            let list: Vec<Value> = w
+                .reviews
+                .iter()
+                .filter(|(p, _)| *p == n)
+                .map(|(_, r)| r.clone())
+                .collect();
+            (200, vec![], Value::Array(list))
+        }
+        ("POST", ["pulls", n, "reviews"]) => {
+            let id = 700 + w.reviews.len() as u64;
+            let state = match body["event"].as_str() {
+                Some("APPROVE") => "APPROVED",
+                Some("REQUEST_CHANGES") => "CHANGES_REQUESTED",
+                _ => "COMMENTED",
+            };
+            let review = json!({"id": id, "state": state, "body": body["body"],
+                "submitted_at": "2026-12-01T00:00:00Z"});
+            w.reviews.push((n.parse().unwrap(), review.clone()));
+            (200, vec![], review)
+        }
+        ("GET", ["issues", n, "comments"]) => {
+            let n: u64 = n.parse().unwrap();
+            let list: Vec<Value> = w
+                .comments
+                .iter()
+                .filter(|(i, _)| *i == n)
+                .map(|(_, c)| c.clone())
+                .collect();
+            (200, vec![], Value::Array(list))
+        }
+        ("POST", ["issues", n, "comments"]) => {
+            let id = 900 + w.comments.len() as u64;
+            let c = json!({"id": id, "body": body["body"], "created_at": "2026-12-01T00:00:00Z"});
+            w.comments.push((n.parse().unwrap(), c.clone()));
+            (201, vec![], c)
+        }
+        ("PATCH", ["issues", "comments", id]) => {
+            let id: u64 = id.parse().unwrap();
+            match w.comments.iter_mut().find(|(_, c)| c["id"] == id) {
+                Some((_, c)) => {
+                    c["body"] = body["body"].clone();
+                    (200, vec![], c.clone())
+                }
+                None => (404, vec![], json!({"message": "Not Found"})),
+            }
         }
         _ => (404, vec![], json!({"message": "Not Found"})),
     }
@@ -1081,6 +1133,7 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
         vec![
             format!("GET {PREFIX}/pulls/5"),
             format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/pulls/5/reviews?per_page=100"),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("GET {PREFIX}/issues/5/comments?per_page=100"),
@@ -1094,7 +1147,7 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
         reqs.iter()
             .all(|r| r.authorization == format!("Bearer {TOKEN}"))
     );
-    let review = &reqs[2].body;
+    let review = &reqs[3].body;
     assert_eq!(review["event"], "REQUEST_CHANGES");
     assert!(
         review["body"]
@@ -1117,21 +1170,21 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
             .unwrap()
             .contains("on the diff")
     );
-    assert_eq!(reqs[3].body["event"], "COMMENT");
-    assert_eq!(reqs[3].body["comments"], review["comments"]);
-    let summary = reqs[5].body["body"].as_str().unwrap();
+    assert_eq!(reqs[4].body["event"], "COMMENT");
+    assert_eq!(reqs[4].body["comments"], review["comments"]);
+    let summary = reqs[6].body["body"].as_str().unwrap();
     assert!(
         summary.starts_with("<!-- factory:review-summary pr=5 -->"),
         "{summary}"
     );
     assert!(summary.contains("changes requested"));
-    assert!(
-        summary
-            .split("### Not on a line of the diff")
-            .nth(1)
-            .unwrap()
-            .contains("elsewhere")
-    );
+    // The finding off the diff is listed in the summary with the reason it is not inline.
+    let row = summary
+        .lines()
+        .find(|l| l.contains("elsewhere"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(row.contains("none: not on a line of the diff"), "{row}");
+    assert!(summary.contains("| open | 2 |"), "{summary}");
     assert!(repo.log_has("pr_review", "downgraded"));
     assert!(!repo.fake_file("env-1").lines().any(|l| l == "GITHUB_TOKEN"));
     assert!(
@@ -1172,16 +1225,17 @@ fn a_second_review_updates_the_summary_comment_through_the_api() {
         vec![
             format!("GET {PREFIX}/pulls/5"),
             format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/pulls/5/reviews?per_page=100"),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("GET {PREFIX}/issues/5/comments?per_page=100"),
             format!("PATCH {PREFIX}/issues/comments/9"),
         ]
     );
     let reqs = fake.requests();
-    assert_eq!(reqs[2].body["event"], "APPROVE");
-    assert_eq!(reqs[2].body["comments"], json!([]));
+    assert_eq!(reqs[3].body["event"], "APPROVE");
+    assert_eq!(reqs[3].body["comments"], json!([]));
     assert!(
-        reqs[4].body["body"]
+        reqs[5].body["body"]
             .as_str()
             .unwrap()
             .contains("## factory review: approved")
@@ -1208,6 +1262,6 @@ fn a_review_github_refuses_even_as_a_comment_is_an_error_naming_the_reason() {
         .stderr(predicate::str::contains("422 Unprocessable"))
         .stderr(predicate::str::contains("must be part of the diff"));
     let reqs = fake.requests();
-    assert_eq!(reqs.len(), 4, "one fallback, no more");
-    assert_eq!(reqs[3].body["event"], "COMMENT");
+    assert_eq!(reqs.len(), 5, "one fallback, no more");
+    assert_eq!(reqs[4].body["event"], "COMMENT");
 }
