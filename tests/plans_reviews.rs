@@ -691,6 +691,18 @@ fn three_review_rounds_post_each_finding_once_and_track_resolved_and_outdated() 
     let sticky = sticky_comments(&repo);
     assert_eq!(sticky.len(), 1, "one summary comment");
     let s = &sticky[0];
+    // docs/review.md shows this very comment.
+    let doc = std::fs::read_to_string(forge_support::manifest("docs/review.md")).unwrap();
+    let example = doc
+        .split("A summary after three rounds looks like this")
+        .nth(1)
+        .and_then(|t| t.split("```text\n").nth(1))
+        .and_then(|t| t.split("```").next())
+        .unwrap();
+    assert!(
+        s.contains(example),
+        "docs/review.md:\n{example}\nposted:\n{s}"
+    );
     for row in [
         "| open | 2 |",
         "| resolved | 2 |",
@@ -860,7 +872,7 @@ fn a_diff_larger_than_the_budget_fails_with_its_coverage_and_never_approves() {
         .stderr(predicate::str::contains(
             "review cycle 1 of #5 is incomplete: reviewed 2 of 4 files (50%); not covered: src/util.ts, docs/guide.md",
         ))
-        .stderr(predicate::str::contains("limits.review_chunk_bytes"));
+        .stderr(predicate::str::contains(review_doc_error()));
     assert_eq!(repo.fake_file("count").trim(), "1", "one chunk, one call");
     // Security-relevant first, then the file in scope.
     let prompt = repo.fake_file("prompt-1");
@@ -870,6 +882,11 @@ fn a_diff_larger_than_the_budget_fails_with_its_coverage_and_never_approves() {
     let review = repo.json(".factory/artifacts/reviews/5-1.json");
     assert_eq!(review["verdict"], "REQUEST_CHANGES", "the agent approved");
     assert_eq!(review["coverage"]["complete"], false);
+    assert_eq!(
+        review["coverage"],
+        review_doc_coverage(),
+        "as docs/review.md shows"
+    );
     assert_eq!(review["coverage"]["files_reviewed"], 2);
     assert_eq!(
         review["coverage"]["not_covered"],
@@ -937,4 +954,65 @@ fn the_code_review_phase_stops_for_a_person_when_the_diff_was_not_covered() {
         "{session}"
     );
     assert_ne!(session["phases"]["code_review"]["status"], "completed");
+}
+
+fn review_doc() -> String {
+    std::fs::read_to_string(forge_support::manifest("docs/review.md")).unwrap()
+}
+
+/// The error line docs/review.md shows for an incomplete review.
+fn review_doc_error() -> String {
+    let doc = review_doc();
+    let line = doc
+        .lines()
+        .find(|l| l.contains("`error: review cycle 1 of #5 is incomplete"))
+        .unwrap();
+    line.split('`').nth(1).unwrap().to_string()
+}
+
+/// The coverage object docs/review.md shows.
+fn review_doc_coverage() -> Value {
+    let doc = review_doc();
+    let block = doc
+        .split("The review artifact records the coverage:")
+        .nth(1)
+        .and_then(|t| t.split("```json\n").nth(1))
+        .and_then(|t| t.split("```").next())
+        .unwrap();
+    let v: Value = serde_json::from_str(&format!("{{{block}}}")).unwrap();
+    v["coverage"].clone()
+}
+
+#[test]
+fn the_workflow_examples_of_the_review_docs_check_clean() {
+    let doc = review_doc();
+    let blocks: Vec<&str> = doc
+        .split("```yaml\n")
+        .skip(1)
+        .map(|t| t.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 3);
+    // `factory workflow default` shows the keys with their defaults.
+    let out = Repo::new()
+        .factory()
+        .args(["workflow", "default"])
+        .output()
+        .unwrap();
+    let default = String::from_utf8(out.stdout).unwrap();
+    for key in [
+        "inline_min_severity: important",
+        "review_chunk_bytes: 120000",
+        "review_max_chunks: 8",
+    ] {
+        assert!(default.contains(key), "{key}");
+    }
+    let repo = Repo::new();
+    std::fs::create_dir_all(repo.path().join(".factory")).unwrap();
+    for block in blocks {
+        std::fs::write(repo.path().join(".factory/workflow.yaml"), block).unwrap();
+        repo.factory()
+            .args(["workflow", "check"])
+            .assert()
+            .success();
+    }
 }

@@ -355,13 +355,16 @@ pub fn summary_body(
         }
         out.push_str(&format!("\n### {title}\n\n"));
         for e in gone.iter().take(MAX_SUMMARY_ROWS) {
+            let reported = if e.first_cycle == e.last_cycle {
+                format!("cycle {}", e.first_cycle)
+            } else {
+                format!("cycles {}–{}", e.first_cycle, e.last_cycle)
+            };
             out.push_str(&format!(
-                "- {} {}: {} (reported in cycles {}–{}, {} in cycle {})\n",
+                "- {} {}: {} (reported in {reported}, {} in cycle {})\n",
                 location(&e.path, None),
                 cell(&e.category),
                 cell(&e.description),
-                e.first_cycle,
-                e.last_cycle,
                 status.as_str(),
                 e.status_cycle
             ));
