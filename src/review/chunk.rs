@@ -1,8 +1,9 @@
 //! Large diffs: the reviewer receives the diff in chunks of at most `limits.review_chunk_bytes`
 //! bytes, one agent call each, at most `limits.review_max_chunks` calls. Files go in by priority
-//! (security-relevant first, then the files in scope, then the rest, tests and docs last), each
-//! file whole. A file larger than a chunk, or one that no longer fits once every chunk is used,
-//! is not covered: the review lists it and cannot approve (docs/review.md).
+//! (security-relevant first, then the files in scope, then the rest, tests and docs last); a
+//! file larger than a chunk is split between its hunks. A file with a hunk larger than a chunk,
+//! or one that no longer fits once every chunk is used, is not covered: the review lists it and
+//! cannot approve (docs/review.md).
 
 use serde_json::{Value, json};
 
@@ -157,8 +158,43 @@ impl Plan {
     }
 }
 
+/// A file's diff in pieces of at most `budget` bytes: the file header repeated on each, with
+/// whole hunks. `None` when one hunk alone is larger than that.
+fn pieces(s: &Section, budget: usize) -> Option<Vec<Section>> {
+    if s.text.len() <= budget {
+        return Some(vec![s.clone()]);
+    }
+    let at = s.text.find("\n@@ ").map(|i| i + 1)?;
+    let (header, body) = s.text.split_at(at);
+    let mut hunks: Vec<String> = Vec::new();
+    for line in body.split_inclusive('\n') {
+        if line.starts_with("@@ ") || hunks.is_empty() {
+            hunks.push(String::new());
+        }
+        if let Some(h) = hunks.last_mut() {
+            h.push_str(line);
+        }
+    }
+    let mut out: Vec<Section> = Vec::new();
+    for h in hunks {
+        if header.len() + h.len() > budget {
+            return None;
+        }
+        match out.last_mut() {
+            Some(p) if p.text.len() + h.len() <= budget => p.text.push_str(&h),
+            _ => out.push(Section {
+                path: s.path.clone(),
+                text: format!("{header}{h}"),
+            }),
+        }
+    }
+    Some(out)
+}
+
 /// Pack `sections` into at most `max_chunks` chunks of at most `chunk_bytes` bytes, by
-/// `rank` (lowest first; diff order within a rank), each file into the first chunk it fits.
+/// `rank` (lowest first; diff order within a rank), each file into the first chunk it fits. A
+/// file larger than a chunk is split between its hunks (each piece repeats the file header) and
+/// is covered only if every piece finds room.
 pub fn plan(
     sections: Vec<Section>,
     chunk_bytes: usize,
@@ -175,21 +211,37 @@ pub fn plan(
     let mut chunks: Vec<(usize, Vec<Section>)> = Vec::new();
     let mut not_covered = Vec::new();
     for (_, _, s) in ordered {
-        let size = s.text.len();
-        if size > chunk_bytes {
-            not_covered.push((s.path, "larger than limits.review_chunk_bytes"));
+        let Some(parts) = pieces(&s, chunk_bytes) else {
+            not_covered.push((s.path, "a hunk larger than limits.review_chunk_bytes"));
+            continue;
+        };
+        // Place every piece on paper first: a file is reviewed whole or not at all.
+        let mut used: Vec<usize> = chunks.iter().map(|(u, _)| *u).collect();
+        let mut target = Vec::new();
+        for p in &parts {
+            let size = p.text.len();
+            match used.iter().position(|u| u + size <= chunk_bytes) {
+                Some(i) => {
+                    used[i] += size;
+                    target.push(i);
+                }
+                None if used.len() < max_chunks => {
+                    used.push(size);
+                    target.push(used.len() - 1);
+                }
+                None => break,
+            }
+        }
+        if target.len() < parts.len() {
+            not_covered.push((s.path, "past limits.review_max_chunks"));
             continue;
         }
-        if let Some((used, files)) = chunks
-            .iter_mut()
-            .find(|(used, _)| used + size <= chunk_bytes)
-        {
-            *used += size;
-            files.push(s);
-        } else if chunks.len() < max_chunks {
-            chunks.push((size, vec![s]));
-        } else {
-            not_covered.push((s.path, "past limits.review_max_chunks"));
+        for (p, i) in parts.into_iter().zip(target) {
+            if i == chunks.len() {
+                chunks.push((0, Vec::new()));
+            }
+            chunks[i].0 += p.text.len();
+            chunks[i].1.push(p);
         }
     }
     Plan {
@@ -255,7 +307,7 @@ mod tests {
             vec![
                 (
                     "src/huge.rs".to_string(),
-                    "larger than limits.review_chunk_bytes"
+                    "a hunk larger than limits.review_chunk_bytes"
                 ),
                 ("docs/guide.md".to_string(), "past limits.review_max_chunks"),
             ]
@@ -265,5 +317,36 @@ mod tests {
         let all = plan(sections, 1_000_000, 1, |p| rank(p, false, false));
         assert!(all.complete());
         assert_eq!(all.chunks.len(), 1);
+    }
+
+    #[test]
+    fn a_file_larger_than_a_chunk_is_split_between_its_hunks() {
+        let hunk = |start: usize| -> String {
+            let body: String = (0..10).map(|i| format!("+line {start} {i}\n")).collect();
+            format!("@@ -{start},0 +{start},10 @@\n{body}")
+        };
+        let header = "diff --git a/src/big.rs b/src/big.rs\n--- a/src/big.rs\n+++ b/src/big.rs\n";
+        let text = format!("{header}{}{}{}", hunk(1), hunk(100), hunk(200));
+        let budget = header.len() + hunk(200).len() + 10;
+        let sections = split(&text);
+        let p = plan(sections.clone(), budget, 3, |_| 2);
+        assert!(p.complete());
+        assert_eq!(p.chunks.len(), 3);
+        for c in &p.chunks {
+            assert!(c[0].text.starts_with(header) && c[0].text.len() <= budget);
+        }
+        let joined: String = p
+            .chunks
+            .iter()
+            .map(|c| c[0].text.replace(header, ""))
+            .collect();
+        assert_eq!(format!("{header}{joined}"), text);
+        // Not enough chunks for every piece: the file is not covered, and no piece is sent.
+        let p = plan(sections, budget, 2, |_| 2);
+        assert_eq!(
+            p.not_covered,
+            vec![("src/big.rs".to_string(), "past limits.review_max_chunks")]
+        );
+        assert!(p.chunks.is_empty());
     }
 }
