@@ -1016,3 +1016,37 @@ fn the_workflow_examples_of_the_review_docs_check_clean() {
             .success();
     }
 }
+
+#[test]
+fn a_diff_file_larger_than_the_budget_fails_with_its_coverage_too() {
+    let repo = Repo::with_session();
+    repo.fake_agents(&["ok:review-approve.json"]);
+    let wf = repo.path().join(".factory/workflow.yaml");
+    let yaml = std::fs::read_to_string(&wf).unwrap()
+        + "limits:\n  review_chunk_bytes: 1000\n  review_max_chunks: 1\n";
+    std::fs::write(&wf, yaml).unwrap();
+    let file = |path: &str, lines: usize| {
+        let body: String = (0..lines)
+            .map(|i| format!("+line {i} of {path}\n"))
+            .collect();
+        format!(
+            "diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -0,0 +1,{lines} @@\n{body}"
+        )
+    };
+    let diff = repo.path().join("change.diff");
+    std::fs::write(&diff, file("src/a.ts", 30) + &file("src/b.ts", 80)).unwrap();
+    repo.factory_with_agents()
+        .args(["review", "--diff", diff.to_str().unwrap(), "--number", "9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "review cycle 1 of #9 is incomplete: reviewed 1 of 2 files (50%); not covered: src/b.ts;",
+        ));
+    assert_eq!(repo.fake_file("count").trim(), "1");
+    let review = repo.json(".factory/artifacts/reviews/9-1.json");
+    assert_eq!(review["verdict"], "REQUEST_CHANGES");
+    assert_eq!(
+        review["coverage"]["not_covered_reasons"],
+        json!(["src/b.ts: a hunk larger than limits.review_chunk_bytes"])
+    );
+}
