@@ -1245,7 +1245,15 @@ fn a_second_review_updates_the_summary_comment_through_the_api() {
 #[test]
 fn a_review_github_refuses_even_as_a_comment_is_an_error_naming_the_reason() {
     let repo = Repo::with_plan(&plan());
-    repo.fake_agents(&["ok:review-approve.json"]);
+    repo.fake_agents(&["ok:changes.json"]);
+    repo.fake_answer(
+        "changes.json",
+        &forge_support::review_answer(
+            "REQUEST_CHANGES",
+            json!([{"severity": "important", "category": "quality", "file": "src/auth/reset_token.ts",
+                "line": 2, "description": "on the diff", "recommendation": "Fix it."}]),
+        ),
+    );
     let fake = with_pull_and_diff();
     for _ in 0..2 {
         fake.can(canned(
@@ -1264,6 +1272,11 @@ fn a_review_github_refuses_even_as_a_comment_is_an_error_naming_the_reason() {
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 5, "one fallback, no more");
     assert_eq!(reqs[4].body["event"], "COMMENT");
+    assert_eq!(reqs[4].body["comments"].as_array().unwrap().len(), 1);
+    // Nothing was posted, so the ledger claims no inline comment: the next review posts it.
+    let ledger = repo.json(".factory/artifacts/review-ledger/5.json");
+    assert_eq!(ledger["findings"].as_array().unwrap().len(), 1);
+    assert!(ledger["findings"][0].get("inline").is_none(), "{ledger}");
 }
 
 /// The diff of round `round` of the evolving pull request #5 (see the test below).

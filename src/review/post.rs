@@ -495,7 +495,7 @@ pub fn post_review(
                 },
                 counts.open,
             );
-            forge.create_review(
+            let created = forge.create_review(
                 pr,
                 &NewReview {
                     event: if approve {
@@ -506,7 +506,20 @@ pub fn post_review(
                     body,
                     comments,
                 },
-            )?
+            );
+            match created {
+                Ok(p) => p,
+                Err(e) => {
+                    // Nothing was posted: the ledger must not claim this cycle's comments.
+                    for f in ledger.findings.iter_mut() {
+                        if f.inline.as_ref().is_some_and(|i| i.cycle == cycle) {
+                            f.inline = None;
+                        }
+                    }
+                    ledger.save(state)?;
+                    return Err(e.into());
+                }
+            }
         }
     };
     if let Some(why) = &posted.downgraded {
