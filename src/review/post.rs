@@ -2,9 +2,14 @@
 //! the diff (RIGHT for added and context lines, LEFT for removed lines), and one sticky summary
 //! comment, found again by its hidden marker and updated in place on every later review.
 //!
-//! Findings whose line is not in the diff (or that have no line, or past the inline cap) are
-//! listed in the summary instead. Every text that came from an agent or a diff is sanitised:
-//! hidden comments (which could forge a marker) and invisible characters are removed.
+//! Only findings that never had an inline comment on this pull request get one (the review
+//! ledger remembers), at or above `outputs.inline_min_severity` and up to
+//! `outputs.max_inline_comments_per_review`; the others, and those whose line is not in the diff,
+//! are listed in the summary, which also counts the open, resolved and outdated findings. Before
+//! posting, the pull request's reviews are listed: a cycle whose review is already there (a
+//! re-run after a crash) is not posted twice. Every text that came from an agent or a diff is
+//! sanitised: hidden comments (which could forge a marker) and invisible characters are removed.
+//! docs/review.md describes all of it for users.
 
 use std::collections::{BTreeMap, BTreeSet};
 
