@@ -11,7 +11,8 @@
 # fake phase programs in .factory/workflow.yaml - and checks that:
 #   1. code-review.yml fails on the planted secret, with the `::error` annotation naming the
 #      file and rule, a SARIF report and a step summary;
-#   2. code-review.yml passes on the clean pull request;
+#   2. code-review.yml passes on the clean pull request, and with FACTORY_AGENT_REVIEW its agent
+#      review (actions/review, a command reviewer) posts an approving review;
 #   3. pipeline-evals.yml passes and keeps its JUnit report;
 #   4. feature.yml -> factory.yml runs intake and the phase jobs in order, carrying the
 #      state artifact between them, with a review that sends the work back once (the second
@@ -61,8 +62,15 @@ git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' 
   mkdir -p "$repo/$(dirname "$f")"
   cp -p "$f" "$repo/$f"
 done
+# act does not know GitHub's self-repository references (`uses: $/actions/x`: this repository's
+# action at the commit that runs); in the prepared copy they become `./actions/x`, which act
+# resolves against the checkout - the same commit here.
+sed -i 's#uses: \$/#uses: ./#' "$repo"/.github/workflows/*.yml
+grep -q 'uses: \$/' "$repo"/.github/workflows/*.yml && fail "a self-repository reference was left for act"
 g() { git -C "$repo" -c user.name=e2e -c user.email=e2e@example.invalid -c commit.gpgsign=false "$@"; }
 g init -q -b main
+# act names the repository (github.repository) after the origin remote; nothing is fetched.
+g remote add origin https://github.com/software-factory/factory.git
 g add -A
 g commit -qm "base"
 base_sha="$(g rev-parse HEAD)"
@@ -150,6 +158,44 @@ run_act clean pull_request .github/workflows/code-review.yml "$work/clean.json" 
   || { show_log clean; fail "code-review failed a clean pull request"; }
 grep -q '::error file=' "$work/clean.log" && { show_log clean; fail "annotations on a clean pull request"; }
 say "clean: passed - ok"
+
+# 2b. The agent review (code-review.yml's `review` job, actions/review with `pr`): enabled by the
+# FACTORY_AGENT_REVIEW variable, on a branch whose committed .factory/ holds the local forge's
+# record of pull request #7 and a `command` reviewer (the test suite's echo agent) that approves.
+g checkout -q clean-change
+g checkout -qb agent-review
+agent="$work/agent"
+mkdir -p "$agent" "$repo/.factory/forge/pulls"
+cp "$repo/tests/fixtures/agents/review-approve.json" "$agent/"
+echo review-approve.json >"$agent/answer"
+cat >"$repo/.factory/workflow.yaml" <<'YAML'
+agents:
+  reviewer:
+    adapter: command
+    command: ["sh", "tests/fixtures/agents/echo-agent.sh"]
+    env: [FAKE_AGENT_DIR]
+YAML
+now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+jq -n --arg now "$now" '{number: 7, title: "docs: a harmless change", body: "", state: "open",
+  head: "agent-review", base: "main", labels: [], comments: [], created_at: $now, updated_at: $now}' \
+  >"$repo/.factory/forge/pulls/7.json"
+g add -f .factory/workflow.yaml .factory/forge/pulls/7.json
+g commit -qm "factory: a command reviewer and the local forge's pull request #7"
+review_sha="$(g rev-parse HEAD)"
+jq -n --arg base "$base_sha" --arg head "$review_sha" \
+  '{pull_request: {number: 7, base: {sha: $base, ref: "main"}, head: {sha: $head, ref: "agent-review", repo: {full_name: "software-factory/factory"}}},
+    repository: {full_name: "software-factory/factory"}}' >"$work/review.json"
+run_act review pull_request .github/workflows/code-review.yml "$work/review.json" \
+  --use-gitignore=false --var FACTORY_AGENT_REVIEW=true --env FAKE_AGENT_DIR="$agent" \
+  || { show_log review; fail "the agent review failed on an approving reviewer"; }
+grep -q 'posted on #7 in the local forge: review APPROVE' "$work/review.log" \
+  || { show_log review; fail "the review action did not post an approving review on #7"; }
+grep -q 'Summary - ### factory review of #7 (cycle 1): APPROVE' "$work/review.log" \
+  || { show_log review; fail "the review action's step summary does not give the verdict"; }
+grep -q '::set-output:: verdict=APPROVE' "$work/review.log" || fail "the review action has no verdict output"
+[ -f "$FACTORY_E2E_ARTIFACTS/factory-review-7/7-1.json" ] || fail "the review JSON was not kept as the factory-review-7 artifact"
+[ "$(cat "$agent/command-env")" = "reviewer schema" ] || fail "the reviewer agent was not asked as the reviewer with a schema"
+say "review: the agent review ran after preflight and posted its verdict - ok"
 
 # 3. The pipeline evals pass and keep the JUnit report.
 g checkout -q main
@@ -252,4 +298,4 @@ calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
 [ "$calls" = "implementation code_review merge " ] || fail "the incident phases ran as: $calls"
 say "incident: payload carried as a file, hotfix session, phases ran - ok"
 
-say "7 passed, 0 failed"
+say "8 passed, 0 failed"

@@ -88,6 +88,9 @@ pub enum Command {
     /// Perform the forge writes a deferred phase left in .factory/outbox/, checked against
     /// their contract and the safe-outputs policy first.
     Apply(commands::apply::ApplyArgs),
+    /// Work on state directories: `merge` combines the `.factory` copies of parallel jobs.
+    #[command(subcommand)]
+    State(commands::state::StateCommand),
 }
 
 /// What a command reports when it finished without an error.

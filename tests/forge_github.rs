@@ -40,6 +40,10 @@ struct World {
     requests: Vec<Request>,
     issues: Vec<Value>,
     canned: VecDeque<Canned>,
+    /// Reviews posted without a canned answer: (pull request, review as GitHub lists it).
+    reviews: Vec<(u64, Value)>,
+    /// Conversation comments posted without a canned answer: (issue or pull request, comment).
+    comments: Vec<(u64, Value)>,
 }
 
 struct Fake {
@@ -232,6 +236,54 @@ fn route(
                 }
             }
             (200, vec![], i["labels"].clone())
+        }
+        ("GET", ["pulls", n, "reviews"]) => {
+            let n: u64 = n.parse().unwrap();
+            let list: Vec<Value> = w
+                .reviews
+                .iter()
+                .filter(|(p, _)| *p == n)
+                .map(|(_, r)| r.clone())
+                .collect();
+            (200, vec![], Value::Array(list))
+        }
+        ("POST", ["pulls", n, "reviews"]) => {
+            let id = 700 + w.reviews.len() as u64;
+            let state = match body["event"].as_str() {
+                Some("APPROVE") => "APPROVED",
+                Some("REQUEST_CHANGES") => "CHANGES_REQUESTED",
+                _ => "COMMENTED",
+            };
+            let review = json!({"id": id, "state": state, "body": body["body"],
+                "submitted_at": "2026-12-01T00:00:00Z"});
+            w.reviews.push((n.parse().unwrap(), review.clone()));
+            (200, vec![], review)
+        }
+        ("GET", ["issues", n, "comments"]) => {
+            let n: u64 = n.parse().unwrap();
+            let list: Vec<Value> = w
+                .comments
+                .iter()
+                .filter(|(i, _)| *i == n)
+                .map(|(_, c)| c.clone())
+                .collect();
+            (200, vec![], Value::Array(list))
+        }
+        ("POST", ["issues", n, "comments"]) => {
+            let id = 900 + w.comments.len() as u64;
+            let c = json!({"id": id, "body": body["body"], "created_at": "2026-12-01T00:00:00Z"});
+            w.comments.push((n.parse().unwrap(), c.clone()));
+            (201, vec![], c)
+        }
+        ("PATCH", ["issues", "comments", id]) => {
+            let id: u64 = id.parse().unwrap();
+            match w.comments.iter_mut().find(|(_, c)| c["id"] == id) {
+                Some((_, c)) => {
+                    c["body"] = body["body"].clone();
+                    (200, vec![], c.clone())
+                }
+                None => (404, vec![], json!({"message": "Not Found"})),
+            }
         }
         _ => (404, vec![], json!({"message": "Not Found"})),
     }
@@ -1081,6 +1133,7 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
         vec![
             format!("GET {PREFIX}/pulls/5"),
             format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/pulls/5/reviews?per_page=100"),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("GET {PREFIX}/issues/5/comments?per_page=100"),
@@ -1094,7 +1147,7 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
         reqs.iter()
             .all(|r| r.authorization == format!("Bearer {TOKEN}"))
     );
-    let review = &reqs[2].body;
+    let review = &reqs[3].body;
     assert_eq!(review["event"], "REQUEST_CHANGES");
     assert!(
         review["body"]
@@ -1117,21 +1170,21 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
             .unwrap()
             .contains("on the diff")
     );
-    assert_eq!(reqs[3].body["event"], "COMMENT");
-    assert_eq!(reqs[3].body["comments"], review["comments"]);
-    let summary = reqs[5].body["body"].as_str().unwrap();
+    assert_eq!(reqs[4].body["event"], "COMMENT");
+    assert_eq!(reqs[4].body["comments"], review["comments"]);
+    let summary = reqs[6].body["body"].as_str().unwrap();
     assert!(
         summary.starts_with("<!-- factory:review-summary pr=5 -->"),
         "{summary}"
     );
     assert!(summary.contains("changes requested"));
-    assert!(
-        summary
-            .split("### Not on a line of the diff")
-            .nth(1)
-            .unwrap()
-            .contains("elsewhere")
-    );
+    // The finding off the diff is listed in the summary with the reason it is not inline.
+    let row = summary
+        .lines()
+        .find(|l| l.contains("elsewhere"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(row.contains("none: not on a line of the diff"), "{row}");
+    assert!(summary.contains("| open | 2 |"), "{summary}");
     assert!(repo.log_has("pr_review", "downgraded"));
     assert!(!repo.fake_file("env-1").lines().any(|l| l == "GITHUB_TOKEN"));
     assert!(
@@ -1172,16 +1225,17 @@ fn a_second_review_updates_the_summary_comment_through_the_api() {
         vec![
             format!("GET {PREFIX}/pulls/5"),
             format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/pulls/5/reviews?per_page=100"),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("GET {PREFIX}/issues/5/comments?per_page=100"),
             format!("PATCH {PREFIX}/issues/comments/9"),
         ]
     );
     let reqs = fake.requests();
-    assert_eq!(reqs[2].body["event"], "APPROVE");
-    assert_eq!(reqs[2].body["comments"], json!([]));
+    assert_eq!(reqs[3].body["event"], "APPROVE");
+    assert_eq!(reqs[3].body["comments"], json!([]));
     assert!(
-        reqs[4].body["body"]
+        reqs[5].body["body"]
             .as_str()
             .unwrap()
             .contains("## factory review: approved")
@@ -1191,7 +1245,15 @@ fn a_second_review_updates_the_summary_comment_through_the_api() {
 #[test]
 fn a_review_github_refuses_even_as_a_comment_is_an_error_naming_the_reason() {
     let repo = Repo::with_plan(&plan());
-    repo.fake_agents(&["ok:review-approve.json"]);
+    repo.fake_agents(&["ok:changes.json"]);
+    repo.fake_answer(
+        "changes.json",
+        &forge_support::review_answer(
+            "REQUEST_CHANGES",
+            json!([{"severity": "important", "category": "quality", "file": "src/auth/reset_token.ts",
+                "line": 2, "description": "on the diff", "recommendation": "Fix it."}]),
+        ),
+    );
     let fake = with_pull_and_diff();
     for _ in 0..2 {
         fake.can(canned(
@@ -1208,8 +1270,215 @@ fn a_review_github_refuses_even_as_a_comment_is_an_error_naming_the_reason() {
         .stderr(predicate::str::contains("422 Unprocessable"))
         .stderr(predicate::str::contains("must be part of the diff"));
     let reqs = fake.requests();
-    assert_eq!(reqs.len(), 4, "one fallback, no more");
-    assert_eq!(reqs[3].body["event"], "COMMENT");
+    assert_eq!(reqs.len(), 5, "one fallback, no more");
+    assert_eq!(reqs[4].body["event"], "COMMENT");
+    assert_eq!(reqs[4].body["comments"].as_array().unwrap().len(), 1);
+    // Nothing was posted, so the ledger claims no inline comment: the next review posts it.
+    let ledger = repo.json(".factory/artifacts/review-ledger/5.json");
+    assert_eq!(ledger["findings"].as_array().unwrap().len(), 1);
+    assert!(ledger["findings"][0].get("inline").is_none(), "{ledger}");
+}
+
+/// The diff of round `round` of the evolving pull request #5 (see the test below).
+fn round_diff(round: u32) -> String {
+    let file = "diff --git a/src/auth/reset_token.ts b/src/auth/reset_token.ts\n--- a/src/auth/reset_token.ts\n+++ b/src/auth/reset_token.ts\n";
+    let other = "diff --git a/src/auth/other.ts b/src/auth/other.ts\nnew file mode 100644\n--- /dev/null\n+++ b/src/auth/other.ts\n@@ -0,0 +1,1 @@\n+z = compute(s);\n";
+    match round {
+        1 => format!(
+            "{file}@@ -1,1 +1,4 @@\n a\n+let x = lookup(input);\n+let y = 1;\n+helper();\n{other}"
+        ),
+        2 => format!(
+            "{file}@@ -1,1 +1,6 @@\n+// reset tokens\n a\n+let x = lookup(input);\n+let y = 2;\n+helper();\n+let z = new_thing();\n{other}"
+        ),
+        _ => format!(
+            "{file}@@ -1,1 +1,6 @@\n+// reset tokens\n a\n+let x = lookup(input);\n+let y = 2;\n+helper();\n+let z = new_thing();\n"
+        ),
+    }
+}
+
+#[test]
+fn three_review_rounds_through_the_api_post_each_finding_once_in_one_sticky_comment() {
+    let repo = Repo::with_plan(&plan());
+    repo.fake_agents(&["ok:r1.json", "ok:r2.json", "ok:r3.json"]);
+    let scope = repo.path().join(".factory/scope.json");
+    std::fs::write(&scope, r#"{"files_in_scope": ["src/**"]}"#).unwrap();
+    let scope = scope.display().to_string();
+    const FILE: &str = "src/auth/reset_token.ts";
+    const OTHER: &str = "src/auth/other.ts";
+    let f = |severity: &str, file: &str, line: u64, category: &str, d: &str| {
+        json!({"severity": severity, "category": category, "file": file, "line": line,
+            "description": d, "recommendation": "Fix it."})
+    };
+    let answers = [
+        json!([
+            f("important", FILE, 2, "injection", "query built from input"),
+            f("important", FILE, 3, "quality", "magic number"),
+            f("important", FILE, 4, "testing", "helper untested"),
+            f("important", OTHER, 1, "injection", "eval of input"),
+        ]),
+        json!([
+            f("important", FILE, 3, "injection", "query built from input"),
+            f("important", OTHER, 1, "injection", "eval of input"),
+            f("important", FILE, 6, "quality", "unchecked result"),
+        ]),
+        json!([
+            f("important", FILE, 3, "injection", "query built from input"),
+            f("advisory", FILE, 1, "quality", "comment style"),
+        ]),
+    ];
+    let fake = Fake::start();
+    let counts = [
+        "4 open, 0 resolved, 0 outdated",
+        "3 open, 1 resolved, 1 outdated",
+        "2 open, 2 resolved, 2 outdated",
+    ];
+    for (i, findings) in answers.iter().enumerate() {
+        let round = i as u32 + 1;
+        repo.fake_answer(
+            &format!("r{round}.json"),
+            &forge_support::review_answer("REQUEST_CHANGES", findings.clone()),
+        );
+        fake.can(canned("GET", "/pulls/5$", 200, open_pull()));
+        fake.can(canned(
+            "GET",
+            "/pulls/5$",
+            200,
+            Value::String(round_diff(round)),
+        ));
+        github_with_agents(&repo, &fake)
+            .args(["review", "--pr", "5", "--scope", &scope])
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains(format!(
+                "findings on #5: {}",
+                counts[i]
+            )));
+    }
+    let reqs = fake.requests();
+    let posted = |method: &str, path: &str| -> Vec<Value> {
+        reqs.iter()
+            .filter(|r| r.method == method && r.path == format!("{PREFIX}{path}"))
+            .map(|r| r.body.clone())
+            .collect()
+    };
+    let reviews = posted("POST", "/pulls/5/reviews");
+    assert_eq!(reviews.len(), 3, "one review per round");
+    let inline: Vec<Vec<String>> = reviews
+        .iter()
+        .map(|r| {
+            r["comments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["body"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        inline.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![4, 1, 0],
+        "{inline:?}"
+    );
+    let all: Vec<&String> = inline.iter().flatten().collect();
+    for text in [
+        "query built from input",
+        "magic number",
+        "helper untested",
+        "eval of input",
+        "unchecked result",
+    ] {
+        assert_eq!(all.iter().filter(|b| b.contains(text)).count(), 1, "{text}");
+    }
+    assert!(
+        !all.iter().any(|b| b.contains("comment style")),
+        "below the floor"
+    );
+    for (i, r) in reviews.iter().enumerate() {
+        assert!(
+            r["body"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("<!-- factory:review pr=5 cycle={} -->", i + 1))
+        );
+    }
+    // One sticky summary comment: created once, then updated in place. (The other comment is
+    // the review-cycle limit's: cycle 3 of 3 still requests changes.)
+    let created = posted("POST", "/issues/5/comments");
+    let summaries: Vec<&Value> = created
+        .iter()
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .unwrap()
+                .contains("<!-- factory:review-summary pr=5 -->")
+        })
+        .collect();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(created.len(), 2);
+    assert!(
+        created[1]["body"]
+            .as_str()
+            .unwrap()
+            .contains("<!-- factory:review-limit pr=5 -->")
+    );
+    let patches = posted("PATCH", "/issues/comments/900");
+    assert_eq!(patches.len(), 2);
+    let last = patches[1]["body"].as_str().unwrap();
+    for row in [
+        "| open | 2 |",
+        "| resolved | 2 |",
+        "| outdated | 2 |",
+        "**Cycle 3**",
+    ] {
+        assert!(last.contains(row), "{row}: {last}");
+    }
+    assert!(
+        last.lines()
+            .find(|l| l.contains("eval of input"))
+            .unwrap()
+            .contains("outdated in cycle 3")
+    );
+
+    // The third run crashed before the cycle was counted: running cycle 3 again posts no
+    // second review and leaves the unchanged summary alone.
+    let path = repo.path().join(".factory/session.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    s["counters"]["review_cycles"] = 2.into();
+    std::fs::write(&path, s.to_string()).unwrap();
+    repo.fake_agents(&["ok:r3.json"]);
+    repo.fake_answer(
+        "r3.json",
+        &forge_support::review_answer("REQUEST_CHANGES", answers[2].clone()),
+    );
+    fake.clear();
+    fake.can(canned("GET", "/pulls/5$", 200, open_pull()));
+    fake.can(canned(
+        "GET",
+        "/pulls/5$",
+        200,
+        Value::String(round_diff(3)),
+    ));
+    github_with_agents(&repo, &fake)
+        .args(["review", "--pr", "5", "--scope", &scope])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "the review of cycle 3 was already on #5",
+        ))
+        .stdout(predicate::str::contains(
+            "findings on #5: 2 open, 2 resolved, 2 outdated",
+        ));
+    assert_eq!(
+        calls(&fake),
+        vec![
+            format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/pulls/5"),
+            format!("GET {PREFIX}/pulls/5/reviews?per_page=100"),
+            // The summary comment, then the limit comment: both unchanged, neither written.
+            format!("GET {PREFIX}/issues/5/comments?per_page=100"),
+            format!("GET {PREFIX}/issues/5/comments?per_page=100"),
+        ]
+    );
 }
 
 /// Deferred writes on GitHub: the implementation job runs without any token and makes no API
@@ -1391,6 +1660,12 @@ fn applied_review_artifacts_post_the_review_once_and_update_the_summary() {
     )
     .unwrap();
     let fake = Fake::start();
+    fake.can(canned(
+        "GET",
+        "/pulls/5/reviews?",
+        200,
+        json!([{"id": 70, "state": "COMMENTED", "body": "<!-- factory:review pr=5 cycle=0 -->\nolder"}]),
+    ));
     fake.can(canned("POST", "/pulls/5/reviews", 200, json!({"id": 77})));
     fake.can(canned(
         "GET",
@@ -1417,15 +1692,16 @@ fn applied_review_artifacts_post_the_review_once_and_update_the_summary() {
     assert_eq!(
         calls(&fake),
         vec![
+            format!("GET {PREFIX}/pulls/5/reviews?per_page=100"),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("GET {PREFIX}/issues/5/comments?per_page=100"),
             format!("PATCH {PREFIX}/issues/comments/9"),
         ]
     );
     let reqs = fake.requests();
-    assert_eq!(reqs[0].body["event"], "REQUEST_CHANGES");
-    assert_eq!(reqs[0].body["comments"][0]["line"], 2);
-    let summary = reqs[2].body["body"].as_str().unwrap();
+    assert_eq!(reqs[1].body["event"], "REQUEST_CHANGES");
+    assert_eq!(reqs[1].body["comments"][0]["line"], 2);
+    let summary = reqs[3].body["body"].as_str().unwrap();
     assert!(
         summary.starts_with("<!-- factory:review-summary pr=5 -->"),
         "{summary}"

@@ -21,6 +21,7 @@ const FILES: &[&str] = &[
     ".github/pull_request_template.md",
     ".github/ISSUE_TEMPLATE/implementation_task.yml",
     ".github/workflows/factory-code-review.yml",
+    ".github/workflows/factory-feature.yml",
     "skills/software-factory/SKILL.md",
     ".factory/init.json",
 ];
@@ -78,6 +79,13 @@ fn what_init_writes_is_valid() {
         env!("CARGO_PKG_VERSION")
     )));
     assert!(wf.contains("persist-credentials: false"));
+    assert!(wf.contains(&format!("/actions/review@v{}", env!("CARGO_PKG_VERSION"))));
+    let feature = std::fs::read_to_string(r.join(".github/workflows/factory-feature.yml")).unwrap();
+    assert!(feature.contains(&format!(
+        "/.github/workflows/factory.yml@v{}",
+        env!("CARGO_PKG_VERSION")
+    )));
+    assert!(feature.contains("session-key: feature-${{ github.run_id }}"));
     let form =
         std::fs::read_to_string(r.join(".github/ISSUE_TEMPLATE/implementation_task.yml")).unwrap();
     for field in [

@@ -263,7 +263,7 @@ fn requested_changes_land_on_the_right_lines_and_the_summary_is_updated_in_place
             "REQUEST_CHANGES",
             json!([
                 finding("important", 2, "added line"),
-                finding("advisory", 4, "removed line"),
+                finding("important", 4, "removed line"),
                 finding("important", 99, "far away"),
             ]),
         ),
@@ -272,7 +272,7 @@ fn requested_changes_land_on_the_right_lines_and_the_summary_is_updated_in_place
         .args(["review", "--pr", "5"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("REQUEST_CHANGES with 2 inline comment(s), 1 finding(s) only in the summary comment (created)"));
+        .stdout(predicate::str::contains("REQUEST_CHANGES with 2 new inline comment(s), 1 finding(s) only in the summary comment (created)"));
     let reviews = repo.json(".factory/forge/reviews/5.json");
     let r = &reviews[0];
     assert_eq!(r["event"], "REQUEST_CHANGES");
@@ -304,13 +304,18 @@ fn requested_changes_land_on_the_right_lines_and_the_summary_is_updated_in_place
     let sticky = sticky_comments(&repo);
     assert_eq!(sticky.len(), 1);
     assert!(sticky[0].contains("changes requested"));
-    let outside = sticky[0]
-        .split("### Not on a line of the diff")
-        .nth(1)
-        .unwrap();
+    let row = |text: &str| {
+        sticky[0]
+            .lines()
+            .find(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("{}", sticky[0]))
+            .to_string()
+    };
+    assert!(row("far away").contains("none: not on a line of the diff"));
     assert!(
-        outside.contains("far away") && !outside.contains("added line"),
-        "{outside}"
+        row("added line").ends_with("| cycle 1 | new |"),
+        "{}",
+        row("added line")
     );
     assert_eq!(repo.session()["counters"]["review_cycles"], 1);
 
@@ -324,6 +329,8 @@ fn requested_changes_land_on_the_right_lines_and_the_summary_is_updated_in_place
     let sticky = sticky_comments(&repo);
     assert_eq!(sticky.len(), 1, "one summary comment");
     assert!(sticky[0].contains("approved") && sticky[0].contains("**Cycle 2**"));
+    // The three findings of cycle 1 are no longer reported and their code is still there.
+    assert!(sticky[0].contains("| resolved | 3 |"), "{}", sticky[0]);
     assert_eq!(
         repo.json(".factory/forge/reviews/5.json")
             .as_array()
@@ -555,4 +562,525 @@ fn the_code_review_phase_completes_when_every_pull_request_is_approved() {
     assert_eq!(session["phases"]["code_review"]["status"], "completed");
     assert_eq!(session["phases"]["code_review"]["detail"], "approved #5");
     assert_eq!(session["counters"]["review_cycles"], 1);
+}
+
+const OTHER: &str = "src/auth/other.ts";
+
+fn quality(severity: &str, file: &str, line: u64, category: &str, description: &str) -> Value {
+    json!({"severity": severity, "category": category, "file": file, "line": line,
+        "description": description, "recommendation": "Fix it."})
+}
+
+/// The inline comments of every review posted on #5 (local forge), as (path, line, body).
+/// A scope file that puts every source and doc file in scope (no scope findings).
+fn wide_scope(repo: &Repo) -> String {
+    let path = repo.path().join(".factory/scope.json");
+    std::fs::write(&path, r#"{"files_in_scope": ["src/**", "docs/**"]}"#).unwrap();
+    path.display().to_string()
+}
+
+fn inline_comments(repo: &Repo) -> Vec<(String, u64, String)> {
+    repo.json(".factory/forge/reviews/5.json")
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["comments"].as_array().unwrap().clone())
+        .map(|c| {
+            (
+                c["path"].as_str().unwrap().to_string(),
+                c["line"].as_u64().unwrap(),
+                c["body"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Three review rounds over an evolving pull request: each finding gets one inline comment, in
+/// the round it first appears; the sticky comment ends with 2 open, 2 resolved, 2 outdated.
+#[test]
+fn three_review_rounds_post_each_finding_once_and_track_resolved_and_outdated() {
+    let repo = opened();
+    repo.commit_content(
+        BRANCH,
+        FILE,
+        "a\nlet x = lookup(input);\nlet y = 1;\nhelper();\n",
+    );
+    repo.commit_content(BRANCH, OTHER, "z = compute(s);\n");
+    repo.fake_agents(&["ok:r1.json", "ok:r2.json", "ok:r3.json"]);
+    let scope = wide_scope(&repo);
+    let a = |line| {
+        quality(
+            "important",
+            FILE,
+            line,
+            "injection",
+            "query built from input",
+        )
+    };
+    repo.fake_answer(
+        "r1.json",
+        &review_answer(
+            "REQUEST_CHANGES",
+            json!([
+                a(2),
+                quality("important", FILE, 3, "quality", "magic number"),
+                quality("important", FILE, 4, "testing", "helper untested"),
+                quality("important", OTHER, 1, "injection", "eval of input"),
+            ]),
+        ),
+    );
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5", "--scope", &scope])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("with 4 new inline comment(s)"))
+        .stdout(predicate::str::contains(
+            "findings on #5: 4 open, 0 resolved, 0 outdated",
+        ));
+    assert_eq!(inline_comments(&repo).len(), 4);
+
+    // Round 2: a line inserted on top shifts everything; the magic number changed (its code is
+    // gone: outdated), the helper is no longer flagged but unchanged (resolved), one new finding.
+    repo.commit_content(
+        BRANCH,
+        FILE,
+        "// reset tokens\na\nlet x = lookup(input);\nlet y = 2;\nhelper();\nlet z = new_thing();\n",
+    );
+    repo.fake_answer(
+        "r2.json",
+        &review_answer(
+            "REQUEST_CHANGES",
+            json!([
+                a(3),
+                quality(
+                    "important",
+                    OTHER,
+                    1,
+                    "injection",
+                    "eval of input, reworded"
+                ),
+                quality("important", FILE, 6, "quality", "unchecked result"),
+            ]),
+        ),
+    );
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5", "--scope", &scope])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("with 1 new inline comment(s)"))
+        .stdout(predicate::str::contains(
+            "findings on #5: 3 open, 1 resolved, 1 outdated",
+        ));
+    let comments = inline_comments(&repo);
+    assert_eq!(comments.len(), 5);
+    assert_eq!(comments[4].0, FILE);
+    assert_eq!(comments[4].1, 6);
+    assert!(comments[4].2.contains("unchecked result"));
+
+    // Round 3: the other file leaves the pull request (outdated), the new finding is no longer
+    // reported (resolved), and an advisory finding stays out of the inline comments.
+    repo.git(&["checkout", "-q", BRANCH]);
+    repo.git(&["rm", "-q", OTHER]);
+    repo.git(&["commit", "-q", "-m", "drop other"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.fake_answer(
+        "r3.json",
+        &review_answer(
+            "REQUEST_CHANGES",
+            json!([
+                a(3),
+                quality("advisory", FILE, 1, "quality", "comment style")
+            ]),
+        ),
+    );
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5", "--scope", &scope])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "with 0 new inline comment(s), 1 finding(s) only in the summary comment (updated)",
+        ))
+        .stdout(predicate::str::contains(
+            "findings on #5: 2 open, 2 resolved, 2 outdated",
+        ));
+    let comments = inline_comments(&repo);
+    assert_eq!(
+        comments.len(),
+        5,
+        "nothing posted twice, the advisory not inline"
+    );
+    for text in [
+        "query built from input",
+        "magic number",
+        "helper untested",
+        "eval of input",
+        "unchecked result",
+    ] {
+        assert_eq!(
+            comments.iter().filter(|c| c.2.contains(text)).count(),
+            1,
+            "{text}: {comments:?}"
+        );
+    }
+    let sticky = sticky_comments(&repo);
+    assert_eq!(sticky.len(), 1, "one summary comment");
+    let s = &sticky[0];
+    // docs/review.md shows this very comment.
+    let doc = std::fs::read_to_string(forge_support::manifest("docs/review.md")).unwrap();
+    let example = doc
+        .split("A summary after three rounds looks like this")
+        .nth(1)
+        .and_then(|t| t.split("```text\n").nth(1))
+        .and_then(|t| t.split("```").next())
+        .unwrap();
+    assert!(
+        s.contains(example),
+        "docs/review.md:\n{example}\nposted:\n{s}"
+    );
+    for row in [
+        "| open | 2 |",
+        "| resolved | 2 |",
+        "| outdated | 2 |",
+        "**Cycle 3**",
+    ] {
+        assert!(s.contains(row), "{row}: {s}");
+    }
+    let line = |text: &str| {
+        s.lines()
+            .find(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("{text}: {s}"))
+    };
+    assert!(line("query built from input").contains("| cycle 1 | cycle 1 |"));
+    assert!(line("comment style").contains("none: below the inline severity floor"));
+    assert!(line("magic number").contains("outdated in cycle 2"));
+    assert!(line("helper untested").contains("resolved in cycle 2"));
+    assert!(line("unchecked result").contains("resolved in cycle 3"));
+    assert!(line("eval of input").contains("outdated in cycle 3"));
+    let ledger = repo.json(".factory/artifacts/review-ledger/5.json");
+    assert_eq!(ledger["cycle"], 3);
+    assert_eq!(ledger["findings"].as_array().unwrap().len(), 6);
+    // The fingerprints of the review artifacts are factory's, stable across the line shift.
+    let fp = |cycle: u32, text: &str| {
+        repo.json(&format!(".factory/artifacts/reviews/5-{cycle}.json"))["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["description"].as_str().unwrap().contains(text))
+            .unwrap()["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(fp(1, "query built"), fp(3, "query built"));
+    assert!(fp(1, "query built").starts_with("rf-"));
+}
+
+#[test]
+fn rerunning_a_cycle_after_a_crash_posts_no_second_review() {
+    let repo = opened();
+    repo.fake_agents(&["ok:changes.json"]);
+    repo.fake_answer(
+        "changes.json",
+        &review_answer(
+            "REQUEST_CHANGES",
+            json!([finding("important", 2, "added line")]),
+        ),
+    );
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5"])
+        .assert()
+        .code(1);
+    // The process died after posting, before the cycle was counted: the same cycle runs again.
+    let path = repo.path().join(".factory/session.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    s["counters"]["review_cycles"] = 0.into();
+    std::fs::write(&path, s.to_string()).unwrap();
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "the review of cycle 1 was already on #5",
+        ))
+        .stdout(predicate::str::contains(
+            "findings on #5: 1 open, 0 resolved, 0 outdated",
+        ));
+    assert_eq!(
+        repo.json(".factory/forge/reviews/5.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "no second review"
+    );
+    assert_eq!(sticky_comments(&repo).len(), 1);
+    assert!(sticky_comments(&repo)[0].contains("| cycle 1 | new |"));
+    assert_eq!(repo.fake_file("count").trim(), "2");
+}
+
+#[test]
+fn the_severity_floor_and_the_cap_keep_findings_out_of_inline_comments() {
+    let repo = opened();
+    repo.commit_content(BRANCH, FILE, "a\nB\nc\nd2\ne2\n");
+    repo.fake_agents(&["ok:changes.json"]);
+    let wf = repo.path().join(".factory/workflow.yaml");
+    let yaml = std::fs::read_to_string(&wf).unwrap()
+        + "outputs:\n  max_inline_comments_per_review: 1\n  inline_min_severity: critical\n";
+    std::fs::write(&wf, yaml).unwrap();
+    repo.fake_answer(
+        "changes.json",
+        &review_answer(
+            "REQUEST_CHANGES",
+            json!([
+                finding("important", 2, "important one"),
+                finding("critical", 4, "first critical"),
+                finding("critical", 5, "second critical"),
+            ]),
+        ),
+    );
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "with 1 new inline comment(s), 2 finding(s) only in the summary comment",
+        ));
+    let comments = inline_comments(&repo);
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].2.contains("first critical"));
+    let sticky = &sticky_comments(&repo)[0];
+    let line = |text: &str| {
+        sticky
+            .lines()
+            .find(|l| l.contains(text))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("important one").contains("none: below the inline severity floor"));
+    assert!(line("second critical").contains("none: over the inline comment cap"));
+    assert!(line("second critical").contains("**Fix:** Do it properly."));
+}
+
+#[test]
+fn a_bad_inline_floor_is_refused_naming_the_key() {
+    let repo = opened();
+    repo.fake_agents(&["ok:review-approve.json"]);
+    let wf = repo.path().join(".factory/workflow.yaml");
+    let yaml = std::fs::read_to_string(&wf).unwrap() + "outputs:\n  inline_min_severity: low\n";
+    std::fs::write(&wf, yaml).unwrap();
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/outputs/inline_min_severity"));
+    assert_eq!(repo.fake_file("count"), "");
+}
+
+/// A pull request changing three more files of about 600 bytes each.
+fn three_files() -> Repo {
+    let repo = opened();
+    let body = |tag: &str| {
+        (0..30)
+            .map(|i| format!("{tag} line {i}\n"))
+            .collect::<String>()
+    };
+    repo.commit_content(BRANCH, "docs/guide.md", &body("doc"));
+    repo.commit_content(BRANCH, "src/util.ts", &body("util"));
+    repo.commit_content(BRANCH, "src/auth/session.ts", &body("session"));
+    repo
+}
+
+#[test]
+fn a_diff_larger_than_the_budget_fails_with_its_coverage_and_never_approves() {
+    let repo = three_files();
+    repo.fake_agents(&["ok:review-approve.json"]);
+    let scope = wide_scope(&repo);
+    let wf = repo.path().join(".factory/workflow.yaml");
+    let yaml = std::fs::read_to_string(&wf).unwrap()
+        + "limits:\n  review_chunk_bytes: 1000\n  review_max_chunks: 1\n";
+    std::fs::write(&wf, yaml).unwrap();
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5", "--scope", &scope])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "review cycle 1 of #5 is incomplete: reviewed 2 of 4 files (50%); not covered: src/util.ts, docs/guide.md",
+        ))
+        .stderr(predicate::str::contains(review_doc_error()));
+    assert_eq!(repo.fake_file("count").trim(), "1", "one chunk, one call");
+    // Security-relevant first, then the file in scope.
+    let prompt = repo.fake_file("prompt-1");
+    assert!(prompt.contains("+session line 0"), "{prompt}");
+    assert!(prompt.contains("+B"));
+    assert!(!prompt.contains("+util line 0"));
+    let review = repo.json(".factory/artifacts/reviews/5-1.json");
+    assert_eq!(review["verdict"], "REQUEST_CHANGES", "the agent approved");
+    assert_eq!(review["coverage"]["complete"], false);
+    assert_eq!(
+        review["coverage"],
+        review_doc_coverage(),
+        "as docs/review.md shows"
+    );
+    assert_eq!(review["coverage"]["files_reviewed"], 2);
+    assert_eq!(
+        review["coverage"]["not_covered"],
+        json!(["src/util.ts", "docs/guide.md"])
+    );
+    let posted = repo.json(".factory/forge/reviews/5.json");
+    assert_eq!(posted[0]["event"], "REQUEST_CHANGES");
+    let sticky = &sticky_comments(&repo)[0];
+    assert!(sticky.contains("incomplete, not approved"), "{sticky}");
+    assert!(sticky.contains("reviewed 2 of 4 files (50%)"));
+}
+
+#[test]
+fn a_large_diff_is_reviewed_in_chunks_by_priority_and_can_then_approve() {
+    let repo = three_files();
+    repo.fake_agents(&["ok:review-approve.json"]);
+    let scope = wide_scope(&repo);
+    let wf = repo.path().join(".factory/workflow.yaml");
+    let yaml = std::fs::read_to_string(&wf).unwrap()
+        + "limits:\n  review_chunk_bytes: 1000\n  review_max_chunks: 3\n";
+    std::fs::write(&wf, yaml).unwrap();
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5", "--scope", &scope])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("review APPROVE"));
+    assert_eq!(repo.fake_file("count").trim(), "3");
+    assert!(repo.fake_file("prompt-1").contains("part 1 of 3"));
+    assert!(repo.fake_file("prompt-1").contains("+session line 0"));
+    assert!(
+        repo.fake_file("prompt-3").contains("+doc line 0"),
+        "docs last"
+    );
+    let review = repo.json(".factory/artifacts/reviews/5-1.json");
+    assert_eq!(review["coverage"]["complete"], true);
+    assert_eq!(review["coverage"]["chunks"], 3);
+    // Each chunk is an agent call in the cost ledger.
+    assert_eq!(repo.session()["usage"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn the_code_review_phase_stops_for_a_person_when_the_diff_was_not_covered() {
+    let repo = due_for_review(
+        "limits:\n  review_chunk_bytes: 1000\n  review_max_chunks: 1\n",
+        &["ok:review-approve.json"],
+    );
+    let body: String = (0..60).map(|i| format!("util line {i}\n")).collect();
+    repo.commit_content(BRANCH, "src/util.ts", &body);
+    repo.factory_with_agents()
+        .args(["run", "--resume", "--phase", "code_review"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("needs a human"));
+    let session = repo.session();
+    assert_eq!(session["escalation"]["reason"], "phase-failed");
+    let detail = session["escalation"]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+        + session["phases"]["code_review"]["detail"]
+            .as_str()
+            .unwrap_or_default();
+    assert!(
+        detail.contains("reviewed 1 of 2 files (50%); not covered: src/util.ts"),
+        "{session}"
+    );
+    assert_ne!(session["phases"]["code_review"]["status"], "completed");
+}
+
+fn review_doc() -> String {
+    std::fs::read_to_string(forge_support::manifest("docs/review.md")).unwrap()
+}
+
+/// The error line docs/review.md shows for an incomplete review.
+fn review_doc_error() -> String {
+    let doc = review_doc();
+    let line = doc
+        .lines()
+        .find(|l| l.contains("`error: review cycle 1 of #5 is incomplete"))
+        .unwrap();
+    line.split('`').nth(1).unwrap().to_string()
+}
+
+/// The coverage object docs/review.md shows.
+fn review_doc_coverage() -> Value {
+    let doc = review_doc();
+    let block = doc
+        .split("The review artifact records the coverage:")
+        .nth(1)
+        .and_then(|t| t.split("```json\n").nth(1))
+        .and_then(|t| t.split("```").next())
+        .unwrap();
+    let v: Value = serde_json::from_str(&format!("{{{block}}}")).unwrap();
+    v["coverage"].clone()
+}
+
+#[test]
+fn the_workflow_examples_of_the_review_docs_check_clean() {
+    let doc = review_doc();
+    let blocks: Vec<&str> = doc
+        .split("```yaml\n")
+        .skip(1)
+        .map(|t| t.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 3);
+    // `factory workflow default` shows the keys with their defaults.
+    let out = Repo::new()
+        .factory()
+        .args(["workflow", "default"])
+        .output()
+        .unwrap();
+    let default = String::from_utf8(out.stdout).unwrap();
+    for key in [
+        "inline_min_severity: important",
+        "review_chunk_bytes: 120000",
+        "review_max_chunks: 8",
+    ] {
+        assert!(default.contains(key), "{key}");
+    }
+    let repo = Repo::new();
+    std::fs::create_dir_all(repo.path().join(".factory")).unwrap();
+    for block in blocks {
+        std::fs::write(repo.path().join(".factory/workflow.yaml"), block).unwrap();
+        repo.factory()
+            .args(["workflow", "check"])
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn a_diff_file_larger_than_the_budget_fails_with_its_coverage_too() {
+    let repo = Repo::with_session();
+    repo.fake_agents(&["ok:review-approve.json"]);
+    let wf = repo.path().join(".factory/workflow.yaml");
+    let yaml = std::fs::read_to_string(&wf).unwrap()
+        + "limits:\n  review_chunk_bytes: 1000\n  review_max_chunks: 1\n";
+    std::fs::write(&wf, yaml).unwrap();
+    let file = |path: &str, lines: usize| {
+        let body: String = (0..lines)
+            .map(|i| format!("+line {i} of {path}\n"))
+            .collect();
+        format!(
+            "diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -0,0 +1,{lines} @@\n{body}"
+        )
+    };
+    let diff = repo.path().join("change.diff");
+    std::fs::write(&diff, file("src/a.ts", 30) + &file("src/b.ts", 80)).unwrap();
+    repo.factory_with_agents()
+        .args(["review", "--diff", diff.to_str().unwrap(), "--number", "9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "review cycle 1 of #9 is incomplete: reviewed 1 of 2 files (50%); not covered: src/b.ts;",
+        ));
+    assert_eq!(repo.fake_file("count").trim(), "1");
+    let review = repo.json(".factory/artifacts/reviews/9-1.json");
+    assert_eq!(review["verdict"], "REQUEST_CHANGES");
+    assert_eq!(
+        review["coverage"]["not_covered_reasons"],
+        json!(["src/b.ts: a hunk larger than limits.review_chunk_bytes"])
+    );
 }

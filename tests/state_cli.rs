@@ -136,6 +136,10 @@ fn status_json_gives_ci_the_matrix_the_verdict_and_the_cost() {
         "one open pull request still needs changes"
     );
     assert_eq!(out["findings"], 2);
+    assert_eq!(
+        out["max_parallel"], 3,
+        "limits.max_concurrent_issues, the width of a job matrix"
+    );
     assert_eq!(doc["cost"]["usd"], 0.75);
     assert_eq!(doc["cost"]["tokens"], 1650);
     assert_eq!(doc["cost"]["by_phase"]["code_review"]["calls"], 1);

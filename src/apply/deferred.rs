@@ -337,6 +337,12 @@ impl Forge for DeferredForge {
         })
     }
 
+    /// No reviews are known without the forge: `factory apply` checks for a review with the
+    /// same marker before it posts.
+    fn list_reviews(&self, _number: u64) -> Result<Vec<crate::forge::Review>, ForgeError> {
+        Ok(Vec::new())
+    }
+
     /// No comments are known without the forge: a sticky comment is recorded as a new one,
     /// and `factory apply` updates the existing comment that carries the same marker.
     fn list_comments(&self, _number: u64) -> Result<Vec<Comment>, ForgeError> {

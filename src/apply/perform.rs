@@ -233,6 +233,19 @@ fn review(
             ),
         });
     }
+    // A review carrying the same marker (`factory:review pr=N cycle=N`) is already there: an
+    // earlier apply posted it and stopped before the ledger said so.
+    if let Some(marker) = marker_of(&r.body)
+        && let Some(found) = forge
+            .list_reviews(r.pr)?
+            .into_iter()
+            .find(|x| x.body.contains(marker))
+    {
+        return Ok(format!(
+            "review of pull request #{} already posted (review {}); not posted again",
+            r.pr, found.id
+        ));
+    }
     let posted = forge.create_review(
         r.pr,
         &NewReview {

@@ -23,6 +23,7 @@ pub mod rules;
 pub mod run;
 pub mod schema;
 pub mod scorecard;
+pub mod state;
 pub mod status;
 pub mod validate;
 pub mod verify;
@@ -59,6 +60,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Init(args) => init::run(args),
         Command::Implement(args) => implement::run(args),
         Command::Apply(args) => apply::run(args),
+        Command::State(cmd) => state::run(cmd),
     }
 }
 

@@ -79,7 +79,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
                 &opts,
             )?;
             println!(
-                "posted on #{pr} in the {} forge: review {}{} with {} inline comment(s), {} finding(s) only in the summary comment ({})",
+                "posted on #{pr} in the {} forge: review {}{} with {} new inline comment(s), {} finding(s) only in the summary comment ({})",
                 forge.name(),
                 r.posted.review.event.as_str(),
                 if r.posted.review.downgraded.is_some() {
@@ -94,6 +94,16 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
                 } else {
                     "created"
                 }
+            );
+            if r.posted.already_posted {
+                println!(
+                    "the review of cycle {} was already on #{pr} (an earlier run was interrupted): not posted again",
+                    r.reviewed.cycle
+                );
+            }
+            println!(
+                "findings on #{pr}: {} open, {} resolved, {} outdated (.factory/artifacts/review-ledger/{pr}.json)",
+                r.posted.counts.open, r.posted.counts.resolved, r.posted.counts.outdated
             );
             if r.limit_reached {
                 eprintln!(
@@ -160,6 +170,9 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
                 decision = "rework the change, then review again"
             );
         }
+    }
+    if let Some(why) = pipeline::coverage_failure(&reviewed) {
+        anyhow::bail!(why);
     }
     Ok(if reviewed.approved() {
         Outcome::Clean

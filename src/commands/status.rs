@@ -38,13 +38,19 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         .map(|p| crate::apply::outbox::file_name(p))
         .collect();
     if args.json {
+        let workflow =
+            crate::workflow::load(&state.root().join(crate::workflow::load::OVERRIDE_FILE))?
+                .workflow;
+        let mut out = outputs(&state, &session);
+        // The width of a job matrix over the task issues (`strategy.max-parallel`).
+        out["max_parallel"] = json!(workflow.limits.max_concurrent_issues.max(1));
         let doc = json!({
             "session": session,
             "next_phase": session.next_phase(),
             "next_step": next,
             "pending_writes": pending,
-            "cost": cost(&state, &session)?,
-            "outputs": outputs(&state, &session),
+            "cost": cost(&workflow, &session),
+            "outputs": out,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
@@ -62,18 +68,16 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
 
 pub use crate::state::report::next_step;
 /// The session's spending, per phase, and its budget: for scripts and the actions' outputs.
-fn cost(state: &StateDir, session: &Session) -> anyhow::Result<serde_json::Value> {
-    let workflow =
-        crate::workflow::load(&state.root().join(crate::workflow::load::OVERRIDE_FILE))?.workflow;
+fn cost(workflow: &crate::workflow::Workflow, session: &Session) -> serde_json::Value {
     let total = crate::state::ledger::spent(session);
-    Ok(json!({
+    json!({
         "usd": (total.cost_usd * 10_000.0).round() / 10_000.0,
         "tokens": total.tokens,
         "calls": total.calls,
         "by_phase": crate::state::ledger::by_phase(session),
         "budget": workflow.budget,
         "over_budget": crate::agents::budget::exceeded(&workflow.budget, &total).is_some(),
-    }))
+    })
 }
 
 /// What CI steps need from the session without reading its files: issue and pull request

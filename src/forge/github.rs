@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::{
     Checks, Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview,
-    PostedReview, PullRequest, ReviewEvent, State, SubIssueLink,
+    PostedReview, PullRequest, Review, ReviewEvent, State, SubIssueLink,
 };
 
 /// Default API base (github.com).
@@ -865,6 +865,24 @@ impl Forge for GithubForge {
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn list_reviews(&self, number: u64) -> Result<Vec<Review>, ForgeError> {
+        Ok(self
+            .list(self.repo_url(&format!("/pulls/{number}/reviews?per_page=100")))?
+            .iter()
+            .map(|v| Review {
+                id: v["id"].as_u64().unwrap_or(0),
+                event: match v["state"].as_str() {
+                    Some("APPROVED") => ReviewEvent::Approve,
+                    Some("CHANGES_REQUESTED") => ReviewEvent::RequestChanges,
+                    _ => ReviewEvent::Comment,
+                },
+                body: v["body"].as_str().unwrap_or("").to_string(),
+                comments: Vec::new(),
+                created_at: time(&v["submitted_at"]),
+            })
+            .collect())
     }
 
     fn list_comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError> {

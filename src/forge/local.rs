@@ -527,6 +527,11 @@ impl Forge for LocalForge {
         })
     }
 
+    fn list_reviews(&self, number: u64) -> Result<Vec<Review>, ForgeError> {
+        self.load_pull(number)?;
+        self.reviews(number)
+    }
+
     fn list_comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError> {
         match Self::read::<PullRequest>(&self.pull_path(number))? {
             Some(pr) => Ok(pr.comments),

@@ -345,6 +345,9 @@ pub trait Forge {
     /// Post a review with inline comments. A verdict the forge refuses for the token's lack of
     /// rights is posted as a plain comment review instead, and says so in the answer.
     fn create_review(&self, number: u64, review: &NewReview) -> Result<PostedReview, ForgeError>;
+    /// The reviews posted on a pull request, oldest first (bodies and verdicts; the inline
+    /// comments may be left out). A re-run finds the review it already posted by its marker.
+    fn list_reviews(&self, number: u64) -> Result<Vec<Review>, ForgeError>;
     /// The conversation comments of an issue or pull request, oldest first.
     fn list_comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError>;
     /// Replace the body of comment `id` on issue or pull request `number`.

@@ -27,7 +27,7 @@ use regex::{Captures, Regex};
 
 use super::{
     Checks, Comment, Forge, ForgeError, InlineComment, Issue, Label, NewIssue, NewPullRequest,
-    NewReview, PostedReview, PullRequest, State, SubIssueLink,
+    NewReview, PostedReview, PullRequest, Review, State, SubIssueLink,
 };
 use crate::intake::sanitize::{invisible, strip_comments};
 use crate::workflow::Outputs;
@@ -664,6 +664,10 @@ impl<F: Forge> Forge for SafeForge<F> {
                 .collect(),
         };
         self.inner.create_review(number, &safe)
+    }
+
+    fn list_reviews(&self, number: u64) -> Result<Vec<Review>, ForgeError> {
+        self.inner.list_reviews(number)
     }
 
     fn list_comments(&self, number: u64) -> Result<Vec<Comment>, ForgeError> {

@@ -29,6 +29,7 @@ const WORKFLOW_OVERRIDE: &str = include_str!("../../templates/init/workflow.over
 const PR_TEMPLATE: &str = include_str!("../../templates/init/pull_request_template.md");
 const ISSUE_FORM: &str = include_str!("../../templates/init/implementation_task.yml");
 const CODE_REVIEW: &str = include_str!("../../templates/init/code-review.yml");
+const FEATURE: &str = include_str!("../../templates/init/feature.yml");
 const GITHUB_ACTIONS_PACK: &str = "pack-github-actions";
 
 /// Errors of `factory init`.
@@ -193,13 +194,20 @@ pub fn plan(repo: &Path) -> Vec<Planned> {
         ISSUE_FORM.to_string(),
         "the implementation-task issue form",
     ));
+    let pinned = |text: &str| {
+        text.replace("{{VERSION}}", env!("CARGO_PKG_VERSION"))
+            .replace("{{REPOSITORY}}", repository())
+            .replace("{{TAG}}", &release_tag())
+    };
     out.push(file(
         ".github/workflows/factory-code-review.yml",
-        CODE_REVIEW
-            .replace("{{VERSION}}", env!("CARGO_PKG_VERSION"))
-            .replace("{{REPOSITORY}}", repository())
-            .replace("{{TAG}}", &release_tag()),
-        "preflight on every pull request, pinned to this release",
+        pinned(CODE_REVIEW),
+        "preflight and the optional agent review on every pull request, pinned to this release",
+    ));
+    out.push(file(
+        ".github/workflows/factory-feature.yml",
+        pinned(FEATURE),
+        "the whole pipeline for a feature request (workflow_dispatch), pinned to this release",
     ));
     out.push(file(SKILL_PATH, SKILL_MD.to_string(), "the OpenClaw skill"));
     let bundled = crate::packs::BUNDLED;
@@ -437,7 +445,28 @@ mod tests {
             repository(),
             release_tag()
         )));
-        assert!(!wf.content.contains("{{"));
+        // Every placeholder is filled (`${{ ... }}` expressions are the workflow's own).
+        let unfilled = |t: &str| {
+            ["{{VERSION}}", "{{REPOSITORY}}", "{{TAG}}"]
+                .iter()
+                .any(|p| t.contains(p))
+        };
+        assert!(!unfilled(&wf.content));
+        let feature = plan
+            .iter()
+            .find(|p| p.path == ".github/workflows/factory-feature.yml")
+            .unwrap();
+        assert!(feature.content.contains(&format!(
+            "uses: {}/.github/workflows/factory.yml@{}",
+            repository(),
+            release_tag()
+        )));
+        assert!(
+            feature
+                .content
+                .contains(&format!("factory-version: {}", release_tag()))
+        );
+        assert!(!unfilled(&feature.content));
         assert!(plan.iter().any(|p| p.path == SKILL_PATH));
     }
 }

@@ -2,6 +2,9 @@
 //! one review, de-duplicated, with a verdict the findings decide: any critical finding requests
 //! changes, whatever the agent said.
 
+pub mod chunk;
+pub mod fingerprint;
+pub mod ledger;
 pub mod phase;
 pub mod pipeline;
 pub mod post;
@@ -127,7 +130,8 @@ fn severity_rank(f: &Value) -> u8 {
     }
 }
 
-/// Merge the machine findings into the agent's review and decide the verdict.
+/// Merge the machine findings into the agent's review and decide the verdict. Agent findings
+/// lose any fingerprint they carry; [`fingerprint::assign`] gives every finding its own.
 ///
 /// Machine findings come first and are never dropped; an agent finding at the same place and
 /// category (or with the same fingerprint) is merged into it, keeping the higher severity. The
@@ -163,6 +167,12 @@ pub fn merge(machine: &[Finding], llm: &Value, pr_number: u64) -> Value {
         .cloned()
         .unwrap_or_default()
     {
+        // Factory computes every fingerprint itself (see `fingerprint`); one the agent wrote
+        // is never trusted.
+        let mut f = f;
+        if let Some(o) = f.as_object_mut() {
+            o.remove("fingerprint");
+        }
         add(f, &mut merged);
     }
     let count = |s: &str| {

@@ -1,7 +1,8 @@
 //! The built-in `code_review` phase: every open, unmerged pull request of the session is
 //! reviewed and the review posted. All approve: done. Any requests changes: the change goes back
 //! to implementation with the findings as a list to act on, unless this was the last cycle the
-//! limit allows, in which case the pull request says so and a person decides.
+//! limit allows, in which case the pull request says so and a person decides. A review that
+//! could not cover the whole diff stops for a person with its coverage.
 
 use super::pipeline::ReviewError;
 use super::pr::{PrOptions, review_pull_request, rework_list};
@@ -23,6 +24,7 @@ impl Phase for CodeReview {
         let mut rework = Vec::new();
         let mut limit = false;
         let mut reviewed = 0;
+        let mut incomplete = Vec::new();
         for p in ctx.session.pull_requests.iter().filter(|p| !p.merged) {
             match forge.get_pull_request(p.number) {
                 Ok(pr) if pr.state != State::Open => continue,
@@ -50,6 +52,9 @@ impl Phase for CodeReview {
                 }
             };
             reviewed += 1;
+            if let Some(why) = super::pipeline::coverage_failure(&r.reviewed) {
+                incomplete.push(why);
+            }
             if r.reviewed.approved() {
                 approved.push(format!("#{}", p.number));
             } else {
@@ -60,6 +65,14 @@ impl Phase for CodeReview {
         if reviewed == 0 {
             return Ok(PhaseOutcome::Failed {
                 detail: "the session has no open pull request to review: open one with `factory pr open --issue N`".into(),
+            });
+        }
+        if !incomplete.is_empty() {
+            // The reviewer did not see the whole diff: never an approval, and sending it back
+            // to implementation would not make the diff smaller. A person decides.
+            return Ok(PhaseOutcome::NeedsHuman {
+                reason: EscalationReason::PhaseFailed,
+                detail: incomplete.join("\n"),
             });
         }
         if rework.is_empty() {

@@ -4,6 +4,7 @@
 //!
 //! Used by `factory review --diff F`, `factory review --pr N` and the `code_review` phase.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use crate::preflight::dependencies::AuditSource;
 use crate::preflight::engine::{self, Engine};
 use crate::preflight::rules;
 use crate::preflight::scope::Scope;
+use crate::review::chunk;
 use crate::state::{Session, StateDir};
 use crate::templates::Templates;
 use crate::workflow::config::ReviewMode;
@@ -159,36 +161,111 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
 
     let root = strategic::repo_root(state);
     let templates = Templates::with_overrides(state.root().join("templates"));
-    let prompt = templates
-        .render(
-            "CLAUDE_REVIEW.md",
-            json!({
-                "pr_number": r.number,
-                "machine_findings": machine.iter().map(Value::to_string).collect::<Vec<_>>().join("\n"),
-                "scope": scope_origin.map(|o| format!("checked against {o}")),
-                "thorough": r.mode == ReviewMode::Thorough,
-                "agents_md": context::agents_md(&root),
-                "lessons": context::relevant_lessons(state.root(), &changed_paths(r.diff), r.workflow.limits.lessons_in_prompt as usize),
-                "packs": context::pack_guidance(state.root()),
-                "diff": context::fence(
-                    "the pull request diff",
-                    &crate::review::withhold_secrets(r.diff, &report.findings),
-                ),
-            }),
+    // The diff in chunks by priority: files the machine checks flagged and security-relevant
+    // paths first, then the files in scope, tests and docs last.
+    let withheld = crate::review::withhold_secrets(r.diff, &report.findings);
+    let flagged: BTreeSet<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.category != Category::Scope)
+        .map(|f| f.path.as_str())
+        .collect();
+    let scoped = scope_origin.is_some();
+    let chunk_bytes = r.workflow.limits.review_chunk_bytes as usize;
+    let sections = chunk::split(&withheld);
+    let plan = if sections.is_empty() {
+        // Not a diff factory can split: one call with all of it, as it is.
+        chunk::Plan {
+            chunks: vec![vec![chunk::Section {
+                path: String::new(),
+                text: withheld.clone(),
+            }]],
+            not_covered: Vec::new(),
+            files_total: 0,
+        }
+    } else {
+        chunk::plan(
+            sections,
+            chunk_bytes,
+            r.workflow.limits.review_max_chunks as usize,
+            |p| chunk::rank(p, flagged.contains(p), scoped && !scope_paths.contains(&p)),
         )
-        .map_err(anyhow::Error::from)?;
-    let call = structured::Call {
-        state,
-        workflow: r.workflow,
-        role: Role::Reviewer,
-        phase: PhaseName::CodeReview,
-        contract: Contract::ReviewOutput,
-        adapter: r.adapter,
-        model: r.model,
-        timeout: r.timeout,
     };
-    let llm = structured::ask_role(&call, prompt, &|_| Vec::new())?;
-    let review = crate::review::merge(&report.findings, &llm, r.number);
+    let parts = plan.chunks.len();
+    let mut answers = Vec::new();
+    for (i, files) in plan.chunks.iter().enumerate() {
+        let paths: Vec<String> = files.iter().map(|s| s.path.clone()).collect();
+        let machine_here: Vec<String> = if parts > 1 {
+            report
+                .findings
+                .iter()
+                .filter(|f| paths.contains(&f.path))
+                .map(|f| crate::review::machine_finding(f).to_string())
+                .collect()
+        } else {
+            machine.iter().map(Value::to_string).collect()
+        };
+        let part = (parts > 1).then(|| {
+            format!(
+                "This diff is too large for one review, so it comes in {parts} parts; this is part {} of {parts}, with these files: {}. The other parts are reviewed separately: report only what you see here.",
+                i + 1,
+                paths.join(", ")
+            )
+        });
+        let lesson_paths = if paths.iter().all(String::is_empty) {
+            changed_paths(r.diff)
+        } else {
+            paths.clone()
+        };
+        let prompt = templates
+            .render(
+                "CLAUDE_REVIEW.md",
+                json!({
+                    "pr_number": r.number,
+                    "machine_findings": machine_here.join("\n"),
+                    "scope": scope_origin.as_ref().map(|o| format!("checked against {o}")),
+                    "thorough": r.mode == ReviewMode::Thorough,
+                    "part": part,
+                    "agents_md": context::agents_md(&root),
+                    "lessons": context::relevant_lessons(state.root(), &lesson_paths, r.workflow.limits.lessons_in_prompt as usize),
+                    "packs": context::pack_guidance(state.root()),
+                    "diff": context::fence("the pull request diff", &chunk::Plan::text(files)),
+                }),
+            )
+            .map_err(anyhow::Error::from)?;
+        let call = structured::Call {
+            state,
+            workflow: r.workflow,
+            role: Role::Reviewer,
+            phase: PhaseName::CodeReview,
+            contract: Contract::ReviewOutput,
+            adapter: r.adapter,
+            model: r.model.clone(),
+            timeout: r.timeout,
+        };
+        answers.push(structured::ask_role(&call, prompt, &|_| Vec::new())?);
+    }
+    let llm = combine(answers, r.number);
+    let mut review = crate::review::merge(&report.findings, &llm, r.number);
+    if let Some(findings) = review["findings"].as_array_mut() {
+        crate::review::fingerprint::assign(
+            findings,
+            &report.findings,
+            &crate::review::post::DiffLines::of(r.diff),
+        );
+    }
+    if plan.files_total > 0 {
+        review["coverage"] = plan.coverage(chunk_bytes);
+    }
+    if !plan.complete() {
+        // A review that did not see the whole diff cannot approve it.
+        review["verdict"] = json!("REQUEST_CHANGES");
+        let text = crate::review::post::coverage_text(&review).unwrap_or_default();
+        let summary = review["summary"].as_str().unwrap_or("").to_string();
+        review["summary"] = json!(format!(
+            "Incomplete review, not approved: {text}. {summary}"
+        ));
+    }
     let problems = structured::violations(Contract::ReviewOutput, &review, &|_| Vec::new());
     if !problems.is_empty() {
         return Err(anyhow::anyhow!(
@@ -215,6 +292,61 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
         machine: report.findings,
         cycle: r.cycle,
         path,
+    })
+}
+
+/// The answers of the reviewer calls of one review (one per chunk) as one answer: every
+/// finding, REQUEST_CHANGES if any part requested changes, scope problems if any part saw one.
+fn combine(answers: Vec<Value>, number: u64) -> Value {
+    let mut it = answers.into_iter();
+    let Some(mut out) = it.next() else {
+        // No part of the diff fitted in a chunk: nothing was reviewed.
+        return json!({
+            "schema_version": "1.0",
+            "pr_number": number,
+            "verdict": "REQUEST_CHANGES",
+            "findings": [],
+            "scope_compliance": {"in_scope_match": true, "out_of_scope_violation": false},
+            "security_assessment": {"passed": true},
+            "test_coverage": {},
+            "summary": "No file of the diff fitted in one reviewer call.",
+        });
+    };
+    let mut summaries = vec![out["summary"].as_str().unwrap_or("").to_string()];
+    for (i, a) in it.enumerate() {
+        if summaries.len() == 1 {
+            summaries[0] = format!("Part 1: {}", summaries[0]);
+        }
+        summaries.push(format!(
+            "Part {}: {}",
+            i + 2,
+            a["summary"].as_str().unwrap_or("")
+        ));
+        if let (Some(all), Some(more)) = (out["findings"].as_array_mut(), a["findings"].as_array())
+        {
+            all.extend(more.iter().cloned());
+        }
+        if a["verdict"] == "REQUEST_CHANGES" {
+            out["verdict"] = json!("REQUEST_CHANGES");
+        }
+        for (k, bad) in [("in_scope_match", false), ("out_of_scope_violation", true)] {
+            if a["scope_compliance"][k] == bad {
+                out["scope_compliance"][k] = json!(bad);
+            }
+        }
+    }
+    out["summary"] = json!(summaries.join(" "));
+    out
+}
+
+/// For a review that did not see the whole diff, the message naming its coverage.
+pub fn coverage_failure(r: &Reviewed) -> Option<String> {
+    crate::review::post::coverage_text(&r.review).map(|text| {
+        format!(
+            "review cycle {} of #{} is incomplete: {text}; it was not approved. Raise limits.review_chunk_bytes or limits.review_max_chunks in .factory/workflow.yaml, split the pull request, or have a person review the rest (docs/review.md)",
+            r.cycle,
+            r.review["pr_number"]
+        )
     })
 }
 

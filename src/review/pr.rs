@@ -145,9 +145,11 @@ pub fn review_pull_request(
         timeout: pipeline::phase_timeout(workflow, session),
         preflight_artifact: true,
     })?;
-    let max_inline = workflow.outputs.max_inline_comments_per_review as usize;
-    let posted = post::post_review(forge, number, cycle, &reviewed.review, &diff, max_inline)
-        .map_err(anyhow::Error::from)?;
+    let policy = post::InlinePolicy {
+        max_inline: workflow.outputs.max_inline_comments_per_review as usize,
+        min_severity: workflow.outputs.inline_min_severity,
+    };
+    let posted = post::post_review(forge, state, number, cycle, &reviewed.review, &diff, policy)?;
     let max = workflow.limits.max_review_cycles;
     let limit_reached = !reviewed.approved() && session.is_some() && cycle >= max;
     if limit_reached {

@@ -54,6 +54,8 @@ pub mod vocab {
     pub const PR_REVIEW: &str = "pr_review";
     /// A tactical plan was written for an issue.
     pub const PLAN_WRITTEN: &str = "plan_written";
+    /// `factory state merge` combined the state of parallel jobs.
+    pub const STATE_MERGE: &str = "state_merge";
     /// The safe-outputs policy cleaned (`sanitised`) or refused (`refused`) a forge write.
     pub const SAFE_OUTPUT: &str = "safe_output";
     /// A deferred phase left a forge write as an apply artifact (`refs.artifact`).

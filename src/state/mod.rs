@@ -7,6 +7,7 @@
 
 pub mod ledger;
 pub mod log;
+pub mod merge;
 pub mod redact;
 pub mod report;
 pub mod session;

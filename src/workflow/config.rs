@@ -48,6 +48,10 @@ pub struct Outputs {
     /// Inline comments one pull-request review may carry.
     #[serde(default = "default_max_inline_comments_per_review")]
     pub max_inline_comments_per_review: u32,
+    /// The least severe finding that gets an inline comment; less severe findings are listed
+    /// in the review's summary comment only (docs/review.md).
+    #[serde(default = "default_inline_min_severity")]
+    pub inline_min_severity: InlineSeverity,
     /// Characters of an issue or pull request title.
     #[serde(default = "default_max_title_chars")]
     pub max_title_chars: u32,
@@ -70,6 +74,34 @@ pub struct Outputs {
     /// (`{fix|feat|refactor|infra}/#<issue>-<slug>`, naming the artifact's issue).
     #[serde(default)]
     pub branches: Vec<String>,
+}
+
+/// A review finding's severity, least severe first (`outputs.inline_min_severity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InlineSeverity {
+    Advisory,
+    Important,
+    Critical,
+}
+
+impl InlineSeverity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InlineSeverity::Advisory => "advisory",
+            InlineSeverity::Important => "important",
+            InlineSeverity::Critical => "critical",
+        }
+    }
+
+    /// The severity of a review finding's `severity` text (unknown text counts as advisory).
+    pub fn of(text: &str) -> InlineSeverity {
+        match text {
+            "critical" => InlineSeverity::Critical,
+            "important" => InlineSeverity::Important,
+            _ => InlineSeverity::Advisory,
+        }
+    }
 }
 
 /// Paths an implementation may not change (`deny`) unless a pattern of `allow` matches too.
@@ -103,6 +135,9 @@ fn default_max_comments_per_run() -> u32 {
 fn default_max_inline_comments_per_review() -> u32 {
     30
 }
+fn default_inline_min_severity() -> InlineSeverity {
+    InlineSeverity::Important
+}
 fn default_max_title_chars() -> u32 {
     256
 }
@@ -120,6 +155,7 @@ impl Default for Outputs {
             max_issues_per_plan: default_max_issues_per_plan(),
             max_comments_per_run: default_max_comments_per_run(),
             max_inline_comments_per_review: default_max_inline_comments_per_review(),
+            inline_min_severity: default_inline_min_severity(),
             max_title_chars: default_max_title_chars(),
             max_body_chars: default_max_body_chars(),
             max_comment_chars: default_max_comment_chars(),
@@ -330,10 +366,24 @@ pub struct Limits {
     /// Lessons rendered into a planning or review prompt (the most relevant first).
     #[serde(default = "default_lessons_in_prompt")]
     pub lessons_in_prompt: u32,
+    /// Bytes of diff one reviewer call receives; a larger diff is reviewed in chunks, one
+    /// agent call each, the highest-priority files first (docs/review.md).
+    #[serde(default = "default_review_chunk_bytes")]
+    pub review_chunk_bytes: u32,
+    /// Reviewer calls (chunks) one review may make; files left over are not covered and the
+    /// review fails with its coverage instead of approving.
+    #[serde(default = "default_review_max_chunks")]
+    pub review_max_chunks: u32,
 }
 
 fn default_lessons_in_prompt() -> u32 {
     crate::lessons::DEFAULT_K as u32
+}
+fn default_review_chunk_bytes() -> u32 {
+    120_000
+}
+fn default_review_max_chunks() -> u32 {
+    8
 }
 
 /// Retry schedule for unavailable tools.

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The steps every state-carrying action shares (phase, plan, implement, review, merge-verify,
+# complete). A composite action cannot `uses:` a sibling action by a relative path, so the
+# actions call this script from their own checkout: "$GITHUB_ACTION_PATH/../phase/steps.sh".
+#
+#   steps.sh restore [optional]   unpack $RUNNER_TEMP/factory-state-in/factory-state.tar (and
+#                                 the local forge's branches, see pack_branches)
+#   steps.sh merge                merge the matrix jobs' state copies into .factory
+#   steps.sh run ARGS...          run `factory ARGS...`, record exit-code, then `outputs`
+#   steps.sh outputs [PHASE]      session outputs from `factory status --json`
+#   steps.sh pack                 .factory/ into $RUNNER_TEMP/factory-state-out/factory-state.tar
+#   steps.sh summary TITLE        `factory status` into the step summary
+#
+# Needs FACTORY (the binary), GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and RUNNER_TEMP; runs in the
+# repository (the step's working-directory). Inputs arrive as arguments or environment
+# variables, never spliced into this text.
+set -euo pipefail
+
+: "${FACTORY:?FACTORY (the factory binary) is not set}"
+: "${RUNNER_TEMP:?RUNNER_TEMP is not set: run this inside a GitHub Actions job}"
+
+status_json="$RUNNER_TEMP/factory-status.json"
+
+restore() {
+  local archive="$RUNNER_TEMP/factory-state-in/factory-state.tar"
+  if [ ! -f "$archive" ]; then
+    if [ "${1:-}" = optional ]; then
+      echo "no state artifact: starting without a session"
+      return 0
+    fi
+    echo "::error title=factory::the state artifact holds no factory-state.tar; run the intake action in an earlier job"
+    exit 2
+  fi
+  tar -xf "$archive"
+  restore_branches
+}
+
+# Session outputs, when there is a session to read. PHASE names the phase whose status is
+# reported as `status`.
+outputs() {
+  local phase="${1:-}"
+  if [ ! -f .factory/session.json ] || ! "$FACTORY" status --state-dir .factory --json >"$status_json"; then
+    return 0
+  fi
+  {
+    [ -z "$phase" ] || echo "status=$(jq -r --arg p "$phase" '.session.phases[$p].status // ""' "$status_json")"
+    echo "next-phase=$(jq -r '.next_phase // ""' "$status_json")"
+    echo "cost-usd=$(jq -r '.cost.usd' "$status_json")"
+    echo "tokens=$(jq -r '.cost.tokens' "$status_json")"
+    echo "issues=$(jq -c '.outputs.issues' "$status_json")"
+    echo "pull-requests=$(jq -c '.outputs.pull_requests' "$status_json")"
+    echo "matrix=$(jq -c '.outputs.matrix' "$status_json")"
+    echo "verdict=$(jq -r '.outputs.verdict' "$status_json")"
+    echo "findings=$(jq -r '.outputs.findings' "$status_json")"
+    echo "score=$(jq -r '.outputs.score // ""' "$status_json")"
+  } >>"$GITHUB_OUTPUT"
+}
+
+run() {
+  local rc=0
+  "$FACTORY" "$@" || rc=$?
+  echo "exit-code=$rc" >>"$GITHUB_OUTPUT"
+  # `run --resume --phase P`: report P's status.
+  local phase="" prev=""
+  for a in "$@"; do
+    [ "$prev" != "--phase" ] || phase="$a"
+    prev="$a"
+  done
+  outputs "$phase"
+}
+
+# The local forge (no GitHub token: offline runs, tests) keeps its branches in the job's git
+# repository, which the next job does not get: they travel in the state as a git bundle.
+bundle=.factory/forge/branches.bundle
+
+pack_branches() {
+  [ -d .factory/forge ] && git rev-parse --git-dir >/dev/null 2>&1 || return 0
+  git for-each-ref --format='%(refname)' refs/heads/ | grep -q . || return 0
+  git bundle create --quiet "$bundle" --branches
+}
+
+restore_branches() {
+  [ -f "$bundle" ] && git rev-parse --git-dir >/dev/null 2>&1 || return 0
+  if ! git bundle verify --quiet "$bundle" >/dev/null 2>&1; then
+    echo "::error title=factory::$bundle in the state artifact is not a git bundle of this repository; the local forge's branches cannot be restored"
+    exit 2
+  fi
+  local current
+  current="$(git symbolic-ref --quiet --short HEAD || true)"
+  git bundle list-heads "$bundle" | while read -r sha ref; do
+    local name="${ref#refs/heads/}"
+    [ "$name" != "$ref" ] || continue
+    if [ "$name" = "$current" ]; then
+      # The checked-out branch moves only forward, with its working tree.
+      git fetch --quiet "$bundle" "$ref" && git merge --quiet --ff-only "$sha" 2>/dev/null || true
+    else
+      git fetch --quiet "$bundle" "+$ref:$ref"
+    fi
+  done
+}
+
+# The state copies saved by the jobs of a matrix (each downloaded into its own directory under
+# $RUNNER_TEMP/factory-copies/), merged into the restored state: factory state merge.
+merge_copies() {
+  local from="$RUNNER_TEMP/factory-copies" into="$RUNNER_TEMP/factory-copies-unpacked"
+  local dirs=()
+  rm -rf "$into"
+  for archive in "$from"/*/factory-state.tar; do
+    [ -f "$archive" ] || continue
+    local name
+    name="$(basename "$(dirname "$archive")")"
+    mkdir -p "$into/$name"
+    tar -xf "$archive" -C "$into/$name"
+    dirs+=("$into/$name/.factory")
+  done
+  if [ ${#dirs[@]} -eq 0 ]; then
+    echo "no state copies to merge in $from"
+    return 0
+  fi
+  local rc=0
+  "$FACTORY" state merge --base .factory "${dirs[@]}" || rc=$?
+  # 1: merged, and a copy stopped for a person; the phase run that follows says so.
+  [ "$rc" -le 1 ] || exit "$rc"
+}
+
+pack() {
+  pack_branches
+  mkdir -p "$RUNNER_TEMP/factory-state-out"
+  if [ -d .factory ]; then
+    tar -cf "$RUNNER_TEMP/factory-state-out/factory-state.tar" .factory
+  fi
+}
+
+summary() {
+  [ -f .factory/session.json ] || return 0
+  {
+    echo "### $1"
+    echo
+    echo '```text'
+    "$FACTORY" status --state-dir .factory || true
+    echo '```'
+  } >>"$GITHUB_STEP_SUMMARY"
+}
+
+cmd="${1:-}"
+[ $# -eq 0 ] || shift
+case "$cmd" in
+  restore) restore "$@" ;;
+  merge) merge_copies ;;
+  run) run "$@" ;;
+  outputs) outputs "$@" ;;
+  pack) pack ;;
+  summary) summary "${1:-factory}" ;;
+  *)
+    echo "usage: steps.sh restore [optional] | merge | run ARGS... | outputs [PHASE] | pack | summary TITLE" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,118 @@
+//! `factory state merge`: combine the `.factory` directories of parallel jobs (docs/STATE.md).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::cli::Outcome;
+use crate::state::StateDir;
+use crate::state::merge::{self, MergeError, MergeReport, Options};
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Merge the state directories of parallel jobs (one per issue) that all started from BASE.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The state every copy started from (the state the parallel jobs downloaded).
+    #[arg(long, value_name = "BASE_DIR")]
+    pub base: PathBuf,
+    /// The copies, one state directory per job; log lines with the same time keep this order.
+    #[arg(value_name = "DIR", required = true)]
+    pub copies: Vec<PathBuf>,
+    /// Where the merged state goes (default: $FACTORY_STATE_DIR, else .factory at the git top
+    /// level); it may be the base itself.
+    #[arg(long, value_name = "OUT")]
+    pub state_dir: Option<PathBuf>,
+    /// Print what was merged as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cmd: StateCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        StateCommand::Merge(args) => merge_cmd(args),
+    }
+}
+
+fn merge_cmd(args: MergeArgs) -> anyhow::Result<Outcome> {
+    let target = StateDir::new(super::state_dir(args.state_dir));
+    let report = match merge::merge(&Options {
+        base: args.base,
+        copies: args.copies,
+        target,
+    }) {
+        Ok(report) => report,
+        Err(e) => {
+            if args.json
+                && let MergeError::Conflicts { conflicts } = &e
+            {
+                let doc = serde_json::json!({ "conflicts": conflicts });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            }
+            return Err(e.into());
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    if let Some(e) = &report.escalation {
+        eprintln!(
+            "escalated: the merged session needs a human: {} ({}) in phase {}: {}",
+            e.reason.describe(),
+            e.reason,
+            e.phase,
+            e.detail
+        );
+        return Ok(Outcome::Findings);
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The summary for people.
+fn render(r: &MergeReport) -> String {
+    let mut out = format!(
+        "merged {} cop{} of {} into {}\n",
+        r.copies.len(),
+        if r.copies.len() == 1 { "y" } else { "ies" },
+        r.base.display(),
+        r.target.display()
+    );
+    for c in &r.copies {
+        out.push_str(&format!(
+            "  {}: {} file(s) taken, {} deleted, {} log line(s), {} ledger entr{}\n",
+            c.dir.display(),
+            c.taken.len(),
+            c.deleted.len(),
+            c.log_lines,
+            c.usage_entries,
+            if c.usage_entries == 1 { "y" } else { "ies" }
+        ));
+        for f in &c.taken {
+            out.push_str(&format!("    + {f}\n"));
+        }
+        for f in &c.deleted {
+            out.push_str(&format!("    - {f}\n"));
+        }
+    }
+    if !r.merged.is_empty() {
+        out.push_str(&format!("combined   {}\n", r.merged.join(", ")));
+    }
+    out.push_str(&format!("log        {} line(s) appended\n", r.log_lines));
+    if let Some(c) = &r.counters {
+        out.push_str(&format!(
+            "counters   review cycles {}, implementation retries {}, planning retries {}, recurrences {}\n",
+            c.review_cycles, c.implementation_retries, c.planning_retries, c.recurrence
+        ));
+    }
+    out.push_str(&format!("written    {} file(s)", r.written));
+    if r.report_rendered {
+        out.push_str(", REPORT.md rendered again");
+    }
+    out.push('\n');
+    out
+}
