@@ -1534,7 +1534,7 @@ fn a_deferred_implementation_calls_no_api_and_apply_opens_the_pull_request_once(
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "publication left for `factory apply` in .factory/outbox/0001-implementation-pull-request.json",
+            "publication left for `factory apply` in .factory/outbox/0001-implementation-pull-request-2.json",
         ));
     assert_eq!(calls(&fake), Vec::<String>::new(), "no forge call");
     let branch = "feat/#2-reset-token-store";
@@ -1615,7 +1615,7 @@ fn a_deferred_implementation_calls_no_api_and_apply_opens_the_pull_request_once(
     github(&repo, &fake)
         .args([
             "apply",
-            ".factory/outbox/0001-implementation-pull-request.json",
+            ".factory/outbox/0001-implementation-pull-request-2.json",
         ])
         .assert()
         .success()

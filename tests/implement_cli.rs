@@ -819,11 +819,11 @@ fn with_deferred_writes_the_review_loop_runs_with_factory_apply_between_the_phas
     assert_eq!(
         outbox_files(&repo),
         vec![
-            "0001-implementation-pull-request.bundle",
-            "0001-implementation-pull-request.json"
+            "0001-implementation-pull-request-2.bundle",
+            "0001-implementation-pull-request-2.json"
         ]
     );
-    let artifact = repo.json(".factory/outbox/0001-implementation-pull-request.json");
+    let artifact = repo.json(".factory/outbox/0001-implementation-pull-request-2.json");
     assert_eq!(artifact["kind"], "pull_request");
     assert_eq!(artifact["pull_request"]["branch"], BRANCH);
     assert_eq!(artifact["pull_request"]["base"], "main");
@@ -845,13 +845,13 @@ fn with_deferred_writes_the_review_loop_runs_with_factory_apply_between_the_phas
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "not applied yet (.factory/outbox/: 0001-implementation-pull-request.json): run `factory apply --pending` first",
+            "not applied yet (.factory/outbox/: 0001-implementation-pull-request-2.json): run `factory apply --pending` first",
         ));
     apply()
         .assert()
         .success()
         .stdout(predicate::str::contains(format!(
-            "0001-implementation-pull-request.json: applied: {BRANCH} pushed at"
+            "0001-implementation-pull-request-2.json: applied: {BRANCH} pushed at"
         )))
         .stdout(predicate::str::contains(
             "pull request #3 opened for issue #2",
@@ -870,13 +870,13 @@ fn with_deferred_writes_the_review_loop_runs_with_factory_apply_between_the_phas
     assert_eq!(
         outbox_files(&repo)[2..],
         [
-            "0002-code_review-review.json",
-            "0003-code_review-comment.json",
+            "0002-code_review-review-3.json",
+            "0003-code_review-comment-3.json",
             "ledger.json"
         ]
     );
     apply().assert().success().stdout(predicate::str::contains(
-        "0002-code_review-review.json: applied: review posted on pull request #3 (REQUEST_CHANGES, 1 inline comment(s))",
+        "0002-code_review-review-3.json: applied: review posted on pull request #3 (REQUEST_CHANGES, 1 inline comment(s))",
     ));
     assert_eq!(
         repo.json(".factory/forge/reviews/3.json")
@@ -921,7 +921,7 @@ fn with_deferred_writes_the_review_loop_runs_with_factory_apply_between_the_phas
 
     // Applying an applied artifact again writes nothing.
     factory(&repo)
-        .args(["apply", ".factory/outbox/0002-code_review-review.json"])
+        .args(["apply", ".factory/outbox/0002-code_review-review-3.json"])
         .assert()
         .success()
         .stdout(predicate::str::contains("already applied"));

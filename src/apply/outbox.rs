@@ -1,6 +1,7 @@
-//! The outbox: `.factory/outbox/<seq>-<phase>-<what>.json`, one apply artifact per write a
-//! deferred phase would have made, numbered in the order they were made (a pull request's
-//! commits travel next to it as `<seq>-<phase>-<what>.bundle`, a git bundle). The ledger,
+//! The outbox: `.factory/outbox/<seq>-<phase>-<kind>-<number>.json`, one apply artifact per
+//! write a deferred phase would have made, numbered in the order they were made, `<number>`
+//! the issue or pull request written to (a pull request's commits travel next to it as
+//! `<seq>-<phase>-<kind>-<number>.bundle`, a git bundle). The ledger,
 //! `.factory/outbox/ledger.json`, records which artifacts were applied or refused, so
 //! `factory apply --pending` never performs a write twice.
 
@@ -99,7 +100,7 @@ pub fn dir(state: &StateDir) -> PathBuf {
     state.root().join("outbox")
 }
 
-/// The sequence number of an artifact file name (`0003-code_review-review.json` → 3).
+/// The sequence number of an artifact file name (`0003-code_review-review-5.json` → 3).
 fn seq_of(name: &str) -> Option<u32> {
     let stem = name.strip_suffix(".json")?;
     let (seq, rest) = stem.split_once('-')?;
@@ -153,7 +154,20 @@ pub fn write(
         .max()
         .unwrap_or(0)
         + 1;
-    let stem = format!("{next:04}-{}-{}", artifact.phase, artifact.kind.as_str());
+    // The issue or pull request in the name too: jobs working on different issues in
+    // parallel then leave different files, which `factory state merge` keeps side by side.
+    let number = artifact
+        .pull_request
+        .as_ref()
+        .map(|p| p.issue)
+        .or(artifact.review.as_ref().map(|r| r.pr))
+        .or(artifact.comment.as_ref().map(|c| c.number))
+        .unwrap_or(0);
+    let stem = format!(
+        "{next:04}-{}-{}-{number}",
+        artifact.phase,
+        artifact.kind.as_str()
+    );
     if let (Some(from), Some(pr)) = (bundle_from, artifact.pull_request.as_mut()) {
         let to = dir.join(format!("{stem}.bundle"));
         std::fs::rename(from, &to).map_err(|e| StateError::io("move the bundle to", &to, e))?;
@@ -241,8 +255,8 @@ mod tests {
         let state = StateDir::new(tmp.path());
         let a = write(&state, comment("implementation"), None).unwrap();
         let b = write(&state, comment("code_review"), None).unwrap();
-        assert_eq!(file_name(&a), "0001-implementation-comment.json");
-        assert_eq!(file_name(&b), "0002-code_review-comment.json");
+        assert_eq!(file_name(&a), "0001-implementation-comment-2.json");
+        assert_eq!(file_name(&b), "0002-code_review-comment-2.json");
         assert_eq!(pending(&state), vec![a.clone(), b.clone()]);
         Ledger::mark(&state, &a, "applied", "posted").unwrap();
         assert_eq!(pending(&state), vec![b]);

@@ -10,7 +10,7 @@ use crate::commands::intake::open;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Apply artifacts (`.factory/outbox/<seq>-<phase>-<kind>.json`), in the order given.
+    /// Apply artifacts (`.factory/outbox/<seq>-<phase>-<kind>-<number>.json`), in the order given.
     #[arg(required_unless_present = "pending", conflicts_with = "pending")]
     pub artifacts: Vec<PathBuf>,
     /// Apply every artifact of the outbox not applied or refused yet, in order.
