@@ -19,7 +19,10 @@
 #      review round's jobs run);
 #   5. a hotfix skips the planning jobs;
 #   6. an escalated phase fails its job, stops the pipeline and still saves the state;
-#   7. incident.yml carries a repository_dispatch payload to intake as a file.
+#   7. incident.yml carries a repository_dispatch payload to intake as a file;
+#   8. feature.yml with factory's built-in phases and the fake agents of the test suite goes
+#      through every job on the local forge (tactical plan as a matrix, agent jobs without a
+#      token, apply jobs, one review round sending the work back, merge, completion).
 # docs/actions.md describes the run and the stand-ins.
 #
 # act copies the local repository for actions/checkout (no fetch). Every other remote action is
@@ -298,4 +301,53 @@ calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
 [ "$calls" = "implementation code_review merge " ] || fail "the incident phases ran as: $calls"
 say "incident: payload carried as a file, hotfix session, phases ran - ok"
 
-say "8 passed, 0 failed"
+# 8. The feature pipeline with factory's built-in phases and the test suite's fake agents, on
+# the local forge: the strategic plan, the issues, the tactical plan as a matrix job merged
+# back, implementation and review in agent jobs with no token and deferred writes, applied by
+# the apply jobs, one review round that requests changes, the merge and the completion. The
+# local forge's branches travel between the jobs in the state (a git bundle).
+# Task branches start from the default branch, so the validation script and the agents'
+# settings go on main (the last case: the others have run).
+g checkout -q main
+agents="$work/agents"
+scripts/e2e-act/agents/prepare.sh "$repo" "$agents"
+printf 'echo "check $1"\n' >"$repo/check.sh"
+mkdir -p "$repo/.factory"
+cat >"$repo/.factory/workflow.yaml" <<'YAML'
+backoff:
+  base_seconds: 0.01
+  factor: 2
+  max_seconds: 0.05
+  max_attempts: 2
+agents:
+  planner:
+    env: [FAKE_AGENT_DIR]
+  implementer:
+    env: [FAKE_AGENT_DIR]
+  reviewer:
+    env: [FAKE_AGENT_DIR]
+YAML
+g add check.sh && g add -f .factory/workflow.yaml
+g commit -qm "factory: fake agents for the built-in pipeline, check.sh for validation"
+jq -n '{inputs: {request: "Let users reset their password by e-mail", class: "feature"}}' >"$work/agents.json"
+run_act agents workflow_dispatch .github/workflows/feature.yml "$work/agents.json" \
+  --use-gitignore=false --env FAKE_AGENT_DIR="$agents" --env PATH="$agents/bin:$PATH" \
+  -s CODEX_API_KEY=test-key \
+  || { show_log agents; fail "the built-in pipeline failed"; }
+[ "$(cat "$agents/count")" = 6 ] || { show_log agents; fail "the fake agents were called $(cat "$agents/count" 2>/dev/null) times, not 6"; }
+grep -q 'the token comparison is not constant-time' "$agents/prompt-5" \
+  || fail "the second implementation did not get the review's finding"
+grep -q 'GITHUB_TOKEN' "$agents/env-3" && fail "the implementer held a forge token"
+rm -rf "$work/state" && mkdir -p "$work/state"
+tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+session="$work/state/.factory/session.json"
+jq -e '[.phases[] | .status] | all(. == "completed")' "$session" >/dev/null \
+  || fail "the built-in pipeline's session is not complete: $(jq -c '[.phases | to_entries[] | {(.key): .value.status}]' "$session")"
+jq -e '.counters.review_cycles == 2 and (.pull_requests | length == 1) and .pull_requests[0].merged' "$session" >/dev/null \
+  || fail "expected one merged pull request after two review rounds: $(jq -c '{counters, pull_requests}' "$session")"
+jq -e '[.[] | .event] == ["REQUEST_CHANGES", "APPROVE"]' "$work/state/.factory/forge/reviews/3.json" >/dev/null \
+  || fail "the reviews on #3 are not one request for changes and one approval"
+grep -q '4 tactical plan (#2)' "$work/agents.log" || fail "the tactical plan did not run as a matrix job for issue #2"
+say "agents: built-in phases with fake agents ran every job, tactical plan as a matrix, writes applied by the apply jobs - ok"
+
+say "9 passed, 0 failed"

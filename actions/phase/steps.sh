@@ -32,7 +32,20 @@ restore() {
     exit 2
   fi
   tar -xf "$archive"
+  policy_from_checkout
   restore_branches
+}
+
+# The state was saved by an earlier job, perhaps one that ran an agent: the policy that
+# judges this job's writes (.factory/workflow.yaml, with its safe-outputs limits) comes from
+# the checkout, never from that state.
+policy_from_checkout() {
+  git rev-parse --git-dir >/dev/null 2>&1 || return 0
+  if git ls-files --error-unmatch .factory/workflow.yaml >/dev/null 2>&1; then
+    git checkout -- .factory/workflow.yaml
+  else
+    rm -f .factory/workflow.yaml
+  fi
 }
 
 # Session outputs, when there is a session to read. PHASE names the phase whose status is
@@ -58,12 +71,14 @@ outputs() {
 
 run() {
   local rc=0
-  "$FACTORY" "$@" || rc=$?
+  # stderr is kept for the step summary's error lines, and shown in the log as well.
+  "$FACTORY" "$@" 2>"$RUNNER_TEMP/factory-stderr.txt" || rc=$?
+  cat "$RUNNER_TEMP/factory-stderr.txt" >&2
   echo "exit-code=$rc" >>"$GITHUB_OUTPUT"
-  # `run --resume --phase P`: report P's status.
-  local phase="" prev=""
+  # The status reported is PHASE's when set, else that of `--phase P` in the arguments.
+  local phase="${PHASE:-}" prev=""
   for a in "$@"; do
-    [ "$prev" != "--phase" ] || phase="$a"
+    [ -n "${PHASE:-}" ] || [ "$prev" != "--phase" ] || phase="$a"
     prev="$a"
   done
   outputs "$phase"
@@ -75,7 +90,14 @@ bundle=.factory/forge/branches.bundle
 
 pack_branches() {
   [ -d .factory/forge ] && git rev-parse --git-dir >/dev/null 2>&1 || return 0
-  git for-each-ref --format='%(refname)' refs/heads/ | grep -q . || return 0
+  local heads
+  heads="$(git for-each-ref --format='%(objectname) %(refname)' refs/heads/)"
+  [ -n "$heads" ] || return 0
+  # Unchanged branches keep the bundle as it is: the state copies of parallel jobs that made no
+  # branch stay identical, so factory state merge has nothing to reconcile.
+  if [ -f "$bundle" ] && [ "$(git bundle list-heads "$bundle" 2>/dev/null | sort)" = "$(sort <<<"$heads")" ]; then
+    return 0
+  fi
   git bundle create --quiet "$bundle" --branches
 }
 
@@ -131,11 +153,19 @@ pack() {
   fi
 }
 
+# The step summary: TITLE, the error lines of a run that failed (RC, when set and not 0), and
+# `factory status`.
 summary() {
   [ -f .factory/session.json ] || return 0
   {
     echo "### $1"
     echo
+    if [ "${RC:-0}" != "0" ] && [ -s "$RUNNER_TEMP/factory-stderr.txt" ]; then
+      echo '```text'
+      grep -E '^(error|needs a human|the pipeline)' "$RUNNER_TEMP/factory-stderr.txt" | tail -n 20 || true
+      echo '```'
+      echo
+    fi
     echo '```text'
     "$FACTORY" status --state-dir .factory || true
     echo '```'
