@@ -169,6 +169,26 @@ pub fn implement_issue(
     outcome
 }
 
+/// Record the issue's branch in the session, the first time it is known.
+fn record_branch(
+    opts: &Options<'_>,
+    session: &Session,
+    work: &IssueWork,
+) -> Result<(), StateError> {
+    if session
+        .issues
+        .iter()
+        .any(|i| i.number == work.number && i.branch.is_none())
+    {
+        opts.state.update_session(|s| {
+            for i in s.issues.iter_mut().filter(|i| i.number == work.number) {
+                i.branch = Some(work.branch.clone());
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// The record of `work` as it stands, with one more attempt.
 fn update_record(
     opts: &Options<'_>,
@@ -576,17 +596,7 @@ fn attempt_in(
             json!({"issue": work.number, "branch": work.branch, "commit": head}),
         );
     }
-    if session
-        .issues
-        .iter()
-        .any(|i| i.number == work.number && i.branch.is_none())
-    {
-        opts.state.update_session(|s| {
-            for i in s.issues.iter_mut().filter(|i| i.number == work.number) {
-                i.branch = Some(work.branch.clone());
-            }
-        })?;
-    }
+    record_branch(opts, session, work)?;
     let current = opts
         .state
         .load_session()?
@@ -701,17 +711,7 @@ fn defer_pull_request(
         Some(&tmp),
     )?;
     let shown = crate::apply::outbox::file_name(&path);
-    if session
-        .issues
-        .iter()
-        .any(|i| i.number == work.number && i.branch.is_none())
-    {
-        opts.state.update_session(|s| {
-            for i in s.issues.iter_mut().filter(|i| i.number == work.number) {
-                i.branch = Some(work.branch.clone());
-            }
-        })?;
-    }
+    record_branch(opts, session, work)?;
     let results_json = record::results(results);
     update_record(opts, session, work, base, |r| {
         r.status = Status::Done;
