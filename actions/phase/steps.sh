@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The steps every state-carrying action shares (phase, plan, implement, review, merge-verify,
-# complete). A composite action cannot `uses:` a sibling action by a relative path, so the
+# The steps every state-carrying action shares (intake, phase, plan, implement, review,
+# merge-verify, complete). A composite action cannot `uses:` a sibling action by a relative path, so the
 # actions call this script from their own checkout: "$GITHUB_ACTION_PATH/../phase/steps.sh".
 #
 #   steps.sh restore [optional]   unpack $RUNNER_TEMP/factory-state-in/factory-state.tar (and
@@ -77,10 +77,12 @@ run() {
   echo "exit-code=$rc" >>"$GITHUB_OUTPUT"
   # The status reported is PHASE's when set, else that of `--phase P` in the arguments.
   local phase="${PHASE:-}" prev=""
-  for a in "$@"; do
-    [ -n "${PHASE:-}" ] || [ "$prev" != "--phase" ] || phase="$a"
-    prev="$a"
-  done
+  if [ -z "$phase" ]; then
+    for a in "$@"; do
+      [ "$prev" != "--phase" ] || phase="$a"
+      prev="$a"
+    done
+  fi
   outputs "$phase"
 }
 
