@@ -1084,3 +1084,170 @@ fn a_bad_apply_artifact_is_an_error_naming_the_file_and_the_field() {
         .stderr(predicate::str::contains("not a usable git bundle"));
     nothing_published(&repo, BRANCH);
 }
+
+/// CI's implementation matrix, step by step: the first wave's issues are implemented side by
+/// side, each in its own copy of the repository and the state with deferred writes; the copies
+/// are merged back with `factory state merge`; one deferred run of the phase implements the
+/// later wave (its own pending writes do not stop it, other phases' would); one
+/// `factory apply --pending` opens every pull request.
+#[test]
+fn the_first_wave_runs_in_parallel_copies_then_the_phase_completes_the_later_wave() {
+    let repo = scratch(
+        "routes:\n  feature:\n    - phase: issue_creation\n    - phase: implementation\n    - phase: code_review\n    - phase: merge\n",
+        &[
+            "--request",
+            "Add password reset by e-mail",
+            "--class",
+            "feature",
+        ],
+    );
+    repo.write_plan(&plan());
+    factory(&repo)
+        .args(["run", "--resume", "--phase", "issue_creation"])
+        .assert()
+        .success();
+    std::fs::write(
+        fake(&repo).join("template.sh"),
+        "mkdir -p templates/email && echo '<p>reset</p>' > templates/email/reset.html\n",
+    )
+    .unwrap();
+    std::fs::write(
+        fake(&repo).join("routes.sh"),
+        "mkdir -p src/routes && echo 'export const route = 1;' > src/routes/password.ts\n",
+    )
+    .unwrap();
+    let wave_matrix = |r: &Repo| -> Value {
+        let out = factory(r).args(["status", "--json"]).output().unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["outputs"]["wave_matrix"].clone()
+    };
+    assert_eq!(
+        wave_matrix(&repo),
+        json!({"include": [
+            {"issue": 2, "task": "task-001", "wave": 1},
+            {"issue": 3, "task": "task-002", "wave": 1}
+        ]})
+    );
+
+    // The matrix: one copy per issue of wave 1, each implementing its issue without a token.
+    let mut copies = Vec::new();
+    for (issue, edit) in [(2, "edit:good.sh"), (3, "edit:template.sh")] {
+        let copy = repo.job_copy();
+        script(&copy, &[edit]);
+        factory(&copy)
+            .env("FACTORY_WRITES", "deferred")
+            .args(["implement", "--issue", &issue.to_string()])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(
+                "publication left for `factory apply`",
+            ));
+        assert_eq!(
+            outbox_files(&copy),
+            vec![
+                format!("0001-implementation-pull-request-{issue}.bundle"),
+                format!("0001-implementation-pull-request-{issue}.json")
+            ]
+        );
+        copies.push(copy);
+    }
+    factory(&repo)
+        .args(["state", "merge", "--base", ".factory"])
+        .args(copies.iter().map(|c| c.path().join(".factory")))
+        .assert()
+        .success();
+    let merged = record(&repo);
+    let done: Vec<(u64, &str)> = merged["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["issue"].as_u64().unwrap(), i["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(done, vec![(2, "done"), (3, "done")]);
+    assert_eq!(
+        wave_matrix(&repo),
+        json!({"include": [{"issue": 4, "task": "task-003", "wave": 2}]})
+    );
+
+    // The fan-in job: a direct run refuses while the writes are pending; the deferred run of
+    // the same phase adds to them.
+    factory(&repo)
+        .args(["run", "--resume", "--phase", "implementation"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not applied yet"));
+    script(&repo, &["edit:routes.sh"]);
+    factory(&repo)
+        .args([
+            "run",
+            "--resume",
+            "--phase",
+            "implementation",
+            "--defer-writes",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("implementation completed"));
+    assert_eq!(read(&repo, "count").trim(), "1", "only issue #4 ran here");
+    assert_eq!(wave_matrix(&repo), json!({"include": []}));
+    let artifacts: Vec<String> = outbox_files(&repo)
+        .into_iter()
+        .filter(|f| f.ends_with(".json"))
+        .collect();
+    assert_eq!(
+        artifacts,
+        vec![
+            "0001-implementation-pull-request-2.json",
+            "0001-implementation-pull-request-3.json",
+            "0002-implementation-pull-request-4.json"
+        ]
+    );
+    // The next phase still waits for them.
+    factory(&repo)
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .args(["run", "--resume", "--phase", "code_review", "--defer-writes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "0001-implementation-pull-request-2.json, 0001-implementation-pull-request-3.json, 0002-implementation-pull-request-4.json",
+        ));
+
+    // The apply job: every branch pushed, every pull request opened, in order.
+    factory(&repo)
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "pull request #5 opened for issue #2",
+        ))
+        .stdout(predicate::str::contains(
+            "pull request #6 opened for issue #3",
+        ))
+        .stdout(predicate::str::contains(
+            "pull request #7 opened for issue #4",
+        ));
+    let merged = record(&repo);
+    for (i, (pr, issue)) in [(5, 2), (6, 3), (7, 4)].into_iter().enumerate() {
+        let head = repo.pull(pr)["head"].as_str().unwrap().to_string();
+        assert_eq!(merged["issues"][i]["issue"], issue);
+        assert_eq!(merged["issues"][i]["branch"], head.as_str());
+        assert!(
+            repo.pull(pr)["body"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("Closes #{issue}"))
+        );
+        assert!(!repo.git(&["rev-parse", &head]).is_empty());
+    }
+    assert!(
+        repo.git(&["show", "--stat", "feat/#3-reset-e-mail-template"])
+            .contains("templates/email/reset.html")
+    );
+    let prs: Vec<u64> = record(&repo)["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["pull_request"].as_u64().unwrap())
+        .collect();
+    assert_eq!(prs, vec![5, 6, 7]);
+}

@@ -133,6 +133,14 @@ pub fn pending(state: &StateDir) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The phase that left an artifact, from its name (`0003-code_review-review-5.json` →
+/// `code_review`; phase names hold no `-`).
+pub fn phase_of(path: &Path) -> Option<String> {
+    let name = file_name(path);
+    seq_of(&name)?;
+    name.split('-').nth(1).map(str::to_string)
+}
+
 pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -257,6 +265,9 @@ mod tests {
         let b = write(&state, comment("code_review"), None).unwrap();
         assert_eq!(file_name(&a), "0001-implementation-comment-2.json");
         assert_eq!(file_name(&b), "0002-code_review-comment-2.json");
+        assert_eq!(phase_of(&a).as_deref(), Some("implementation"));
+        assert_eq!(phase_of(&b).as_deref(), Some("code_review"));
+        assert_eq!(phase_of(Path::new("ledger.json")), None);
         assert_eq!(pending(&state), vec![a.clone(), b.clone()]);
         Ledger::mark(&state, &a, "applied", "posted").unwrap();
         assert_eq!(pending(&state), vec![b]);

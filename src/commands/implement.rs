@@ -34,6 +34,8 @@ pub fn run(args: ImplementArgs) -> anyhow::Result<Outcome> {
         .load_session()?
         .ok_or_else(|| ImplementError::NoSession(state.root().display().to_string()))?;
     crate::state::log::set_session(&session.id);
+    // Deferred writes (a matrix job) are named for the phase they belong to.
+    crate::apply::mode::set_phase(PhaseName::Implementation.as_str());
     let repo = repo_for(&state);
     let forge = open_forge(&state, &repo)?;
     let eff = workflow.effective(session.change_class, PhaseName::Implementation, &session.id);

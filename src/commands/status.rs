@@ -98,6 +98,24 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
             Some(json!({"issue": i.number, "task": task, "wave": wave_of(task).unwrap_or(1)}))
         })
         .collect();
+    // The next wave to implement: the tasks of the earliest wave that still has a task not
+    // implemented, without those already done (the implementation matrix of CI).
+    let record = crate::implement::record::Record::load(state);
+    let to_do: Vec<&serde_json::Value> = include
+        .iter()
+        .filter(|t| {
+            let done = t["issue"]
+                .as_u64()
+                .and_then(|n| record.issue(n))
+                .is_some_and(|r| r.status == crate::implement::record::Status::Done);
+            !done
+        })
+        .collect();
+    let next_wave = to_do.iter().filter_map(|t| t["wave"].as_u64()).min();
+    let wave: Vec<&serde_json::Value> = to_do
+        .into_iter()
+        .filter(|t| next_wave.is_some() && t["wave"].as_u64() == next_wave)
+        .collect();
     let mut reviews = serde_json::Map::new();
     let mut findings = 0u64;
     let mut verdicts = Vec::new();
@@ -140,6 +158,7 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
         "pull_requests": session.pull_requests.iter().map(|p| p.number).collect::<Vec<_>>(),
         "merged": session.pull_requests.iter().filter(|p| p.merged).map(|p| p.number).collect::<Vec<_>>(),
         "matrix": {"include": include},
+        "wave_matrix": {"include": wave},
         "reviews": reviews,
         "verdict": verdict,
         "findings": findings,

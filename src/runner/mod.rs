@@ -100,7 +100,18 @@ pub fn run(
         );
         return escalate(state, phase, EscalationReason::RecurrenceLimit, detail);
     }
-    let pending = crate::apply::outbox::pending(state);
+    // Pending writes belong on the forge before a phase reads it. One exception: a deferred
+    // run of the phase that left them (the fan-in job after a matrix of per-issue jobs) only
+    // adds to them, and one apply job performs them all.
+    let own_phase_deferred = |p: &std::path::Path| {
+        opts.only
+            .is_some_and(|only| crate::apply::outbox::phase_of(p).as_deref() == Some(only.as_str()))
+            && crate::apply::mode::deferred_writes().unwrap_or(false)
+    };
+    let pending: Vec<_> = crate::apply::outbox::pending(state)
+        .into_iter()
+        .filter(|p| !own_phase_deferred(p))
+        .collect();
     if !pending.is_empty() {
         return Err(RunError::PendingWrites(
             pending

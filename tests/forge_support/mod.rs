@@ -106,6 +106,46 @@ impl Repo {
         repo
     }
 
+    /// What one job of a CI matrix starts from: a clone of this repository (its commits and
+    /// branches, its git excludes) with a copy of everything else in the working tree, the
+    /// `.factory` state included.
+    pub fn job_copy(&self) -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = Repo { dir };
+        let status = StdCommand::new("git")
+            .args(["clone", "-q"])
+            .arg(self.path())
+            .arg(copy.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "git clone of {}", self.path().display());
+        std::fs::copy(
+            self.path().join(".git/info/exclude"),
+            copy.path().join(".git/info/exclude"),
+        )
+        .unwrap();
+        let untracked = self.git(&[
+            "ls-files",
+            "--others",
+            "--ignored",
+            "--exclude-standard",
+            "--directory",
+        ]);
+        for entry in untracked.lines() {
+            let rel = entry.trim_end_matches('/');
+            let to = copy.path().join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            let status = StdCommand::new("cp")
+                .arg("-a")
+                .arg(self.path().join(rel))
+                .arg(&to)
+                .status()
+                .unwrap();
+            assert!(status.success(), "copy {entry}");
+        }
+        copy
+    }
+
     /// `factory intake` for the feature request the forge tests share.
     fn intake_feature(&self) {
         self.factory()
