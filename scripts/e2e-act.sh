@@ -21,8 +21,10 @@
 #   6. an escalated phase fails its job, stops the pipeline and still saves the state;
 #   7. incident.yml carries a repository_dispatch payload to intake as a file;
 #   8. feature.yml with factory's built-in phases and the fake agents of the test suite goes
-#      through every job on the local forge (tactical plan as a matrix, agent jobs without a
-#      token, apply jobs, one review round sending the work back, merge, completion).
+#      through every job on the local forge (tactical plan and implementation as matrices, agent jobs without a
+#      token, apply jobs, one review round sending the work back, merge, completion);
+#   9. an implementation matrix job that fails stops the pipeline; the apply job merges its
+#      state copy and posts the comment on the issue.
 # docs/actions.md describes the run and the stand-ins.
 #
 # act copies the local repository for actions/checkout (no fetch). Every other remote action is
@@ -348,6 +350,40 @@ jq -e '.counters.review_cycles == 2 and (.pull_requests | length == 1) and .pull
 jq -e '[.[] | .event] == ["REQUEST_CHANGES", "APPROVE"]' "$work/state/.factory/forge/reviews/3.json" >/dev/null \
   || fail "the reviews on #3 are not one request for changes and one approval"
 grep -q '4 tactical plan (#2)' "$work/agents.log" || fail "the tactical plan did not run as a matrix job for issue #2"
-say "agents: built-in phases with fake agents ran every job, tactical plan as a matrix, writes applied by the apply jobs - ok"
+grep -q '5 implementation (#2)' "$work/agents.log" || fail "implementation did not run as a matrix job for issue #2"
+jq -e '[.issues[] | select(.issue == 2) | .attempts[] | select(.outcome == "done")] | length == 2' \
+  "$work/state/.factory/artifacts/implementation.json" >/dev/null \
+  || fail "issue #2 was not implemented once in its matrix job and once in the review round: $(jq -c '.issues' "$work/state/.factory/artifacts/implementation.json")"
+say "agents: built-in phases with fake agents ran every job, tactical plan and implementation as matrices, writes applied by the apply jobs - ok"
 
-say "9 passed, 0 failed"
+# 9. An implementation matrix job whose issue fails every attempt: the implementation job is
+# skipped rather than trying the issue again, implementation_apply merges the job's state copy
+# and posts the comment that says why, and nothing after it runs.
+failing="$work/failing"
+scripts/e2e-act/agents/prepare.sh "$repo" "$failing"
+printf 'true\n' >"$failing/nothing.sh"
+printf '%s\n' ok:strategic.json ok:tactical.json edit:nothing.sh >"$failing/script"
+printf 'limits:\n  max_implementation_retries: 0\n' >>"$repo/.factory/workflow.yaml"
+g add -f .factory/workflow.yaml
+g commit -qm "factory: no implementation retries"
+if run_act failing workflow_dispatch .github/workflows/feature.yml "$work/agents.json" \
+  --use-gitignore=false --env FAKE_AGENT_DIR="$failing" --env PATH="$failing/bin:$PATH" \
+  -s CODEX_API_KEY=test-key; then
+  show_log failing
+  fail "the pipeline passed although issue #2 could not be implemented"
+fi
+grep -q '5 implementation (#2).*Job failed' "$work/failing.log" || { show_log failing; fail "the matrix job for issue #2 did not fail"; }
+grep -q '5 implementation - apply.*Job succeeded' "$work/failing.log" || { show_log failing; fail "the apply job did not run after the failed matrix job"; }
+grep -q '\[pipeline/factory/5 implementation  *\].*Job' "$work/failing.log" && fail "the implementation job ran after a failed matrix job"
+grep -q '6 code review' "$work/failing.log" && fail "code review ran after implementation failed"
+rm -rf "$work/state" && mkdir -p "$work/state"
+tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+jq -e '.comments | any(.body | contains("Implementation of #2 stopped after 1 attempt(s)"))' \
+  "$work/state/.factory/forge/issues/2.json" >/dev/null \
+  || fail "issue #2 has no comment saying why implementation stopped: $(jq -c '.comments' "$work/state/.factory/forge/issues/2.json")"
+jq -e '.issues[] | select(.issue == 2) | .status == "failed"' \
+  "$work/state/.factory/artifacts/implementation.json" >/dev/null \
+  || fail "the merged record does not show issue #2 failed"
+say "failing: a failed matrix job stops the pipeline, its copy merged and its comment posted by the apply job - ok"
+
+say "10 passed, 0 failed"

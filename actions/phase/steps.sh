@@ -63,6 +63,7 @@ outputs() {
     echo "issues=$(jq -c '.outputs.issues' "$status_json")"
     echo "pull-requests=$(jq -c '.outputs.pull_requests' "$status_json")"
     echo "matrix=$(jq -c '.outputs.matrix' "$status_json")"
+    echo "wave-matrix=$(jq -c '.outputs.wave_matrix' "$status_json")"
     echo "verdict=$(jq -r '.outputs.verdict' "$status_json")"
     echo "findings=$(jq -r '.outputs.findings' "$status_json")"
     echo "score=$(jq -r '.outputs.score // ""' "$status_json")"
@@ -104,21 +105,27 @@ pack_branches() {
 }
 
 restore_branches() {
-  [ -f "$bundle" ] && git rev-parse --git-dir >/dev/null 2>&1 || return 0
-  if ! git bundle verify --quiet "$bundle" >/dev/null 2>&1; then
-    echo "::error title=factory::$bundle in the state artifact is not a git bundle of this repository; the local forge's branches cannot be restored"
+  fetch_branches "$bundle" "the state artifact"
+}
+
+# Fetch every branch of the git bundle FILE (named WHERE in errors) into the repository.
+fetch_branches() {
+  local file="$1" where="$2"
+  [ -f "$file" ] && git rev-parse --git-dir >/dev/null 2>&1 || return 0
+  if ! git bundle verify --quiet "$file" >/dev/null 2>&1; then
+    echo "::error title=factory::$file in $where is not a git bundle of this repository; the local forge's branches cannot be restored"
     exit 2
   fi
   local current
   current="$(git symbolic-ref --quiet --short HEAD || true)"
-  git bundle list-heads "$bundle" | while read -r sha ref; do
+  git bundle list-heads "$file" | while read -r sha ref; do
     local name="${ref#refs/heads/}"
     [ "$name" != "$ref" ] || continue
     if [ "$name" = "$current" ]; then
       # The checked-out branch moves only forward, with its working tree.
-      git fetch --quiet "$bundle" "$ref" && git merge --quiet --ff-only "$sha" 2>/dev/null || true
+      git fetch --quiet "$file" "$ref" && git merge --quiet --ff-only "$sha" 2>/dev/null || true
     else
-      git fetch --quiet "$bundle" "+$ref:$ref"
+      git fetch --quiet "$file" "+$ref:$ref"
     fi
   done
 }
@@ -135,6 +142,7 @@ merge_copies() {
     name="$(basename "$(dirname "$archive")")"
     mkdir -p "$into/$name"
     tar -xf "$archive" -C "$into/$name"
+    fold_branches "$into/$name/.factory"
     dirs+=("$into/$name/.factory")
   done
   if [ ${#dirs[@]} -eq 0 ]; then
@@ -145,6 +153,20 @@ merge_copies() {
   "$FACTORY" state merge --base .factory "${dirs[@]}" || rc=$?
   # 1: merged, and a copy stopped for a person; the phase run that follows says so.
   [ "$rc" -le 1 ] || exit "$rc"
+}
+
+# The local forge's branches a copy made (each job's own branch) go into this job's repository;
+# the copy's bundle is then set back to the base's, so factory state merge sees no change to
+# it, and pack makes the new bundle of every branch.
+fold_branches() {
+  local copy="$1/forge/branches.bundle"
+  [ -f "$copy" ] || return 0
+  fetch_branches "$copy" "a matrix job's state copy"
+  if [ -f "$bundle" ]; then
+    cp "$bundle" "$copy"
+  else
+    rm -f "$copy"
+  fi
 }
 
 pack() {
