@@ -40,7 +40,18 @@ fn lodash_advisory() -> Value {
 struct Request {
     method: String,
     path: String,
+    /// Header lines as sent, `name: value`.
+    headers: Vec<String>,
     body: String,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
 }
 
 fn read_request(stream: &mut TcpStream) -> Option<Request> {
@@ -51,12 +62,14 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
     let method = parts.next()?.to_string();
     let path = parts.next()?.to_string();
     let mut length = 0;
+    let mut headers = Vec::new();
     loop {
         let mut line = String::new();
         reader.read_line(&mut line).ok()?;
         if line == "\r\n" || line.is_empty() {
             break;
         }
+        headers.push(line.trim_end().to_string());
         if let Some((k, v)) = line.split_once(':')
             && k.eq_ignore_ascii_case("content-length")
         {
@@ -68,6 +81,7 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
     Some(Request {
         method,
         path,
+        headers,
         body: String::from_utf8_lossy(&body).into(),
     })
 }
@@ -322,17 +336,52 @@ const LOCKFILE_DIFF: &str = "diff --git a/package-lock.json b/package-lock.json
        \"resolved\": \"https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz\"
 ";
 
-fn preflight_json(args: &[&str]) -> (Option<i32>, Value) {
-    let out = assert_cmd::Command::cargo_bin("factory")
-        .unwrap()
+const PROXY_VARIABLES: [&str; 8] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+/// `factory preflight ARGS --format json` with no proxy variables but those in `env`.
+fn preflight_output(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("factory").unwrap();
+    for name in PROXY_VARIABLES {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().copied())
         .arg("preflight")
         .args(args)
         .args(["--format", "json"])
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn preflight_json_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Value) {
+    let out = preflight_output(args, env);
     let report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code(), report)
+}
+
+fn preflight_json(args: &[&str]) -> (Option<i32>, Value) {
+    preflight_json_with(args, &[])
+}
+
+/// The fake OSV API's answers for the lodash bump.
+fn osv_answer(req: &Request) -> (u16, String) {
+    match req.path.as_str() {
+        "/v1/querybatch" => (
+            200,
+            json!({"results": [{"vulns": [{"id": "GHSA-35jh-r3h4-6jhm"}]}]}).to_string(),
+        ),
+        "/v1/vulns/GHSA-35jh-r3h4-6jhm" => (200, lodash_advisory().to_string()),
+        _ => (404, "{}".into()),
+    }
 }
 
 #[test]
@@ -362,18 +411,7 @@ fn binary_reports_a_vulnerable_bump_from_an_offline_database() {
 
 #[test]
 fn binary_queries_the_osv_api_at_the_given_url() {
-    let (base, log) = serve(|req, _| {
-        if req.path == "/v1/querybatch" {
-            return Some((
-                200,
-                json!({"results": [{"vulns": [{"id": "GHSA-35jh-r3h4-6jhm"}]}]}).to_string(),
-            ));
-        }
-        if req.path == "/v1/vulns/GHSA-35jh-r3h4-6jhm" {
-            return Some((200, lodash_advisory().to_string()));
-        }
-        Some((404, "{}".into()))
-    });
+    let (base, log) = serve(|req, _| Some(osv_answer(req)));
     let dir = tempfile::tempdir().unwrap();
     let diff = dir.path().join("bump.diff");
     std::fs::write(&diff, LOCKFILE_DIFF).unwrap();
@@ -402,4 +440,109 @@ fn binary_queries_the_osv_api_at_the_given_url() {
         requests[0].contains(r#""name":"lodash""#)
             && requests[0].contains(r#""version":"4.17.20""#)
     );
+}
+
+/// A fake HTTP CONNECT proxy on 127.0.0.1 that opens every tunnel itself and serves the fake
+/// OSV API inside it, recording the CONNECT lines (with their Proxy-Authorization) and the
+/// requests. Returns its address.
+fn serve_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let seen = log.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let Some(connect) = read_request(&mut stream) else {
+                continue;
+            };
+            seen.lock().unwrap().push(format!(
+                "{} {} auth={}",
+                connect.method,
+                connect.path,
+                connect.header("proxy-authorization").unwrap_or("-")
+            ));
+            if connect.method != "CONNECT" {
+                respond(&mut stream, 405, "{}");
+                continue;
+            }
+            let _ = write!(stream, "HTTP/1.1 200 Connection established\r\n\r\n");
+            if let Some(req) = read_request(&mut stream) {
+                seen.lock()
+                    .unwrap()
+                    .push(format!("{} {}", req.method, req.path));
+                let (status, body) = osv_answer(&req);
+                respond(&mut stream, status, &body);
+            }
+        }
+    });
+    (addr, log)
+}
+
+#[test]
+fn binary_reaches_osv_through_the_proxy_the_environment_names() {
+    let (proxy, log) = serve_proxy();
+    let dir = tempfile::tempdir().unwrap();
+    let diff = dir.path().join("bump.diff");
+    std::fs::write(&diff, LOCKFILE_DIFF).unwrap();
+    // osv.invalid resolves nowhere: only the proxy can reach it.
+    let proxy_url = format!("http://user:secret-pass@{proxy}");
+    let (code, report) = preflight_json_with(
+        &[
+            "--diff",
+            diff.to_str().unwrap(),
+            "--audit",
+            "osv",
+            "--osv-url",
+            "http://osv.invalid:8080",
+        ],
+        &[("HTTP_PROXY", &proxy_url)],
+    );
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["findings"][0]["rule_id"], "vulnerable-dependency");
+    let requests = log.lock().unwrap().clone();
+    assert_eq!(
+        requests[..2],
+        [
+            "CONNECT osv.invalid:8080 auth=Basic dXNlcjpzZWNyZXQtcGFzcw==".to_string(),
+            "POST /v1/querybatch".to_string()
+        ],
+        "{requests:?}"
+    );
+    assert!(requests.contains(&"GET /v1/vulns/GHSA-35jh-r3h4-6jhm".to_string()));
+
+    // NO_PROXY sends it straight to the address, which does not resolve.
+    let out = preflight_output(
+        &[
+            "--diff",
+            diff.to_str().unwrap(),
+            "--audit",
+            "osv",
+            "--osv-url",
+            "http://osv.invalid:8080",
+        ],
+        &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "osv.invalid")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        log.lock().unwrap().len(),
+        requests.len(),
+        "the proxy saw nothing new"
+    );
+}
+
+#[test]
+fn a_proxy_that_is_not_http_is_refused_without_showing_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let diff = dir.path().join("bump.diff");
+    std::fs::write(&diff, LOCKFILE_DIFF).unwrap();
+    let out = preflight_output(
+        &["--diff", diff.to_str().unwrap(), "--audit", "osv"],
+        &[("ALL_PROXY", "socks5://user:secret-pass@127.0.0.1:1")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not an http:// proxy"), "{stderr}");
+    assert!(stderr.contains("socks5://127.0.0.1"), "{stderr}");
+    assert!(!stderr.contains("secret-pass"), "{stderr}");
 }

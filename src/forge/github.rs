@@ -161,8 +161,8 @@ struct Answer {
 }
 
 /// An error and its causes in one line (`client error (Connect): tcp connect error: ...`),
-/// each cause once.
-fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+/// each cause once. The OSV client renders its errors the same way.
+pub(crate) fn causes(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

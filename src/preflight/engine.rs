@@ -28,8 +28,15 @@ pub enum PreflightError {
          (lines starting with `diff --git` or `---`/`+++` pairs)"
     )]
     NotADiff { bytes: u64 },
-    #[error("dependency audit failed: {0}; rerun with --audit off or --audit offline:DIR")]
-    Audit(#[from] AuditError),
+    /// The audit error is part of this message and not its source, so it is printed once.
+    #[error("dependency audit failed: {0}; `--audit off` skips the audit")]
+    Audit(AuditError),
+}
+
+impl From<AuditError> for PreflightError {
+    fn from(e: AuditError) -> Self {
+        PreflightError::Audit(e)
+    }
 }
 
 /// What one run found.
