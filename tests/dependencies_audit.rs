@@ -487,17 +487,15 @@ fn binary_reaches_osv_through_the_proxy_the_environment_names() {
     std::fs::write(&diff, LOCKFILE_DIFF).unwrap();
     // osv.invalid resolves nowhere: only the proxy can reach it.
     let proxy_url = format!("http://user:secret-pass@{proxy}");
-    let (code, report) = preflight_json_with(
-        &[
-            "--diff",
-            diff.to_str().unwrap(),
-            "--audit",
-            "osv",
-            "--osv-url",
-            "http://osv.invalid:8080",
-        ],
-        &[("HTTP_PROXY", &proxy_url)],
-    );
+    let args = [
+        "--diff",
+        diff.to_str().unwrap(),
+        "--audit",
+        "osv",
+        "--osv-url",
+        "http://osv.invalid:8080",
+    ];
+    let (code, report) = preflight_json_with(&args, &[("HTTP_PROXY", &proxy_url)]);
     assert_eq!(code, Some(1), "{report}");
     assert_eq!(report["findings"][0]["rule_id"], "vulnerable-dependency");
     let requests = log.lock().unwrap().clone();
@@ -513,14 +511,7 @@ fn binary_reaches_osv_through_the_proxy_the_environment_names() {
 
     // NO_PROXY sends it straight to the address, which does not resolve.
     let out = preflight_output(
-        &[
-            "--diff",
-            diff.to_str().unwrap(),
-            "--audit",
-            "osv",
-            "--osv-url",
-            "http://osv.invalid:8080",
-        ],
+        &args,
         &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "osv.invalid")],
     );
     assert_eq!(out.status.code(), Some(2));
