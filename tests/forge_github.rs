@@ -780,7 +780,7 @@ fn in_a_run_checks_still_running_are_waited_for_on_the_backoff_schedule() {
 }
 
 #[test]
-fn a_pull_request_behind_its_base_is_not_merged_through_the_api() {
+fn a_pull_request_behind_its_base_is_updated_through_the_api_with_the_expected_head_first() {
     let repo = Repo::with_plan(&plan());
     repo.review(5, 1, "APPROVE");
     let fake = Fake::start();
@@ -792,16 +792,58 @@ fn a_pull_request_behind_its_base_is_not_merged_through_the_api() {
         200,
         json!({"behind_by": 2, "ahead_by": 1}),
     ));
+    fake.can(canned(
+        "PUT",
+        "/pulls/5/update-branch",
+        202,
+        json!({"message": "Updating pull request branch.", "url": "https://github.com/acme/shop/pull/5"}),
+    ));
     github(&repo, &fake)
         .args(["merge", "--pr", "5"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("is behind `main`"));
+        .stderr(predicate::str::contains(
+            "the forge is merging `main` into `feat/#2-reset-token-store`",
+        ));
+    // The update names the head the review saw, so commits pushed since make GitHub refuse.
+    assert_eq!(
+        reqs_bodies(&fake, "/pulls/5/update-branch"),
+        [json!({"expected_head_sha": "abc123"})]
+    );
     assert!(
-        calls(&fake).iter().all(|c| !c.starts_with("PUT")),
-        "{:?}",
+        calls(&fake).iter().all(|c| !c.ends_with("/merge")),
+        "no merge before the new head's checks: {:?}",
         calls(&fake)
     );
+    assert!(repo.log_has("branch_update", "started"));
+}
+
+#[test]
+fn a_pull_request_that_conflicts_with_its_base_is_not_merged_through_the_api() {
+    let repo = Repo::with_plan(&plan());
+    repo.review(5, 1, "APPROVE");
+    let fake = Fake::start();
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    can_checks(&fake, json!([]), json!([]));
+    fake.can(canned(
+        "GET",
+        "/compare/",
+        200,
+        json!({"behind_by": 2, "ahead_by": 1}),
+    ));
+    fake.can(canned(
+        "PUT",
+        "/pulls/5/update-branch",
+        422,
+        json!({"message": "merge conflict between base and head", "documentation_url": "https://docs.github.com/rest"}),
+    ));
+    github(&repo, &fake)
+        .args(["merge", "--pr", "5"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("conflicts with `main`"));
+    assert!(calls(&fake).iter().all(|c| !c.ends_with("/merge")));
+    assert!(repo.log_has("branch_update", "failed"));
 }
 
 #[test]

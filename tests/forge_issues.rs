@@ -78,7 +78,7 @@ fn one_issue_per_task_and_a_parent_with_the_task_list() {
     assert_eq!(issues[0], serde_json::json!({"number": 1}));
     assert_eq!(
         issues[3],
-        serde_json::json!({"number": 4, "task_id": "task-003", "branch": "feat/#4-reset-endpoints"})
+        serde_json::json!({"number": 4, "task_id": "task-003", "branch": "feat/#4-reset-endpoints", "wave": 2})
     );
     let artifact = repo.json(".factory/artifacts/issues.json");
     assert_eq!(artifact["parent"]["number"], 1);

@@ -193,26 +193,48 @@ fn changes_requested_or_no_review_refuses_the_merge() {
 }
 
 #[test]
-fn a_branch_behind_its_base_is_refused() {
+fn a_branch_behind_its_base_is_brought_up_to_date_then_squash_merged() {
     let repo = opened();
     repo.review(5, 1, "APPROVE");
     repo.commit_on("main", "README.md");
     repo.factory()
         .args(["merge", "--pr", "5"])
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains(format!(
-            "branch `{BRANCH}` is behind `main`"
-        )));
-    assert_eq!(repo.pull(5)["state"], "open");
-    // Bringing main into the branch makes it mergeable.
-    repo.git(&["checkout", "-q", BRANCH]);
-    repo.git(&["merge", "-q", "--no-edit", "main"]);
-    repo.git(&["checkout", "-q", "main"]);
+        .success()
+        .stdout(predicate::str::contains("squash-merged into main"));
+    assert_eq!(repo.pull(5)["state"], "merged");
+    assert!(repo.log_has("branch_update", "ok"));
+    // main holds both changes, as one squash commit on top of the other: no merge commit.
+    assert_eq!(repo.git(&["rev-list", "--merges", "main"]), "");
+    let files = repo.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(files.contains("README.md"), "{files}");
+    assert_eq!(
+        repo.git(&["log", "--format=%s", "-1", "main^"]),
+        "add README.md"
+    );
+}
+
+#[test]
+fn a_branch_that_conflicts_with_its_base_is_refused_and_left_as_it_was() {
+    let repo = opened();
+    repo.review(5, 1, "APPROVE");
+    let before = repo.git(&["rev-parse", &format!("refs/heads/{BRANCH}")]);
+    let changed = repo.git(&["diff", "--name-only", "main", BRANCH]);
+    let file = changed.lines().next().expect("the branch changes a file");
+    repo.commit_content("main", file, "main's own version\n");
     repo.factory()
         .args(["merge", "--pr", "5"])
         .assert()
-        .success();
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "branch `{BRANCH}` conflicts with `main` in {file}"
+        )));
+    assert_eq!(repo.pull(5)["state"], "open");
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("refs/heads/{BRANCH}")]),
+        before
+    );
+    assert!(repo.log_has("branch_update", "failed"));
 }
 
 /// Opened, approved and merged.

@@ -32,24 +32,37 @@ fn scratch() -> Repo {
     )
     .unwrap();
 
-    // The planner's strategic plan: one task, validated by check.sh.
+    // The planner's strategic plan as it comes: three tasks in two waves, the third
+    // depending on the other two, validated by check.sh.
     let mut strategic = plan();
-    let first = strategic["tasks"][0].clone();
-    strategic["tasks"] = json!([first]);
     strategic["threat_assessment"] = json!({
         "summary": "Reset tokens are bearer credentials sent by e-mail; brute force is the risk.",
         "threats": []
     });
     write(&repo, "strategic.json", &strategic);
-    // Its tactical plan for issue #2 (the parent is #1), inside the task's scope.
-    let mut tactical: Value = serde_json::from_slice(
-        &std::fs::read(manifest("evals/plans/valid-tactical-plan.json")).unwrap(),
-    )
-    .unwrap();
-    tactical["issue_number"] = 2.into();
-    tactical["handoff"]["validation_commands"] =
-        json!({"build": "sh check.sh build", "test": "sh check.sh test"});
-    write(&repo, "tactical.json", &tactical);
+    // A tactical plan per task issue (the parent is #1; tasks #2, #3 and #4), each inside
+    // its task's scope.
+    for (issue, task, files, out) in [
+        (
+            2,
+            "task-001",
+            vec!["src/auth/reset_token.ts", "src/auth/reset_token.test.ts"],
+            vec!["src/auth/session.ts"],
+        ),
+        (3, "task-002", vec!["templates/email/reset.txt"], vec![]),
+        (
+            4,
+            "task-003",
+            vec!["src/routes/password.ts", "src/routes/password.test.ts"],
+            vec!["src/auth/"],
+        ),
+    ] {
+        write(
+            &repo,
+            &format!("tactical-{issue}.json"),
+            &tactical(issue, task, &files, &out),
+        );
+    }
     // The first review asks for a constant-time comparison.
     write(
         &repo,
@@ -75,10 +88,42 @@ fn scratch() -> Repo {
             "review.sh",
             "echo 'export const ok = 2; // constant-time compare' > src/auth/reset_token.ts\n",
         ),
+        (
+            "template.sh",
+            "mkdir -p templates/email && echo 'Reset your password: {{link}}' > templates/email/reset.txt\n",
+        ),
+        // Wave 2 records what its worktree holds of wave 1's work before it writes its own.
+        (
+            "routes.sh",
+            "{ cat src/auth/reset_token.ts templates/email/reset.txt; } > \"$FAKE_AGENT_DIR/wave2-saw\" 2>&1\nmkdir -p src/routes && echo 'import { ok } from \"../auth/reset_token\";' > src/routes/password.ts\n",
+        ),
     ] {
         std::fs::write(fake.join(name), script).unwrap();
     }
     repo
+}
+
+/// A tactical plan for `issue` (task `task`) changing `files`, validated by check.sh.
+fn tactical(issue: u64, task: &str, files: &[&str], out: &[&str]) -> Value {
+    let mut t: Value = serde_json::from_slice(
+        &std::fs::read(manifest("evals/plans/valid-tactical-plan.json")).unwrap(),
+    )
+    .unwrap();
+    t["issue_number"] = issue.into();
+    t["task_id"] = task.into();
+    t["implementation_steps"] = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| json!({"order": i + 1, "file": f, "action": "create", "description": "as the task says"}))
+        .collect();
+    t["new_files"] = json!([{"path": files[0], "purpose": "the task's code"}]);
+    t["test_strategy"] = json!({"unit_tests": [], "edge_cases": []});
+    t["context_files_for_implementer"] = json!([]);
+    t["handoff"]["in_scope_files"] = json!(files);
+    t["handoff"]["out_of_scope_files"] = json!(out);
+    t["handoff"]["validation_commands"] =
+        json!({"build": "sh check.sh build", "test": "sh check.sh test"});
+    t
 }
 
 fn write(repo: &Repo, name: &str, value: &Value) {
@@ -94,19 +139,25 @@ fn fake(repo: &Repo, name: &str) -> String {
 }
 
 #[test]
-fn a_feature_goes_from_request_to_scorecard_with_one_retry_and_one_review_cycle() {
+fn a_feature_of_three_tasks_in_two_waves_ships_with_one_retry_and_one_task_sent_back() {
     let repo = scratch();
     // One call per line, shared by both fakes in the order the phases make them.
     std::fs::write(
         repo.path().join(".factory/fake/script"),
         [
             "ok:strategic.json",      // 1 strategic_plan (claude)
-            "ok:tactical.json",       // 2 tactical_plan for #2 (claude)
-            "edit:broken.sh",         // 3 implementation (codex): validation fails
-            "edit:good.sh",           // 4 implementation retry: passes, PR #3 opened
-            "ok:changes.json",        // 5 code_review (claude): requests changes
-            "edit:review.sh",         // 6 implementation rework on the same branch
-            "ok:review-approve.json", // 7 code_review round 2: approves
+            "ok:tactical-2.json",     // 2 wave 1: tactical_plan for #2 (claude)
+            "ok:tactical-3.json",     // 3          tactical_plan for #3
+            "edit:broken.sh",         // 4 implementation of #2 (codex): validation fails
+            "edit:good.sh",           // 5 retry: passes, PR #5 opened
+            "edit:template.sh",       // 6 implementation of #3: PR #6
+            "ok:changes.json",        // 7 code_review of #5: requests changes
+            "ok:review-approve.json", // 8 code_review of #6: approves
+            "edit:review.sh",         // 9 rework of #2 only, on the same branch
+            "ok:review-approve.json", // 10 #5 approved; #6 keeps its approval
+            "ok:tactical-4.json",     // 11 wave 2: tactical_plan for #4, after wave 1 merged
+            "edit:routes.sh",         // 12 implementation of #4 from the new main: PR #7
+            "ok:review-approve.json", // 13 code_review of #7
         ]
         .join("\n")
             + "\n",
@@ -126,23 +177,29 @@ fn a_feature_goes_from_request_to_scorecard_with_one_retry_and_one_review_cycle(
 
     assert_eq!(
         fake(&repo, "count").trim(),
-        "7",
-        "seven agent calls, in order"
+        "13",
+        "thirteen agent calls, in order: no review of an approved, unchanged pull request"
     );
     // Each call got what its phase is about.
     assert!(fake(&repo, "prompt-2").contains("task-001"));
+    assert!(fake(&repo, "prompt-3").contains("task-002"));
+    assert!(fake(&repo, "prompt-11").contains("task-003"));
     assert!(
-        fake(&repo, "prompt-4").contains("reset_token.ts is broken"),
+        fake(&repo, "prompt-5").contains("reset_token.ts is broken"),
         "the retry carries the failing validation output"
     );
     assert!(
-        fake(&repo, "prompt-6").contains("the token comparison is not constant-time"),
+        fake(&repo, "prompt-9").contains("the token comparison is not constant-time"),
         "the rework carries the review's finding"
     );
     assert!(
-        !fake(&repo, "env-3").contains("GITHUB_TOKEN"),
+        !fake(&repo, "env-4").contains("GITHUB_TOKEN"),
         "the implementer never holds a forge token"
     );
+    // Wave 2 was cut from main after wave 1 merged: its worktree had wave 1's files.
+    let saw = fake(&repo, "wave2-saw");
+    assert!(saw.contains("constant-time compare"), "{saw}");
+    assert!(saw.contains("Reset your password"), "{saw}");
 
     let s = repo.session();
     for phase in [
@@ -158,43 +215,97 @@ fn a_feature_goes_from_request_to_scorecard_with_one_retry_and_one_review_cycle(
         assert_eq!(s["phases"][phase]["status"], "completed", "{phase}");
     }
     assert_eq!(s["counters"]["implementation_retries"], 1);
-    assert_eq!(s["counters"]["review_cycles"], 2);
     assert!(s.get("rework").is_none());
-    assert_eq!(s["pull_requests"][0]["number"], 3);
-    assert_eq!(s["pull_requests"][0]["merged"], true);
+    let waves: Vec<(u64, &str, Value)> = s["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["wave"].as_u64().unwrap(),
+                w["status"].as_str().unwrap(),
+                w["issues"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        waves,
+        [(1, "merged", json!([2, 3])), (2, "merged", json!([4]))]
+    );
+    let prs: Vec<(u64, u64, bool)> = s["pull_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["number"].as_u64().unwrap(),
+                p["issue"].as_u64().unwrap(),
+                p["merged"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(prs, [(5, 2, true), (6, 3, true), (7, 4, true)]);
     assert_eq!(
         s["usage"].as_array().unwrap().len(),
-        7,
+        13,
         "every call in the ledger"
     );
 
-    // The forge: the task issue closed by the squash merge of its pull request, the parent
-    // closed at completion, the change on main.
-    assert_eq!(repo.issue(2)["state"], "closed");
-    assert_eq!(repo.issue(1)["state"], "closed");
-    assert_eq!(repo.pull(3)["state"], "merged");
-    let merged = std::fs::read_to_string(repo.path().join("src/auth/reset_token.ts"))
-        .unwrap_or_else(|_| repo.git(&["show", "main:src/auth/reset_token.ts"]));
+    // The forge: every task issue closed by its squash merge, the parent at completion.
+    for issue in 1..=4 {
+        assert_eq!(repo.issue(issue)["state"], "closed", "#{issue}");
+    }
+    for pr in 5..=7 {
+        assert_eq!(repo.pull(pr)["state"], "merged", "#{pr}");
+    }
+    // main: one squash commit per task, in wave order, and no merge commit.
+    let log = repo.git(&["log", "--format=%s", "main"]);
+    let subjects: Vec<&str> = log.lines().take(3).collect();
+    assert!(subjects[0].ends_with("(#7)"), "{log}");
+    assert!(subjects[1].ends_with("(#6)"), "{log}");
+    assert!(subjects[2].ends_with("(#5)"), "{log}");
+    assert_eq!(repo.git(&["rev-list", "--merges", "main"]), "");
+    for file in [
+        "src/auth/reset_token.ts",
+        "templates/email/reset.txt",
+        "src/routes/password.ts",
+    ] {
+        repo.git(&["cat-file", "-e", &format!("main:{file}")]);
+    }
+    let merged = repo.git(&["show", "main:src/auth/reset_token.ts"]);
     assert!(merged.contains("constant-time"), "{merged}");
-    let reviews = repo.json(".factory/forge/reviews/3.json");
+    let reviews = repo.json(".factory/forge/reviews/5.json");
     assert_eq!(reviews[0]["event"], "REQUEST_CHANGES");
     assert_eq!(reviews[1]["event"], "APPROVE");
+    assert_eq!(
+        repo.json(".factory/forge/reviews/6.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "#6 was reviewed once: the rework of #5 did not touch it"
+    );
+    // #6 fell behind main when #5 merged: factory brought it up to date itself.
+    assert!(repo.log_has("branch_update", "ok"));
+    assert!(repo.log_has("wave", "started"));
 
-    // The scorecard counts what happened: one extra review cycle and one retry.
+    // The scorecard counts what happened: one extra review of one of three pull requests and
+    // one retry.
     let sid = s["id"].as_str().unwrap();
     let card = repo.json(&format!(".factory/scorecards/{sid}.json"));
-    assert_eq!(card["quality"]["review_cycles_avg"], 2.0);
-    assert_eq!(
-        card["score"], 82,
-        "100 - (2 - 1) x 10 - 1 retry x 5 - 1 important x 5 + 1 lesson x 2: {card}"
-    );
+    assert_eq!(card["quality"]["review_cycles_avg"], 1.33);
     assert_eq!(
         card["tasks"],
-        json!({"total": 1, "completed": 1, "failed": 0, "blocked": 0}),
+        json!({"total": 3, "completed": 3, "failed": 0, "blocked": 0}),
         "the parent issue is not a task"
     );
     assert!(card["cost_usd"].as_f64().unwrap() > 0.0);
     assert!(card["cost_by_phase"]["code_review"].as_f64().unwrap() > 0.0);
     let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
     assert!(report.contains("Cost by phase"), "{report}");
+    assert!(report.contains("Wave 2"), "{report}");
+    assert!(
+        repo.path().join(".factory/lessons").exists(),
+        "completion wrote the lessons"
+    );
 }

@@ -385,7 +385,7 @@ fn completed(repo: &Repo, phases: &[&str]) {
 }
 
 #[test]
-fn the_tactical_plan_phase_plans_every_open_task_issue_once() {
+fn the_tactical_plan_phase_plans_every_open_task_issue_of_the_wave_once() {
     let repo = with_issues();
     completed(&repo, &["strategic_plan", "issue_creation"]);
     repo.fake_agents(&["ok:tp2.json", "ok:tp3.json", "ok:tp4.json"]);
@@ -404,20 +404,29 @@ fn the_tactical_plan_phase_plans_every_open_task_issue_once() {
         .args(["run", "--resume", "--phase", "tactical_plan"])
         .assert()
         .success();
-    for n in [2, 3, 4] {
+    for n in [2, 3] {
         assert_eq!(
             repo.json(&format!(".factory/artifacts/tactical/{n}.json"))["issue_number"],
             n
         );
     }
+    // #4 is in wave 2: it is planned once wave 1 has merged, against the code as it is then.
+    assert!(
+        !repo
+            .path()
+            .join(".factory/artifacts/tactical/4.json")
+            .exists()
+    );
     let session = repo.session();
     assert_eq!(session["phases"]["tactical_plan"]["status"], "completed");
     assert!(
         session["phases"]["tactical_plan"]["detail"]
             .as_str()
             .unwrap()
-            .contains("3 tactical plan(s) written (#2, #3, #4)")
+            .contains("2 tactical plan(s) written (#2, #3)")
     );
+    assert_eq!(session["waves"][0]["status"], "running");
+    assert_eq!(session["waves"][1]["status"], "pending");
     // A re-run plans only the issue whose plan is gone.
     let path = repo.path().join(".factory/session.json");
     let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -432,10 +441,10 @@ fn the_tactical_plan_phase_plans_every_open_task_issue_once() {
         .success();
     assert_eq!(
         repo.fake_file("count").trim(),
-        "4",
+        "3",
         "only issue #3 was planned again"
     );
-    assert!(repo.fake_file("prompt-4").contains("issue_number 3"));
+    assert!(repo.fake_file("prompt-3").contains("issue_number 3"));
 }
 
 /// PR #5 opened, the phases before code_review completed with their artifacts in place.
@@ -790,10 +799,13 @@ fn rerunning_a_cycle_after_a_crash_posts_no_second_review() {
         .args(["review", "--pr", "5"])
         .assert()
         .code(1);
-    // The process died after posting, before the cycle was counted: the same cycle runs again.
+    // The process died after posting, before the pull request's cycle was recorded: the same
+    // cycle runs again.
     let path = repo.path().join(".factory/session.json");
     let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(s["pull_requests"][0]["review_cycle"], 1);
     s["counters"]["review_cycles"] = 0.into();
+    s["pull_requests"][0]["review_cycle"] = 0.into();
     std::fs::write(&path, s.to_string()).unwrap();
     repo.factory_with_agents()
         .args(["review", "--pr", "5"])

@@ -287,7 +287,8 @@ fn parallel_tactical_plans_merge_into_one_session_the_phase_then_finds_planned()
     );
     repo.factory().args(["log"]).assert().success();
 
-    // The tactical_plan phase finds every issue planned and asks no agent.
+    // The tactical_plan phase finds every issue of the first wave planned and asks no agent
+    // (wave 2's issue, #4, is the phase's business once wave 1 merged).
     let fake = fake_agent(
         &repo,
         &jobs.path().join("fake-c"),
@@ -308,7 +309,7 @@ fn parallel_tactical_plans_merge_into_one_session_the_phase_then_finds_planned()
         .as_str()
         .unwrap();
     assert!(
-        detail.contains("0 tactical plan(s) written; 3 already valid"),
+        detail.contains("0 tactical plan(s) written; 2 already valid"),
         "{detail}"
     );
 }

@@ -244,6 +244,7 @@ pub(crate) fn after_start(
                     number: issue,
                     task_id: None,
                     branch: None,
+                    ..Default::default()
                 });
             }
             s.counters.recurrence = count;

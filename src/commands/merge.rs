@@ -20,12 +20,16 @@ pub struct MergeArgs {
 }
 
 pub fn run(args: MergeArgs) -> anyhow::Result<Outcome> {
-    let (state, _workflow) = open(args.state_dir)?;
+    let (state, workflow) = open(args.state_dir)?;
     if let Some(s) = state.load_session()? {
         crate::state::log::set_session(&s.id);
     }
     let forge = open_forge(&state, &repo_for(&state))?;
-    match merge::merge_pull_request(&state, forge.as_ref(), args.pr)? {
+    let policy = merge::UpdatePolicy {
+        method: update_method(&workflow),
+        repo: repo_for(&state),
+    };
+    match merge::merge_pull_request(&state, forge.as_ref(), args.pr, Some(&policy))? {
         Ok(m) => {
             println!(
                 "pull request #{} squash-merged into {} as {}",
@@ -47,4 +51,15 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Outcome> {
             Ok(Outcome::Findings)
         }
     }
+}
+
+/// `phases.merge.update` of the workflow, merge by default.
+pub fn update_method(
+    workflow: &crate::workflow::Workflow,
+) -> crate::workflow::config::UpdateMethod {
+    workflow
+        .phases
+        .get(&crate::workflow::PhaseName::Merge)
+        .and_then(|p| p.update)
+        .unwrap_or_default()
 }

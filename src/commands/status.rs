@@ -98,8 +98,9 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
             Some(json!({"issue": i.number, "task": task, "wave": wave_of(task).unwrap_or(1)}))
         })
         .collect();
-    // The next wave to implement: the tasks of the earliest wave that still has a task not
-    // implemented, without those already done (the implementation matrix of CI).
+    // The wave to implement: the tasks of the current wave (the earliest with a pull request
+    // not merged) that are not implemented yet (the implementation matrix of CI). Empty while
+    // the wave's pull requests are in review or merge.
     let record = crate::implement::record::Record::load(state);
     let to_do: Vec<&serde_json::Value> = include
         .iter()
@@ -111,7 +112,11 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
             !done
         })
         .collect();
-    let next_wave = to_do.iter().filter_map(|t| t["wave"].as_u64()).min();
+    // Waves run in order: while a wave has a pull request not merged, it is the only one.
+    let next_wave = session
+        .current_wave()
+        .map(u64::from)
+        .or_else(|| to_do.iter().filter_map(|t| t["wave"].as_u64()).min());
     let wave: Vec<&serde_json::Value> = to_do
         .into_iter()
         .filter(|t| next_wave.is_some() && t["wave"].as_u64() == next_wave)
@@ -159,6 +164,8 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
         "merged": session.pull_requests.iter().filter(|p| p.merged).map(|p| p.number).collect::<Vec<_>>(),
         "matrix": {"include": include},
         "wave_matrix": {"include": wave},
+        "wave": session.current_wave(),
+        "waves": session.waves.iter().map(|w| json!({"wave": w.wave, "status": w.status.as_str(), "issues": w.issues})).collect::<Vec<_>>(),
         "reviews": reviews,
         "verdict": verdict,
         "findings": findings,

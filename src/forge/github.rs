@@ -813,6 +813,34 @@ impl Forge for GithubForge {
         Ok(v["behind_by"].as_u64() == Some(0))
     }
 
+    fn update_branch(
+        &self,
+        pr: &PullRequest,
+        method: crate::workflow::config::UpdateMethod,
+    ) -> Result<super::update::BranchUpdate, ForgeError> {
+        if method != crate::workflow::config::UpdateMethod::Merge {
+            return Err(ForgeError::Unsupported(
+                "GitHub's update-branch endpoint only merges; a rebase is made locally and pushed"
+                    .into(),
+            ));
+        }
+        // The expected head makes GitHub refuse (422) when commits arrived after the review.
+        let mut body = json!({});
+        if let Some(sha) = &pr.head_sha {
+            body["expected_head_sha"] = sha.clone().into();
+        }
+        let url = self.repo_url(&format!("/pulls/{}/update-branch", pr.number));
+        match self.request(Method::Put, &url, Some(&body)) {
+            Ok(_) => Ok(super::update::BranchUpdate::Started),
+            Err(ForgeError::Api(message))
+                if message.contains("422") && message.to_ascii_lowercase().contains("conflict") =>
+            {
+                Ok(super::update::BranchUpdate::Conflict { paths: Vec::new() })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError> {
         let (title, rest) = message.split_once('\n').unwrap_or((message, ""));
         let b =

@@ -387,11 +387,13 @@ pub fn create_issues(
         number: parent.number,
         task_id: None,
         branch: None,
+        ..Default::default()
     }];
     refs.extend(report.iter().map(|t| IssueRef {
         number: t.number,
         task_id: Some(t.task_id.clone()),
         branch: Some(t.branch.clone()),
+        wave: Some(t.wave),
     }));
     state.update_session(|s| {
         s.issues
@@ -521,6 +523,7 @@ pub fn create_inline_issue(
             number,
             task_id: Some("inline".into()),
             branch: Some(branch.clone()),
+            ..Default::default()
         });
     })?;
     let artifact = json!({

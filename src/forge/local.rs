@@ -418,6 +418,14 @@ impl Forge for LocalForge {
         ])
     }
 
+    fn update_branch(
+        &self,
+        pr: &PullRequest,
+        method: crate::workflow::config::UpdateMethod,
+    ) -> Result<super::update::BranchUpdate, ForgeError> {
+        self.locked(|| super::update::update_local_branch(&self.git, &pr.head, &pr.base, method))
+    }
+
     fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError> {
         self.locked(|| {
             let mut pr = self.load_pull(number)?;

@@ -47,6 +47,98 @@ pub enum Refusal {
     ChecksPending { pr: u64, names: Vec<String> },
     #[error("pull request #{pr} is {state}; only open pull requests merge")]
     NotOpen { pr: u64, state: &'static str },
+    #[error(
+        "pull request #{pr}: branch `{head}` conflicts with `{base}`{}; implementation resolves it on the branch, then it is reviewed again",
+        if .paths.is_empty() { String::new() } else { format!(" in {}", .paths.join(", ")) }
+    )]
+    Conflict {
+        pr: u64,
+        issue: Option<u64>,
+        head: String,
+        base: String,
+        paths: Vec<String>,
+    },
+    #[error(
+        "pull request #{pr}: the forge is merging `{base}` into `{head}`; merge once the new head's checks pass"
+    )]
+    Updating { pr: u64, head: String, base: String },
+    #[error(
+        "pull request #{pr}: its diff is not the one its approving review saw (the branch changed, or the update with `{base}` touched its lines); it is reviewed again"
+    )]
+    DiffChanged {
+        pr: u64,
+        issue: Option<u64>,
+        base: String,
+    },
+    #[error(
+        "pull request #{pr}: after bringing it up to date, preflight blocks it:\n{}",
+        .findings.join("\n")
+    )]
+    Blocked { pr: u64, findings: Vec<String> },
+}
+
+/// How a merge brings a pull request up to date: `None` refuses a branch behind its base.
+#[derive(Debug, Clone)]
+pub struct UpdatePolicy {
+    pub method: crate::workflow::config::UpdateMethod,
+    /// The repository, for a rebase made locally and pushed (GitHub).
+    pub repo: std::path::PathBuf,
+}
+
+/// One merge at a time per repository: an exclusive lock on a file in the git directory, held
+/// while the merge phase runs, so two pipelines never merge into one base at once.
+pub struct MergeLock {
+    _file: std::fs::File,
+}
+
+impl MergeLock {
+    /// Take the lock, waiting up to `wait`; `None` when another process still holds it.
+    pub fn acquire(
+        repo: &std::path::Path,
+        wait: std::time::Duration,
+    ) -> Result<Option<MergeLock>, ForgeError> {
+        let git = super::git::Git::new(repo);
+        let common = git
+            .run(&["rev-parse", "--git-common-dir"])
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| repo.join(".git"));
+        let common = if common.is_absolute() {
+            common
+        } else {
+            repo.join(common)
+        };
+        let path = common.join("factory-merge.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| ForgeError::io("open the merge lock", &path, e))?;
+        let deadline = std::time::Instant::now() + wait;
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(MergeLock { _file: file })),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !told {
+                        told = true;
+                        let detail = format!(
+                            "another factory process holds {}; waiting for its merge",
+                            path.display()
+                        );
+                        tracing::info!(target: "factory::event", phase = "merge", action = "merge_lock", tool = "factory", status = "waiting", detail);
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return Ok(None);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(ForgeError::io("lock", &path, e));
+                }
+            }
+        }
+    }
 }
 
 /// The latest review of `pr`: the file `reviews/<pr>-<cycle>.json` with the highest cycle.
@@ -115,13 +207,15 @@ pub struct Merged {
     pub branch_note: Option<String>,
 }
 
-/// Merge `pr` if the rules allow it.
+/// Merge `pr` if the rules allow it; with `update`, a branch behind its base is brought up to
+/// date first.
 pub fn merge_pull_request(
     state: &StateDir,
     forge: &dyn Forge,
     pr_number: u64,
+    update: Option<&UpdatePolicy>,
 ) -> Result<Result<Merged, Refusal>, ForgeError> {
-    let pr = forge.get_pull_request(pr_number)?;
+    let mut pr = forge.get_pull_request(pr_number)?;
     if pr.state != State::Open {
         return Ok(Err(Refusal::NotOpen {
             pr: pr_number,
@@ -132,6 +226,12 @@ pub fn merge_pull_request(
         log_refusal(forge, &r);
         return Ok(Err(r));
     }
+    let session = state.load_session().ok().flatten();
+    let issue_of_pr = session
+        .as_ref()
+        .and_then(|s| s.pull_requests.iter().find(|p| p.number == pr_number))
+        .and_then(|p| p.issue)
+        .or_else(|| super::pr::closed_issue(&pr));
     let checks = forge.checks(&pr)?;
     let refusal = if !checks.failing.is_empty() {
         Some(Refusal::ChecksFailing {
@@ -151,13 +251,39 @@ pub fn merge_pull_request(
         return Ok(Err(r));
     }
     if !forge.is_up_to_date(&pr)? {
-        let r = Refusal::Behind {
-            pr: pr_number,
-            head: pr.head.clone(),
-            base: pr.base.clone(),
+        let Some(policy) = update else {
+            let r = Refusal::Behind {
+                pr: pr_number,
+                head: pr.head.clone(),
+                base: pr.base.clone(),
+            };
+            log_refusal(forge, &r);
+            return Ok(Err(r));
         };
-        log_refusal(forge, &r);
-        return Ok(Err(r));
+        match bring_up_to_date(state, forge, &pr, policy, issue_of_pr)? {
+            Ok(()) => pr = forge.get_pull_request(pr_number)?,
+            Err(r) => {
+                log_refusal(forge, &r);
+                return Ok(Err(r));
+            }
+        }
+    }
+    // The approval covers the diff its review saw: anything else is reviewed again.
+    if let Some(seen) = session
+        .as_ref()
+        .and_then(|s| s.pull_requests.iter().find(|p| p.number == pr_number))
+        .and_then(|p| p.reviewed_diff.clone())
+    {
+        let now = crate::review::pr::diff_fingerprint(&forge.pull_request_diff(pr_number)?);
+        if now != seen {
+            let r = Refusal::DiffChanged {
+                pr: pr_number,
+                issue: issue_of_pr,
+                base: pr.base.clone(),
+            };
+            log_refusal(forge, &r);
+            return Ok(Err(r));
+        }
     }
     let issue = super::pr::closed_issue(&pr);
     let mut message = format!("{} (#{pr_number})\n", pr.title);
@@ -192,6 +318,7 @@ pub fn merge_pull_request(
                         number: pr_number,
                         issue,
                         merged: true,
+                        ..Default::default()
                     }),
                 },
             )
@@ -216,6 +343,158 @@ pub fn merge_pull_request(
         base: pr.base,
         branch_note,
     }))
+}
+
+/// Bring `pr` up to date with its base: merged or rebased, then the deterministic gate (scope
+/// and secrets) on the updated diff.
+fn bring_up_to_date(
+    state: &StateDir,
+    forge: &dyn Forge,
+    pr: &super::PullRequest,
+    policy: &UpdatePolicy,
+    issue: Option<u64>,
+) -> Result<Result<(), Refusal>, ForgeError> {
+    use super::update::BranchUpdate;
+    use crate::workflow::config::UpdateMethod;
+    let outcome = if forge.name() == "github" && policy.method == UpdateMethod::Rebase {
+        rebase_and_push(pr, policy)?
+    } else {
+        forge.update_branch(pr, policy.method)?
+    };
+    let refs = json!({"pr": pr.number, "issue": issue, "method": policy.method.as_str()});
+    match outcome {
+        BranchUpdate::Conflict { paths } => {
+            let detail = format!(
+                "#{}: `{}` conflicts with `{}`{}",
+                pr.number,
+                pr.head,
+                pr.base,
+                if paths.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in {}", paths.join(", "))
+                }
+            );
+            let refs = refs.to_string();
+            tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::BRANCH_UPDATE, tool = forge.name(), status = "failed", detail, refs);
+            Ok(Err(Refusal::Conflict {
+                pr: pr.number,
+                issue,
+                head: pr.head.clone(),
+                base: pr.base.clone(),
+                paths,
+            }))
+        }
+        BranchUpdate::Started => {
+            let detail = format!(
+                "#{}: the forge merges `{}` into `{}`",
+                pr.number, pr.base, pr.head
+            );
+            let refs = refs.to_string();
+            tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::BRANCH_UPDATE, tool = forge.name(), status = "started", detail, refs);
+            Ok(Err(Refusal::Updating {
+                pr: pr.number,
+                head: pr.head.clone(),
+                base: pr.base.clone(),
+            }))
+        }
+        BranchUpdate::Updated { head } => {
+            let detail = format!(
+                "#{}: `{}` brought up to date with `{}` ({}) at {}",
+                pr.number,
+                pr.head,
+                pr.base,
+                policy.method.as_str(),
+                &head[..head.len().min(12)]
+            );
+            let refs = refs.to_string();
+            tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::BRANCH_UPDATE, tool = forge.name(), status = "ok", detail, refs);
+            let findings = preflight_again(state, forge, pr.number, issue)?;
+            if findings.is_empty() {
+                Ok(Ok(()))
+            } else {
+                Ok(Err(Refusal::Blocked {
+                    pr: pr.number,
+                    findings,
+                }))
+            }
+        }
+    }
+}
+
+/// The scope and secret rules on the pull request's diff as it is now; the blocking findings.
+fn preflight_again(
+    state: &StateDir,
+    forge: &dyn Forge,
+    pr: u64,
+    issue: Option<u64>,
+) -> Result<Vec<String>, ForgeError> {
+    use crate::findings::{Category, Severity};
+    let diff = forge.pull_request_diff(pr)?;
+    let session = state.load_session().ok().flatten();
+    let scope = issue.and_then(|i| {
+        crate::review::pr::scope_for_issue(state, session.as_ref(), i)
+            .ok()
+            .flatten()
+    });
+    let engine = crate::preflight::engine::Engine::new(
+        crate::preflight::rules::secrets::rules(),
+        scope.map(|s| s.scope),
+    );
+    let report = engine
+        .scan(diff.as_bytes())
+        .map_err(|e| ForgeError::Unsupported(format!("cannot scan the diff of #{pr}: {e}")))?;
+    let blocking: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| {
+            f.category == Category::Scope
+                || (f.category == Category::Secret && f.severity != Severity::Advisory)
+        })
+        .map(|f| format!("- {}:{} {} [{}]", f.path, f.line, f.message, f.rule_id))
+        .collect();
+    let detail = format!(
+        "#{pr} after the update: {} file(s), {} blocking finding(s)",
+        report.files_scanned,
+        blocking.len()
+    );
+    let status = if blocking.is_empty() { "ok" } else { "failed" };
+    let refs = json!({"pr": pr, "findings": blocking.len()}).to_string();
+    tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::PREFLIGHT, tool = "factory", status, detail, refs);
+    Ok(blocking)
+}
+
+/// GitHub has no rebase endpoint: fetch both branches, rebase locally, push with a lease on
+/// the head the forge reported (a branch that moved meanwhile is not overwritten).
+fn rebase_and_push(
+    pr: &super::PullRequest,
+    policy: &UpdatePolicy,
+) -> Result<super::update::BranchUpdate, ForgeError> {
+    use crate::implement::worktree::{fetch, push_with_lease};
+    let token = ["GITHUB_TOKEN", "GH_TOKEN"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .ok_or_else(|| {
+            ForgeError::Unsupported(
+                "rebasing a pull request on GitHub needs GITHUB_TOKEN or GH_TOKEN to push".into(),
+            )
+        })?;
+    let git = super::git::Git::new(&policy.repo);
+    for b in [&pr.base, &pr.head] {
+        if !fetch(&git, b, &token)? {
+            return Err(ForgeError::NoBranch(b.clone()));
+        }
+    }
+    let head_ref = format!("refs/remotes/origin/{}", pr.head);
+    let old = git.rev(&head_ref)?;
+    let base_ref = format!("refs/remotes/origin/{}", pr.base);
+    match super::update::update_commit(&git, &old, &base_ref, policy.method, &pr.head)? {
+        Ok(new) => {
+            push_with_lease(&git, &new, &pr.head, &old, &token)?;
+            Ok(super::update::BranchUpdate::Updated { head: new })
+        }
+        Err(paths) => Ok(super::update::BranchUpdate::Conflict { paths }),
+    }
 }
 
 fn log_refusal(forge: &dyn Forge, r: &Refusal) {

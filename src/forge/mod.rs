@@ -19,6 +19,7 @@ pub mod recurrence;
 pub mod safe;
 pub mod select;
 pub mod tactical;
+pub mod update;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -337,6 +338,18 @@ pub trait Forge {
     }
     /// Whether the head branch contains every commit of the base branch.
     fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError>;
+    /// Bring the head branch of `pr` up to date with its base ([`update`]).
+    fn update_branch(
+        &self,
+        pr: &PullRequest,
+        method: crate::workflow::config::UpdateMethod,
+    ) -> Result<update::BranchUpdate, ForgeError> {
+        let _ = (pr, method);
+        Err(ForgeError::Unsupported(format!(
+            "the {} forge cannot bring a pull request up to date with its base",
+            self.name()
+        )))
+    }
     /// Squash-merge an open pull request; returns the merge commit.
     fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError>;
 

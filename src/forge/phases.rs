@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{issues, merge, open_forge, verify};
-use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::runner::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::state::{EscalationReason, StateDir};
+use crate::workflow::PhaseName;
 
 /// The repository a state directory belongs to: the parent of `.factory` when that is a git
 /// repository, else the current directory.
@@ -50,101 +51,212 @@ impl Phase for IssueCreation {
     }
 }
 
-/// Phase 7: merge every approved, up-to-date pull request of the session; verify after the
-/// merge when the route asks for it.
+/// Phase 7: merge every approved pull request of the current wave, one at a time per
+/// repository, bringing each up to date with its base first; verify after the merge when the
+/// route asks for it.
 pub struct Merge;
 
 impl Phase for Merge {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
         let repo = repo_for(ctx.state);
         let forge = open_forge(ctx.state, &repo)?;
-        let pending: Vec<u64> = ctx
-            .session
+        let session = ctx.session;
+        let pending: Vec<u64> = session
             .pull_requests
             .iter()
-            .filter(|p| !p.merged)
+            .filter(|p| !p.merged && session.in_current_wave(p.issue))
             .map(|p| p.number)
             .collect();
-        if pending.is_empty() && !ctx.session.pull_requests.iter().any(|p| p.merged) {
+        if pending.is_empty() && !session.pull_requests.iter().any(|p| p.merged) {
             return Ok(PhaseOutcome::Failed {
                 detail: "the session has no pull request to merge: open one with `factory pr open --issue N`".into(),
             });
         }
+        let Some(_lock) = merge::MergeLock::acquire(&repo, ctx.phase.timeout)? else {
+            return Ok(PhaseOutcome::Unavailable {
+                detail: "another factory process is merging into this repository; waiting for it (one merge at a time per repository)".into(),
+            });
+        };
+        let policy = merge::UpdatePolicy {
+            method: crate::commands::merge::update_method(ctx.workflow),
+            repo: repo.clone(),
+        };
         let mut refusals = Vec::new();
         let mut merged = Vec::new();
         for pr in pending {
-            match merge::merge_pull_request(ctx.state, forge.as_ref(), pr)? {
+            match merge::merge_pull_request(ctx.state, forge.as_ref(), pr, Some(&policy))? {
                 Ok(m) => merged.push(m),
                 Err(r) => refusals.push(r),
             }
         }
-        if !refusals.is_empty() {
-            let detail = refusals
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n");
-            // Checks still running is a wait, not a failure: the engine tries again on the
-            // backoff schedule.
-            if refusals
-                .iter()
-                .all(|r| matches!(r, merge::Refusal::ChecksPending { .. }))
-            {
-                return Ok(PhaseOutcome::Unavailable { detail });
-            }
-            return Ok(PhaseOutcome::Failed { detail });
+        // Verification first: what merged is on the base whatever the others do.
+        if let Some(stop) = verify_merged(ctx, forge.as_ref(), &repo, &merged)? {
+            return Ok(stop);
         }
-        let verify_step = ctx.phase.step.as_ref().is_some_and(|s| s.verify);
-        if verify_step {
-            let health = ctx
-                .workflow
-                .phases
-                .get(&crate::workflow::PhaseName::Merge)
-                .and_then(|p| p.health_check.clone());
-            let checks = verify::planned_checks(ctx.state, &[], health.as_deref());
-            if !checks.is_empty() {
-                for m in &merged {
-                    let v = verify::verify_pull_request(
-                        ctx.state,
-                        forge.as_ref(),
-                        &repo,
-                        m.pr,
-                        &checks,
-                        ctx.workflow.limits.recurrence_limit,
-                        ctx.phase.timeout,
-                    )?;
-                    match v.recurrence {
-                        Some(super::recurrence::Recorded::Escalated { issue, count }) => {
-                            return Ok(PhaseOutcome::NeedsHuman {
-                                reason: EscalationReason::RecurrenceLimit,
-                                detail: format!(
-                                    "post-merge verification of #{} failed; issue #{issue} recurred {count} times",
-                                    m.pr
-                                ),
-                            });
-                        }
-                        Some(r) => {
-                            return Ok(PhaseOutcome::Failed {
-                                detail: format!(
-                                    "post-merge verification of #{} failed; issue #{} reopened (recurrence {})",
-                                    m.pr,
-                                    v.issue,
-                                    r.count()
-                                ),
-                            });
-                        }
-                        None => {}
-                    }
-                }
-            }
+        if !refusals.is_empty() {
+            return Ok(refused(refusals));
         }
         let list: Vec<String> = merged.iter().map(|m| format!("#{}", m.pr)).collect();
+        let wave = session
+            .current_wave()
+            .map(|w| format!("wave {w}: "))
+            .unwrap_or_default();
         Ok(PhaseOutcome::Done {
             detail: if list.is_empty() {
-                "every pull request of the session was already merged".into()
+                format!("{wave}every pull request was already merged")
             } else {
-                format!("merged {}", list.join(", "))
+                format!("{wave}merged {}", list.join(", "))
             },
         })
     }
+}
+
+/// The outcome of a merge phase that could not merge everything: a conflict goes back to
+/// implementation, a diff the approval does not cover back to review, checks or an update
+/// still running are a wait, the rest a failure.
+fn refused(refusals: Vec<merge::Refusal>) -> PhaseOutcome {
+    use merge::Refusal;
+    let detail = refusals
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let conflicts: Vec<u64> = refusals
+        .iter()
+        .filter_map(|r| match r {
+            Refusal::Conflict { issue, .. } => *issue,
+            _ => None,
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        return PhaseOutcome::SendBack {
+            to: PhaseName::Implementation,
+            detail: format!(
+                "bringing the pull request(s) up to date with the base conflicts; the base is merged into the branch with conflict markers: resolve every conflict keeping the intent of both sides, and remove the markers.\n{detail}"
+            ),
+            issues: conflicts,
+            why: SendBackReason::Conflict,
+        };
+    }
+    let changed: Vec<u64> = refusals
+        .iter()
+        .filter_map(|r| match r {
+            Refusal::DiffChanged { issue, .. } => *issue,
+            _ => None,
+        })
+        .collect();
+    if !changed.is_empty() {
+        return PhaseOutcome::SendBack {
+            to: PhaseName::CodeReview,
+            detail,
+            issues: changed,
+            why: SendBackReason::DiffChanged,
+        };
+    }
+    if refusals
+        .iter()
+        .all(|r| matches!(r, Refusal::ChecksPending { .. } | Refusal::Updating { .. }))
+    {
+        return PhaseOutcome::Unavailable { detail };
+    }
+    PhaseOutcome::Failed { detail }
+}
+
+/// Post-merge verification of what merged, when the route asks for it: the issue's validation
+/// commands (its tactical plan's, the strategic plan's, or `phases.implementation.validation`)
+/// and `phases.merge.health_check`. Nothing to run is said out loud, never skipped silently.
+fn verify_merged(
+    ctx: &PhaseContext<'_>,
+    forge: &dyn super::Forge,
+    repo: &Path,
+    merged: &[merge::Merged],
+) -> anyhow::Result<Option<PhaseOutcome>> {
+    if !ctx.phase.step.as_ref().is_some_and(|s| s.verify) {
+        return Ok(None);
+    }
+    let health = ctx
+        .workflow
+        .phases
+        .get(&PhaseName::Merge)
+        .and_then(|p| p.health_check.clone());
+    let plan = super::issues::load_plan(ctx.state).ok();
+    for m in merged {
+        let tactical = m.issue.and_then(|i| {
+            std::fs::read(crate::agents::tactical::artifact_path(ctx.state, i))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        });
+        let mut checks = crate::implement::inputs::validation_commands(
+            ctx.workflow,
+            tactical.as_ref(),
+            plan.as_ref(),
+        );
+        if let Some(h) = &health {
+            checks.push(verify::Check {
+                name: "health-check".into(),
+                command: h.clone(),
+            });
+        }
+        if checks.is_empty() {
+            let detail = format!(
+                "post-merge verification of #{} skipped: the {} route asks for it, but there is nothing to run (no validation commands in the plans or phases.implementation.validation, no phases.merge.health_check)",
+                m.pr, ctx.session.change_class
+            );
+            let refs = serde_json::json!({"pr": m.pr, "issue": m.issue}).to_string();
+            let decision = "set phases.merge.health_check or phases.implementation.validation in .factory/workflow.yaml".to_string();
+            tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::VERIFY, tool = "factory", status = "skipped", detail, decision, refs);
+            forge.comment_issue(
+                m.pr,
+                &format!(
+                    "Post-merge verification was **not run**: the {} route asks for it, but there is nothing to run. Set `phases.merge.health_check` or `phases.implementation.validation` in `.factory/workflow.yaml`.",
+                    ctx.session.change_class
+                ),
+            )?;
+            ctx.state.write_artifact(
+                &format!("verify/{}.json", m.pr),
+                &serde_json::json!({
+                    "schema_version": "1.0",
+                    "pr": m.pr,
+                    "issue": m.issue,
+                    "merge_commit": m.commit,
+                    "passed": serde_json::Value::Null,
+                    "skipped": "nothing to run",
+                    "checks": [],
+                }),
+            )?;
+            continue;
+        }
+        let v = verify::verify_pull_request(
+            ctx.state,
+            forge,
+            repo,
+            m.pr,
+            &checks,
+            ctx.workflow.limits.recurrence_limit,
+            ctx.phase.timeout,
+        )?;
+        match v.recurrence {
+            Some(super::recurrence::Recorded::Escalated { issue, count }) => {
+                return Ok(Some(PhaseOutcome::NeedsHuman {
+                    reason: EscalationReason::RecurrenceLimit,
+                    detail: format!(
+                        "post-merge verification of #{} failed; issue #{issue} recurred {count} times",
+                        m.pr
+                    ),
+                }));
+            }
+            Some(r) => {
+                return Ok(Some(PhaseOutcome::Failed {
+                    detail: format!(
+                        "post-merge verification of #{} failed; issue #{} reopened (recurrence {})",
+                        m.pr,
+                        v.issue,
+                        r.count()
+                    ),
+                }));
+            }
+            None => {}
+        }
+    }
+    Ok(None)
 }

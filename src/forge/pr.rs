@@ -195,6 +195,7 @@ pub fn open_pull_request(
                     number,
                     issue: Some(issue.number),
                     merged: false,
+                    ..Default::default()
                 });
             }
         })?;

@@ -617,6 +617,14 @@ impl<F: Forge> Forge for SafeForge<F> {
         self.inner.is_up_to_date(pr)
     }
 
+    fn update_branch(
+        &self,
+        pr: &PullRequest,
+        method: crate::workflow::config::UpdateMethod,
+    ) -> Result<super::update::BranchUpdate, ForgeError> {
+        self.inner.update_branch(pr, method)
+    }
+
     fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError> {
         let message = self.text(
             TextKind::Body,

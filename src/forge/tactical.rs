@@ -106,7 +106,14 @@ impl Phase for TacticalPlanPhase {
         };
         let forge = open_forge(ctx.state, &repo_for(ctx.state))?;
         let (mut planned, mut kept, mut closed) = (Vec::new(), 0usize, Vec::new());
-        for r in &ctx.session.issues {
+        // The current wave's issues only: a later wave is planned once the wave before it has
+        // merged, against the code as it is then.
+        for r in ctx
+            .session
+            .issues
+            .iter()
+            .filter(|r| ctx.session.in_current_wave(Some(r.number)))
+        {
             let Some(task_id) = &r.task_id else { continue };
             if tactical::has_valid_plan(ctx.state, &strategic, r.number, task_id) {
                 kept += 1;

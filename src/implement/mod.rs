@@ -152,6 +152,32 @@ pub fn implement_issue(
         }
     }
     let wt = Worktree::open(&git, number, &work.branch, &base_ref, opts.attempt > 1)?;
+    if opts
+        .rework
+        .as_ref()
+        .is_some_and(|r| r.conflict && r.issues.contains(&number))
+    {
+        let conflicted = wt.start_merge(&base_ref)?;
+        event(
+            crate::state::log::vocab::BRANCH_UPDATE,
+            if conflicted.is_empty() {
+                "ok"
+            } else {
+                "failed"
+            },
+            if conflicted.is_empty() {
+                format!("`{base}` merged into {} without conflicts", work.branch)
+            } else {
+                format!(
+                    "`{base}` merged into {}: {} conflicted path(s) for the agent to resolve: {}",
+                    work.branch,
+                    conflicted.len(),
+                    conflicted.join(", ")
+                )
+            },
+            json!({"issue": number, "branch": work.branch, "conflicts": conflicted}),
+        );
+    }
     let outcome = attempt_in(
         opts,
         session,
@@ -290,7 +316,12 @@ fn attempt_in(
     base_ref: &str,
     token: Option<&str>,
 ) -> anyhow::Result<PhaseOutcome> {
-    let fork = wt.fork_point(base_ref)?;
+    // While the base is being merged in (a conflict to resolve), the change is measured
+    // against the base it is merged with, not against where the branch forked.
+    let fork = match wt.merge_head()? {
+        Some(merging) => merging,
+        None => wt.fork_point(base_ref)?,
+    };
     let (agent, cfg) = match agents::for_role(
         opts.workflow,
         Role::Implementer,
@@ -350,6 +381,23 @@ fn attempt_in(
     // 1. What changed, against the base: inside the scope and free of secrets?
     wt.stage()?;
     let diff = wt.diff(&fork)?;
+    let markers = conflict_markers(&diff);
+    if !markers.is_empty() {
+        return failed(
+            opts,
+            session,
+            work,
+            base,
+            "conflict-markers",
+            Some(&name),
+            format!(
+                "conflict markers are left in the change; resolve each conflict (keep both sides' intent) and remove the markers: {}",
+                markers.join(", ")
+            ),
+            None,
+            |_| {},
+        );
+    }
     if diff.trim().is_empty() {
         let said: String = response.text.chars().take(400).collect();
         return failed(
@@ -741,6 +789,23 @@ fn defer_pull_request(
     })
 }
 
+/// Files of a unified diff whose added lines still carry git's conflict markers.
+fn conflict_markers(diff: &str) -> Vec<String> {
+    let mut file = String::new();
+    let mut out: Vec<String> = Vec::new();
+    for line in diff.lines() {
+        if let Some(p) = line.strip_prefix("+++ ") {
+            file = p.strip_prefix("b/").unwrap_or(p).to_string();
+        } else if let Some(added) = line.strip_prefix('+')
+            && (added.starts_with("<<<<<<< ") || added.starts_with(">>>>>>> "))
+            && !out.contains(&file)
+        {
+            out.push(file.clone());
+        }
+    }
+    out
+}
+
 /// The task issues of the session, in the order they were made.
 pub fn task_issues(session: &Session) -> Vec<u64> {
     session
@@ -812,10 +877,18 @@ pub fn implement_session(opts: &Options<'_>, inline_issue: bool) -> anyhow::Resu
     let record = Record::load(opts.state);
     let mut done = Vec::new();
     let mut skipped = Vec::new();
+    let wave = session.current_wave();
     for number in task_issues(&session) {
+        if !session.in_current_wave(Some(number)) {
+            continue;
+        }
         let rec = record.issue(number);
         let implemented = rec.is_some_and(|r| r.status == Status::Done);
-        let again = opts.rework.is_some() && rework_applies(opts.state, rec);
+        let again = match &opts.rework {
+            Some(r) if !r.issues.is_empty() => r.issues.contains(&number),
+            Some(_) => rework_applies(opts.state, rec),
+            None => false,
+        };
         if implemented && !again {
             skipped.push(format!("#{number}"));
             continue;
@@ -831,7 +904,10 @@ pub fn implement_session(opts: &Options<'_>, inline_issue: bool) -> anyhow::Resu
             detail: "no issue to implement".into(),
         });
     }
-    let mut detail = done.join("; ");
+    let mut detail = match wave {
+        Some(w) if !done.is_empty() => format!("wave {w}: {}", done.join("; ")),
+        _ => done.join("; "),
+    };
     if !skipped.is_empty() {
         if !detail.is_empty() {
             detail.push_str("; ");

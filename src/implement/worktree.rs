@@ -134,6 +134,50 @@ impl Worktree {
         self.git.rev("HEAD")
     }
 
+    /// Start merging `base` into the branch without committing, for an agent to resolve what
+    /// conflicts. The conflicting paths (empty when it merged cleanly).
+    pub fn start_merge(&self, base: &str) -> Result<Vec<String>, ForgeError> {
+        if self.merge_head()?.is_some() {
+            return self.conflicted();
+        }
+        let env = self.repo.identity_env();
+        // A conflict makes git exit 1 with the merge in progress: that is the point.
+        let _ = self.git.run_env(
+            &["merge", "--no-ff", "--no-commit", "--no-verify", base],
+            &env,
+        );
+        if self.merge_head()?.is_none() {
+            // Already up to date, or git refused: nothing to resolve.
+            return Ok(Vec::new());
+        }
+        self.conflicted()
+    }
+
+    /// Paths with unresolved conflicts in the index.
+    pub fn conflicted(&self) -> Result<Vec<String>, ForgeError> {
+        let out = self.git.run(&[
+            "-c",
+            "core.quotepath=false",
+            "diff",
+            "--name-only",
+            "--diff-filter=U",
+        ])?;
+        Ok(out
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect())
+    }
+
+    /// The commit being merged into the branch, while a merge is in progress.
+    pub fn merge_head(&self) -> Result<Option<String>, ForgeError> {
+        let out = self
+            .git
+            .run(&["rev-parse", "--verify", "--quiet", "MERGE_HEAD"])
+            .ok();
+        Ok(out.filter(|s| !s.is_empty()))
+    }
+
     /// The branch's head commit.
     pub fn head(&self) -> Result<String, ForgeError> {
         self.git.rev("HEAD")
@@ -200,6 +244,23 @@ pub fn push(repo: &Git, branch: &str, token: &str) -> Result<(), ForgeError> {
     let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
     repo.run_env(&["push", "--quiet", "origin", &spec], &auth_env(token))
         .map(|_| ())
+}
+
+/// Push commit `commit` to `branch` on `origin`, only if the branch is still at `expected`.
+pub fn push_with_lease(
+    repo: &Git,
+    commit: &str,
+    branch: &str,
+    expected: &str,
+    token: &str,
+) -> Result<(), ForgeError> {
+    let spec = format!("{commit}:refs/heads/{branch}");
+    let lease = format!("--force-with-lease=refs/heads/{branch}:{expected}");
+    repo.run_env(
+        &["push", "--quiet", &lease, "origin", &spec],
+        &auth_env(token),
+    )
+    .map(|_| ())
 }
 
 /// Standard base64 with padding.

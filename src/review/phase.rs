@@ -5,10 +5,11 @@
 //! could not cover the whole diff stops for a person with its coverage.
 
 use super::pipeline::ReviewError;
-use super::pr::{PrOptions, review_pull_request, rework_list};
+use super::pr::{PrOptions, diff_fingerprint, review_pull_request, rework_list};
+use crate::forge::merge::{Refusal, check_review, latest_review};
 use crate::forge::phases::repo_for;
 use crate::forge::{State, open_forge};
-use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::runner::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::state::EscalationReason;
 use crate::workflow::PhaseName;
 
@@ -21,11 +22,18 @@ impl Phase for CodeReview {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
         let forge = open_forge(ctx.state, &repo_for(ctx.state))?;
         let mut approved = Vec::new();
+        let mut kept = Vec::new();
         let mut rework = Vec::new();
+        let mut sent_back = Vec::new();
         let mut limit = false;
         let mut reviewed = 0;
         let mut incomplete = Vec::new();
-        for p in ctx.session.pull_requests.iter().filter(|p| !p.merged) {
+        let session = ctx.session;
+        for p in session
+            .pull_requests
+            .iter()
+            .filter(|p| !p.merged && session.in_current_wave(p.issue))
+        {
             match forge.get_pull_request(p.number) {
                 Ok(pr) if pr.state != State::Open => continue,
                 Ok(_) => {}
@@ -35,10 +43,48 @@ impl Phase for CodeReview {
                     });
                 }
             }
+            // A pull request whose diff is what its latest review saw keeps that verdict:
+            // rework of another task does not cost this one a review.
+            if let Some(seen) = &p.reviewed_diff {
+                let diff = match forge.pull_request_diff(p.number) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        return Ok(PhaseOutcome::Failed {
+                            detail: e.to_string(),
+                        });
+                    }
+                };
+                if diff_fingerprint(&diff) == *seen {
+                    match check_review(ctx.state, p.number) {
+                        Ok(()) => {
+                            reviewed += 1;
+                            kept.push(format!("#{}", p.number));
+                            approved.push(format!("#{}", p.number));
+                            continue;
+                        }
+                        Err(Refusal::NotApproved { .. }) => {
+                            // Reviewed, then stopped before the send-back (a crash): the
+                            // same findings go back without asking the reviewer again.
+                            if let Some((_, path)) = latest_review(ctx.state, p.number)
+                                && let Ok(review) = std::fs::read(&path)
+                                    .map_err(anyhow::Error::from)
+                                    .and_then(|b| Ok(serde_json::from_slice(&b)?))
+                            {
+                                reviewed += 1;
+                                limit |= p.review_cycle >= ctx.workflow.limits.max_review_cycles;
+                                rework.push(rework_list(p.number, &review, REWORK_LINES));
+                                sent_back.extend(p.issue);
+                                continue;
+                            }
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
             let r = match review_pull_request(
                 ctx.state,
                 ctx.workflow,
-                Some(ctx.session),
+                Some(session),
                 forge.as_ref(),
                 p.number,
                 &PrOptions::default(),
@@ -60,6 +106,7 @@ impl Phase for CodeReview {
             } else {
                 limit |= r.limit_reached;
                 rework.push(rework_list(p.number, &r.reviewed.review, REWORK_LINES));
+                sent_back.extend(p.issue);
             }
         }
         if reviewed == 0 {
@@ -75,17 +122,34 @@ impl Phase for CodeReview {
                 detail: incomplete.join("\n"),
             });
         }
+        let kept_note = if kept.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} kept: the diff is what the approving review saw)",
+                kept.join(", ")
+            )
+        };
         if rework.is_empty() {
             return Ok(PhaseOutcome::Done {
-                detail: format!("approved {}", approved.join(", ")),
+                detail: format!("approved {}{kept_note}", approved.join(", ")),
             });
         }
-        let cycle = ctx.session.counters.review_cycles + 1;
+        // The cycle of the latest review among the pull requests sent back, as recorded now.
+        let now = ctx.state.load_session()?.unwrap_or_else(|| session.clone());
+        let cycle = now
+            .pull_requests
+            .iter()
+            .filter(|p| p.issue.is_some_and(|i| sent_back.contains(&i)))
+            .map(|p| p.review_cycle)
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let detail = format!(
             "review cycle {cycle} requests changes.\n{}",
             rework.join("\n")
         );
-        if limit || cycle >= ctx.workflow.limits.max_review_cycles {
+        if limit {
             return Ok(PhaseOutcome::NeedsHuman {
                 reason: EscalationReason::ReviewCycleLimit,
                 detail: format!(
@@ -97,6 +161,8 @@ impl Phase for CodeReview {
         Ok(PhaseOutcome::SendBack {
             to: PhaseName::Implementation,
             detail,
+            issues: sent_back,
+            why: SendBackReason::ChangesRequested,
         })
     }
 }

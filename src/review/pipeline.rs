@@ -74,12 +74,18 @@ pub enum ReviewError {
     Other(#[from] anyhow::Error),
 }
 
-/// The review cycle of the next review of `number`: with a session, one more than the review
-/// cycles counted so far (`counters.review_cycles`, counted after each review by the engine, or
-/// by `factory review` on its own); without, one more than the reviews of `number` written.
+/// The review cycle of the next review of `number`: for a pull request of the session, one
+/// more than its latest review's cycle (recorded once the review is posted, so a review cut
+/// off by a crash is redone under the same cycle and posted once); for another pull request
+/// with a session, one more than the session's review count; without a session, one more
+/// than the reviews of `number` written.
 pub fn next_cycle(state: &StateDir, session: Option<&Session>, number: u64) -> u32 {
     if let Some(s) = session {
-        return s.counters.review_cycles + 1;
+        return match s.pull_requests.iter().find(|p| p.number == number) {
+            Some(p) => p.review_cycle + 1,
+            // A pull request the session did not open: the session's count of reviews.
+            None => s.counters.review_cycles + 1,
+        };
     }
     let prefix = format!("{number}-");
     std::fs::read_dir(state.root().join("artifacts/reviews"))

@@ -150,6 +150,19 @@ pub fn review_pull_request(
         min_severity: workflow.outputs.inline_min_severity,
     };
     let posted = post::post_review(forge, state, number, cycle, &reviewed.review, &diff, policy)?;
+    if let Some(s) = session
+        && s.pull_requests.iter().any(|p| p.number == number)
+    {
+        let seen = diff_fingerprint(&diff);
+        state
+            .update_session(|s| {
+                for p in s.pull_requests.iter_mut().filter(|p| p.number == number) {
+                    p.review_cycle = cycle;
+                    p.reviewed_diff = Some(seen.clone());
+                }
+            })
+            .map_err(anyhow::Error::from)?;
+    }
     let max = workflow.limits.max_review_cycles;
     let limit_reached = !reviewed.approved() && session.is_some() && cycle >= max;
     if limit_reached {
@@ -166,6 +179,28 @@ pub fn review_pull_request(
         posted,
         limit_reached,
     })
+}
+
+/// SHA-256 of a pull request's diff with the hunk headers' line numbers left out: an update
+/// that only moves the change (the base grew elsewhere in the file) keeps the fingerprint.
+pub fn diff_fingerprint(diff: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for line in diff.lines() {
+        if line.starts_with("index ") {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("@@")
+            && let Some(end) = rest.find("@@")
+        {
+            h.update(b"@@");
+            h.update(rest[end + 2..].trim().as_bytes());
+        } else {
+            h.update(line.as_bytes());
+        }
+        h.update(b"\n");
+    }
+    format!("{:x}", h.finalize())
 }
 
 /// The findings of a review as a compact list an implementer can act on: most severe first,

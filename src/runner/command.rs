@@ -132,7 +132,12 @@ impl Phase for CommandPhase {
                 detail: first_line(&out).unwrap_or_else(|| format!("`{program}` finished")),
             },
             Some(EXIT_NEEDS_HUMAN) => match read_send_back(&escalate_file)? {
-                Some((to, detail)) => PhaseOutcome::SendBack { to, detail },
+                Some((to, detail)) => PhaseOutcome::SendBack {
+                    to,
+                    detail,
+                    issues: Vec::new(),
+                    why: super::phase::SendBackReason::ChangesRequested,
+                },
                 None => {
                     let (reason, detail) = read_escalation(&escalate_file, &output);
                     PhaseOutcome::NeedsHuman { reason, detail }

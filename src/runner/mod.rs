@@ -14,9 +14,9 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde_json::json;
 
-pub use phase::{Phase, PhaseContext, PhaseOutcome, Registry};
+pub use phase::{Phase, PhaseContext, PhaseOutcome, Registry, SendBackReason};
 
-use crate::state::{EscalationReason, PhaseStatus, Session, StateDir};
+use crate::state::{EscalationReason, PhaseStatus, Session, StateDir, WaveStatus};
 use crate::workflow::{PhaseName, Workflow};
 use command::CommandPhase;
 
@@ -167,8 +167,14 @@ pub fn run(
             }
             .into());
         }
+        start_waves(state)?;
+        let session = state.load_session()?.unwrap_or(session);
         crate::apply::mode::set_phase(phase.as_str());
-        match run_phase(state, workflow, registry, &session, phase, opts)? {
+        let outcome = run_phase(state, workflow, registry, &session, phase, opts)?;
+        if outcome.is_none() && phase == PhaseName::Merge {
+            next_wave(state, &session)?;
+        }
+        match outcome {
             Some(stop) => {
                 state.write_report()?;
                 return Ok(stop);
@@ -185,6 +191,93 @@ pub fn run(
             None => {}
         }
     }
+}
+
+/// The phases that run once per wave, in route order: plan each task, implement, review,
+/// merge. The next wave starts from the default branch as the previous wave's merges left it.
+pub const WAVE_PHASES: [PhaseName; 4] = [
+    PhaseName::TacticalPlan,
+    PhaseName::Implementation,
+    PhaseName::CodeReview,
+    PhaseName::Merge,
+];
+
+/// Record the waves of the session's task issues, and log a wave that starts now.
+fn start_waves(state: &StateDir) -> anyhow::Result<()> {
+    let (before, after) = state.update_session(|s| {
+        let before: Vec<_> = s.waves.iter().map(|w| (w.wave, w.status)).collect();
+        s.sync_waves();
+        (before, s.waves.clone())
+    })?;
+    for w in after.iter().filter(|w| w.status == WaveStatus::Running) {
+        if before
+            .iter()
+            .any(|(n, st)| *n == w.wave && *st == WaveStatus::Running)
+        {
+            continue;
+        }
+        wave_event(&w.wave, &w.issues, "started", after.len());
+    }
+    Ok(())
+}
+
+fn wave_event(wave: &u32, issues: &[u64], status: &str, of: usize) {
+    let list: Vec<String> = issues.iter().map(|n| format!("#{n}")).collect();
+    let detail = match status {
+        "started" => format!("wave {wave} of {of} starts: {}", list.join(", ")),
+        _ => format!("wave {wave} of {of} merged: {}", list.join(", ")),
+    };
+    let refs = json!({"wave": wave, "issues": issues}).to_string();
+    tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::WAVE, tool = "factory", status, detail, refs);
+}
+
+/// After the merge phase completed: when a later wave has tasks left, the per-wave phases
+/// become pending again so the loop runs them for that wave.
+fn next_wave(state: &StateDir, before: &Session) -> anyhow::Result<()> {
+    let session = state
+        .load_session()?
+        .ok_or_else(|| RunError::NoSession(state.root().display().to_string()))?;
+    let done = before.current_wave();
+    let Some(next) = session.current_wave() else {
+        if let Some(done) = done {
+            let after = state.update_session(|s| {
+                s.sync_waves();
+                s.waves.clone()
+            })?;
+            if let Some(w) = after.iter().find(|w| w.wave == done) {
+                wave_event(&w.wave, &w.issues, "ok", after.len());
+            }
+        }
+        return Ok(());
+    };
+    if Some(next) == done {
+        // The merge phase completed without merging the whole wave: a bug, not a wave.
+        anyhow::bail!(
+            "the merge phase completed but wave {next} still has a pull request that did not merge; run `factory status` and merge it, then `factory run --resume`"
+        );
+    }
+    let reset: Vec<PhaseName> = WAVE_PHASES
+        .iter()
+        .copied()
+        .filter(|p| session.route.contains(p))
+        .collect();
+    let after = state.update_session(|s| {
+        for p in &reset {
+            let st = s.phase_mut(*p);
+            st.status = PhaseStatus::Pending;
+            st.finished_at = None;
+            st.detail = Some(format!("waiting for wave {next}"));
+        }
+        s.rework = None;
+        s.sync_waves();
+        s.waves.clone()
+    })?;
+    if let Some(done) = done
+        && let Some(w) = after.iter().find(|w| w.wave == done)
+    {
+        wave_event(&w.wave, &w.issues, "ok", after.len());
+    }
+    Ok(())
 }
 
 fn route_text(s: &Session) -> String {
@@ -463,6 +556,11 @@ fn run_phase(
                         s.phase_mut(phase).detail = Some(detail.clone());
                         if phase == PhaseName::CodeReview {
                             s.counters.review_cycles += 1;
+                            if let Some(n) = s.current_wave()
+                                && let Some(w) = s.waves.iter_mut().find(|w| w.wave == n)
+                            {
+                                w.review_rounds += 1;
+                            }
                         }
                         if s.rework.as_ref().is_some_and(|r| r.phase == phase) {
                             s.rework = None;
@@ -505,8 +603,24 @@ fn run_phase(
                 ));
                 last = Some(LastFailure::Failed(detail));
             }
-            PhaseOutcome::SendBack { to, detail } => {
-                return send_back(state, workflow, session, phase, to, detail);
+            PhaseOutcome::SendBack {
+                to,
+                detail,
+                issues,
+                why,
+            } => {
+                return send_back(
+                    state,
+                    workflow,
+                    session,
+                    SendBack {
+                        from: phase,
+                        to,
+                        detail,
+                        issues,
+                        why,
+                    },
+                );
             }
             PhaseOutcome::NeedsHuman { reason, detail } => {
                 if phase == PhaseName::CodeReview && reason == EscalationReason::ReviewCycleLimit {
@@ -529,17 +643,32 @@ fn run_phase(
     escalate(state, phase, reason, detail).map(Some)
 }
 
-/// A phase sent work back to an earlier one: count the review cycle, then either escalate at
+/// Work a phase sends back.
+struct SendBack {
+    from: PhaseName,
+    to: PhaseName,
+    detail: String,
+    issues: Vec<u64>,
+    why: SendBackReason,
+}
+
+/// A phase sent work back to an earlier one: count it against its limit (review cycles of the
+/// wave for requested changes; implementation retries for a conflict), then either escalate at
 /// the limit or reset `to` and everything after it to pending with the rework recorded, so the
 /// run loop picks `to` up next.
 fn send_back(
     state: &StateDir,
     workflow: &Workflow,
     session: &Session,
-    from: PhaseName,
-    to: PhaseName,
-    detail: String,
+    back: SendBack,
 ) -> anyhow::Result<Option<RunResult>> {
+    let SendBack {
+        from,
+        to,
+        detail,
+        issues,
+        why,
+    } = back;
     let pos = |p: PhaseName| session.route.iter().position(|q| *q == p);
     let (Some(to_pos), Some(from_pos)) = (pos(to), pos(from)) else {
         anyhow::bail!(
@@ -551,17 +680,74 @@ fn send_back(
     if to_pos >= from_pos {
         anyhow::bail!("phase {from} can only send work back to an earlier phase, not to {to}");
     }
-    let limit = workflow.limits.max_review_cycles;
-    let cycle = state.update_session(|s| {
-        s.counters.review_cycles += 1;
-        s.counters.review_cycles
-    })?;
-    if cycle >= limit {
-        let detail = format!(
-            "review cycle {cycle} of {limit} still requests changes; a person must decide how to go on:\n{detail}"
-        );
-        return escalate(state, from, EscalationReason::ReviewCycleLimit, detail).map(Some);
-    }
+    let wave = session.current_wave();
+    let (count, limit, what) = match why {
+        SendBackReason::ChangesRequested => {
+            let limit = workflow.limits.max_review_cycles;
+            let cycle = state.update_session(|s| {
+                s.counters.review_cycles += 1;
+                match wave.and_then(|n| s.waves.iter_mut().find(|w| w.wave == n)) {
+                    Some(w) => {
+                        w.review_rounds += 1;
+                        w.review_rounds
+                    }
+                    None => s.counters.review_cycles,
+                }
+            })?;
+            if cycle >= limit {
+                let detail = format!(
+                    "review cycle {cycle} of {limit} still requests changes; a person must decide how to go on:\n{detail}"
+                );
+                return escalate(state, from, EscalationReason::ReviewCycleLimit, detail).map(Some);
+            }
+            (cycle, limit, "review cycle")
+        }
+        SendBackReason::Conflict | SendBackReason::DiffChanged => {
+            let retries = workflow
+                .effective(session.change_class, PhaseName::Implementation, &session.id)
+                .retries;
+            let limit = retries + 1;
+            let count = state.update_session(|s| {
+                if why == SendBackReason::Conflict {
+                    s.counters.implementation_retries += 1;
+                }
+                match wave.and_then(|n| s.waves.iter_mut().find(|w| w.wave == n)) {
+                    Some(w) => {
+                        w.merge_returns += 1;
+                        w.merge_returns
+                    }
+                    None => {
+                        s.merge_returns += 1;
+                        s.merge_returns
+                    }
+                }
+            })?;
+            if count > limit {
+                let reason = if why == SendBackReason::Conflict {
+                    EscalationReason::ImplementationFailed
+                } else {
+                    EscalationReason::PhaseFailed
+                };
+                let detail = format!(
+                    "bringing the pull requests up to date went back to {to} {count} times (limit {limit}: implementation retries + 1); a person must decide how to go on:\n{detail}"
+                );
+                return escalate(state, from, reason, detail).map(Some);
+            }
+            (
+                count,
+                limit,
+                if why == SendBackReason::Conflict {
+                    "conflict with the base"
+                } else {
+                    "update of the base"
+                },
+            )
+        }
+    };
+    let cycle = match why {
+        SendBackReason::ChangesRequested => count,
+        _ => session.counters.review_cycles.max(1),
+    };
     let reset: Vec<PhaseName> = session.route[to_pos..=from_pos].to_vec();
     state.update_session(|s| {
         for p in &reset {
@@ -575,14 +761,33 @@ fn send_back(
             from,
             cycle,
             detail: detail.clone(),
+            issues: issues.clone(),
+            conflict: why == SendBackReason::Conflict,
         });
     })?;
+    let only = if issues.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " for {}",
+            issues
+                .iter()
+                .map(|n| format!("#{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let said = match why {
+        SendBackReason::ChangesRequested => "requested changes",
+        SendBackReason::Conflict => "conflicts",
+        SendBackReason::DiffChanged => "changed the diff",
+    };
     event(
         from.as_str(),
         "send_back",
         "rework",
         Some("factory".into()),
-        format!("review cycle {cycle} of {limit} requested changes; {to} runs again"),
+        format!("{what} {count} of {limit} {said}; {to} runs again{only}"),
         Some(format!("rework: {}", first_line(&detail))),
     );
     Ok(None)

@@ -36,12 +36,32 @@ pub enum PhaseOutcome {
     /// The phase judged earlier work and wants it redone: the engine counts a review cycle,
     /// then runs `to` again (and every phase after it) with `detail` as
     /// [`PhaseContext::rework`], or escalates when the review cycle limit is reached.
-    SendBack { to: PhaseName, detail: String },
+    SendBack {
+        to: PhaseName,
+        detail: String,
+        /// The issues to redo; the others keep their work. Empty: every issue of the wave
+        /// whose pull request is not approved.
+        issues: Vec<u64>,
+        why: SendBackReason,
+    },
     /// The phase found something a person must decide; the pipeline stops.
     NeedsHuman {
         reason: EscalationReason,
         detail: String,
     },
+}
+
+/// Why work goes back to an earlier phase; each is counted against its own limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendBackReason {
+    /// A review requested changes: one review cycle (`limits.max_review_cycles`).
+    ChangesRequested,
+    /// Bringing a pull request up to date with its base conflicts: implementation runs again
+    /// on the merged branch with the conflict as context; one implementation retry.
+    Conflict,
+    /// The update changed the pull request's own diff: its approval no longer covers what
+    /// would merge, so it is reviewed again.
+    DiffChanged,
 }
 
 /// One phase of the pipeline.

@@ -466,6 +466,7 @@ mod tests {
                 number: 1,
                 issue: None,
                 merged: true,
+                ..Default::default()
             });
         let card = scorecard(&rec, 0, now());
         assert_eq!(card["quality"]["review_cycles_avg"], 3.0);

@@ -70,6 +70,10 @@ pub mod vocab {
     pub const ESCALATE: &str = "escalate";
     /// Post-merge verification.
     pub const VERIFY: &str = "verify";
+    /// A wave of the plan started (`started`) or merged (`ok`); `refs.wave` and `refs.issues`.
+    pub const WAVE: &str = "wave";
+    /// A pull request behind its base was brought up to date (`ok`), or conflicts (`failed`).
+    pub const BRANCH_UPDATE: &str = "branch_update";
     /// The default when an event names no action.
     pub const EVENT: &str = "event";
 

@@ -14,7 +14,7 @@ pub mod session;
 
 pub use session::{
     Counters, Escalation, EscalationReason, IssueRef, PhaseState, PhaseStatus, PullRequestRef,
-    Rework, Session, UsageEntry, now,
+    Rework, Session, UsageEntry, WaveState, WaveStatus, now,
 };
 
 use std::fs::{self, File, OpenOptions};

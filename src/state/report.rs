@@ -111,6 +111,47 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
         let _ = writeln!(out);
     }
 
+    if !s.waves.is_empty() {
+        let _ = writeln!(out, "## Waves\n");
+        let _ = writeln!(
+            out,
+            "Phases tactical_plan to merge run once per wave; each wave starts from the default branch as the previous wave's merges left it.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| Wave | Status | Issues | Pull requests | Review rounds | Started | Finished |\n|---|---|---|---|---|---|---|"
+        );
+        for w in &s.waves {
+            let list = |items: Vec<String>| {
+                if items.is_empty() {
+                    "—".to_string()
+                } else {
+                    items.join(", ")
+                }
+            };
+            let issues = list(w.issues.iter().map(|n| format!("#{n}")).collect());
+            let prs = list(
+                s.pull_requests
+                    .iter()
+                    .filter(|p| p.issue.is_some_and(|i| w.issues.contains(&i)))
+                    .map(|p| format!("#{}{}", p.number, if p.merged { " (merged)" } else { "" }))
+                    .collect(),
+            );
+            let at =
+                |t: Option<jiff::Timestamp>| t.map(|t| t.to_string()).unwrap_or_else(|| "—".into());
+            let _ = writeln!(
+                out,
+                "| Wave {} | {} | {issues} | {prs} | {} | {} | {} |",
+                w.wave,
+                w.status.as_str(),
+                w.review_rounds,
+                at(w.started_at),
+                at(w.finished_at)
+            );
+        }
+        let _ = writeln!(out);
+    }
+
     let c = &s.counters;
     let _ = writeln!(out, "## Counters\n");
     let _ = writeln!(out, "| Counter | Value |\n|---|---|");
@@ -525,11 +566,13 @@ mod tests {
             number: 3,
             task_id: Some("task-001".into()),
             branch: Some("feat/3-rate-limit".into()),
+            ..Default::default()
         });
         s.pull_requests.push(PullRequestRef {
             number: 4,
             issue: Some(3),
             merged: true,
+            ..Default::default()
         });
         s.counters.review_cycles = 2;
         s

@@ -49,6 +49,58 @@ pub struct Session {
     /// runs it again; cleared when that phase completes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rework: Option<Rework>,
+    /// The waves of the strategic plan, in order: phases 4–7 run once per wave, and a wave's
+    /// branches are cut from the default branch after the previous wave merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waves: Vec<WaveState>,
+    /// Times the merge phase sent work back in a session without waves (see
+    /// [`WaveState::merge_returns`]).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub merge_returns: u32,
+}
+
+/// Where one wave of the plan stands.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct WaveState {
+    pub wave: u32,
+    pub status: WaveStatus,
+    /// The task issues of the wave.
+    pub issues: Vec<u64>,
+    /// Review rounds run for this wave (the code_review phase's runs); a send-back is
+    /// checked against `limits.max_review_cycles` per wave, not per session.
+    #[serde(default)]
+    pub review_rounds: u32,
+    /// Times the merge phase sent work back (a conflict with the base, or an update that
+    /// changed a pull request's diff): bounded by the implementation retries.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub merge_returns: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+}
+
+/// The life cycle of a wave.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WaveStatus {
+    /// An earlier wave has not merged yet.
+    #[default]
+    Pending,
+    /// Its tasks are being planned, implemented, reviewed or merged.
+    Running,
+    /// Every task's pull request merged.
+    Merged,
+}
+
+impl WaveStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaveStatus::Pending => "pending",
+            WaveStatus::Running => "running",
+            WaveStatus::Merged => "merged",
+        }
+    }
 }
 
 /// Work sent back to an earlier phase: what to redo and why.
@@ -62,6 +114,14 @@ pub struct Rework {
     pub cycle: u32,
     /// What to change, for the agent (the findings of the review).
     pub detail: String,
+    /// The issues the rework is for; the others keep their work (and their approvals).
+    /// Empty: every issue whose pull request is not approved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<u64>,
+    /// The branch conflicts with the updated base: the issue's branch is merged with the base
+    /// first and the agent resolves the conflict.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conflict: bool,
 }
 
 /// Tokens and cost of one agent call.
@@ -137,23 +197,33 @@ impl fmt::Display for PhaseStatus {
 }
 
 /// An issue created for a task of this session.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 pub struct IssueRef {
     pub number: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// The wave of the plan the task sits in (none for an inline issue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<u32>,
 }
 
 /// A pull request opened by this session.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 pub struct PullRequestRef {
     pub number: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue: Option<u64>,
     #[serde(default)]
     pub merged: bool,
+    /// The review cycle of this pull request's latest review (0: not reviewed yet).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub review_cycle: u32,
+    /// SHA-256 of the diff its latest review saw: a pull request whose diff is unchanged keeps
+    /// that review's verdict instead of being reviewed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_diff: Option<String>,
 }
 
 /// Counters the workflow limits are checked against.
@@ -277,6 +347,8 @@ impl Session {
             approvals: Vec::new(),
             usage: Vec::new(),
             rework: None,
+            waves: Vec::new(),
+            merge_returns: 0,
         }
     }
 
@@ -323,6 +395,86 @@ impl Session {
         }
     }
 
+    /// The wave being worked on: the earliest wave with a task whose pull request has not
+    /// merged. `None` when the session has no waves (an inline issue) or all merged.
+    pub fn current_wave(&self) -> Option<u32> {
+        self.issues
+            .iter()
+            .filter(|i| i.task_id.is_some())
+            .filter(|i| {
+                !self
+                    .pull_requests
+                    .iter()
+                    .any(|p| p.merged && p.issue == Some(i.number))
+            })
+            .filter_map(|i| i.wave)
+            .min()
+    }
+
+    /// Whether the phases of the current wave work on `issue`: always when the session has no
+    /// waves; an issue of no wave (a pull request opened by hand) belongs to every wave.
+    pub fn in_current_wave(&self, issue: Option<u64>) -> bool {
+        let Some(current) = self.current_wave() else {
+            return true;
+        };
+        match issue.and_then(|n| self.issues.iter().find(|i| i.number == n)) {
+            Some(i) => i.wave.is_none_or(|w| w == current),
+            None => true,
+        }
+    }
+
+    /// The wave record of `wave`, when the session has waves.
+    pub fn wave_state(&self, wave: u32) -> Option<&WaveState> {
+        self.waves.iter().find(|w| w.wave == wave)
+    }
+
+    /// Bring `waves` in line with the issues and pull requests: one entry per wave of the task
+    /// issues, merged when all its pull requests merged, the current one running.
+    pub fn sync_waves(&mut self) {
+        let mut numbers: Vec<u32> = self.issues.iter().filter_map(|i| i.wave).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        let current = self.current_wave();
+        let at = now();
+        for n in numbers {
+            let issues: Vec<u64> = self
+                .issues
+                .iter()
+                .filter(|i| i.wave == Some(n))
+                .map(|i| i.number)
+                .collect();
+            let status = match current {
+                Some(c) if c == n => WaveStatus::Running,
+                Some(c) if n > c => WaveStatus::Pending,
+                _ => WaveStatus::Merged,
+            };
+            let entry = match self.waves.iter_mut().position(|w| w.wave == n) {
+                Some(i) => &mut self.waves[i],
+                None => {
+                    self.waves.push(WaveState {
+                        wave: n,
+                        status: WaveStatus::Pending,
+                        issues: Vec::new(),
+                        review_rounds: 0,
+                        merge_returns: 0,
+                        started_at: None,
+                        finished_at: None,
+                    });
+                    self.waves.last_mut().expect("pushed")
+                }
+            };
+            entry.issues = issues;
+            if status != WaveStatus::Pending && entry.started_at.is_none() {
+                entry.started_at = Some(at);
+            }
+            if status == WaveStatus::Merged && entry.finished_at.is_none() {
+                entry.finished_at = Some(at);
+            }
+            entry.status = status;
+        }
+        self.waves.sort_by_key(|w| w.wave);
+    }
+
     /// Stop for a human: the phase becomes `escalated` and the reason is recorded.
     pub fn escalate(&mut self, reason: EscalationReason, phase: PhaseName, detail: String) {
         let at = now();
@@ -339,6 +491,10 @@ impl Session {
 }
 
 fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
 
@@ -396,11 +552,13 @@ mod tests {
             number: 12,
             task_id: Some("task-001".into()),
             branch: None,
+            ..Default::default()
         });
         s.pull_requests.push(PullRequestRef {
             number: 13,
             issue: Some(12),
             merged: false,
+            ..Default::default()
         });
         s.escalate(
             EscalationReason::ToolUnavailable,

@@ -321,6 +321,27 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// How a branch behind its base is brought up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateMethod {
+    /// Merge the base into the branch (GitHub's update-branch does the same).
+    #[default]
+    Merge,
+    /// Rebase the branch onto the base (on GitHub: locally, then pushed with a lease on the
+    /// head the review saw).
+    Rebase,
+}
+
+impl UpdateMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateMethod::Merge => "merge",
+            UpdateMethod::Rebase => "rebase",
+        }
+    }
+}
+
 /// Review depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -348,6 +369,9 @@ pub struct PhaseConfig {
     /// Merge only: a health check post-merge verification runs last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<String>,
+    /// Merge only: how a pull request behind its base is brought up to date before it merges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateMethod>,
     /// Implementation only: validation commands (name → command line) for issues whose plan
     /// gives none, such as the hotfix route, which has no plan.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
