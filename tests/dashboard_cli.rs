@@ -55,6 +55,14 @@ fn every_view_of_the_recorded_session() {
     let merged = &k["columns"][2];
     assert_eq!(merged["name"], "merged");
     assert_eq!(merged["cards"].as_array().unwrap().len(), 2);
+    assert_eq!(merged["cards"][1]["wave"], 2);
+    assert_eq!(
+        k["waves"],
+        serde_json::json!([
+            {"wave": 1, "status": "merged", "issues": [56]},
+            {"wave": 2, "status": "merged", "issues": [59]}
+        ])
+    );
 
     let (_, r) = server.get("/api/reviews");
     let first = &r["reviews"][0];

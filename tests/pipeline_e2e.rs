@@ -309,3 +309,158 @@ fn a_feature_of_three_tasks_in_two_waves_ships_with_one_retry_and_one_task_sent_
         "completion wrote the lessons"
     );
 }
+
+/// A hotfix session on `scratch()`: validation by check.sh, `health` as the health check, the
+/// fake agents' answers in order.
+fn hotfix(health: Option<&str>, script: &[&str]) -> Repo {
+    let repo = scratch();
+    let path = repo.path().join(".factory/workflow.yaml");
+    let mut yaml = std::fs::read_to_string(&path).unwrap();
+    yaml.push_str("phases:\n  implementation:\n    validation:\n      test: sh check.sh test\n");
+    if let Some(h) = health {
+        yaml.push_str(&format!("  merge:\n    health_check: \"{h}\"\n"));
+    }
+    std::fs::write(&path, yaml).unwrap();
+    std::fs::write(
+        repo.path().join(".factory/fake/script"),
+        script.join("\n") + "\n",
+    )
+    .unwrap();
+    repo.factory_with_agents()
+        .args([
+            "intake",
+            "--request",
+            "Checkout returns 500 for every order since the last release",
+            "--class",
+            "hotfix",
+        ])
+        .assert()
+        .success();
+    repo
+}
+
+/// Runs `factory run --resume`, up to `phase` when given.
+fn resume(repo: &Repo, phase: Option<&str>) -> assert_cmd::assert::Assert {
+    let mut cmd = repo.factory_with_agents();
+    cmd.env("CODEX_API_KEY", "test-key")
+        .args(["run", "--resume"]);
+    if let Some(p) = phase {
+        cmd.args(["--phase", p]);
+    }
+    cmd.assert()
+}
+
+#[test]
+fn a_hotfix_whose_verification_fails_reopens_its_issue_and_stops_for_a_person() {
+    let repo = hotfix(
+        Some("echo health check: 503 from /healthz; exit 1"),
+        &["edit:good.sh", "ok:review-approve.json"],
+    );
+    resume(&repo, None).code(1);
+    // The fix merged (#2 closes the inline issue #1), then verification failed: the issue is
+    // open again with the regression label and the recurrence recorded for machines.
+    assert_eq!(repo.pull(2)["state"], "merged");
+    let issue = repo.issue(1);
+    assert_eq!(issue["state"], "open", "{issue}");
+    assert!(repo.labels(1).contains(&"regression".to_string()));
+    assert!(
+        issue["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["body"].as_str().unwrap().contains("factory:recurrence")),
+        "{issue}"
+    );
+    let verify = repo.json(".factory/artifacts/verify/2.json");
+    assert_eq!(verify["passed"], false);
+    assert!(
+        verify["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "health-check" && c["ok"] == false),
+        "{verify}"
+    );
+    // The retry verified again instead of finding nothing left to merge.
+    let s = repo.session();
+    assert!(s["escalation"].is_object(), "{s}");
+    assert_ne!(s["phases"]["merge"]["status"], "completed");
+    assert!(s["counters"]["recurrence"].as_u64().unwrap() >= 2, "{s}");
+}
+
+#[test]
+fn a_stale_pull_request_is_brought_up_to_date_and_merged_without_another_review() {
+    let repo = hotfix(None, &["edit:good.sh", "ok:review-approve.json"]);
+    resume(&repo, Some("implementation")).success();
+    resume(&repo, Some("code_review")).success();
+    // Someone lands an unrelated change on main first.
+    repo.commit_on("main", "docs/CHANGELOG.md");
+    resume(&repo, None).success();
+    assert_eq!(repo.pull(2)["state"], "merged");
+    assert_eq!(
+        repo.fake_file("count").trim(),
+        "2",
+        "the update left the diff as reviewed: no second review"
+    );
+    assert!(repo.log_has("branch_update", "ok"));
+    let files = repo.git(&["ls-tree", "-r", "--name-only", "main"]);
+    assert!(files.contains("docs/CHANGELOG.md") && files.contains("src/auth/reset_token.ts"));
+    assert_eq!(repo.git(&["rev-list", "--merges", "main"]), "");
+    // Verification ran the validation commands on the merge commit: never a silent skip.
+    assert_eq!(
+        repo.json(".factory/artifacts/verify/2.json")["passed"],
+        true
+    );
+}
+
+#[test]
+fn a_conflict_with_main_goes_back_to_implementation_then_review_then_merges() {
+    let repo = hotfix(
+        None,
+        &[
+            "edit:good.sh",
+            "ok:review-approve.json",
+            "edit:resolve.sh",
+            "ok:review-approve.json",
+        ],
+    );
+    std::fs::write(
+        repo.path().join(".factory/fake/resolve.sh"),
+        "{ grep -c '^<<<<<<<' src/auth/reset_token.ts || true; } > \"$FAKE_AGENT_DIR/markers-seen\"\nprintf 'export const ok = 1;\\nexport const fromMain = 1;\\n' > src/auth/reset_token.ts\n",
+    )
+    .unwrap();
+    resume(&repo, Some("implementation")).success();
+    resume(&repo, Some("code_review")).success();
+    // main changes the same file first.
+    repo.commit_content(
+        "main",
+        "src/auth/reset_token.ts",
+        "export const fromMain = 1;\n",
+    );
+    resume(&repo, None).success();
+
+    assert_eq!(fake(&repo, "count").trim(), "4");
+    assert_eq!(
+        fake(&repo, "markers-seen").trim(),
+        "1",
+        "the implementer got the branch with main merged in and the conflict marked"
+    );
+    assert!(fake(&repo, "prompt-3").contains("conflicts with `main`"));
+    assert_eq!(repo.pull(2)["state"], "merged");
+    let merged = repo.git(&["show", "main:src/auth/reset_token.ts"]);
+    assert!(
+        merged.contains("fromMain") && merged.contains("ok"),
+        "{merged}"
+    );
+    assert_eq!(repo.git(&["rev-list", "--merges", "main"]), "");
+    let s = repo.session();
+    assert_eq!(
+        s["counters"]["implementation_retries"], 1,
+        "the conflict counted as a retry"
+    );
+    assert_eq!(
+        s["pull_requests"][0]["review_cycle"], 2,
+        "reviewed again after the change"
+    );
+    assert!(repo.log_has("send_back", "rework"));
+}

@@ -226,7 +226,8 @@ pub fn decisions(entries: &[Entry], sid: Option<&str>) -> Value {
     json!({"decisions": out})
 }
 
-/// The kanban view: the session's issues by state (open, in review, merged).
+/// The kanban view: the session's issues by state (open, in review, merged), each with its
+/// wave, and the waves in order with their status.
 pub fn kanban(session: Option<&Session>) -> Value {
     let mut open = Vec::new();
     let mut review = Vec::new();
@@ -243,6 +244,7 @@ pub fn kanban(session: Option<&Session>) -> Value {
                 "task_id": issue.task_id,
                 "branch": issue.branch,
                 "pull_requests": prs.iter().map(|p| p.number).collect::<Vec<_>>(),
+                "wave": issue.wave,
             });
             if prs.iter().any(|p| p.merged) {
                 merged.push(card);
@@ -262,11 +264,19 @@ pub fn kanban(session: Option<&Session>) -> Value {
             }
         }
     }
+    let waves: Vec<Value> = session
+        .map(|s| {
+            s.waves
+                .iter()
+                .map(|w| json!({"wave": w.wave, "status": w.status.as_str(), "issues": w.issues}))
+                .collect()
+        })
+        .unwrap_or_default();
     json!({"columns": [
         {"name": "open", "title": "Open", "cards": open},
         {"name": "in_review", "title": "In review", "cards": review},
         {"name": "merged", "title": "Merged", "cards": merged},
-    ]})
+    ], "waves": waves})
 }
 
 fn severity_rank(s: &str) -> u8 {

@@ -540,3 +540,25 @@ fn record_merge(
 pub fn merge_commit(forge: &dyn Forge, pr: u64) -> Result<Option<String>, ForgeError> {
     Ok(forge.get_pull_request(pr)?.merge_commit)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_merge_at_a_time_per_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        super::super::git::Git::new(dir.path())
+            .run(&["init", "-q"])
+            .unwrap();
+        let wait = std::time::Duration::from_millis(300);
+        let first = MergeLock::acquire(dir.path(), wait).unwrap();
+        assert!(first.is_some());
+        // A second holder (another process, here another open file) waits, then gives up.
+        let started = std::time::Instant::now();
+        assert!(MergeLock::acquire(dir.path(), wait).unwrap().is_none());
+        assert!(started.elapsed() >= wait);
+        drop(first);
+        assert!(MergeLock::acquire(dir.path(), wait).unwrap().is_some());
+    }
+}

@@ -89,8 +89,19 @@ impl Phase for Merge {
                 Err(r) => refusals.push(r),
             }
         }
-        // Verification first: what merged is on the base whatever the others do.
-        if let Some(stop) = verify_merged(ctx, forge.as_ref(), &repo, &merged)? {
+        // Verification first: what merged is on the base whatever the others do. A merge
+        // whose verification failed in an earlier attempt is verified again: a retry never
+        // passes by having nothing left to merge.
+        let mut to_verify: Vec<ToVerify> = merged
+            .iter()
+            .map(|m| ToVerify {
+                pr: m.pr,
+                issue: m.issue,
+                commit: m.commit.clone(),
+            })
+            .collect();
+        to_verify.extend(failed_verifications(ctx, &to_verify));
+        if let Some(stop) = verify_merged(ctx, forge.as_ref(), &repo, &to_verify)? {
             return Ok(stop);
         }
         if !refusals.is_empty() {
@@ -162,6 +173,34 @@ fn refused(refusals: Vec<merge::Refusal>) -> PhaseOutcome {
     PhaseOutcome::Failed { detail }
 }
 
+/// A merged pull request to verify.
+struct ToVerify {
+    pr: u64,
+    issue: Option<u64>,
+    commit: String,
+}
+
+/// Merged pull requests of the session whose last verification failed.
+fn failed_verifications(ctx: &PhaseContext<'_>, already: &[ToVerify]) -> Vec<ToVerify> {
+    ctx.session
+        .pull_requests
+        .iter()
+        .filter(|p| p.merged && !already.iter().any(|a| a.pr == p.number))
+        .filter_map(|p| {
+            let path = ctx
+                .state
+                .artifacts_dir()
+                .join(format!("verify/{}.json", p.number));
+            let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+            (doc["passed"] == false).then(|| ToVerify {
+                pr: p.number,
+                issue: p.issue,
+                commit: doc["merge_commit"].as_str().unwrap_or("").to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Post-merge verification of what merged, when the route asks for it: the issue's validation
 /// commands (its tactical plan's, the strategic plan's, or `phases.implementation.validation`)
 /// and `phases.merge.health_check`. Nothing to run is said out loud, never skipped silently.
@@ -169,7 +208,7 @@ fn verify_merged(
     ctx: &PhaseContext<'_>,
     forge: &dyn super::Forge,
     repo: &Path,
-    merged: &[merge::Merged],
+    merged: &[ToVerify],
 ) -> anyhow::Result<Option<PhaseOutcome>> {
     if !ctx.phase.step.as_ref().is_some_and(|s| s.verify) {
         return Ok(None);

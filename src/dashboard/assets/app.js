@@ -103,11 +103,16 @@
       return el("div", { cls: "column", "data-column": c.name }, [el("h3", { text: c.title + " (" + c.cards.length + ")" })].concat(
         c.cards.map(function (k) {
           return el("div", { cls: "card" }, [
-            el("div", null, [el("strong", { text: k.issue ? "#" + k.issue : "no issue" }), " " + txt(k.task_id)]),
+            el("div", null, [el("strong", { text: k.issue ? "#" + k.issue : "no issue" }), " " + txt(k.task_id) + (k.wave ? " · wave " + k.wave : "")]),
             el("div", { cls: "meta", text: (k.branch ? k.branch + " " : "") + (k.pull_requests.length ? "PR " + k.pull_requests.map(function (n) { return "#" + n; }).join(", ") : "no PR yet") })]);
         })));
     });
-    fill("kanban", [el("h2", { text: "Kanban" }), el("div", { cls: "columns" }, cols)]);
+    var waves = (d.waves || []).map(function (w) {
+      return "wave " + w.wave + ": " + w.status + " (" + w.issues.map(function (n) { return "#" + n; }).join(", ") + ")";
+    });
+    var head = [el("h2", { text: "Kanban" })];
+    if (waves.length) { head.push(el("p", { cls: "meta", id: "kanban-waves", text: waves.join(" → ") })); }
+    fill("kanban", head.concat([el("div", { cls: "columns" }, cols)]));
   }
 
   function renderReviews(d) {
