@@ -779,8 +779,8 @@ fn in_a_run_checks_still_running_are_waited_for_on_the_backoff_schedule() {
     assert!(repo.log_has("backoff", "waiting"));
 }
 
-#[test]
-fn a_pull_request_behind_its_base_is_updated_through_the_api_with_the_expected_head_first() {
+/// PR #5 approved, green, and two commits behind `main`.
+fn approved_and_behind() -> (Repo, Fake) {
     let repo = Repo::with_plan(&plan());
     repo.review(5, 1, "APPROVE");
     let fake = Fake::start();
@@ -792,6 +792,12 @@ fn a_pull_request_behind_its_base_is_updated_through_the_api_with_the_expected_h
         200,
         json!({"behind_by": 2, "ahead_by": 1}),
     ));
+    (repo, fake)
+}
+
+#[test]
+fn a_pull_request_behind_its_base_is_updated_through_the_api_with_the_expected_head_first() {
+    let (repo, fake) = approved_and_behind();
     fake.can(canned(
         "PUT",
         "/pulls/5/update-branch",
@@ -820,17 +826,7 @@ fn a_pull_request_behind_its_base_is_updated_through_the_api_with_the_expected_h
 
 #[test]
 fn a_pull_request_that_conflicts_with_its_base_is_not_merged_through_the_api() {
-    let repo = Repo::with_plan(&plan());
-    repo.review(5, 1, "APPROVE");
-    let fake = Fake::start();
-    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
-    can_checks(&fake, json!([]), json!([]));
-    fake.can(canned(
-        "GET",
-        "/compare/",
-        200,
-        json!({"behind_by": 2, "ahead_by": 1}),
-    ));
+    let (repo, fake) = approved_and_behind();
     fake.can(canned(
         "PUT",
         "/pulls/5/update-branch",

@@ -116,6 +116,15 @@ pub struct Finding {
     pub redacted: String,
 }
 
+impl Finding {
+    /// Whether this finding stops an agent's change before anyone reviews it: a change outside
+    /// its scope, or a secret that is not merely advisory.
+    pub fn blocks_change(&self) -> bool {
+        self.category == Category::Scope
+            || (self.category == Category::Secret && self.severity != Severity::Advisory)
+    }
+}
+
 /// Build a fingerprint from the rule id, the path and the matched content. The content is
 /// hashed, so the fingerprint never reveals it; line numbers are deliberately left out so the
 /// fingerprint survives code moving up or down.

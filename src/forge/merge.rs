@@ -429,7 +429,6 @@ fn preflight_again(
     pr: u64,
     issue: Option<u64>,
 ) -> Result<Vec<String>, ForgeError> {
-    use crate::findings::{Category, Severity};
     let diff = forge.pull_request_diff(pr)?;
     let session = state.load_session().ok().flatten();
     let scope = issue.and_then(|i| {
@@ -447,10 +446,7 @@ fn preflight_again(
     let blocking: Vec<String> = report
         .findings
         .iter()
-        .filter(|f| {
-            f.category == Category::Scope
-                || (f.category == Category::Secret && f.severity != Severity::Advisory)
-        })
+        .filter(|f| f.blocks_change())
         .map(|f| format!("- {}:{} {} [{}]", f.path, f.line, f.message, f.rule_id))
         .collect();
     let detail = format!(

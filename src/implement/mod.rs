@@ -26,7 +26,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::agents::{self, AgentRequest, Role, strategic};
-use crate::findings::{Category, Severity};
+use crate::findings::Category;
 use crate::forge::git::Git;
 use crate::forge::issues::{IssuesError, create_inline_issue};
 use crate::forge::pr::{self, PrError};
@@ -426,10 +426,7 @@ fn attempt_in(
     let blocking: Vec<_> = report
         .findings
         .iter()
-        .filter(|f| {
-            f.category == Category::Scope
-                || (f.category == Category::Secret && f.severity != Severity::Advisory)
-        })
+        .filter(|f| f.blocks_change())
         .collect();
     let scope_paths: Vec<&str> = blocking
         .iter()

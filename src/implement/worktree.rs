@@ -114,11 +114,7 @@ impl Worktree {
             "--no-renames",
             since,
         ])?;
-        Ok(out
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect())
+        Ok(lines(&out))
     }
 
     /// Whether anything is staged.
@@ -162,11 +158,7 @@ impl Worktree {
             "--name-only",
             "--diff-filter=U",
         ])?;
-        Ok(out
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect())
+        Ok(lines(&out))
     }
 
     /// The commit being merged into the branch, while a merge is in progress.
@@ -187,6 +179,14 @@ impl Worktree {
     pub fn remove(self) {
         remove_path(&self.repo, &self.path);
     }
+}
+
+/// The non-empty lines of git's output.
+fn lines(out: &str) -> Vec<String> {
+    out.lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 fn remove_path(repo: &Git, path: &Path) {
