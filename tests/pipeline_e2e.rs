@@ -5,6 +5,7 @@
 #![cfg(unix)]
 
 mod forge_support;
+mod github_support;
 
 use forge_support::{Repo, agent_fixtures, manifest, plan, review_answer};
 use predicates::prelude::*;
@@ -138,29 +139,30 @@ fn fake(repo: &Repo, name: &str) -> String {
     std::fs::read_to_string(repo.path().join(".factory/fake").join(name)).unwrap_or_default()
 }
 
+/// The agents' calls for the three-task, two-wave feature, one per line, shared by both fakes in
+/// the order the phases make them.
+const WAVES_SCRIPT: [&str; 13] = [
+    "ok:strategic.json",      // 1 strategic_plan (claude)
+    "ok:tactical-2.json",     // 2 wave 1: tactical_plan for #2 (claude)
+    "ok:tactical-3.json",     // 3          tactical_plan for #3
+    "edit:broken.sh",         // 4 implementation of #2 (codex): validation fails
+    "edit:good.sh",           // 5 retry: passes, PR #5 opened
+    "edit:template.sh",       // 6 implementation of #3: PR #6
+    "ok:changes.json",        // 7 code_review of #5: requests changes
+    "ok:review-approve.json", // 8 code_review of #6: approves
+    "edit:review.sh",         // 9 rework of #2 only, on the same branch
+    "ok:review-approve.json", // 10 #5 approved; #6 keeps its approval
+    "ok:tactical-4.json",     // 11 wave 2: tactical_plan for #4, after wave 1 merged
+    "edit:routes.sh",         // 12 implementation of #4 from the new main: PR #7
+    "ok:review-approve.json", // 13 code_review of #7
+];
+
 #[test]
 fn a_feature_of_three_tasks_in_two_waves_ships_with_one_retry_and_one_task_sent_back() {
     let repo = scratch();
-    // One call per line, shared by both fakes in the order the phases make them.
     std::fs::write(
         repo.path().join(".factory/fake/script"),
-        [
-            "ok:strategic.json",      // 1 strategic_plan (claude)
-            "ok:tactical-2.json",     // 2 wave 1: tactical_plan for #2 (claude)
-            "ok:tactical-3.json",     // 3          tactical_plan for #3
-            "edit:broken.sh",         // 4 implementation of #2 (codex): validation fails
-            "edit:good.sh",           // 5 retry: passes, PR #5 opened
-            "edit:template.sh",       // 6 implementation of #3: PR #6
-            "ok:changes.json",        // 7 code_review of #5: requests changes
-            "ok:review-approve.json", // 8 code_review of #6: approves
-            "edit:review.sh",         // 9 rework of #2 only, on the same branch
-            "ok:review-approve.json", // 10 #5 approved; #6 keeps its approval
-            "ok:tactical-4.json",     // 11 wave 2: tactical_plan for #4, after wave 1 merged
-            "edit:routes.sh",         // 12 implementation of #4 from the new main: PR #7
-            "ok:review-approve.json", // 13 code_review of #7
-        ]
-        .join("\n")
-            + "\n",
+        WAVES_SCRIPT.join("\n") + "\n",
     )
     .unwrap();
     repo.factory_with_agents()
@@ -463,4 +465,86 @@ fn a_conflict_with_main_goes_back_to_implementation_then_review_then_merges() {
         "reviewed again after the change"
     );
     assert!(repo.log_has("send_back", "rework"));
+}
+
+#[test]
+fn the_same_feature_ships_on_github_through_the_api() {
+    let repo = scratch();
+    std::fs::write(
+        repo.path().join(".factory/fake/script"),
+        WAVES_SCRIPT.join("\n") + "\n",
+    )
+    .unwrap();
+    // The GitHub repository: a bare repository the API serves and the clone pushes to.
+    let origin = tempfile::tempdir().unwrap();
+    let bare = origin.path().join("shop.git");
+    repo.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let api = github_support::Fake::with_origin(&bare);
+    repo.factory_with_agents()
+        .env("CODEX_API_KEY", "test-key")
+        .env("GITHUB_TOKEN", github_support::TOKEN)
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", api.api())
+        .args([
+            "run",
+            "Let users reset their password by e-mail",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+
+    assert_eq!(fake(&repo, "count").trim(), "13");
+    let saw = fake(&repo, "wave2-saw");
+    assert!(saw.contains("constant-time compare"), "{saw}");
+    assert!(saw.contains("Reset your password"), "{saw}");
+    // The GitHub repository's main: one squash commit per task, in wave order, no merge commit,
+    // every task's files.
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&bare)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let log = git(&["log", "--format=%s", "main"]);
+    let subjects: Vec<&str> = log.lines().take(3).collect();
+    assert!(subjects[0].ends_with("(#7)"), "{log}");
+    assert!(subjects[1].ends_with("(#6)"), "{log}");
+    assert!(subjects[2].ends_with("(#5)"), "{log}");
+    assert_eq!(git(&["rev-list", "--merges", "main"]), "");
+    let files = git(&["ls-tree", "-r", "--name-only", "main"]);
+    for file in [
+        "src/auth/reset_token.ts",
+        "templates/email/reset.txt",
+        "src/routes/password.ts",
+    ] {
+        assert!(files.contains(file), "{file} not on main: {files}");
+    }
+    for n in 1..=4 {
+        assert_eq!(api.issue(n)["state"], "closed", "#{n}");
+    }
+    for n in 5..=7 {
+        assert_eq!(api.issue(n)["merged"], true, "#{n}");
+    }
+    let calls = github_support::calls(&api);
+    // #6 fell behind when #5 merged: updated through the API with the head it was reviewed at,
+    // then merged without another review.
+    assert!(
+        calls.iter().any(|c| c.ends_with("/pulls/6/update-branch")),
+        "{calls:#?}"
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.starts_with("POST") && c.ends_with("/pulls/6/reviews"))
+            .count(),
+        1
+    );
+    let s = repo.session();
+    assert_eq!(s["waves"][1]["status"], "merged");
+    assert_eq!(s["phases"]["completion"]["status"], "completed");
 }
