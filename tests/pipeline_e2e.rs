@@ -548,3 +548,83 @@ fn the_same_feature_ships_on_github_through_the_api() {
     assert_eq!(s["waves"][1]["status"], "merged");
     assert_eq!(s["phases"]["completion"]["status"], "completed");
 }
+
+/// `factory status --json`.
+fn status(repo: &Repo) -> Value {
+    let out = repo.factory().args(["status", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_run_cut_into_one_job_per_phase_resumes_at_the_right_wave() {
+    let repo = scratch();
+    std::fs::write(
+        repo.path().join(".factory/fake/script"),
+        WAVES_SCRIPT.join("\n") + "\n",
+    )
+    .unwrap();
+    repo.factory_with_agents()
+        .args([
+            "intake",
+            "--request",
+            "Let users reset their password by e-mail",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .success();
+    for phase in [
+        "strategic_plan",
+        "issue_creation",
+        "tactical_plan",
+        "implementation",
+        "code_review",
+    ] {
+        resume(&repo, Some(phase)).success();
+    }
+    // The review sent #2 back: implementation is due again, still in wave 1.
+    let st = status(&repo);
+    assert_eq!(st["next_phase"], "implementation");
+    assert_eq!(st["outputs"]["wave"], 1);
+    assert_eq!(
+        st["outputs"]["wave_matrix"],
+        json!({"include": []}),
+        "both wave-1 tasks are implemented; #2's rework is the phase's own"
+    );
+    for phase in ["implementation", "code_review", "merge"] {
+        resume(&repo, Some(phase)).success();
+    }
+    // Wave 1 merged: the per-wave phases are due again for wave 2, which starts from main.
+    let st = status(&repo);
+    assert_eq!(st["next_phase"], "tactical_plan");
+    assert_eq!(st["outputs"]["wave"], 2);
+    assert_eq!(
+        st["outputs"]["waves"],
+        json!([
+            {"wave": 1, "status": "merged", "issues": [2, 3]},
+            {"wave": 2, "status": "running", "issues": [4]}
+        ])
+    );
+    assert_eq!(
+        st["outputs"]["wave_matrix"],
+        json!({"include": [{"issue": 4, "task": "task-003", "wave": 2}]})
+    );
+    let text = repo.factory().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("wave 1: merged (#2, #3)"), "{text}");
+    assert!(text.contains("wave 2: running (#4)"), "{text}");
+    repo.factory_with_agents()
+        .args(["run", "--resume", "--phase", "completion"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "tactical_plan comes first in the feature route",
+        ));
+    resume(&repo, None)
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+    assert_eq!(fake(&repo, "count").trim(), "13");
+    assert!(fake(&repo, "wave2-saw").contains("constant-time compare"));
+    assert_eq!(status(&repo)["outputs"]["wave"], Value::Null);
+}

@@ -212,6 +212,24 @@ fn render(s: &Session, next: &str) -> String {
     }
     out.push('\n');
 
+    for w in &s.waves {
+        let issues: Vec<String> = w.issues.iter().map(|n| format!("#{n}")).collect();
+        out.push_str(&format!(
+            "{:<10} {}: {} ({}), review rounds {}\n",
+            if w.wave == s.waves[0].wave {
+                "waves"
+            } else {
+                ""
+            },
+            format_args!("wave {}", w.wave),
+            w.status.as_str(),
+            issues.join(", "),
+            w.review_rounds
+        ));
+    }
+    if !s.waves.is_empty() {
+        out.push('\n');
+    }
     let c = &s.counters;
     out.push_str(&format!(
         "counters   review cycles {}, implementation retries {}, planning retries {}, recurrences {}\n",

@@ -167,7 +167,7 @@ pub fn run(
             }
             .into());
         }
-        start_waves(state)?;
+        start_waves(state, phase)?;
         let session = state.load_session()?.unwrap_or(session);
         crate::apply::mode::set_phase(phase.as_str());
         let outcome = run_phase(state, workflow, registry, &session, phase, opts)?;
@@ -203,7 +203,7 @@ pub const WAVE_PHASES: [PhaseName; 4] = [
 ];
 
 /// Record the waves of the session's task issues, and log a wave that starts now.
-fn start_waves(state: &StateDir) -> anyhow::Result<()> {
+fn start_waves(state: &StateDir, phase: PhaseName) -> anyhow::Result<()> {
     let (before, after) = state.update_session(|s| {
         let before: Vec<_> = s.waves.iter().map(|w| (w.wave, w.status)).collect();
         s.sync_waves();
@@ -216,19 +216,20 @@ fn start_waves(state: &StateDir) -> anyhow::Result<()> {
         {
             continue;
         }
-        wave_event(&w.wave, &w.issues, "started", after.len());
+        wave_event(phase, w.wave, &w.issues, "started", after.len());
     }
     Ok(())
 }
 
-fn wave_event(wave: &u32, issues: &[u64], status: &str, of: usize) {
+fn wave_event(phase: PhaseName, wave: u32, issues: &[u64], status: &str, of: usize) {
     let list: Vec<String> = issues.iter().map(|n| format!("#{n}")).collect();
     let detail = match status {
         "started" => format!("wave {wave} of {of} starts: {}", list.join(", ")),
         _ => format!("wave {wave} of {of} merged: {}", list.join(", ")),
     };
     let refs = json!({"wave": wave, "issues": issues}).to_string();
-    tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::WAVE, tool = "factory", status, detail, refs);
+    let phase = phase.as_str();
+    tracing::info!(target: "factory::event", phase, action = crate::state::log::vocab::WAVE, tool = "factory", status, detail, refs);
 }
 
 /// After the merge phase completed: when a later wave has tasks left, the per-wave phases
@@ -245,7 +246,7 @@ fn next_wave(state: &StateDir, before: &Session) -> anyhow::Result<()> {
                 s.waves.clone()
             })?;
             if let Some(w) = after.iter().find(|w| w.wave == done) {
-                wave_event(&w.wave, &w.issues, "ok", after.len());
+                wave_event(PhaseName::Merge, w.wave, &w.issues, "ok", after.len());
             }
         }
         return Ok(());
@@ -275,7 +276,7 @@ fn next_wave(state: &StateDir, before: &Session) -> anyhow::Result<()> {
     if let Some(done) = done
         && let Some(w) = after.iter().find(|w| w.wave == done)
     {
-        wave_event(&w.wave, &w.issues, "ok", after.len());
+        wave_event(PhaseName::Merge, w.wave, &w.issues, "ok", after.len());
     }
     Ok(())
 }
