@@ -1009,6 +1009,52 @@ fn apply_refuses_a_change_to_a_denied_path_publishes_nothing_and_stops_for_a_per
 }
 
 #[test]
+fn apply_refuses_denied_paths_whose_names_git_would_quote() {
+    // Without NUL-separated path lists, git prints these names C-quoted
+    // (`".github/workflows/\303\251.yml"`) and they slip past `.github/workflows/**`.
+    for (i, name) in ["é.yml", "a\"b.yml", "back\\slash.yml", "tab\there.yml"]
+        .into_iter()
+        .enumerate()
+    {
+        let repo = feature("");
+        let file = format!(".github/workflows/{name}");
+        let path = handmade_artifact(&repo, BRANCH, &file);
+        factory(&repo)
+            .args(["apply", path.to_str().unwrap()])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "changes `{file}`: denied by `.github/workflows/**` in outputs.paths.deny"
+            )));
+        nothing_published(&repo, BRANCH);
+        assert!(repo.log_has("safe_output", "refused"), "case {i}");
+    }
+}
+
+#[test]
+fn the_implementer_cannot_add_a_denied_path_whose_name_git_would_quote() {
+    let repo = workflow_change("");
+    // The whole directory in scope, so that the deny list is what stops it.
+    let mut p = one_task_plan();
+    p["tasks"][0]["change_class"] = "risky-infra".into();
+    p["tasks"][0]["files_in_scope"] = json!([".github/workflows/"]);
+    repo.write_plan(&p);
+    std::fs::write(
+        fake(&repo).join("workflow.sh"),
+        "mkdir -p .github/workflows && echo 'on: push' > '.github/workflows/é\"x.yml'\n",
+    )
+    .unwrap();
+    factory(&repo)
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "`.github/workflows/é\"x.yml`: denied by `.github/workflows/**` in outputs.paths.deny",
+        ));
+    assert!(!repo.path().join(".factory/forge/pulls/1.json").exists());
+}
+
+#[test]
 fn apply_refuses_a_change_outside_the_issue_scope() {
     let repo = feature("");
     let path = handmade_artifact(&repo, BRANCH, "NOTES.md");

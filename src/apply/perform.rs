@@ -450,12 +450,8 @@ fn publish(
     // What the change touches, against the base as this checkout has it.
     let base_ref = DeferredForge::branch_ref(git, &w.base)?;
     let merge_base = git.run(&["merge-base", &base_ref, scratch])?;
-    let changed: Vec<String> = git
-        .run(&["diff", "--name-only", "--no-renames", &merge_base, scratch])?
-        .lines()
-        .map(str::to_string)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let changed: Vec<String> =
+        git.paths(&["diff", "--name-only", "--no-renames", &merge_base, scratch])?;
     let denied = crate::forge::safe::denied_paths(&workflow.outputs.paths, &changed)
         .map_err(ApplyError::Setup)?;
     if let Some(d) = denied.first() {

@@ -41,6 +41,31 @@ impl Git {
         self.run_raw_env(args, &[])
     }
 
+    /// A path list (`diff --name-only`, `ls-files`, …) read NUL-separated with `-z`, so every
+    /// name arrives as it is: never C-quoted (`"caf\303\251.yml"`), whatever the characters.
+    pub fn paths(&self, args: &[&str]) -> Result<Vec<String>, ForgeError> {
+        let mut all = args.to_vec();
+        all.push("-z");
+        Ok(self
+            .run_raw(&all)?
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect())
+    }
+
+    /// `diff --name-status` read with `-z`: each change's status letter and path.
+    pub fn name_status(&self, args: &[&str]) -> Result<Vec<(char, String)>, ForgeError> {
+        let fields = self.paths(args)?;
+        Ok(fields
+            .chunks(2)
+            .filter_map(|pair| match pair {
+                [status, path] => Some((status.chars().next()?, path.clone())),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// [`Git::run`] with extra environment variables (an identity, or configuration passed
     /// through `GIT_CONFIG_*` so that it never appears on the command line). Error text is
     /// scrubbed of secret-looking values.

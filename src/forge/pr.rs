@@ -258,7 +258,7 @@ fn changed_files(
         return Vec::new();
     }
     let git = super::git::Git::new(repo);
-    let Ok(out) = git.run(&[
+    let Ok(changes) = git.name_status(&[
         "diff",
         "--name-status",
         "--no-renames",
@@ -269,21 +269,21 @@ fn changed_files(
     let requirement = task
         .map(|t| format!("{}: {}", t.id, line(&t.title)))
         .unwrap_or_else(|| "the issue".into());
-    out.lines()
-        .filter_map(|l| {
-            let (status, file) = l.split_once('\t')?;
-            let change = match status.chars().next()? {
+    changes
+        .iter()
+        .map(|(status, file)| {
+            let change = match status {
                 'A' => "added",
                 'D' => "deleted",
                 'M' => "modified",
                 'T' => "type changed",
                 _ => "changed",
             };
-            Some(json!({
+            json!({
                 "file": code(file).replace('|', "\\|"),
                 "change": change,
                 "requirement": requirement.replace('|', "\\|"),
-            }))
+            })
         })
         .collect()
 }

@@ -70,19 +70,9 @@ pub fn update_commit(
     let result = match outcome {
         Ok(_) => Ok(wt.rev("HEAD")?),
         Err(e) => {
-            let paths: Vec<String> = wt
-                .run(&[
-                    "-c",
-                    "core.quotepath=false",
-                    "diff",
-                    "--name-only",
-                    "--diff-filter=U",
-                ])
-                .unwrap_or_default()
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect();
+            let paths = wt
+                .paths(&["diff", "--name-only", "--diff-filter=U"])
+                .unwrap_or_default();
             let abort = match method {
                 UpdateMethod::Merge => ["merge", "--abort"],
                 UpdateMethod::Rebase => ["rebase", "--abort"],

@@ -105,16 +105,8 @@ impl Worktree {
 
     /// The paths the staged tree adds, changes or deletes against `since`.
     pub fn changed_paths(&self, since: &str) -> Result<Vec<String>, ForgeError> {
-        let out = self.git.run(&[
-            "-c",
-            "core.quotepath=false",
-            "diff",
-            "--cached",
-            "--name-only",
-            "--no-renames",
-            since,
-        ])?;
-        Ok(lines(&out))
+        self.git
+            .paths(&["diff", "--cached", "--name-only", "--no-renames", since])
     }
 
     /// Whether anything is staged.
@@ -151,14 +143,7 @@ impl Worktree {
 
     /// Paths with unresolved conflicts in the index.
     pub fn conflicted(&self) -> Result<Vec<String>, ForgeError> {
-        let out = self.git.run(&[
-            "-c",
-            "core.quotepath=false",
-            "diff",
-            "--name-only",
-            "--diff-filter=U",
-        ])?;
-        Ok(lines(&out))
+        self.git.paths(&["diff", "--name-only", "--diff-filter=U"])
     }
 
     /// The commit being merged into the branch, while a merge is in progress.
@@ -179,14 +164,6 @@ impl Worktree {
     pub fn remove(self) {
         remove_path(&self.repo, &self.path);
     }
-}
-
-/// The non-empty lines of git's output.
-fn lines(out: &str) -> Vec<String> {
-    out.lines()
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
 }
 
 fn remove_path(repo: &Git, path: &Path) {
