@@ -195,3 +195,69 @@ fn in_a_run_the_refusal_stops_for_a_person_without_a_retry_and_shows_in_the_repo
         "{report}"
     );
 }
+
+/// Every file under `dir`, as text (lossy), with its path.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            out.push((path, text));
+        }
+    }
+    out
+}
+
+#[test]
+fn secrets_in_a_request_never_reach_the_state_the_reports_or_the_forge() {
+    let token = "ghp_Zx9QmW2rT5yU8iO1pA4sD7fG0hJ3kL6zX9cV";
+    let aws = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8s3kT2pLx9";
+    let repo = Repo::new();
+    repo.factory()
+        .args([
+            "intake",
+            "--request",
+            &format!(
+                "Checkout returns 500 since the deploy; the logs show token {token} and aws_secret_access_key={aws} in the config"
+            ),
+            "--class",
+            "hotfix",
+        ])
+        .assert()
+        .success();
+    repo.factory()
+        .args(["issues", "create", "--inline"])
+        .assert()
+        .success();
+    repo.factory().args(["report"]).assert().success();
+    repo.factory()
+        .args(["report", "--html", "--out", ".factory/report.html"])
+        .assert()
+        .success();
+    let files = files_under(&repo.path().join(".factory"));
+    assert!(files.len() > 4, "{files:?}");
+    for (path, text) in &files {
+        for secret in [token, aws] {
+            assert!(
+                !text.contains(secret),
+                "{} holds the secret {secret}",
+                path.display()
+            );
+        }
+    }
+    // The request is still there to work from, with the values masked.
+    let request = repo.session()["request"].as_str().unwrap().to_string();
+    assert!(request.contains("Checkout returns 500"), "{request}");
+    assert!(request.contains("ghp_"), "{request}");
+    let issue = repo.issue(1);
+    assert!(
+        issue["body"]
+            .as_str()
+            .unwrap()
+            .contains("Checkout returns 500"),
+        "{issue}"
+    );
+}

@@ -266,7 +266,12 @@ impl Policy {
     /// Sanitising twice changes nothing more.
     pub fn sanitise(&self, kind: TextKind, text: &str) -> Sanitised {
         let mut changes = BTreeSet::new();
-        let mut text = self.clean(text, &mut changes);
+        // Nothing factory writes to the forge carries a secret value, whatever an agent said.
+        let scrubbed = crate::state::redact::scrub(text);
+        if scrubbed != text {
+            changes.insert("secret-looking value(s) masked".to_string());
+        }
+        let mut text = self.clean(&scrubbed, &mut changes);
         if kind == TextKind::Title && text.contains('\n') {
             text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             changes.insert("line breaks removed from the title".into());
@@ -705,6 +710,19 @@ mod tests {
 
     fn body(text: &str) -> String {
         policy().sanitise(TextKind::Body, text).text
+    }
+
+    #[test]
+    fn secret_values_in_any_body_are_masked_before_they_reach_the_forge() {
+        let token = "ghp_Zx9QmW2rT5yU8iO1pA4sD7fG0hJ3kL6zX9cV";
+        let s = policy().sanitise(
+            TextKind::Body,
+            &format!("The reviewer saw `{token}` in config.py"),
+        );
+        assert!(!s.text.contains(token), "{}", s.text);
+        assert!(s.text.contains("config.py"));
+        assert!(s.changes.contains("secret-looking value(s) masked"));
+        assert_eq!(body("nothing secret here"), "nothing secret here");
     }
 
     #[test]

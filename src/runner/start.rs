@@ -64,7 +64,10 @@ pub fn start_session(
             .join("\n");
         return Err(StartError::Setup { problems }.into());
     }
-    let value = record.to_value();
+    // The request and the payload's strings are stored with secret-looking values masked:
+    // nothing in .factory/ may hold a secret, and agents get the request from there.
+    let mut value = record.to_value();
+    crate::state::redact::scrub_json(&mut value);
     let violations = contracts::validate(Contract::Intake, &value, Default::default());
     if !violations.is_empty() {
         let text = violations
@@ -81,7 +84,7 @@ pub fn start_session(
         .map(|s| s.phase)
         .collect();
     let mut session = Session::new(
-        record.request.clone(),
+        crate::state::redact::scrub(&record.request),
         record.change_class,
         record.trigger,
         route,

@@ -86,6 +86,22 @@ pub fn scrub(text: &str) -> String {
     scrub_with_rules(&quick).into_owned()
 }
 
+/// Every string inside `value` (keys left alone) scrubbed: agent outputs and intake records
+/// are stored in `.factory/` only with secret-looking values masked.
+pub fn scrub_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => {
+            let clean = scrub(s);
+            if clean != *s {
+                *s = clean;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_json),
+        serde_json::Value::Object(map) => map.values_mut().for_each(scrub_json),
+        _ => {}
+    }
+}
+
 /// The pattern pass alone: cheap enough to run on every line `factory log` prints.
 pub fn scrub_patterns(text: &str) -> String {
     let p = patterns();
