@@ -21,10 +21,14 @@
 #   6. an escalated phase fails its job, stops the pipeline and still saves the state;
 #   7. incident.yml carries a repository_dispatch payload to intake as a file;
 #   8. feature.yml with factory's built-in phases and the fake agents of the test suite goes
-#      through every job on the local forge (tactical plan and implementation as matrices, agent jobs without a
-#      token, apply jobs, one review round sending the work back, merge, completion);
+#      through every job on the local forge for a plan of three tasks in two waves: one wave
+#      stage (factory-wave.yml) per wave, the second after the first's merge job, each with
+#      tactical plan and implementation as matrices, agent jobs without a token, apply jobs,
+#      a review round sending one pull request back, and the merge; then completion;
 #   9. an implementation matrix job that fails stops the pipeline; the apply job merges its
 #      state copy and posts the comment on the issue.
+#  10. a plan with more waves than factory.yml's wave stages fails the waves_left job (with an
+#      error that names the wave left) instead of completing.
 # docs/actions.md describes the run and the stand-ins.
 #
 # act copies the local repository for actions/checkout (no fetch). Every other remote action is
@@ -304,10 +308,14 @@ calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
 say "incident: payload carried as a file, hotfix session, phases ran - ok"
 
 # 8. The feature pipeline with factory's built-in phases and the test suite's fake agents, on
-# the local forge: the strategic plan, the issues, the tactical plan as a matrix job merged
-# back, implementation and review in agent jobs with no token and deferred writes, applied by
-# the apply jobs, one review round that requests changes, the merge and the completion. The
-# local forge's branches travel between the jobs in the state (a git bundle).
+# the local forge, for the strategic plan of evals/plans: three tasks in two waves (#2 and #3,
+# then #4 depending on both). factory.yml runs one wave stage (factory-wave.yml) per wave: the
+# tactical plans and the implementations as matrix jobs merged back, implementation and review
+# in agent jobs with no token and deferred writes, applied by the apply jobs, a review round
+# that sends #2's pull request back, and the merge of both; then the second stage, cut from
+# main after that merge, and completion. The local forge's branches travel between the jobs in
+# the state (a git bundle). The matrix jobs run one at a time (limits.max_concurrent_issues 1)
+# so that the fake agents' answers, given by call number, meet their calls in order.
 # Task branches start from the default branch, so the validation script and the agents'
 # settings go on main (the last case: the others have run).
 g checkout -q main
@@ -328,6 +336,8 @@ agents:
     env: [FAKE_AGENT_DIR]
   reviewer:
     env: [FAKE_AGENT_DIR]
+limits:
+  max_concurrent_issues: 1
 YAML
 g add check.sh && g add -f .factory/workflow.yaml
 g commit -qm "factory: fake agents for the built-in pipeline, check.sh for validation"
@@ -336,25 +346,50 @@ run_act agents workflow_dispatch .github/workflows/feature.yml "$work/agents.jso
   --use-gitignore=false --env FAKE_AGENT_DIR="$agents" --env PATH="$agents/bin:$PATH" \
   -s CODEX_API_KEY=test-key \
   || { show_log agents; fail "the built-in pipeline failed"; }
-[ "$(cat "$agents/count")" = 6 ] || { show_log agents; fail "the fake agents were called $(cat "$agents/count" 2>/dev/null) times, not 6"; }
-grep -q 'the token comparison is not constant-time' "$agents/prompt-5" \
+[ "$(cat "$agents/count")" = 12 ] || { show_log agents; fail "the fake agents were called $(cat "$agents/count" 2>/dev/null) times, not 12"; }
+grep -q 'task-001' "$agents/prompt-2" || fail "the first tactical plan was not task-001's"
+grep -q 'task-002' "$agents/prompt-3" || fail "the second tactical plan was not task-002's"
+grep -q 'task-003' "$agents/prompt-10" || fail "wave 2's tactical plan was not task-003's"
+grep -q 'the token comparison is not constant-time' "$agents/prompt-8" \
   || fail "the second implementation did not get the review's finding"
-grep -q 'GITHUB_TOKEN' "$agents/env-3" && fail "the implementer held a forge token"
+for n in 4 5 8 11; do
+  grep -q 'GITHUB_TOKEN' "$agents/env-$n" && fail "the implementer (call $n) held a forge token"
+done
+# Wave 2 was branched from main after wave 1 merged: its worktree held wave 1's files, with
+# the rework.
+grep -q 'constant-time compare' "$agents/wave2-saw" && grep -q 'Reset your password' "$agents/wave2-saw" \
+  || fail "wave 2's implementer did not see wave 1's merged work: $(cat "$agents/wave2-saw" 2>/dev/null)"
 rm -rf "$work/state" && mkdir -p "$work/state"
 tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
 session="$work/state/.factory/session.json"
 jq -e '[.phases[] | .status] | all(. == "completed")' "$session" >/dev/null \
   || fail "the built-in pipeline's session is not complete: $(jq -c '[.phases | to_entries[] | {(.key): .value.status}]' "$session")"
-jq -e '.counters.review_cycles == 2 and (.pull_requests | length == 1) and .pull_requests[0].merged' "$session" >/dev/null \
-  || fail "expected one merged pull request after two review rounds: $(jq -c '{counters, pull_requests}' "$session")"
-jq -e '[.[] | .event] == ["REQUEST_CHANGES", "APPROVE"]' "$work/state/.factory/forge/reviews/3.json" >/dev/null \
-  || fail "the reviews on #3 are not one request for changes and one approval"
-grep -q '4 tactical plan (#2)' "$work/agents.log" || fail "the tactical plan did not run as a matrix job for issue #2"
-grep -q '5 implementation (#2)' "$work/agents.log" || fail "implementation did not run as a matrix job for issue #2"
+jq -e '[.waves[] | {wave, status, issues}] == [{wave: 1, status: "merged", issues: [2, 3]}, {wave: 2, status: "merged", issues: [4]}]' "$session" >/dev/null \
+  || fail "expected waves 1 (#2, #3) and 2 (#4) merged: $(jq -c '.waves' "$session")"
+jq -e '[.pull_requests[] | [.number, .issue, .merged]] == [[5, 2, true], [6, 3, true], [7, 4, true]]' "$session" >/dev/null \
+  || fail "expected three merged pull requests #5, #6, #7: $(jq -c '.pull_requests' "$session")"
+jq -e '[.[] | .event] == ["REQUEST_CHANGES", "APPROVE"]' "$work/state/.factory/forge/reviews/5.json" >/dev/null \
+  || fail "the reviews on #5 are not one request for changes and one approval"
+for pr in 6 7; do
+  jq -e '[.[] | .event] == ["APPROVE"]' "$work/state/.factory/forge/reviews/$pr.json" >/dev/null \
+    || fail "#$pr was not approved in one review"
+done
+for job in '4 tactical plan (#2)' '4 tactical plan (#3)' '5 implementation (#2)' '5 implementation (#3)'; do
+  grep -qF "[wave 1/factory wave/$job" "$work/agents.log" || fail "wave 1 did not run the matrix job $job"
+done
+for job in '4 tactical plan (#4)' '5 implementation (#4)'; do
+  grep -qF "[wave 2/factory wave/$job" "$work/agents.log" || fail "wave 2 did not run the matrix job $job"
+done
+grep -qF '[wave 3/' "$work/agents.log" && fail "the third wave stage ran for a plan of two waves"
+# The second stage started only after the first stage's merge job.
+merged1="$(awk 'index($0, "[wave 1/factory wave/7 merge") && index($0, "Job succeeded") { print NR; exit }' "$work/agents.log")"
+start2="$(awk 'index($0, "[wave 2/") { print NR; exit }' "$work/agents.log")"
+[ -n "$merged1" ] && [ -n "$start2" ] && [ "$merged1" -lt "$start2" ] \
+  || fail "wave 2's jobs did not start after wave 1's merge job (merge line ${merged1:-none}, wave 2 line ${start2:-none})"
 jq -e '[.issues[] | select(.issue == 2) | .attempts[] | select(.outcome == "done")] | length == 2' \
   "$work/state/.factory/artifacts/implementation.json" >/dev/null \
   || fail "issue #2 was not implemented once in its matrix job and once in the review round: $(jq -c '.issues' "$work/state/.factory/artifacts/implementation.json")"
-say "agents: built-in phases with fake agents ran every job, tactical plan and implementation as matrices, writes applied by the apply jobs - ok"
+say "agents: built-in phases with fake agents ran two waves, each stage after the previous one's merge, tactical plan and implementation as matrices, writes applied by the apply jobs - ok"
 
 # 9. An implementation matrix job whose issue fails every attempt: the implementation job is
 # skipped rather than trying the issue again, implementation_apply merges the job's state copy
@@ -362,8 +397,9 @@ say "agents: built-in phases with fake agents ran every job, tactical plan and i
 failing="$work/failing"
 scripts/e2e-act/agents/prepare.sh "$repo" "$failing"
 printf 'true\n' >"$failing/nothing.sh"
-printf '%s\n' ok:strategic.json ok:tactical.json edit:nothing.sh >"$failing/script"
-printf 'limits:\n  max_implementation_retries: 0\n' >>"$repo/.factory/workflow.yaml"
+printf '%s\n' ok:strategic.json ok:tactical-2.json ok:tactical-3.json edit:nothing.sh >"$failing/script"
+# (workflow.yaml ends with case 8's limits:)
+printf '  max_implementation_retries: 0\n' >>"$repo/.factory/workflow.yaml"
 g add -f .factory/workflow.yaml
 g commit -qm "factory: no implementation retries"
 if run_act failing workflow_dispatch .github/workflows/feature.yml "$work/agents.json" \
@@ -374,7 +410,7 @@ if run_act failing workflow_dispatch .github/workflows/feature.yml "$work/agents
 fi
 grep -q '5 implementation (#2).*Job failed' "$work/failing.log" || { show_log failing; fail "the matrix job for issue #2 did not fail"; }
 grep -q '5 implementation - apply.*Job succeeded' "$work/failing.log" || { show_log failing; fail "the apply job did not run after the failed matrix job"; }
-grep -q '\[pipeline/factory/5 implementation  *\].*Job' "$work/failing.log" && fail "the implementation job ran after a failed matrix job"
+grep -q '\[wave 1/factory wave/5 implementation  *\].*Job' "$work/failing.log" && fail "the implementation job ran after a failed matrix job"
 grep -q '6 code review' "$work/failing.log" && fail "code review ran after implementation failed"
 rm -rf "$work/state" && mkdir -p "$work/state"
 tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
@@ -386,4 +422,34 @@ jq -e '.issues[] | select(.issue == 2) | .status == "failed"' \
   || fail "the merged record does not show issue #2 failed"
 say "failing: a failed matrix job stops the pipeline, its copy merged and its comment posted by the apply job - ok"
 
-say "10 passed, 0 failed"
+# 10. A plan with more waves than factory.yml has wave stages (four one-task waves, three
+# stages): the three stages run one after another, each after the previous one's merge, and
+# then the waves_left job fails with an error that says so; completion does not run.
+many="$work/many"
+scripts/e2e-act/agents/prepare.sh "$repo" "$many"
+printf '%s\n' ok:strategic-4-waves.json \
+  ok:tactical-step-1.json edit:step-1.sh ok:review-approve.json \
+  ok:tactical-step-2.json edit:step-2.sh ok:review-approve.json \
+  ok:tactical-step-3.json edit:step-3.sh ok:review-approve.json >"$many/script"
+if run_act waves-left workflow_dispatch .github/workflows/feature.yml "$work/agents.json" \
+  --use-gitignore=false --env FAKE_AGENT_DIR="$many" --env PATH="$many/bin:$PATH" \
+  -s CODEX_API_KEY=test-key; then
+  show_log waves-left
+  fail "the pipeline passed although the plan has a wave more than factory.yml's stages"
+fi
+grep -q '\[pipeline/factory/more waves than stages *\].*Job failed' "$work/waves-left.log" \
+  || { show_log waves-left; fail "the waves_left job did not fail"; }
+grep -q "::error title=factory::the plan has more waves than factory.yml's 3 wave stages: wave 4" "$work/waves-left.log" \
+  || fail "the waves_left job did not say which wave was left"
+grep -q '8 completion' "$work/waves-left.log" && fail "completion ran with a wave left"
+[ "$(cat "$many/count")" = 10 ] || fail "the fake agents were called $(cat "$many/count" 2>/dev/null) times, not 10"
+for w in 1 2 3; do
+  grep -qF "[wave $w/factory wave/7 merge" "$work/waves-left.log" || fail "wave stage $w did not merge"
+done
+rm -rf "$work/state" && mkdir -p "$work/state"
+tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+jq -e '[.waves[] | .status] | .[:3] == ["merged", "merged", "merged"] and length == 4 and .[3] != "merged"' "$work/state/.factory/session.json" >/dev/null \
+  || fail "expected waves 1-3 merged and wave 4 not: $(jq -c '.waves' "$work/state/.factory/session.json")"
+say "waves-left: three wave stages ran in order, the fourth wave failed the waves_left job loudly - ok"
+
+say "11 passed, 0 failed"

@@ -64,6 +64,10 @@ outputs() {
     echo "pull-requests=$(jq -c '.outputs.pull_requests' "$status_json")"
     echo "matrix=$(jq -c '.outputs.matrix' "$status_json")"
     echo "wave-matrix=$(jq -c '.outputs.wave_matrix' "$status_json")"
+    # The current wave (the earliest with a pull request not merged yet), empty when there is
+    # none or every wave merged; the waves with their status, for a workflow's next stage.
+    echo "wave=$(jq -r '.outputs.wave // ""' "$status_json")"
+    echo "waves=$(jq -c '.outputs.waves // []' "$status_json")"
     echo "verdict=$(jq -r '.outputs.verdict' "$status_json")"
     echo "findings=$(jq -r '.outputs.findings' "$status_json")"
     echo "score=$(jq -r '.outputs.score // ""' "$status_json")"
