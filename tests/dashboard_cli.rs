@@ -429,3 +429,33 @@ fn report_without_html_writes_report_md() {
         .stdout(predicate::str::contains(SID));
     assert!(root.join("REPORT.md").is_file());
 }
+
+#[test]
+fn an_archived_session_reached_through_a_link_is_not_served() {
+    let (dir, root) = state();
+    // A session directory elsewhere on the machine, linked in as if archived.
+    let elsewhere = dir.path().join("elsewhere");
+    copy_archived(&root, &elsewhere);
+    std::os::unix::fs::symlink(&elsewhere, root.join("sessions/20261201T000000Z-linked")).unwrap();
+    let server = Server::start(&root);
+    let (_, list) = server.get("/api/sessions");
+    let archived = list["archived"].as_array().unwrap();
+    assert!(
+        archived.iter().all(|a| a != "20261201T000000Z-linked"),
+        "{list}"
+    );
+    assert!(archived.iter().any(|a| a == ARCHIVED), "{list}");
+    let (status, _) = server.get("/api/session?session=20261201T000000Z-linked");
+    assert_ne!(status, 200);
+}
+
+/// The archived session of the fixture, copied to `to`.
+fn copy_archived(root: &std::path::Path, to: &std::path::Path) {
+    let from = root.join("sessions").join(ARCHIVED);
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap().flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}

@@ -31,7 +31,9 @@ restore() {
     echo "::error title=factory::the state artifact holds no factory-state.tar; run the intake action in an earlier job"
     exit 2
   fi
-  tar -xf "$archive"
+  # Only .factory/ comes out of the archive, as plain files and directories: an agent job's
+  # archive could carry .git/hooks or .git/config for this job, which may hold a token.
+  "$FACTORY" state restore "$archive"
   policy_from_checkout
   restore_branches
 }
@@ -145,7 +147,7 @@ merge_copies() {
     local name
     name="$(basename "$(dirname "$archive")")"
     mkdir -p "$into/$name"
-    tar -xf "$archive" -C "$into/$name"
+    "$FACTORY" state restore "$archive" --into "$into/$name"
     fold_branches "$into/$name/.factory"
     dirs+=("$into/$name/.factory")
   done

@@ -77,7 +77,13 @@ pub fn artifact_path(state: &StateDir, issue: u64) -> PathBuf {
 pub fn load_strategic(state: &StateDir) -> Result<Value, TacticalError> {
     let path = state.artifacts_dir().join(STRATEGIC_PLAN);
     let shown = path.display().to_string();
-    let bytes = std::fs::read(&path).map_err(|_| TacticalError::NoStrategicPlan(shown.clone()))?;
+    let bytes = crate::state::read_capped(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => TacticalError::NoStrategicPlan(shown.clone()),
+        _ => TacticalError::InvalidStrategicPlan {
+            path: shown.clone(),
+            detail: e.to_string(),
+        },
+    })?;
     let plan: Value =
         serde_json::from_slice(&bytes).map_err(|e| TacticalError::InvalidStrategicPlan {
             path: shown.clone(),
@@ -162,7 +168,7 @@ pub fn checks<'a>(
 
 /// Whether `issue` already has a tactical plan that passes every check.
 pub fn has_valid_plan(state: &StateDir, strategic: &Value, issue: u64, task_id: &str) -> bool {
-    std::fs::read(artifact_path(state, issue))
+    crate::state::read_capped(&artifact_path(state, issue))
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .is_some_and(|plan| {

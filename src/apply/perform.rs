@@ -42,7 +42,8 @@ pub fn load(path: &Path) -> Result<Artifact, ApplyError> {
         path: path.to_path_buf(),
         problem,
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read the file: {e}")))?;
+    let bytes =
+        crate::state::read_capped(path).map_err(|e| bad(format!("cannot read the file: {e}")))?;
     let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
         bad(format!(
             "not valid JSON (line {}, column {}): {e}",

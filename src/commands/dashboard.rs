@@ -35,6 +35,8 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<Outcome> {
             root.display()
         );
     }
+    // Nothing reached through a link inside the state directory is served.
+    crate::state::StateDir::new(root.clone()).check_links()?;
     if !args.bind.is_loopback() {
         eprintln!(
             "warning: listening on {} makes the dashboard reachable from other machines, without authentication; it shows requests, plans and review findings. Prefer the default 127.0.0.1 and an SSH tunnel.",

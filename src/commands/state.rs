@@ -1,4 +1,5 @@
-//! `factory state merge`: combine the `.factory` directories of parallel jobs (docs/STATE.md).
+//! `factory state merge`: combine the `.factory` directories of parallel jobs; `factory state
+//! restore`: unpack a state archive an earlier job saved, `.factory/` only (docs/STATE.md).
 
 use std::path::PathBuf;
 
@@ -12,6 +13,19 @@ use crate::state::merge::{self, MergeError, MergeReport, Options};
 pub enum StateCommand {
     /// Merge the state directories of parallel jobs (one per issue) that all started from BASE.
     Merge(MergeArgs),
+    /// Unpack a state archive (factory-state.tar) an earlier job saved: only regular files and
+    /// directories under .factory/, every member checked before anything is written.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The archive (`tar -cf factory-state.tar .factory`).
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+    /// The directory the archive's `.factory/` goes into [default: the current directory].
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub into: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -34,6 +48,18 @@ pub struct MergeArgs {
 pub fn run(cmd: StateCommand) -> anyhow::Result<Outcome> {
     match cmd {
         StateCommand::Merge(args) => merge_cmd(args),
+        StateCommand::Restore(args) => {
+            let r = crate::state::restore::restore(&args.archive, &args.into)?;
+            println!(
+                "restored {} file(s) and {} director{} ({} bytes) into {}",
+                r.files,
+                r.dirs,
+                if r.dirs == 1 { "y" } else { "ies" },
+                r.bytes,
+                args.into.join(".factory").display()
+            );
+            Ok(Outcome::Clean)
+        }
     }
 }
 
@@ -101,6 +127,11 @@ fn render(r: &MergeReport) -> String {
     }
     if !r.merged.is_empty() {
         out.push_str(&format!("combined   {}\n", r.merged.join(", ")));
+    }
+    for f in &r.ignored {
+        out.push_str(&format!(
+            "ignored    {f}: a copy changed it; policy is the base's (from the checkout)\n"
+        ));
     }
     out.push_str(&format!("log        {} line(s) appended\n", r.log_lines));
     if let Some(c) = &r.counters {

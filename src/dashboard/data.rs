@@ -49,6 +49,15 @@ impl Which {
             return Err(DashboardError::BadSessionId(id.to_string()));
         }
         let dir = root.join("sessions").join(id);
+        // Nothing reached through a link is served.
+        if crate::state::no_links_below(root, &Path::new("sessions").join(id).join("session.json"))
+            .is_err()
+        {
+            return Err(DashboardError::UnknownSession {
+                id: id.to_string(),
+                dir: root.join("sessions"),
+            });
+        }
         if dir.join("session.json").is_file() {
             return Ok(Which::Archived(id.to_string()));
         }
@@ -90,6 +99,12 @@ pub fn sessions(root: &Path) -> Value {
         .flatten()
         .flatten()
         .filter(|e| e.path().join("session.json").is_file())
+        .filter(|e| {
+            let rel = Path::new("sessions")
+                .join(e.file_name())
+                .join("session.json");
+            crate::state::no_links_below(root, &rel).is_ok()
+        })
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
         .collect();
     archived.sort_by(|a, b| b.cmp(a));

@@ -108,7 +108,13 @@ impl Plan {
 pub fn load_plan(state: &StateDir) -> Result<Plan, IssuesError> {
     let path = state.artifacts_dir().join(PLAN_ARTIFACT);
     let shown = path.display().to_string();
-    let bytes = std::fs::read(&path).map_err(|_| IssuesError::NoPlan(shown.clone()))?;
+    let bytes = crate::state::read_capped(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => IssuesError::NoPlan(shown.clone()),
+        _ => IssuesError::BadPlan {
+            path: shown.clone(),
+            message: e.to_string(),
+        },
+    })?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| IssuesError::BadPlan {
         path: format!("{shown}:{}:{}", e.line(), e.column()),
         message: format!("not valid JSON: {}", crate::state::without_position(&e)),

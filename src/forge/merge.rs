@@ -175,7 +175,7 @@ pub fn check_review(state: &StateDir, pr: u64) -> Result<(), Refusal> {
         file: file.clone(),
         message,
     };
-    let bytes = std::fs::read(&path).map_err(|e| invalid(e.to_string()))?;
+    let bytes = crate::state::read_capped(&path).map_err(|e| invalid(e.to_string()))?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
     let violations = contracts::validate(Contract::ReviewOutput, &value, Default::default());
     if let Some(v) = violations.first() {

@@ -78,7 +78,7 @@ pub struct IssueRecord {
 impl Record {
     /// The record of this state directory, or an empty one.
     pub fn load(state: &StateDir) -> Record {
-        std::fs::read(state.artifacts_dir().join(ARTIFACT))
+        crate::state::read_capped(&state.artifacts_dir().join(ARTIFACT))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_else(|| Record {

@@ -148,6 +148,9 @@ pub struct MergeReport {
     /// The merged session stopped for a human: the command exits 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Escalation>,
+    /// Policy files a copy changed and the merge left as the base has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }
 
 /// What one copy contributed.
@@ -170,6 +173,14 @@ fn ignored(rel: &str) -> bool {
     rel == "session.lock"
         || rel == "forge/forge.lock"
         || (name.starts_with('.') && name.contains(".tmp-"))
+}
+
+/// Policy: what judges the jobs (`workflow.yaml`, with the safe-outputs limits and the agents'
+/// commands) and what the agents are told (prompt templates). A copy comes from a job that may
+/// have run an agent, so its policy is never taken; the merging job's own comes from the
+/// checkout.
+fn is_policy(rel: &str) -> bool {
+    rel == "workflow.yaml" || rel.starts_with("templates/")
 }
 
 /// Append-only JSONL logs.
@@ -221,7 +232,14 @@ fn read_tree(root: &Path) -> Result<Tree, MergeError> {
             } else if kind.is_dir() {
                 stack.push((path, format!("{rel}/")));
             } else if kind.is_file() && !ignored(&rel) {
-                let bytes = fs::read(&path).map_err(|e| MergeError::Io {
+                // The local forge's branch bundle may be large; every other state file is
+                // capped.
+                let read = if rel.ends_with(".bundle") {
+                    fs::read(&path)
+                } else {
+                    super::read_capped(&path)
+                };
+                let bytes = read.map_err(|e| MergeError::Io {
                     action: "read",
                     path: path.clone(),
                     source: e,
@@ -272,6 +290,7 @@ pub fn merge(opts: &Options) -> Result<MergeReport, MergeError> {
         counters: None,
         report_rendered: false,
         escalation: None,
+        ignored: Vec::new(),
     };
 
     let mut paths: Vec<&String> = base
@@ -293,6 +312,13 @@ pub fn merge(opts: &Options) -> Result<MergeReport, MergeError> {
             .map(|c| c.get(rel).map(Vec::as_slice))
             .collect();
         let changed: Vec<usize> = (0..cs.len()).filter(|&i| cs[i] != b).collect();
+        if is_policy(rel) {
+            if !changed.is_empty() {
+                report.ignored.push(rel.clone());
+            }
+            result.insert(rel.clone(), b.map(<[u8]>::to_vec));
+            continue;
+        }
         if rel == REPORT {
             // Rendered again from the merged state when a copy changed it.
             rerender = !changed.is_empty();
@@ -528,6 +554,26 @@ pub fn merge(opts: &Options) -> Result<MergeReport, MergeError> {
                 .unwrap_or_default(),
         };
         super::log::append_event(&target.log_path(), &event)?;
+        for rel in &report.ignored {
+            let event = super::log::Event {
+                ts: super::now(),
+                sid: Some(s.id.clone()),
+                phase: None,
+                action: super::log::vocab::SAFE_OUTPUT.into(),
+                tool: Some("factory".into()),
+                status: "refused".into(),
+                duration_ms: None,
+                detail: Some(format!(
+                    "state merge: a copy changed {rel}; ignored, the base's is kept (policy comes from the checkout, never from a job's copy)"
+                )),
+                decision: Some("state merge keeps the base's policy".into()),
+                refs: serde_json::json!({"file": rel})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            super::log::append_event(&target.log_path(), &event)?;
+        }
     }
     if rerender && session.is_some() {
         target.write_report()?;

@@ -10,6 +10,7 @@ pub mod log;
 pub mod merge;
 pub mod redact;
 pub mod report;
+pub mod restore;
 pub mod session;
 
 pub use session::{
@@ -32,6 +33,11 @@ pub const STATE_DIR_ENV: &str = "FACTORY_STATE_DIR";
 /// Errors of the state subsystem. Each names the file and says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
+    #[error(
+        "{}: is a symbolic link; factory follows no links inside its state directory (an agent job could point one outside the repository): replace it with a real directory or file",
+        path.display()
+    )]
+    Linked { path: PathBuf },
     #[error(
         "cannot {action} {}: {source}; check that the directory exists and is writable, or point FACTORY_STATE_DIR (--state-dir) elsewhere",
         path.display()
@@ -165,11 +171,21 @@ impl StateDir {
         Ok(())
     }
 
+    /// Refuse a state directory whose own directories or session file are symbolic links: a
+    /// linked `outbox/` or `forge/` would make factory read and write outside `.factory/`.
+    pub fn check_links(&self) -> Result<(), StateError> {
+        for rel in STATE_ENTRIES {
+            no_links_below(self.root(), Path::new(rel))?;
+        }
+        Ok(())
+    }
+
     /// The current session, `None` if there is none. A file that is not JSON or does not
     /// match the session contract is an error naming the file and the offending field.
     pub fn load_session(&self) -> Result<Option<Session>, StateError> {
+        self.check_links()?;
         let path = self.session_path();
-        let bytes = match fs::read(&path) {
+        let bytes = match read_capped(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StateError::io("read", &path, e)),
@@ -339,6 +355,84 @@ fn check_session(path: &Path, value: &Value) -> Result<(), StateError> {
 }
 
 /// serde_json's message without its trailing "at line L column C" (the error names both).
+/// The largest state file (a session, a plan, a review, an apply artifact) factory reads: far
+/// above any real one, and small enough that a planted file cannot exhaust memory.
+pub const MAX_STATE_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Read a state file: not through a link, and at most [`MAX_STATE_FILE_BYTES`].
+pub fn read_capped(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = options.open(path).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a symbolic link: factory reads no state file through a link",
+            )
+        } else {
+            e
+        }
+    })?;
+    let len = file.metadata()?.len();
+    let too_large = |len: u64| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{len} bytes, over the {MAX_STATE_FILE_BYTES}-byte limit of a state file; it is not one factory wrote"
+            ),
+        )
+    };
+    if len > MAX_STATE_FILE_BYTES {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_STATE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_STATE_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// What a state directory holds at its top: none of it may be a link.
+const STATE_ENTRIES: [&str; 13] = [
+    "session.json",
+    "session.lock",
+    "workflow.log",
+    "artifacts",
+    "outbox",
+    "forge",
+    "sessions",
+    "scorecards",
+    "lessons",
+    "templates",
+    "packs",
+    "runs",
+    "REPORT.md",
+];
+
+/// Every existing step from `root` down to `rel` is a real directory or file, not a link.
+pub fn no_links_below(root: &Path, rel: &Path) -> Result<(), StateError> {
+    let mut at = root.to_path_buf();
+    for c in rel.components() {
+        at.push(c);
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(StateError::Linked { path: at });
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn without_position(e: &serde_json::Error) -> String {
     let text = e.to_string();
     match text.rfind(" at line ") {

@@ -1,0 +1,330 @@
+//! `factory state restore` and the shared Actions steps that use it: a state archive from an
+//! agent job gives back `.factory/` and nothing else. The probes are the archives an attacker
+//! would hand on: a git hook, a git config, links, `..` and absolute names.
+#![cfg(unix)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn factory(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("factory").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("FACTORY_STATE_DIR")
+        .env_remove("FACTORY_LOG");
+    cmd
+}
+
+/// An archive holding `members`: (name written into the header as it is, content) for files,
+/// and (name, target) for symbolic links.
+fn archive(dir: &Path, files: &[(&str, &str)], links: &[(&str, &str)]) -> PathBuf {
+    let path = dir.join("factory-state.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&path).unwrap());
+    for (name, text) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o755);
+        h.set_entry_type(tar::EntryType::Regular);
+        // Raw name bytes: the builder's own checks would refuse `..` before a test could.
+        let raw = &mut h.as_old_mut().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_cksum();
+        b.append(&h, text.as_bytes()).unwrap();
+    }
+    for (name, target) in links {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_link_name(target).unwrap();
+        let raw = &mut h.as_old_mut().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_cksum();
+        b.append(&h, std::io::empty()).unwrap();
+    }
+    b.finish().unwrap();
+    path
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = StdCommand::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn a_state_archive_restores_its_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = archive(
+        tmp.path(),
+        &[
+            (".factory/session.json", "{}"),
+            (".factory/artifacts/intake.json", "{\"a\":1}"),
+        ],
+        &[],
+    );
+    let into = tmp.path().join("repo");
+    std::fs::create_dir_all(&into).unwrap();
+    factory(&into)
+        .args(["state", "restore", a.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("restored 2 file(s)"));
+    assert_eq!(
+        std::fs::read_to_string(into.join(".factory/artifacts/intake.json")).unwrap(),
+        "{\"a\":1}"
+    );
+    assert_eq!(
+        std::fs::metadata(into.join(".factory/session.json"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o755
+    );
+}
+
+use std::os::unix::fs::PermissionsExt;
+
+/// What a probe is, its files, its links and the refusal expected.
+type Probe = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+);
+
+#[test]
+fn an_archive_with_anything_but_the_state_is_refused_whole() {
+    let probes: Vec<Probe> = vec![
+        (
+            "a git hook",
+            vec![
+                (".factory/session.json", "{}"),
+                (
+                    ".git/hooks/reference-transaction",
+                    "#!/bin/sh\ntouch PWNED\n",
+                ),
+            ],
+            vec![],
+            "`.git/hooks/reference-transaction` refused: outside .factory/",
+        ),
+        (
+            "a git config",
+            vec![(".git/config", "[core]\n\tfsmonitor = touch PWNED\n")],
+            vec![],
+            "`.git/config` refused: outside .factory/",
+        ),
+        (
+            "a way out",
+            vec![(".factory/../.git/hooks/pre-push", "#!/bin/sh\n")],
+            vec![],
+            "a `..` in its name",
+        ),
+        (
+            "an absolute name",
+            vec![("/tmp/factory-restore-probe", "x")],
+            vec![],
+            "an absolute name",
+        ),
+        (
+            "a link",
+            vec![(".factory/session.json", "{}")],
+            vec![(".factory/forge", "../.git/hooks")],
+            "`.factory/forge` refused: a symbolic link",
+        ),
+    ];
+    for (what, files, links, message) in probes {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = archive(tmp.path(), &files, &links);
+        let into = tmp.path().join("repo");
+        std::fs::create_dir_all(&into).unwrap();
+        factory(&into)
+            .args(["state", "restore", a.to_str().unwrap()])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains("nothing was unpacked"));
+        // Checked before written: not even the good members came out.
+        assert!(
+            !into.join(".factory").exists(),
+            "{what}: something was unpacked"
+        );
+        assert!(!into.join(".git").exists(), "{what}");
+        assert!(!Path::new("/tmp/factory-restore-probe").exists());
+    }
+}
+
+#[test]
+fn a_link_already_in_the_state_directory_is_not_written_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let into = tmp.path().join("repo");
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(into.join(".factory")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, into.join(".factory/forge")).unwrap();
+    let a = archive(tmp.path(), &[(".factory/forge/pulls/1.json", "{}")], &[]);
+    factory(&into)
+        .args(["state", "restore", a.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a symbolic link"));
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+}
+
+/// The shared step every token-holding job runs first: `steps.sh restore`. The archive an agent
+/// job left carries a reference-transaction hook; the hook is never unpacked, so the git
+/// commands after the restore (and `factory apply`'s `git update-ref`) never run it.
+#[test]
+fn the_shared_restore_step_never_unpacks_a_hook() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("README.md"), "hi\n").unwrap();
+    git(&repo, &["add", "README.md"]);
+    git(&repo, &["commit", "-q", "-m", "init"]);
+    let runner = tmp.path().join("runner");
+    std::fs::create_dir_all(runner.join("factory-state-in")).unwrap();
+    let pwned = tmp.path().join("PWNED");
+    let hook = format!("#!/bin/sh\ntouch {}\n", pwned.display());
+    let a = archive(
+        tmp.path(),
+        &[
+            (".factory/session.json", "{}"),
+            (".git/hooks/reference-transaction", &hook),
+        ],
+        &[],
+    );
+    std::fs::rename(&a, runner.join("factory-state-in/factory-state.tar")).unwrap();
+    let steps = Path::new(env!("CARGO_MANIFEST_DIR")).join("actions/phase/steps.sh");
+    let out = StdCommand::new("bash")
+        .arg(&steps)
+        .arg("restore")
+        .current_dir(&repo)
+        .env("FACTORY", assert_cmd::cargo::cargo_bin("factory"))
+        .env("RUNNER_TEMP", &runner)
+        .env("GITHUB_OUTPUT", tmp.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", tmp.path().join("summary"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside .factory/"));
+    assert!(!repo.join(".git/hooks/reference-transaction").exists());
+    assert!(!repo.join(".factory").exists());
+    // A ref update after it runs no hook.
+    git(&repo, &["update-ref", "refs/heads/probe", "HEAD"]);
+    assert!(!pwned.exists(), "the archive's hook ran");
+}
+
+/// A state directory an agent job shaped: `outbox/` (or `forge/`) linked outside the repository.
+#[test]
+fn a_linked_directory_inside_the_state_is_refused_by_every_command() {
+    for linked in ["outbox", "forge", "artifacts"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        factory(&repo)
+            .args([
+                "intake",
+                "--request",
+                "Add CSV export",
+                "--class",
+                "feature",
+            ])
+            .assert()
+            .success();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        let dir = repo.join(".factory").join(linked);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::os::unix::fs::symlink(&outside, &dir).unwrap();
+        for args in [
+            vec!["status"],
+            vec!["apply", "--pending"],
+            vec!["run", "--resume"],
+        ] {
+            factory(&repo)
+                .args(&args)
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains(format!(
+                    ".factory/{linked}: is a symbolic link"
+                )));
+        }
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "{linked}");
+    }
+}
+
+#[test]
+fn the_dashboard_refuses_a_state_directory_with_a_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join(".factory");
+    std::fs::create_dir_all(&state).unwrap();
+    std::os::unix::fs::symlink(tmp.path(), state.join("sessions")).unwrap();
+    factory(tmp.path())
+        .args([
+            "dashboard",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--port",
+            "0",
+        ])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("sessions: is a symbolic link"));
+}
+
+#[test]
+fn an_oversized_state_file_is_refused_with_its_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    factory(&repo)
+        .args([
+            "intake",
+            "--request",
+            "Add CSV export",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .success();
+    // An apply artifact of 40 MiB (sparse: the length is what counts).
+    let outbox = repo.join(".factory/outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    let big = outbox.join("0001-implementation-comment-2.json");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(40 * 1024 * 1024)
+        .unwrap();
+    factory(&repo)
+        .args(["apply", big.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "41943040 bytes, over the 33554432-byte limit of a state file",
+        ));
+    // The session itself, planted oversized: every command says so instead of reading it.
+    let session = repo.join(".factory/session.json");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&session)
+        .unwrap()
+        .set_len(40 * 1024 * 1024)
+        .unwrap();
+    factory(&repo)
+        .args(["status"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("over the 33554432-byte limit"));
+}
