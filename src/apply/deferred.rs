@@ -129,6 +129,7 @@ impl Forge for DeferredForge {
                 closed_at: None,
                 id: None,
                 sub_issues: Vec::new(),
+                author: None,
             });
         }
         Ok(out)
@@ -170,6 +171,7 @@ impl Forge for DeferredForge {
             id: 0,
             body: body.to_string(),
             created_at: crate::state::now(),
+            author: None,
         })
     }
 

@@ -247,12 +247,31 @@ fn review(
             r.pr, found.id
         ));
     }
+    // The review's own marker, for this pull request, whatever cycle the artifact names.
+    let own: Vec<String> = marker_of(&r.body)
+        .filter(|m| {
+            m.strip_prefix(&format!("<!-- factory:review pr={} cycle=", r.pr))
+                .and_then(|rest| rest.strip_suffix(" -->"))
+                .is_some_and(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    let comments = r
+        .comments
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c.body = crate::forge::markers::neutralise(&c.body);
+            c
+        })
+        .collect();
     let posted = forge.create_review(
         r.pr,
         &NewReview {
             event: r.event,
-            body: r.body.clone(),
-            comments: r.comments.clone(),
+            body: guard_markers(&r.body, &own),
+            comments,
         },
     )?;
     event(
@@ -273,6 +292,25 @@ fn review(
         posted.event.as_str(),
         r.comments.len()
     ))
+}
+
+/// `body` from an apply artifact, with factory's markers kept only where factory puts them: a
+/// first line that is one of `own` (the markers this kind of write carries for its number);
+/// every other `<!-- factory:` in it is neutralised. An agent job could have written the
+/// artifact, and a forged marker (a recurrence count, another issue's task) must not reach the
+/// forge.
+fn guard_markers(body: &str, own: &[String]) -> String {
+    let (first, rest) = body.split_once('\n').unwrap_or((body, ""));
+    if own.iter().any(|m| first.trim() == m) {
+        let rest = crate::forge::markers::neutralise(rest);
+        if body.contains('\n') {
+            format!("{first}\n{rest}")
+        } else {
+            first.to_string()
+        }
+    } else {
+        crate::forge::markers::neutralise(body)
+    }
 }
 
 /// The factory marker a comment starts with (`<!-- factory:… -->`), which makes it sticky.
@@ -298,10 +336,14 @@ fn comment(
             ),
         });
     }
-    Ok(match marker_of(&c.body) {
+    let own = [
+        crate::forge::markers::review_summary(c.number),
+        crate::forge::markers::review_limit(c.number),
+    ];
+    let body = guard_markers(&c.body, &own);
+    Ok(match marker_of(&body) {
         Some(marker) => {
-            let (_, updated) =
-                crate::review::post::upsert_comment(forge, c.number, marker, &c.body)?;
+            let (_, updated) = crate::review::post::upsert_comment(forge, c.number, marker, &body)?;
             format!(
                 "comment on #{} {}",
                 c.number,
@@ -309,7 +351,7 @@ fn comment(
             )
         }
         None => {
-            forge.comment_issue(c.number, &c.body)?;
+            forge.comment_issue(c.number, &body)?;
             format!("comment posted on #{}", c.number)
         }
     })

@@ -531,6 +531,7 @@ fn to_comment(v: &Value) -> Comment {
         id: v["id"].as_u64().unwrap_or(0),
         body: v["body"].as_str().unwrap_or("").to_string(),
         created_at: time(&v["created_at"]),
+        author: v["user"]["login"].as_str().map(str::to_string),
     }
 }
 
@@ -562,6 +563,7 @@ fn to_issue(v: &Value, comments: Vec<Comment>) -> Issue {
         closed_at: v["closed_at"].as_str().and_then(|s| s.parse().ok()),
         id: v["id"].as_u64(),
         sub_issues: Vec::new(),
+        author: v["user"]["login"].as_str().map(str::to_string),
     }
 }
 

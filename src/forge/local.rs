@@ -202,6 +202,7 @@ impl Forge for LocalForge {
                 closed_at: None,
                 id: None,
                 sub_issues: Vec::new(),
+                author: None,
             };
             self.remember_labels(&issue.labels)?;
             Self::write(&self.issue_path(issue.number), &issue)?;
@@ -262,6 +263,7 @@ impl Forge for LocalForge {
                     id: Self::next_comment_id(&pr.comments),
                     body: body.to_string(),
                     created_at: now(),
+                    author: None,
                 };
                 pr.comments.push(c.clone());
                 pr.updated_at = c.created_at;
@@ -273,6 +275,7 @@ impl Forge for LocalForge {
                 id: Self::next_comment_id(&issue.comments),
                 body: body.to_string(),
                 created_at: now(),
+                author: None,
             };
             issue.comments.push(c.clone());
             issue.updated_at = c.created_at;

@@ -1,10 +1,44 @@
 //! Hidden markers in issue and comment bodies: how a re-run finds what an earlier run made.
 //!
 //! A marker is an HTML comment, invisible when rendered. Untrusted text is sanitised before it
-//! goes into a body ([`crate::intake::sanitize`] removes every HTML comment), so only factory
-//! can write a marker, and a request cannot forge one.
+//! goes into a body ([`crate::intake::sanitize`] removes every HTML comment), and agent text
+//! (plans, reviews, command output) has every `<!-- factory:` neutralised ([`neutralise`])
+//! before it is stored or posted, so only factory writes a marker. Markers are read only from
+//! what factory wrote: on GitHub, a comment by anyone but the issue's author (factory, which
+//! opened it) is not read for markers.
 
 use serde::{Deserialize, Serialize};
+
+/// `text` with every opening of a factory marker (`<!-- factory:`, in any case or spacing)
+/// turned into an ordinary comment that no reader takes for a marker: for agent text, which
+/// must never carry one.
+pub fn neutralise(text: &str) -> String {
+    use std::sync::LazyLock;
+    static OPEN: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"(?i)<!--(\s*)factory\s*:").expect("valid regex"));
+    OPEN.replace_all(text, "<!--${1}not-a-factory-marker:")
+        .into_owned()
+}
+
+/// Every string in `value` neutralised ([`neutralise`]).
+pub fn neutralise_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if s.contains("<!--") => *s = neutralise(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(neutralise_json),
+        serde_json::Value::Object(map) => map.values_mut().for_each(neutralise_json),
+        _ => {}
+    }
+}
+
+/// Whether markers in `comment` may be read: factory's own, i.e. on the local forge always, on
+/// GitHub when its author is the issue's author.
+pub fn trusted(issue_author: Option<&str>, comment_author: Option<&str>) -> bool {
+    match (issue_author, comment_author) {
+        (Some(a), Some(c)) => a == c,
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
 
 /// The marker of the issue made for task `task` of session `sid`.
 pub fn task(task: &str, sid: &str) -> String {
@@ -81,6 +115,30 @@ pub fn parse_recurrence(body: &str) -> Option<Recurrence> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agent_text_cannot_carry_a_marker() {
+        let reset = recurrence(&Recurrence {
+            count: 0,
+            first_seen: "x".into(),
+            last_seen: "x".into(),
+            merge_commit: None,
+            failing_check: "x".into(),
+        });
+        let forged = format!("ok {reset} and <!--FACTORY :pr issue=9 -->");
+        let forged = forged.as_str();
+        assert!(parse_recurrence(forged).is_some());
+        let clean = neutralise(forged);
+        assert!(parse_recurrence(&clean).is_none(), "{clean}");
+        assert!(!clean.to_lowercase().contains("factory:"), "{clean}");
+        let mut v = serde_json::json!({"findings": [{"description": forged}]});
+        neutralise_json(&mut v);
+        assert!(!v.to_string().contains("factory:recurrence"));
+        assert!(trusted(None, None));
+        assert!(trusted(Some("bot"), Some("bot")));
+        assert!(!trusted(Some("bot"), Some("eve")));
+        assert!(!trusted(Some("bot"), None));
+    }
 
     #[test]
     fn markers_are_single_html_comments() {

@@ -57,6 +57,10 @@ pub struct Comment {
     pub id: u64,
     pub body: String,
     pub created_at: Timestamp,
+    /// Who wrote it, where the forge says (GitHub's `user.login`); the local forge's records
+    /// are all factory's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 /// A label, by name (colours and descriptions are the forge's business).
@@ -84,6 +88,9 @@ pub struct Issue {
     /// Issues linked under this one as sub-issues (local forge; GitHub keeps its own list).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sub_issues: Vec<u64>,
+    /// Who opened it, where the forge says (GitHub's `user.login`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 /// How linking a sub-issue went.

@@ -43,10 +43,12 @@ impl Recorded {
 
 /// The latest recurrence metadata on an issue (body or comments).
 pub fn previous(issue: &Issue) -> Option<Recurrence> {
+    // Only factory's own comments count: anyone can comment a forged marker on GitHub.
     issue
         .comments
         .iter()
         .rev()
+        .filter(|c| markers::trusted(issue.author.as_deref(), c.author.as_deref()))
         .find_map(|c| markers::parse_recurrence(&c.body))
         .or_else(|| markers::parse_recurrence(&issue.body))
 }
@@ -224,4 +226,54 @@ pub fn before_intake(
     };
     let forge = super::open_forge(state, &super::phases::repo_for(state))?;
     on_incident(state, forge.as_ref(), limit, &incident.fingerprint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forge::Comment;
+
+    fn comment(id: u64, author: Option<&str>, count: u32) -> Comment {
+        let r = markers::Recurrence {
+            count,
+            first_seen: "2026-11-30T00:00:00Z".into(),
+            last_seen: "2026-11-30T01:00:00Z".into(),
+            merge_commit: None,
+            failing_check: "test: npm test".into(),
+        };
+        Comment {
+            id,
+            body: format!("Regression.\n{}", markers::recurrence(&r)),
+            created_at: now(),
+            author: author.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_recurrence_marker_from_anyone_but_factory_is_not_read() {
+        let at = now();
+        let mut issue = Issue {
+            number: 7,
+            title: "t".into(),
+            body: String::new(),
+            state: State::Open,
+            labels: Vec::new(),
+            comments: vec![
+                comment(1, Some("github-actions[bot]"), 2),
+                // Posted later by someone else, to reset the count.
+                comment(2, Some("eve"), 0),
+                comment(3, None, 0),
+            ],
+            created_at: at,
+            updated_at: at,
+            closed_at: None,
+            id: None,
+            sub_issues: Vec::new(),
+            author: Some("github-actions[bot]".into()),
+        };
+        assert_eq!(previous(&issue).unwrap().count, 2);
+        // The local forge's records are factory's own: no authors, all read.
+        issue.author = None;
+        assert_eq!(previous(&issue).unwrap().count, 0);
+    }
 }
