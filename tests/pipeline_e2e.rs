@@ -628,3 +628,74 @@ fn a_run_cut_into_one_job_per_phase_resumes_at_the_right_wave() {
     assert!(fake(&repo, "wave2-saw").contains("constant-time compare"));
     assert_eq!(status(&repo)["outputs"]["wave"], Value::Null);
 }
+
+#[test]
+fn a_merge_whose_route_asks_for_verification_with_nothing_to_run_says_so() {
+    // A hotfix whose change came from elsewhere (a person, or an implementation program of the
+    // team's own), with no validation commands and no health check configured.
+    let repo = Repo::new();
+    repo.factory()
+        .args([
+            "intake",
+            "--request",
+            "Checkout returns 500 for every order",
+            "--class",
+            "hotfix",
+        ])
+        .assert()
+        .success();
+    repo.factory()
+        .args(["issues", "create", "--inline"])
+        .assert()
+        .success();
+    let branch = repo.session()["issues"][0]["branch"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    repo.commit_on(&branch, "src/checkout.py");
+    repo.factory()
+        .args(["pr", "open", "--issue", "1"])
+        .assert()
+        .success();
+    repo.review(2, 1, "APPROVE");
+    let path = repo.path().join(".factory/session.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for p in ["implementation", "code_review"] {
+        s["phases"][p]["status"] = "completed".into();
+    }
+    s["phases"]["code_review"]["artifact"] = "reviews/2-1.json".into();
+    std::fs::write(&path, s.to_string()).unwrap();
+    std::fs::write(
+        repo.path().join(".factory/artifacts/implementation.json"),
+        "{}",
+    )
+    .unwrap();
+    repo.factory()
+        .args(["run", "--resume", "--phase", "merge"])
+        .assert()
+        .success();
+    assert_eq!(repo.pull(2)["state"], "merged");
+    let detail = repo.session()["phases"]["merge"]["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        detail.contains("post-merge verification NOT run for #2: nothing to run"),
+        "{detail}"
+    );
+    assert!(repo.log_has("verify", "skipped"));
+    let pr = repo.pull(2);
+    assert!(
+        pr["comments"].as_array().unwrap().iter().any(|c| c["body"]
+            .as_str()
+            .unwrap()
+            .contains("Post-merge verification was **not run**")),
+        "{pr}"
+    );
+    assert_eq!(
+        repo.json(".factory/artifacts/verify/2.json")["skipped"],
+        "nothing to run"
+    );
+    let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
+    assert!(report.contains("skipped"), "{report}");
+}

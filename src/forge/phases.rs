@@ -101,7 +101,8 @@ impl Phase for Merge {
             })
             .collect();
         to_verify.extend(failed_verifications(ctx, &to_verify));
-        if let Some(stop) = verify_merged(ctx, forge.as_ref(), &repo, &to_verify)? {
+        let mut skipped = Vec::new();
+        if let Some(stop) = verify_merged(ctx, forge.as_ref(), &repo, &to_verify, &mut skipped)? {
             return Ok(stop);
         }
         if !refusals.is_empty() {
@@ -112,11 +113,19 @@ impl Phase for Merge {
             .current_wave()
             .map(|w| format!("wave {w}: "))
             .unwrap_or_default();
+        let note = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; post-merge verification NOT run for {}: nothing to run",
+                skipped.join(", ")
+            )
+        };
         Ok(PhaseOutcome::Done {
             detail: if list.is_empty() {
-                format!("{wave}every pull request was already merged")
+                format!("{wave}every pull request was already merged{note}")
             } else {
-                format!("{wave}merged {}", list.join(", "))
+                format!("{wave}merged {}{note}", list.join(", "))
             },
         })
     }
@@ -209,6 +218,7 @@ fn verify_merged(
     forge: &dyn super::Forge,
     repo: &Path,
     merged: &[ToVerify],
+    skipped: &mut Vec<String>,
 ) -> anyhow::Result<Option<PhaseOutcome>> {
     if !ctx.phase.step.as_ref().is_some_and(|s| s.verify) {
         return Ok(None);
@@ -263,6 +273,7 @@ fn verify_merged(
                     "checks": [],
                 }),
             )?;
+            skipped.push(format!("#{}", m.pr));
             continue;
         }
         let v = verify::verify_pull_request(
