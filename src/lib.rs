@@ -18,6 +18,7 @@ pub mod init;
 pub mod intake;
 pub mod lessons;
 pub mod packs;
+pub mod phases;
 pub mod preflight;
 pub mod review;
 pub mod runner;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{AgentError, Role, context, structured};
 use crate::contracts::Contract;
-use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::runner::PhaseOutcome;
 use crate::state::{EscalationReason, StateDir};
 use crate::templates::Templates;
 use crate::workflow::{AdapterKind, ChangeClass, PhaseName, Workflow};
@@ -122,43 +122,6 @@ pub fn write(path: &Path, plan: &Value) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(&plan).expect("a Value serialises") + "\n";
     crate::state::write_atomic(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// The built-in `strategic_plan` phase for `factory run`.
-pub struct StrategicPlanPhase;
-
-impl Phase for StrategicPlanPhase {
-    fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
-        let input = PlanInput {
-            state: ctx.state,
-            workflow: ctx.workflow,
-            request: &ctx.session.request,
-            class: ctx.session.change_class,
-            adr: ctx.phase.step.as_ref().is_some_and(|s| s.adr)
-                || ctx.session.change_class == ChangeClass::RiskyInfra,
-            retry_context: ctx.retry_context.as_deref(),
-            adapter: None,
-            model: None,
-            timeout: ctx.phase.timeout,
-        };
-        let plan = match plan(&input) {
-            Ok(p) => p,
-            Err(PlanError::Template(e)) => return Err(e.into()),
-            Err(PlanError::Agent(e)) => return outcome(e),
-        };
-        let path = ctx
-            .artifact
-            .clone()
-            .unwrap_or_else(|| ctx.state.root().join("artifacts/strategic-plan.json"));
-        write(&path, &plan)?;
-        let tasks = plan
-            .get("tasks")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        Ok(PhaseOutcome::Done {
-            detail: format!("strategic plan with {tasks} task(s)"),
-        })
-    }
 }
 
 /// How an agent failure ends a phase attempt.

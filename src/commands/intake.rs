@@ -9,7 +9,7 @@ use clap::Args;
 use crate::cli::Outcome;
 use crate::commands::state_dir;
 use crate::intake::IntakeRequest;
-use crate::runner::start::start_session;
+use crate::phases::intake::start_session;
 use crate::state::{Session, StateDir};
 use crate::workflow::{ChangeClass, Trigger, Workflow, load};
 

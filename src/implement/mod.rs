@@ -30,10 +30,10 @@ use crate::findings::Category;
 use crate::forge::git::Git;
 use crate::forge::issues::{IssuesError, create_inline_issue};
 use crate::forge::pr::{self, PrError};
-use crate::forge::{Forge, ForgeError, open_forge, phases::repo_for};
+use crate::forge::{Forge, ForgeError};
 use crate::preflight::engine::Engine;
 use crate::preflight::scope::Scope;
-use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::runner::PhaseOutcome;
 use crate::state::{EscalationReason, Rework, Session, StateDir, StateError};
 use crate::templates::TemplateError;
 use crate::workflow::{AdapterKind, Workflow};
@@ -912,29 +912,4 @@ pub fn implement_session(opts: &Options<'_>, inline_issue: bool) -> anyhow::Resu
         detail.push_str(&format!("already implemented: {}", skipped.join(", ")));
     }
     Ok(PhaseOutcome::Done { detail })
-}
-
-/// The built-in `implementation` phase.
-pub struct ImplementationPhase;
-
-impl Phase for ImplementationPhase {
-    fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
-        let repo = repo_for(ctx.state);
-        let forge = open_forge(ctx.state, &repo)?;
-        let opts = Options {
-            state: ctx.state,
-            workflow: ctx.workflow,
-            forge: forge.as_ref(),
-            repo,
-            adapter: None,
-            model: None,
-            timeout: ctx.phase.timeout,
-            attempt: ctx.attempt,
-            last_attempt: ctx.attempt > ctx.phase.retries,
-            retry_context: ctx.retry_context.clone(),
-            rework: ctx.rework.cloned(),
-        };
-        let inline = ctx.phase.step.as_ref().is_some_and(|s| s.inline_issue);
-        implement_session(&opts, inline)
-    }
 }

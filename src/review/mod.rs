@@ -5,7 +5,6 @@
 pub mod chunk;
 pub mod fingerprint;
 pub mod ledger;
-pub mod phase;
 pub mod pipeline;
 pub mod post;
 pub mod pr;

@@ -2,7 +2,7 @@
 //! tactical plan (else its task's files_in_scope), the review is written as
 //! `artifacts/reviews/<pr>-<cycle>.json` (with the machine findings in
 //! `artifacts/preflight/<pr>.json`) and posted on the pull request. Used by
-//! `factory review --pr N` and the built-in `code_review` phase.
+//! `factory review --pr N` and the `code_review` phase ([`crate::phases::code_review`]).
 
 use serde_json::Value;
 

@@ -4,10 +4,8 @@
 //! methodology says so. Every step is in `session.json` before the next begins, so a run cut
 //! off at any point resumes where it stopped.
 
-pub mod command;
 pub mod gate;
 pub mod phase;
-pub mod start;
 
 use std::time::Instant;
 
@@ -16,9 +14,9 @@ use serde_json::json;
 
 pub use phase::{Phase, PhaseContext, PhaseOutcome, Registry, SendBackReason};
 
+use crate::phases::command::CommandPhase;
 use crate::state::{EscalationReason, PhaseStatus, Session, StateDir, WaveStatus};
 use crate::workflow::{PhaseName, Workflow};
-use command::CommandPhase;
 
 /// How far to go.
 #[derive(Debug, Clone, Default)]

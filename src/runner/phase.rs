@@ -72,42 +72,16 @@ pub trait Phase {
 }
 
 /// The built-in phases, by name. Phases given a `command` in workflow.yaml run that program
-/// instead, through [`super::command::CommandPhase`].
+/// instead, through [`crate::phases::command::CommandPhase`].
 #[derive(Default)]
 pub struct Registry {
     phases: BTreeMap<PhaseName, Box<dyn Phase>>,
 }
 
 impl Registry {
-    /// The phases this build of factory implements itself.
+    /// The phases this build of factory implements itself ([`crate::phases`]).
     pub fn builtin() -> Registry {
-        let mut r = Registry::default();
-        r.register(
-            PhaseName::StrategicPlan,
-            Box::new(crate::agents::strategic::StrategicPlanPhase),
-        );
-        r.register(
-            PhaseName::TacticalPlan,
-            Box::new(crate::forge::tactical::TacticalPlanPhase),
-        );
-        r.register(
-            PhaseName::Completion,
-            Box::new(crate::scorecard::CompletionPhase),
-        );
-        r.register(
-            PhaseName::IssueCreation,
-            Box::new(crate::forge::phases::IssueCreation),
-        );
-        r.register(
-            PhaseName::CodeReview,
-            Box::new(crate::review::phase::CodeReview),
-        );
-        r.register(PhaseName::Merge, Box::new(crate::forge::phases::Merge));
-        r.register(
-            PhaseName::Implementation,
-            Box::new(crate::implement::ImplementationPhase),
-        );
-        r
+        crate::phases::builtin()
     }
 
     pub fn register(&mut self, name: PhaseName, phase: Box<dyn Phase>) {

@@ -8,7 +8,6 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::lessons::{self, Merge, Store};
-use crate::runner::{Phase, PhaseContext, PhaseOutcome};
 use crate::state::{StateDir, write_atomic};
 
 use super::from_session::{ScorecardError, SessionRecord, check, scorecard};
@@ -219,30 +218,4 @@ pub fn complete(state: &StateDir, opts: &CompleteOptions) -> anyhow::Result<Comp
         retired,
         forge,
     })
-}
-
-/// The built-in `completion` phase: [`complete`] with the default options, writing the
-/// scorecard where the workflow's artifact says.
-pub struct CompletionPhase;
-
-impl Phase for CompletionPhase {
-    fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
-        let opts = CompleteOptions {
-            output: ctx.artifact.clone(),
-            ..CompleteOptions::default()
-        };
-        match complete(ctx.state, &opts) {
-            Ok(c) => Ok(PhaseOutcome::Done {
-                detail: format!(
-                    "score {} ({}), {} new lesson(s)",
-                    c.scorecard["score"],
-                    c.scorecard["band"].as_str().unwrap_or(""),
-                    c.added.len()
-                ),
-            }),
-            Err(e) => Ok(PhaseOutcome::Failed {
-                detail: format!("{e:#}"),
-            }),
-        }
-    }
 }

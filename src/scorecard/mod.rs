@@ -7,6 +7,6 @@ mod formula;
 pub mod from_session;
 pub mod history;
 
-pub use complete::{CompleteOptions, Completion, CompletionPhase, ForgeHook, complete};
+pub use complete::{CompleteOptions, Completion, ForgeHook, complete};
 pub use formula::{Band, ScoreInputs, band, score};
 pub use from_session::{ScorecardError, SessionRecord};

@@ -4,11 +4,11 @@
 //! limit allows, in which case the pull request says so and a person decides. A review that
 //! could not cover the whole diff stops for a person with its coverage.
 
-use super::pipeline::ReviewError;
-use super::pr::{PrOptions, diff_fingerprint, review_pull_request, rework_list};
 use crate::forge::merge::{Refusal, check_review, latest_review};
 use crate::forge::phases::repo_for;
 use crate::forge::{State, open_forge};
+use crate::review::pipeline::{self, ReviewError};
+use crate::review::pr::{PrOptions, diff_fingerprint, review_pull_request, rework_list};
 use crate::runner::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::state::EscalationReason;
 use crate::workflow::PhaseName;
@@ -98,7 +98,7 @@ impl Phase for CodeReview {
                 }
             };
             reviewed += 1;
-            if let Some(why) = super::pipeline::coverage_failure(&r.reviewed) {
+            if let Some(why) = pipeline::coverage_failure(&r.reviewed) {
                 incomplete.push(why);
             }
             if r.reviewed.approved() {

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::phase::{Phase, PhaseContext, PhaseOutcome};
 use crate::agents::process;
+use crate::runner::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::state::EscalationReason;
 
 /// Exit status meaning "a person must decide".
@@ -136,7 +136,7 @@ impl Phase for CommandPhase {
                     to,
                     detail,
                     issues: Vec::new(),
-                    why: super::phase::SendBackReason::ChangesRequested,
+                    why: SendBackReason::ChangesRequested,
                 },
                 None => {
                     let (reason, detail) = read_escalation(&escalate_file, &output);

@@ -1,0 +1,270 @@
+//! Phase 7, merge: every approved pull request of the current wave, one merge at a time per
+//! repository, each brought up to date with its base first ([`crate::forge::merge`]); then
+//! post-merge verification when the route asks for it ([`crate::forge::verify`]).
+
+use std::path::Path;
+
+use crate::forge::{merge, open_forge, phases::repo_for, verify};
+use crate::runner::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
+use crate::state::EscalationReason;
+use crate::workflow::PhaseName;
+
+/// Phase 7: merge every approved pull request of the current wave, one at a time per
+/// repository, bringing each up to date with its base first; verify after the merge when the
+/// route asks for it.
+pub struct Merge;
+
+impl Phase for Merge {
+    fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
+        let repo = repo_for(ctx.state);
+        let forge = open_forge(ctx.state, &repo)?;
+        let session = ctx.session;
+        let pending: Vec<u64> = session
+            .pull_requests
+            .iter()
+            .filter(|p| !p.merged && session.in_current_wave(p.issue))
+            .map(|p| p.number)
+            .collect();
+        if pending.is_empty() && !session.pull_requests.iter().any(|p| p.merged) {
+            return Ok(PhaseOutcome::Failed {
+                detail: "the session has no pull request to merge: open one with `factory pr open --issue N`".into(),
+            });
+        }
+        let Some(_lock) = merge::MergeLock::acquire(&repo, ctx.phase.timeout)? else {
+            return Ok(PhaseOutcome::Unavailable {
+                detail: "another factory process is merging into this repository; waiting for it (one merge at a time per repository)".into(),
+            });
+        };
+        let policy = merge::UpdatePolicy {
+            method: crate::commands::merge::update_method(ctx.workflow),
+            repo: repo.clone(),
+        };
+        let mut refusals = Vec::new();
+        let mut merged = Vec::new();
+        for pr in pending {
+            match merge::merge_pull_request(ctx.state, forge.as_ref(), pr, Some(&policy))? {
+                Ok(m) => merged.push(m),
+                Err(r) => refusals.push(r),
+            }
+        }
+        // Verification first: what merged is on the base whatever the others do. A merge
+        // whose verification failed in an earlier attempt is verified again: a retry never
+        // passes by having nothing left to merge.
+        let mut to_verify: Vec<ToVerify> = merged
+            .iter()
+            .map(|m| ToVerify {
+                pr: m.pr,
+                issue: m.issue,
+                commit: m.commit.clone(),
+            })
+            .collect();
+        to_verify.extend(failed_verifications(ctx, &to_verify));
+        let mut skipped = Vec::new();
+        if let Some(stop) = verify_merged(ctx, forge.as_ref(), &repo, &to_verify, &mut skipped)? {
+            return Ok(stop);
+        }
+        if !refusals.is_empty() {
+            return Ok(refused(refusals));
+        }
+        let list: Vec<String> = merged.iter().map(|m| format!("#{}", m.pr)).collect();
+        let wave = session
+            .current_wave()
+            .map(|w| format!("wave {w}: "))
+            .unwrap_or_default();
+        let note = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; post-merge verification NOT run for {}: nothing to run",
+                skipped.join(", ")
+            )
+        };
+        Ok(PhaseOutcome::Done {
+            detail: if list.is_empty() {
+                format!("{wave}every pull request was already merged{note}")
+            } else {
+                format!("{wave}merged {}{note}", list.join(", "))
+            },
+        })
+    }
+}
+
+/// The outcome of a merge phase that could not merge everything: a conflict goes back to
+/// implementation, a diff the approval does not cover back to review, checks or an update
+/// still running are a wait, the rest a failure.
+fn refused(refusals: Vec<merge::Refusal>) -> PhaseOutcome {
+    use merge::Refusal;
+    let detail = refusals
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let conflicts: Vec<u64> = refusals
+        .iter()
+        .filter_map(|r| match r {
+            Refusal::Conflict { issue, .. } => *issue,
+            _ => None,
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        return PhaseOutcome::SendBack {
+            to: PhaseName::Implementation,
+            detail: format!(
+                "bringing the pull request(s) up to date with the base conflicts; the base is merged into the branch with conflict markers: resolve every conflict keeping the intent of both sides, and remove the markers.\n{detail}"
+            ),
+            issues: conflicts,
+            why: SendBackReason::Conflict,
+        };
+    }
+    let changed: Vec<u64> = refusals
+        .iter()
+        .filter_map(|r| match r {
+            Refusal::DiffChanged { issue, .. } => *issue,
+            _ => None,
+        })
+        .collect();
+    if !changed.is_empty() {
+        return PhaseOutcome::SendBack {
+            to: PhaseName::CodeReview,
+            detail,
+            issues: changed,
+            why: SendBackReason::DiffChanged,
+        };
+    }
+    if refusals
+        .iter()
+        .all(|r| matches!(r, Refusal::ChecksPending { .. } | Refusal::Updating { .. }))
+    {
+        return PhaseOutcome::Unavailable { detail };
+    }
+    PhaseOutcome::Failed { detail }
+}
+
+/// A merged pull request to verify.
+struct ToVerify {
+    pr: u64,
+    issue: Option<u64>,
+    commit: String,
+}
+
+/// Merged pull requests of the session whose last verification failed.
+fn failed_verifications(ctx: &PhaseContext<'_>, already: &[ToVerify]) -> Vec<ToVerify> {
+    ctx.session
+        .pull_requests
+        .iter()
+        .filter(|p| p.merged && !already.iter().any(|a| a.pr == p.number))
+        .filter_map(|p| {
+            let path = ctx
+                .state
+                .artifacts_dir()
+                .join(format!("verify/{}.json", p.number));
+            let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+            (doc["passed"] == false).then(|| ToVerify {
+                pr: p.number,
+                issue: p.issue,
+                commit: doc["merge_commit"].as_str().unwrap_or("").to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Post-merge verification of what merged, when the route asks for it: the issue's validation
+/// commands (its tactical plan's, the strategic plan's, or `phases.implementation.validation`)
+/// and `phases.merge.health_check`. Nothing to run is said out loud, never skipped silently.
+fn verify_merged(
+    ctx: &PhaseContext<'_>,
+    forge: &dyn crate::forge::Forge,
+    repo: &Path,
+    merged: &[ToVerify],
+    skipped: &mut Vec<String>,
+) -> anyhow::Result<Option<PhaseOutcome>> {
+    if !ctx.phase.step.as_ref().is_some_and(|s| s.verify) {
+        return Ok(None);
+    }
+    let health = ctx
+        .workflow
+        .phases
+        .get(&PhaseName::Merge)
+        .and_then(|p| p.health_check.clone());
+    let plan = crate::forge::issues::load_plan(ctx.state).ok();
+    for m in merged {
+        let tactical = m.issue.and_then(|i| {
+            std::fs::read(crate::agents::tactical::artifact_path(ctx.state, i))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        });
+        let mut checks = crate::implement::inputs::validation_commands(
+            ctx.workflow,
+            tactical.as_ref(),
+            plan.as_ref(),
+        );
+        if let Some(h) = &health {
+            checks.push(verify::Check {
+                name: "health-check".into(),
+                command: h.clone(),
+            });
+        }
+        if checks.is_empty() {
+            let detail = format!(
+                "post-merge verification of #{} skipped: the {} route asks for it, but there is nothing to run (no validation commands in the plans or phases.implementation.validation, no phases.merge.health_check)",
+                m.pr, ctx.session.change_class
+            );
+            let refs = serde_json::json!({"pr": m.pr, "issue": m.issue}).to_string();
+            let decision = "set phases.merge.health_check or phases.implementation.validation in .factory/workflow.yaml".to_string();
+            tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::VERIFY, tool = "factory", status = "skipped", detail, decision, refs);
+            forge.comment_issue(
+                m.pr,
+                &format!(
+                    "Post-merge verification was **not run**: the {} route asks for it, but there is nothing to run. Set `phases.merge.health_check` or `phases.implementation.validation` in `.factory/workflow.yaml`.",
+                    ctx.session.change_class
+                ),
+            )?;
+            ctx.state.write_artifact(
+                &format!("verify/{}.json", m.pr),
+                &serde_json::json!({
+                    "schema_version": "1.0",
+                    "pr": m.pr,
+                    "issue": m.issue,
+                    "merge_commit": m.commit,
+                    "passed": serde_json::Value::Null,
+                    "skipped": "nothing to run",
+                    "checks": [],
+                }),
+            )?;
+            skipped.push(format!("#{}", m.pr));
+            continue;
+        }
+        let v = verify::verify_pull_request(
+            ctx.state,
+            forge,
+            repo,
+            m.pr,
+            &checks,
+            ctx.workflow.limits.recurrence_limit,
+            ctx.phase.timeout,
+        )?;
+        match v.recurrence {
+            Some(crate::forge::recurrence::Recorded::Escalated { issue, count }) => {
+                return Ok(Some(PhaseOutcome::NeedsHuman {
+                    reason: EscalationReason::RecurrenceLimit,
+                    detail: format!(
+                        "post-merge verification of #{} failed; issue #{issue} recurred {count} times",
+                        m.pr
+                    ),
+                }));
+            }
+            Some(r) => {
+                return Ok(Some(PhaseOutcome::Failed {
+                    detail: format!(
+                        "post-merge verification of #{} failed; issue #{} reopened (recurrence {})",
+                        m.pr,
+                        v.issue,
+                        r.count()
+                    ),
+                }));
+            }
+            None => {}
+        }
+    }
+    Ok(None)
+}
