@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 
 use super::{AgentError, Role, context, structured};
 use crate::contracts::Contract;
-use crate::runner::PhaseOutcome;
-use crate::state::{EscalationReason, StateDir};
+use crate::state::StateDir;
 use crate::templates::Templates;
 use crate::workflow::{AdapterKind, ChangeClass, PhaseName, Workflow};
 
@@ -122,26 +121,4 @@ pub fn write(path: &Path, plan: &Value) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(&plan).expect("a Value serialises") + "\n";
     crate::state::write_atomic(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// How an agent failure ends a phase attempt.
-pub fn outcome(e: AgentError) -> anyhow::Result<PhaseOutcome> {
-    let detail = e.to_string();
-    Ok(match e {
-        AgentError::Cancelled { .. } => anyhow::bail!(detail),
-        AgentError::NotInstalled { .. } | AgentError::NotAuthenticated { .. } => {
-            PhaseOutcome::NeedsHuman {
-                reason: EscalationReason::ToolUnavailable,
-                detail,
-            }
-        }
-        AgentError::Unavailable { .. } | AgentError::RateLimited { .. } => {
-            PhaseOutcome::Unavailable { detail }
-        }
-        AgentError::BudgetExceeded { .. } => PhaseOutcome::NeedsHuman {
-            reason: EscalationReason::BudgetExceeded,
-            detail,
-        },
-        _ => PhaseOutcome::Failed { detail },
-    })
 }

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::agents::{self, AgentRequest, Role, strategic};
+use crate::agents::{self, AgentRequest, Role};
 use crate::findings::Category;
 use crate::forge::git::Git;
 use crate::forge::issues::{IssuesError, create_inline_issue};
@@ -329,7 +329,7 @@ fn attempt_in(
         opts.model.clone(),
     ) {
         Ok(a) => a,
-        Err(e) => return strategic::outcome(e),
+        Err(e) => return crate::phases::agent_outcome(e),
     };
     let prompt = inputs::prompt(
         opts.state,
@@ -360,7 +360,7 @@ fn attempt_in(
         Ok(r) => r,
         Err(e) => {
             let detail = e.to_string();
-            let out = strategic::outcome(e)?;
+            let out = crate::phases::agent_outcome(e)?;
             if let PhaseOutcome::Failed { .. } = out {
                 return failed(
                     opts,

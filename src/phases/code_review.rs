@@ -90,7 +90,7 @@ impl Phase for CodeReview {
                 &PrOptions::default(),
             ) {
                 Ok(r) => r,
-                Err(ReviewError::Agent(e)) => return crate::agents::strategic::outcome(e),
+                Err(ReviewError::Agent(e)) => return crate::phases::agent_outcome(e),
                 Err(ReviewError::Other(e)) => {
                     return Ok(PhaseOutcome::Failed {
                         detail: format!("{e:#}"),

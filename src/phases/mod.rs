@@ -17,7 +17,9 @@ pub mod merge;
 pub mod strategic_plan;
 pub mod tactical_plan;
 
-use crate::runner::Registry;
+use crate::agents::AgentError;
+use crate::runner::{PhaseOutcome, Registry};
+use crate::state::EscalationReason;
 use crate::workflow::PhaseName;
 
 /// Every phase this build implements itself, by name. Intake is not among them: it starts the
@@ -44,4 +46,26 @@ pub fn builtin() -> Registry {
     r.register(PhaseName::Merge, Box::new(merge::Merge));
     r.register(PhaseName::Completion, Box::new(completion::CompletionPhase));
     r
+}
+
+/// How an agent failure ends a phase attempt.
+pub fn agent_outcome(e: AgentError) -> anyhow::Result<PhaseOutcome> {
+    let detail = e.to_string();
+    Ok(match e {
+        AgentError::Cancelled { .. } => anyhow::bail!(detail),
+        AgentError::NotInstalled { .. } | AgentError::NotAuthenticated { .. } => {
+            PhaseOutcome::NeedsHuman {
+                reason: EscalationReason::ToolUnavailable,
+                detail,
+            }
+        }
+        AgentError::Unavailable { .. } | AgentError::RateLimited { .. } => {
+            PhaseOutcome::Unavailable { detail }
+        }
+        AgentError::BudgetExceeded { .. } => PhaseOutcome::NeedsHuman {
+            reason: EscalationReason::BudgetExceeded,
+            detail,
+        },
+        _ => PhaseOutcome::Failed { detail },
+    })
 }

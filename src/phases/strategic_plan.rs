@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::agents::strategic::{PlanError, PlanInput, outcome, plan, write};
+use crate::agents::strategic::{PlanError, PlanInput, plan, write};
 use crate::runner::{Phase, PhaseContext, PhaseOutcome};
 use crate::workflow::ChangeClass;
 
@@ -28,7 +28,7 @@ impl Phase for StrategicPlanPhase {
         let plan = match plan(&input) {
             Ok(p) => p,
             Err(PlanError::Template(e)) => return Err(e.into()),
-            Err(PlanError::Agent(e)) => return outcome(e),
+            Err(PlanError::Agent(e)) => return super::agent_outcome(e),
         };
         let path = ctx
             .artifact

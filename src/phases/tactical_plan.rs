@@ -1,7 +1,7 @@
 //! Phase 4, tactical plan: the planner agent plans each task issue of the current wave inside
 //! its task's scope ([`crate::forge::tactical`]); a valid plan from an earlier run is kept.
 
-use crate::agents::strategic::{self, PlanError};
+use crate::agents::strategic::PlanError;
 use crate::agents::tactical::{self, TacticalError};
 use crate::forge::tactical::{PlanIssue, PlanIssueError, plan_issue};
 use crate::forge::{open_forge, phases::repo_for};
@@ -56,7 +56,9 @@ impl Phase for TacticalPlanPhase {
                 Err(PlanIssueError::Refused(TacticalError::Closed(n))) => {
                     closed.push(format!("#{n}"))
                 }
-                Err(PlanIssueError::Plan(PlanError::Agent(e))) => return strategic::outcome(e),
+                Err(PlanIssueError::Plan(PlanError::Agent(e))) => {
+                    return crate::phases::agent_outcome(e);
+                }
                 Err(PlanIssueError::Refused(e)) => {
                     return Ok(PhaseOutcome::Failed {
                         detail: e.to_string(),
