@@ -149,13 +149,12 @@ fn retry_after(lower: &str) -> Option<Duration> {
 }
 
 pub(crate) fn first_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("no message")
-        .chars()
-        .take(300)
-        .collect()
+    let line = crate::state::report::first_line(text, 300);
+    if line.is_empty() {
+        "no message".into()
+    } else {
+        line
+    }
 }
 
 #[cfg(test)]

@@ -155,27 +155,11 @@ fn scan_reader(engine: &Engine, reader: impl BufRead, name: &str) -> anyhow::Res
         .with_context(|| format!("cannot parse the diff {name}"))
 }
 
-/// Write a file atomically: a temp file next to it, then rename.
+/// Write a report file atomically ([`crate::state::write_atomic`]: temp file, fsync, rename,
+/// directory fsync), with the path in the error.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".into());
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::anyhow!("cannot write {}: {e}", path.display())
-    })
+    crate::state::write_atomic(path, contents)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
 fn use_color() -> bool {

@@ -170,10 +170,7 @@ fn suffix(output: &str) -> String {
 }
 
 fn first_line(text: &str) -> Option<String> {
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(|l| l.chars().take(200).collect())
+    Some(crate::state::report::first_line(text, 200)).filter(|l| !l.is_empty())
 }
 
 /// Work the phase sends back: `{"send_back": "<earlier phase>", "detail": "..."}` in the

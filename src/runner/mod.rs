@@ -801,12 +801,7 @@ fn fail_reason(phase: PhaseName) -> EscalationReason {
 }
 
 fn first_line(text: &str) -> String {
-    text.lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(300)
-        .collect()
+    crate::state::report::first_line(text, 300)
 }
 
 /// Stop the pipeline for a human: the record goes to session.json, the log and REPORT.md.
