@@ -357,7 +357,7 @@ fn report_html_is_one_self_contained_file() {
     let out = dir.path().join("out/report.html");
     Command::cargo_bin("factory")
         .unwrap()
-        .args(["report", "--html", "--out"])
+        .args(["report", "--html", "--output"])
         .arg(&out)
         .arg("--state-dir")
         .arg(&root)

@@ -10,7 +10,7 @@ fn factory() -> Command {
 #[test]
 fn committed_rule_docs_are_up_to_date() {
     factory()
-        .args(["rules", "doc", "--out", "docs/rules", "--check"])
+        .args(["rules", "doc", "--output", "docs/rules", "--check"])
         .assert()
         .code(0);
 }

@@ -56,8 +56,8 @@ pub struct PlannerArgs {
     #[arg(long)]
     pub model: Option<String>,
     /// Where to write the plan [default: .factory/artifacts/strategic-plan.json, or
-    /// tactical/<issue>.json for a tactical plan].
-    #[arg(long)]
+    /// tactical/<issue>.json for a tactical plan]. `--out` is the old spelling, still accepted.
+    #[arg(long = "output", visible_alias = "out")]
     pub out: Option<PathBuf>,
     /// The state directory [default: .factory at the repository root].
     #[arg(long, env = "FACTORY_STATE_DIR")]

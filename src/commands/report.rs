@@ -23,8 +23,14 @@ pub struct ReportArgs {
     /// The session: the current one (default) or an id archived under .factory/sessions/.
     #[arg(long, value_name = "ID", requires = "html")]
     pub session: Option<String>,
-    /// Where to write the HTML (default: .factory/report-<session id>.html).
-    #[arg(long, value_name = "FILE", requires = "html")]
+    /// Where to write the HTML (default: .factory/report-<session id>.html). `--out` is the
+    /// old spelling, still accepted.
+    #[arg(
+        long = "output",
+        visible_alias = "out",
+        value_name = "FILE",
+        requires = "html"
+    )]
     pub out: Option<PathBuf>,
     /// How many of the newest log entries the timeline keeps.
     #[arg(long, value_name = "N", default_value_t = 5000, requires = "html")]

@@ -17,8 +17,8 @@ pub enum RulesCommand {
     },
     /// Generate one Markdown page per rule plus an index README.md.
     Doc {
-        /// Output directory.
-        #[arg(long, default_value = "docs/rules")]
+        /// Output directory. `--out` is the old spelling, still accepted.
+        #[arg(long = "output", visible_alias = "out", default_value = "docs/rules")]
         out: PathBuf,
         /// Write nothing; exit 1 if the files on disk differ from what would be generated.
         #[arg(long)]
@@ -115,7 +115,7 @@ pub fn index(metas: &[RuleMeta]) -> String {
     let _ = writeln!(s, "# Preflight rules\n");
     let _ = writeln!(
         s,
-        "{} rules. Regenerate with `factory rules doc --out docs/rules`; CI checks with `--check`.\n",
+        "{} rules. Regenerate with `factory rules doc --output docs/rules`; CI checks with `--check`.\n",
         metas.len()
     );
     let mut by_cat: BTreeMap<&str, Vec<&RuleMeta>> = BTreeMap::new();
@@ -210,7 +210,7 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<Outcome> {
                     eprintln!("{}/{d}", out.display());
                 }
                 eprintln!(
-                    "rule docs are out of date; run `factory rules doc --out {}`",
+                    "rule docs are out of date; run `factory rules doc --output {}`",
                     out.display()
                 );
                 return Ok(Outcome::Findings);
