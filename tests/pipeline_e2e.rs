@@ -469,7 +469,24 @@ fn a_conflict_with_main_goes_back_to_implementation_then_review_then_merges() {
 
 #[test]
 fn the_same_feature_ships_on_github_through_the_api() {
+    github_waves(false);
+}
+
+#[test]
+fn on_github_a_stale_pull_request_can_be_rebased_and_pushed_with_a_lease() {
+    github_waves(true);
+}
+
+/// The three-task, two-wave feature on the fake GitHub API; with `rebase`, branches behind
+/// their base are rebased locally and pushed instead of GitHub's update-branch.
+fn github_waves(rebase: bool) {
     let repo = scratch();
+    if rebase {
+        let path = repo.path().join(".factory/workflow.yaml");
+        let mut yaml = std::fs::read_to_string(&path).unwrap();
+        yaml.push_str("phases:\n  merge:\n    update: rebase\n");
+        std::fs::write(&path, yaml).unwrap();
+    }
     std::fs::write(
         repo.path().join(".factory/fake/script"),
         WAVES_SCRIPT.join("\n") + "\n",
@@ -531,12 +548,21 @@ fn the_same_feature_ships_on_github_through_the_api() {
         assert_eq!(api.issue(n)["merged"], true, "#{n}");
     }
     let calls = github_support::calls(&api);
-    // #6 fell behind when #5 merged: updated through the API with the head it was reviewed at,
-    // then merged without another review.
-    assert!(
+    // #6 fell behind when #5 merged: updated through the API with the head it was reviewed at
+    // (or rebased and pushed), then merged without another review.
+    assert_eq!(
         calls.iter().any(|c| c.ends_with("/pulls/6/update-branch")),
+        !rebase,
         "{calls:#?}"
     );
+    if rebase {
+        let log = std::fs::read_to_string(repo.path().join(".factory/workflow.log")).unwrap();
+        assert!(
+            log.lines()
+                .any(|l| l.contains("\"branch_update\"") && l.contains("(rebase)")),
+            "{log}"
+        );
+    }
     assert_eq!(
         calls
             .iter()
