@@ -1,16 +1,13 @@
 //! Every fixture in evals/plans/manifest.json, through the built binary: exit code and the
 //! exact set of violation codes.
+mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn factory() -> Command {
-    Command::cargo_bin("factory").unwrap()
-}
+use support::factory;
 
 #[test]
 fn every_plan_fixture_gives_its_expected_codes() {

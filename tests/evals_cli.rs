@@ -1,34 +1,18 @@
 //! `factory evals` through the binary: the bundled suites pass, every format renders, broken
 //! fixtures exit 2 with the file named, and users can point it at their own directory.
+mod support;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn factory() -> Command {
-    Command::cargo_bin("factory").unwrap()
-}
+use support::{copy_dir, factory};
 
 /// A copy of the bundled evals the test may edit.
 pub fn copy_evals() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(Path::new("evals"), &dir.path().join("evals"));
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

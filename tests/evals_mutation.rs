@@ -1,31 +1,15 @@
 //! Mutation checks: the evals must be able to fail. Deleting a rule, weakening one, or changing
 //! what a fixture expects must turn `factory evals` red and name the case.
+mod support;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use factory::evals::{self, Config, Status};
 use factory::findings::Finding;
 use factory::preflight::diff::FileDiff;
 use factory::preflight::rules::{Rule, RuleMeta, builtin};
 use predicates::prelude::*;
-
-fn factory() -> Command {
-    Command::cargo_bin("factory").unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
+use support::{copy_dir, factory};
 
 fn failed_cases(config: &Config) -> Vec<String> {
     failed_in(config, &["all"])

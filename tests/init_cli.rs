@@ -1,17 +1,10 @@
 //! `factory init` through the real binary: what it writes, idempotence, edits kept without
 //! --force, --check drift (exit 1), detected packs, and that what it writes is valid.
+mod support;
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn factory(repo: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("factory").unwrap();
-    cmd.current_dir(repo).env_remove("FACTORY_STATE_DIR");
-    cmd
-}
+use support::factory_in as factory;
 
 const FILES: &[&str] = &[
     "AGENTS.md",

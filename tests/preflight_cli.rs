@@ -1,16 +1,12 @@
 //! `factory preflight` through the real binary, on fixture diffs.
+mod support;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
+use support::factory;
 
 const FIX: &str = "tests/fixtures/preflight";
-
-fn factory() -> Command {
-    let mut cmd = Command::cargo_bin("factory").unwrap();
-    cmd.env_remove("GITHUB_STEP_SUMMARY").env_remove("NO_COLOR");
-    cmd
-}
 
 fn fix(name: &str) -> String {
     format!("{FIX}/{name}")

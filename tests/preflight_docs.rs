@@ -1,11 +1,8 @@
 //! `factory rules list|doc`: the committed docs/rules must match what the rules generate.
+mod support;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
-
-fn factory() -> Command {
-    Command::cargo_bin("factory").unwrap()
-}
+use support::factory;
 
 #[test]
 fn committed_rule_docs_are_up_to_date() {

@@ -1,15 +1,12 @@
 //! The adversarial diffs in evals/diffs/ through `factory evals`, plus a cross-check: every
 //! case that needs no pack or OSV database also goes through `factory preflight` itself, so
 //! the evals (which call the library) and the command users run cannot drift apart.
+mod support;
 
 use std::collections::BTreeSet;
 
-use assert_cmd::Command;
 use serde_json::Value;
-
-fn factory() -> Command {
-    Command::cargo_bin("factory").unwrap()
-}
+use support::factory;
 
 fn manifest() -> Value {
     serde_json::from_str(&std::fs::read_to_string("evals/diffs/manifest.json").unwrap()).unwrap()

@@ -1,17 +1,12 @@
 //! `factory status` and `factory log` through the binary, on fixture state directories.
+mod support;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use predicates::str::contains;
+use support::factory;
 
 const FIXTURES: &str = "tests/fixtures/state";
-
-fn factory() -> Command {
-    let mut cmd = Command::cargo_bin("factory").unwrap();
-    cmd.env_remove("FACTORY_STATE_DIR")
-        .env_remove("FACTORY_LOG");
-    cmd
-}
 
 fn fixture(name: &str) -> String {
     format!("{FIXTURES}/{name}")

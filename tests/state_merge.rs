@@ -5,6 +5,7 @@
 #![cfg(unix)]
 
 mod forge_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 
@@ -12,20 +13,7 @@ use forge_support::{Repo, manifest, plan};
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::{Value, json};
-
-/// `src` copied to `dst`, as a job's download of the state artifact would be.
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        let to = dst.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to);
-        } else {
-            std::fs::copy(entry.path(), to).unwrap();
-        }
-    }
-}
+use support::copy_dir;
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()

@@ -2,20 +2,12 @@
 //! agent job gives back `.factory/` and nothing else. The probes are the archives an attacker
 //! would hand on: a git hook, a git config, links, `..` and absolute names.
 #![cfg(unix)]
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
-
-fn factory(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("factory").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("FACTORY_STATE_DIR")
-        .env_remove("FACTORY_LOG");
-    cmd
-}
 
 /// An archive holding `members`: (name written into the header as it is, content) for files,
 /// and (name, target) for symbolic links.
@@ -91,6 +83,7 @@ fn a_state_archive_restores_its_files() {
 }
 
 use std::os::unix::fs::PermissionsExt;
+use support::factory_in as factory;
 
 /// What a probe is, its files, its links and the refusal expected.
 type Probe = (

@@ -1,14 +1,9 @@
 //! `factory workflow show|check|default` through the binary, including the examples in
 //! docs/workflow.md.
+mod support;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
-
-fn factory(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("factory").unwrap();
-    cmd.current_dir(dir).env_remove("FACTORY_STATE_DIR");
-    cmd
-}
+use support::factory_in as factory;
 
 fn repo_with(override_yaml: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -4,6 +4,10 @@
 //! file descriptors 3 and 4, so no WebSocket client is needed).
 #![allow(dead_code)]
 
+#[path = "../support/mod.rs"]
+mod shared;
+pub use shared::copy_dir;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -16,19 +20,6 @@ pub const SID: &str = "20261120T100000Z-aa0001";
 
 pub fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboard/state")
-}
-
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let p = entry.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
 }
 
 /// A copy of the recorded state directory in a temporary directory.
