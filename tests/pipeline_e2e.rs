@@ -139,6 +139,21 @@ fn fake(repo: &Repo, name: &str) -> String {
     std::fs::read_to_string(repo.path().join(".factory/fake").join(name)).unwrap_or_default()
 }
 
+/// `factory run` of the password-reset feature with `cmd` (the fake agents on its PATH), which
+/// must complete.
+fn run_feature(mut cmd: assert_cmd::Command) {
+    cmd.env("CODEX_API_KEY", "test-key")
+        .args([
+            "run",
+            "Let users reset their password by e-mail",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+}
+
 /// The agents' calls for the three-task, two-wave feature, one per line, shared by both fakes in
 /// the order the phases make them.
 const WAVES_SCRIPT: [&str; 13] = [
@@ -165,17 +180,7 @@ fn a_feature_of_three_tasks_in_two_waves_ships_with_one_retry_and_one_task_sent_
         WAVES_SCRIPT.join("\n") + "\n",
     )
     .unwrap();
-    repo.factory_with_agents()
-        .env("CODEX_API_KEY", "test-key")
-        .args([
-            "run",
-            "Let users reset their password by e-mail",
-            "--class",
-            "feature",
-        ])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("pipeline complete"));
+    run_feature(repo.factory_with_agents());
 
     assert_eq!(
         fake(&repo, "count").trim(),
@@ -498,20 +503,11 @@ fn github_waves(rebase: bool) {
     repo.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
     repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     let api = github_support::Fake::with_origin(&bare);
-    repo.factory_with_agents()
-        .env("CODEX_API_KEY", "test-key")
-        .env("GITHUB_TOKEN", github_support::TOKEN)
+    let mut cmd = repo.factory_with_agents();
+    cmd.env("GITHUB_TOKEN", github_support::TOKEN)
         .env("GITHUB_REPOSITORY", "acme/shop")
-        .env("GITHUB_API_URL", api.api())
-        .args([
-            "run",
-            "Let users reset their password by e-mail",
-            "--class",
-            "feature",
-        ])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("pipeline complete"));
+        .env("GITHUB_API_URL", api.api());
+    run_feature(cmd);
 
     assert_eq!(fake(&repo, "count").trim(), "13");
     let saw = fake(&repo, "wave2-saw");

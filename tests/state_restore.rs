@@ -216,24 +216,30 @@ fn the_shared_restore_step_never_unpacks_a_hook() {
     assert!(!pwned.exists(), "the archive's hook ran");
 }
 
+/// A git repository (`repo` in a temporary directory) with a feature session started.
+fn with_session() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    factory(&repo)
+        .args([
+            "intake",
+            "--request",
+            "Add CSV export",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .success();
+    (tmp, repo)
+}
+
 /// A state directory an agent job shaped: `outbox/` (or `forge/`) linked outside the repository.
 #[test]
 fn a_linked_directory_inside_the_state_is_refused_by_every_command() {
     for linked in ["outbox", "forge", "artifacts"] {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("repo");
-        std::fs::create_dir_all(&repo).unwrap();
-        git(&repo, &["init", "-q", "-b", "main"]);
-        factory(&repo)
-            .args([
-                "intake",
-                "--request",
-                "Add CSV export",
-                "--class",
-                "feature",
-            ])
-            .assert()
-            .success();
+        let (tmp, repo) = with_session();
         let outside = tmp.path().join("outside");
         std::fs::create_dir_all(&outside).unwrap();
         let dir = repo.join(".factory").join(linked);
@@ -278,20 +284,7 @@ fn the_dashboard_refuses_a_state_directory_with_a_link() {
 
 #[test]
 fn an_oversized_state_file_is_refused_with_its_size() {
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("repo");
-    std::fs::create_dir_all(&repo).unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    factory(&repo)
-        .args([
-            "intake",
-            "--request",
-            "Add CSV export",
-            "--class",
-            "feature",
-        ])
-        .assert()
-        .success();
+    let (_tmp, repo) = with_session();
     // An apply artifact of 40 MiB (sparse: the length is what counts).
     let outbox = repo.join(".factory/outbox");
     std::fs::create_dir_all(&outbox).unwrap();
