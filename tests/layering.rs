@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// Modules that run the pipeline: the phases and the runner.
-const PIPELINE: [&str; 2] = ["runner", "phases"];
+/// Modules that run the pipeline: the phases, the runner, and the implementation phase's work
+/// (worktrees, validation, the implementation record).
+const PIPELINE: [&str; 3] = ["runner", "phases", "implement"];
 
 /// Modules below the pipeline: what the phases call. None of them may name a pipeline module.
 const BELOW: [&str; 8] = [

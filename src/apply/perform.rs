@@ -576,7 +576,7 @@ fn publish(
                 )
             })?;
         git.run(&["update-ref", &local, &head])?;
-        crate::implement::worktree::push(git, &w.branch, &token)?;
+        crate::forge::git::push(git, &w.branch, &token)?;
     } else {
         git.run(&["update-ref", &local, &head])?;
     }

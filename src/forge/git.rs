@@ -159,6 +159,89 @@ impl Git {
     }
 }
 
+// Talking to `origin` with a forge token.
+
+/// Git configuration carrying the forge token as an HTTP header, in the environment git reads
+/// configuration from (`GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_0`, `GIT_CONFIG_VALUE_0`), so it is
+/// never on a command line where `ps` could show it.
+pub fn auth_env(token: &str) -> Vec<(String, String)> {
+    let basic = base64(format!("x-access-token:{token}").as_bytes());
+    vec![
+        ("GIT_CONFIG_COUNT".into(), "1".into()),
+        ("GIT_CONFIG_KEY_0".into(), "http.extraheader".into()),
+        (
+            "GIT_CONFIG_VALUE_0".into(),
+            format!("AUTHORIZATION: basic {basic}"),
+        ),
+        ("GIT_TERMINAL_PROMPT".into(), "0".into()),
+    ]
+}
+
+/// Fetch `branch` from `origin` into `refs/remotes/origin/<branch>`; false when origin does
+/// not have it.
+pub fn fetch(repo: &Git, branch: &str, token: &str) -> Result<bool, ForgeError> {
+    let spec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+    match repo.run_env(
+        &["fetch", "--quiet", "--no-tags", "origin", &spec],
+        &auth_env(token),
+    ) {
+        Ok(_) => Ok(true),
+        Err(ForgeError::Git { stderr, .. })
+            if stderr.contains("couldn't find remote ref")
+                || stderr.contains("could not find remote ref") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Push `branch` to `origin`.
+pub fn push(repo: &Git, branch: &str, token: &str) -> Result<(), ForgeError> {
+    let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    repo.run_env(&["push", "--quiet", "origin", &spec], &auth_env(token))
+        .map(|_| ())
+}
+
+/// Push commit `commit` to `branch` on `origin`, only if the branch is still at `expected`.
+pub fn push_with_lease(
+    repo: &Git,
+    commit: &str,
+    branch: &str,
+    expected: &str,
+    token: &str,
+) -> Result<(), ForgeError> {
+    let spec = format!("{commit}:refs/heads/{branch}");
+    let lease = format!("--force-with-lease=refs/heads/{branch}:{expected}");
+    repo.run_env(
+        &["push", "--quiet", &lease, "origin", &spec],
+        &auth_env(token),
+    )
+    .map(|_| ())
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// Run git in `dir` for a unit test, with a fixed identity; panics with git's stderr.
 #[cfg(test)]
 pub(crate) fn test_git(dir: &std::path::Path, args: &[&str]) {
@@ -173,4 +256,28 @@ pub(crate) fn test_git(dir: &std::path::Path, args: &[&str]) {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet_and_padding() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"x-access-token:abc"), "eC1hY2Nlc3MtdG9rZW46YWJj");
+    }
+
+    #[test]
+    fn the_token_travels_in_git_s_environment_only() {
+        let env = auth_env("s3cret");
+        assert!(env.iter().all(|(k, _)| k.starts_with("GIT_")));
+        assert!(
+            env.iter()
+                .any(|(_, v)| v.contains(&base64(b"x-access-token:s3cret")))
+        );
+    }
 }

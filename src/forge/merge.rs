@@ -466,7 +466,7 @@ fn rebase_and_push(
     pr: &super::PullRequest,
     policy: &UpdatePolicy,
 ) -> Result<super::update::BranchUpdate, ForgeError> {
-    use crate::implement::worktree::{fetch, push_with_lease};
+    use super::git::{fetch, push_with_lease};
     let token = ["GITHUB_TOKEN", "GH_TOKEN"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))

@@ -143,10 +143,10 @@ pub fn implement_issue(
         }
     }
     if let Some(t) = &token {
-        if worktree::fetch(&git, &base, t)? {
+        if crate::forge::git::fetch(&git, &base, t)? {
             base_ref = format!("refs/remotes/origin/{base}");
         }
-        if !git.branch_exists(&work.branch)? && worktree::fetch(&git, &work.branch, t)? {
+        if !git.branch_exists(&work.branch)? && crate::forge::git::fetch(&git, &work.branch, t)? {
             let remote = format!("refs/remotes/origin/{}", work.branch);
             git.run(&["branch", "--no-track", "--", &work.branch, &remote])?;
         }
@@ -633,7 +633,7 @@ fn attempt_in(
         );
     }
     if let Some(t) = token {
-        worktree::push(&wt.repo, &work.branch, t)?;
+        crate::forge::git::push(&wt.repo, &work.branch, t)?;
         event(
             "push",
             "ok",
