@@ -566,15 +566,11 @@ fn publish(
         });
     }
     if forge.name() == "github" {
-        let token = ["GITHUB_TOKEN", "GH_TOKEN"]
-            .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-            .ok_or_else(|| {
-                ApplyError::Setup(
-                    "factory apply on GitHub needs GITHUB_TOKEN or GH_TOKEN to push the branch"
-                        .into(),
-                )
-            })?;
+        let token = crate::forge::git::forge_token().ok_or_else(|| {
+            ApplyError::Setup(
+                "factory apply on GitHub needs GITHUB_TOKEN or GH_TOKEN to push the branch".into(),
+            )
+        })?;
         git.run(&["update-ref", &local, &head])?;
         crate::forge::git::push(git, &w.branch, &token)?;
     } else {

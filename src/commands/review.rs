@@ -69,6 +69,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
                 scope_file: args.scope.clone(),
                 adapter: args.agent,
                 model: args.model.clone(),
+                diff: None,
             };
             let r = review_pull_request(
                 &state,

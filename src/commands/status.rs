@@ -165,7 +165,7 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
         "matrix": {"include": include},
         "wave_matrix": {"include": wave},
         "wave": session.current_wave(),
-        "waves": session.waves.iter().map(|w| json!({"wave": w.wave, "status": w.status.as_str(), "issues": w.issues})).collect::<Vec<_>>(),
+        "waves": session.waves.iter().map(crate::state::WaveState::summary).collect::<Vec<_>>(),
         "reviews": reviews,
         "verdict": verdict,
         "findings": findings,

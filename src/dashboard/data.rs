@@ -283,7 +283,7 @@ pub fn kanban(session: Option<&Session>) -> Value {
         .map(|s| {
             s.waves
                 .iter()
-                .map(|w| json!({"wave": w.wave, "status": w.status.as_str(), "issues": w.issues}))
+                .map(crate::state::WaveState::summary)
                 .collect()
         })
         .unwrap_or_default();

@@ -41,6 +41,23 @@ impl Git {
         self.run_raw_env(args, &[])
     }
 
+    /// The repository's common git directory (shared by its worktrees), absolute: where factory
+    /// keeps its worktrees and its merge lock, never inside `.factory/`.
+    pub fn common_dir(&self) -> Result<PathBuf, ForgeError> {
+        let common = PathBuf::from(self.run(&["rev-parse", "--git-common-dir"])?);
+        Ok(if common.is_absolute() {
+            common
+        } else {
+            self.repo.join(common)
+        })
+    }
+
+    /// Where factory keeps its temporary worktrees: `factory-worktrees/` in the common git
+    /// directory.
+    pub fn worktrees_dir(&self) -> Result<PathBuf, ForgeError> {
+        Ok(self.common_dir()?.join("factory-worktrees"))
+    }
+
     /// A path list (`diff --name-only`, `ls-files`, …) read NUL-separated with `-z`, so every
     /// name arrives as it is: never C-quoted (`"caf\303\251.yml"`), whatever the characters.
     pub fn paths(&self, args: &[&str]) -> Result<Vec<String>, ForgeError> {
@@ -160,6 +177,14 @@ impl Git {
 }
 
 // Talking to `origin` with a forge token.
+
+/// The forge token from the environment (`GITHUB_TOKEN`, else `GH_TOKEN`): for factory's own
+/// pushes and API calls, never handed to an agent.
+pub fn forge_token() -> Option<String> {
+    ["GITHUB_TOKEN", "GH_TOKEN"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+}
 
 /// Git configuration carrying the forge token as an HTTP header, in the environment git reads
 /// configuration from (`GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_0`, `GIT_CONFIG_VALUE_0`), so it is

@@ -226,14 +226,11 @@ impl GithubForge {
 
     /// From the environment: `GITHUB_API_URL`, `GITHUB_TOKEN`/`GH_TOKEN`, and `repo`.
     pub fn from_env(repo: &str) -> Result<GithubForge, ForgeError> {
-        let token = ["GITHUB_TOKEN", "GH_TOKEN"]
-            .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-            .ok_or_else(|| {
-                ForgeError::Unsupported(
-                    "the GitHub forge needs a token: set GITHUB_TOKEN or GH_TOKEN".into(),
-                )
-            })?;
+        let token = super::git::forge_token().ok_or_else(|| {
+            ForgeError::Unsupported(
+                "the GitHub forge needs a token: set GITHUB_TOKEN or GH_TOKEN".into(),
+            )
+        })?;
         let api = std::env::var("GITHUB_API_URL")
             .ok()
             .filter(|v| !v.is_empty())

@@ -97,16 +97,9 @@ impl MergeLock {
         repo: &std::path::Path,
         wait: std::time::Duration,
     ) -> Result<Option<MergeLock>, ForgeError> {
-        let git = super::git::Git::new(repo);
-        let common = git
-            .run(&["rev-parse", "--git-common-dir"])
-            .map(std::path::PathBuf::from)
+        let common = super::git::Git::new(repo)
+            .common_dir()
             .unwrap_or_else(|_| repo.join(".git"));
-        let common = if common.is_absolute() {
-            common
-        } else {
-            repo.join(common)
-        };
         let path = common.join("factory-merge.lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -250,6 +243,8 @@ pub fn merge_pull_request(
         log_refusal(forge, &r);
         return Ok(Err(r));
     }
+    // The diff as it stands after an update made here, already read for the gate.
+    let mut updated_diff = None;
     if !forge.is_up_to_date(&pr)? {
         let Some(policy) = update else {
             let r = Refusal::Behind {
@@ -260,8 +255,11 @@ pub fn merge_pull_request(
             log_refusal(forge, &r);
             return Ok(Err(r));
         };
-        match bring_up_to_date(state, forge, &pr, policy, issue_of_pr)? {
-            Ok(()) => pr = forge.get_pull_request(pr_number)?,
+        match bring_up_to_date(state, session.as_ref(), forge, &pr, policy, issue_of_pr)? {
+            Ok(diff) => {
+                updated_diff = diff;
+                pr = forge.get_pull_request(pr_number)?;
+            }
             Err(r) => {
                 log_refusal(forge, &r);
                 return Ok(Err(r));
@@ -274,7 +272,11 @@ pub fn merge_pull_request(
         .and_then(|s| s.pull_requests.iter().find(|p| p.number == pr_number))
         .and_then(|p| p.reviewed_diff.clone())
     {
-        let now = crate::review::pr::diff_fingerprint(&forge.pull_request_diff(pr_number)?);
+        let diff = match updated_diff {
+            Some(d) => d,
+            None => forge.pull_request_diff(pr_number)?,
+        };
+        let now = crate::review::pr::diff_fingerprint(&diff);
         if now != seen {
             let r = Refusal::DiffChanged {
                 pr: pr_number,
@@ -346,14 +348,15 @@ pub fn merge_pull_request(
 }
 
 /// Bring `pr` up to date with its base: merged or rebased, then the deterministic gate (scope
-/// and secrets) on the updated diff.
+/// and secrets) on the updated diff, which is returned when this process made the update.
 fn bring_up_to_date(
     state: &StateDir,
+    session: Option<&crate::state::Session>,
     forge: &dyn Forge,
     pr: &super::PullRequest,
     policy: &UpdatePolicy,
     issue: Option<u64>,
-) -> Result<Result<(), Refusal>, ForgeError> {
+) -> Result<Result<Option<String>, Refusal>, ForgeError> {
     use super::update::BranchUpdate;
     use crate::workflow::config::UpdateMethod;
     let outcome = if forge.name() == "github" && policy.method == UpdateMethod::Rebase {
@@ -362,6 +365,10 @@ fn bring_up_to_date(
         forge.update_branch(pr, policy.method)?
     };
     let refs = json!({"pr": pr.number, "issue": issue, "method": policy.method.as_str()});
+    let logged = |status: &str, detail: String| {
+        let refs = refs.to_string();
+        tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::BRANCH_UPDATE, tool = forge.name(), status, detail, refs);
+    };
     match outcome {
         BranchUpdate::Conflict { paths } => {
             let detail = format!(
@@ -375,8 +382,7 @@ fn bring_up_to_date(
                     format!(" in {}", paths.join(", "))
                 }
             );
-            let refs = refs.to_string();
-            tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::BRANCH_UPDATE, tool = forge.name(), status = "failed", detail, refs);
+            logged("failed", detail);
             Ok(Err(Refusal::Conflict {
                 pr: pr.number,
                 issue,
@@ -390,8 +396,7 @@ fn bring_up_to_date(
                 "#{}: the forge merges `{}` into `{}`",
                 pr.number, pr.base, pr.head
             );
-            let refs = refs.to_string();
-            tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::BRANCH_UPDATE, tool = forge.name(), status = "started", detail, refs);
+            logged("started", detail);
             Ok(Err(Refusal::Updating {
                 pr: pr.number,
                 head: pr.head.clone(),
@@ -407,11 +412,11 @@ fn bring_up_to_date(
                 policy.method.as_str(),
                 &head[..head.len().min(12)]
             );
-            let refs = refs.to_string();
-            tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::BRANCH_UPDATE, tool = forge.name(), status = "ok", detail, refs);
-            let findings = preflight_again(state, forge, pr.number, issue)?;
+            logged("ok", detail);
+            let diff = forge.pull_request_diff(pr.number)?;
+            let findings = preflight_again(state, session, &diff, pr.number, issue)?;
             if findings.is_empty() {
-                Ok(Ok(()))
+                Ok(Ok(Some(diff)))
             } else {
                 Ok(Err(Refusal::Blocked {
                     pr: pr.number,
@@ -422,17 +427,16 @@ fn bring_up_to_date(
     }
 }
 
-/// The scope and secret rules on the pull request's diff as it is now; the blocking findings.
+/// The scope and secret rules on the pull request's updated `diff`; the blocking findings.
 fn preflight_again(
     state: &StateDir,
-    forge: &dyn Forge,
+    session: Option<&crate::state::Session>,
+    diff: &str,
     pr: u64,
     issue: Option<u64>,
 ) -> Result<Vec<String>, ForgeError> {
-    let diff = forge.pull_request_diff(pr)?;
-    let session = state.load_session().ok().flatten();
     let scope = issue.and_then(|i| {
-        crate::review::pr::scope_for_issue(state, session.as_ref(), i)
+        crate::review::pr::scope_for_issue(state, session, i)
             .ok()
             .flatten()
     });
@@ -467,14 +471,11 @@ fn rebase_and_push(
     policy: &UpdatePolicy,
 ) -> Result<super::update::BranchUpdate, ForgeError> {
     use super::git::{fetch, push_with_lease};
-    let token = ["GITHUB_TOKEN", "GH_TOKEN"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .ok_or_else(|| {
-            ForgeError::Unsupported(
-                "rebasing a pull request on GitHub needs GITHUB_TOKEN or GH_TOKEN to push".into(),
-            )
-        })?;
+    let token = super::git::forge_token().ok_or_else(|| {
+        ForgeError::Unsupported(
+            "rebasing a pull request on GitHub needs GITHUB_TOKEN or GH_TOKEN to push".into(),
+        )
+    })?;
     let git = super::git::Git::new(&policy.repo);
     for b in [&pr.base, &pr.head] {
         if !fetch(&git, b, &token)? {

@@ -117,19 +117,11 @@ pub fn update_local_branch(
 /// Where the temporary worktree for `label` goes: inside the git directory, never in the
 /// state directory that CI jobs carry.
 fn scratch_path(repo: &Git, label: &str) -> Result<PathBuf, ForgeError> {
-    let common = PathBuf::from(repo.run(&["rev-parse", "--git-common-dir"])?);
-    let common = if common.is_absolute() {
-        common
-    } else {
-        repo.repo().join(common)
-    };
     let safe: String = label
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    Ok(common
-        .join("factory-worktrees")
-        .join(format!("update-{safe}")))
+    Ok(repo.worktrees_dir()?.join(format!("update-{safe}")))
 }
 
 #[cfg(test)]

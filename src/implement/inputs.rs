@@ -43,11 +43,8 @@ pub struct IssueWork {
 }
 
 /// The tactical plan of issue `number`, checked against its contract, if there is one.
-fn tactical_plan(state: &StateDir, number: u64) -> Result<Option<Value>, ImplementError> {
-    let path = state
-        .artifacts_dir()
-        .join("tactical")
-        .join(format!("{number}.json"));
+pub fn tactical_plan(state: &StateDir, number: u64) -> Result<Option<Value>, ImplementError> {
+    let path = crate::agents::tactical::artifact_path(state, number);
     if !path.is_file() {
         return Ok(None);
     }

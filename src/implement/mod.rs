@@ -103,13 +103,6 @@ pub struct Options<'a> {
     pub rework: Option<Rework>,
 }
 
-/// The forge token the GitHub push needs (never given to an agent).
-fn forge_token() -> Option<String> {
-    ["GITHUB_TOKEN", "GH_TOKEN"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-}
-
 fn event(action: &str, status: &str, detail: String, refs: serde_json::Value) {
     let refs = refs.to_string();
     tracing::info!(target: "factory::event", phase = "implementation", action, tool = "factory", status, detail, refs);
@@ -129,7 +122,7 @@ pub fn implement_issue(
     let base = opts.forge.default_branch()?;
     let mut base_ref = base.clone();
     let token = if opts.forge.name() == "github" {
-        Some(forge_token().ok_or(ImplementError::NoToken(number))?)
+        Some(crate::forge::git::forge_token().ok_or(ImplementError::NoToken(number))?)
     } else {
         None
     };
@@ -819,19 +812,8 @@ fn rework_applies(state: &StateDir, rec: Option<&IssueRecord>) -> bool {
     let Some(pr) = rec.and_then(|r| r.pull_request) else {
         return true;
     };
-    let dir = state.artifacts_dir().join("reviews");
-    let latest = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let (p, cycle) = name.strip_suffix(".json")?.split_once('-')?;
-            (p.parse::<u64>().ok()? == pr).then_some((cycle.parse::<u32>().ok()?, e.path()))
-        })
-        .max_by_key(|(c, _)| *c);
-    let approved = latest
-        .and_then(|(_, path)| std::fs::read(path).ok())
+    let approved = crate::forge::merge::latest_review(state, pr)
+        .and_then(|(_, path)| crate::state::read_capped(&path).ok())
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .is_some_and(|v| v["verdict"] == "APPROVE");
     !approved

@@ -22,14 +22,7 @@ pub struct Worktree {
 
 /// Where factory keeps its worktrees for `repo`.
 pub fn worktrees_dir(repo: &Git) -> Result<PathBuf, ForgeError> {
-    let common = repo.run(&["rev-parse", "--git-common-dir"])?;
-    let common = PathBuf::from(common);
-    let common = if common.is_absolute() {
-        common
-    } else {
-        repo.repo().join(common)
-    };
-    Ok(common.join("factory-worktrees"))
+    repo.worktrees_dir()
 }
 
 /// The worktree path of issue `issue`.

@@ -1,8 +1,9 @@
-//! The built-in `code_review` phase: every open, unmerged pull request of the session is
-//! reviewed and the review posted. All approve: done. Any requests changes: the change goes back
-//! to implementation with the findings as a list to act on, unless this was the last cycle the
-//! limit allows, in which case the pull request says so and a person decides. A review that
-//! could not cover the whole diff stops for a person with its coverage.
+//! Phase 6, code review: every open, unmerged pull request of the current wave is reviewed and
+//! the review posted, except one whose diff is what its latest review saw, which keeps that
+//! verdict. All approve: done. Any requests changes: those issues go back to implementation
+//! with the findings as a list to act on, unless this was the last cycle the limit allows, in
+//! which case the pull request says so and a person decides. A review that could not cover the
+//! whole diff stops for a person with its coverage.
 
 use crate::forge::merge::{Refusal, check_review, latest_review};
 use crate::forge::phases::repo_for;
@@ -45,6 +46,7 @@ impl Phase for CodeReview {
             }
             // A pull request whose diff is what its latest review saw keeps that verdict:
             // rework of another task does not cost this one a review.
+            let mut known_diff = None;
             if let Some(seen) = &p.reviewed_diff {
                 let diff = match forge.pull_request_diff(p.number) {
                     Ok(d) => d,
@@ -54,7 +56,9 @@ impl Phase for CodeReview {
                         });
                     }
                 };
-                if diff_fingerprint(&diff) == *seen {
+                let unchanged = diff_fingerprint(&diff) == *seen;
+                known_diff = Some(diff);
+                if unchanged {
                     match check_review(ctx.state, p.number) {
                         Ok(()) => {
                             reviewed += 1;
@@ -66,7 +70,7 @@ impl Phase for CodeReview {
                             // Reviewed, then stopped before the send-back (a crash): the
                             // same findings go back without asking the reviewer again.
                             if let Some((_, path)) = latest_review(ctx.state, p.number)
-                                && let Ok(review) = std::fs::read(&path)
+                                && let Ok(review) = crate::state::read_capped(&path)
                                     .map_err(anyhow::Error::from)
                                     .and_then(|b| Ok(serde_json::from_slice(&b)?))
                             {
@@ -87,7 +91,10 @@ impl Phase for CodeReview {
                 Some(session),
                 forge.as_ref(),
                 p.number,
-                &PrOptions::default(),
+                &PrOptions {
+                    diff: known_diff,
+                    ..PrOptions::default()
+                },
             ) {
                 Ok(r) => r,
                 Err(ReviewError::Agent(e)) => return crate::phases::agent_outcome(e),

@@ -99,13 +99,15 @@ fn refused(refusals: Vec<merge::Refusal>) -> PhaseOutcome {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("\n");
-    let conflicts: Vec<u64> = refusals
-        .iter()
-        .filter_map(|r| match r {
-            Refusal::Conflict { issue, .. } => *issue,
-            _ => None,
-        })
-        .collect();
+    // The issues to redo, by why their pull request could not merge.
+    let (mut conflicts, mut changed) = (Vec::new(), Vec::new());
+    for r in &refusals {
+        match r {
+            Refusal::Conflict { issue: Some(i), .. } => conflicts.push(*i),
+            Refusal::DiffChanged { issue: Some(i), .. } => changed.push(*i),
+            _ => {}
+        }
+    }
     if !conflicts.is_empty() {
         return PhaseOutcome::SendBack {
             to: PhaseName::Implementation,
@@ -116,13 +118,6 @@ fn refused(refusals: Vec<merge::Refusal>) -> PhaseOutcome {
             why: SendBackReason::Conflict,
         };
     }
-    let changed: Vec<u64> = refusals
-        .iter()
-        .filter_map(|r| match r {
-            Refusal::DiffChanged { issue, .. } => *issue,
-            _ => None,
-        })
-        .collect();
     if !changed.is_empty() {
         return PhaseOutcome::SendBack {
             to: PhaseName::CodeReview,
@@ -188,10 +183,11 @@ fn verify_merged(
         .and_then(|p| p.health_check.clone());
     let plan = crate::forge::issues::load_plan(ctx.state).ok();
     for m in merged {
+        // The issue's tactical plan, read as implementation read it.
         let tactical = m.issue.and_then(|i| {
-            std::fs::read(crate::agents::tactical::artifact_path(ctx.state, i))
+            crate::implement::inputs::tactical_plan(ctx.state, i)
                 .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .flatten()
         });
         let mut checks = crate::implement::inputs::validation_commands(
             ctx.workflow,

@@ -23,6 +23,8 @@ pub struct PrOptions {
     pub scope_file: Option<std::path::PathBuf>,
     pub adapter: Option<AdapterKind>,
     pub model: Option<String>,
+    /// The pull request's diff, when the caller has just read it from the forge.
+    pub diff: Option<String>,
 }
 
 /// A reviewed and posted pull request.
@@ -108,9 +110,12 @@ pub fn review_pull_request(
         )
         .into());
     }
-    let diff = forge
-        .pull_request_diff(number)
-        .map_err(anyhow::Error::from)?;
+    let diff = match &opts.diff {
+        Some(d) => d.clone(),
+        None => forge
+            .pull_request_diff(number)
+            .map_err(anyhow::Error::from)?,
+    };
     if diff.trim().is_empty() {
         return Err(anyhow::anyhow!(
             "pull request #{number} changes nothing (`{}` has no commits beyond `{}`): push the change first",

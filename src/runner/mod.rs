@@ -165,7 +165,7 @@ pub fn run(
             }
             .into());
         }
-        start_waves(state, phase)?;
+        start_waves(state, &session, phase)?;
         let session = state.load_session()?.unwrap_or(session);
         crate::apply::mode::set_phase(phase.as_str());
         let outcome = run_phase(state, workflow, registry, &session, phase, opts)?;
@@ -201,19 +201,34 @@ pub const WAVE_PHASES: [PhaseName; 4] = [
 ];
 
 /// Record the waves of the session's task issues, and log a wave that starts now.
-fn start_waves(state: &StateDir, phase: PhaseName) -> anyhow::Result<()> {
-    let (before, after) = state.update_session(|s| {
-        let before: Vec<_> = s.waves.iter().map(|w| (w.wave, w.status)).collect();
-        s.sync_waves();
-        (before, s.waves.clone())
-    })?;
-    for w in after.iter().filter(|w| w.status == WaveStatus::Running) {
-        if before
+fn start_waves(state: &StateDir, session: &Session, phase: PhaseName) -> anyhow::Result<()> {
+    // Written only when a wave appears, changes its issues or its status: this runs before
+    // every phase.
+    let shape = |waves: &[crate::state::WaveState]| -> Vec<(u32, WaveStatus, Vec<u64>)> {
+        waves
             .iter()
-            .any(|(n, st)| *n == w.wave && *st == WaveStatus::Running)
-        {
-            continue;
-        }
+            .map(|w| (w.wave, w.status, w.issues.clone()))
+            .collect()
+    };
+    let mut synced = session.clone();
+    synced.sync_waves();
+    if shape(&synced.waves) == shape(&session.waves) {
+        return Ok(());
+    }
+    let after = state.update_session(|s| {
+        s.sync_waves();
+        s.waves.clone()
+    })?;
+    let was_running = |n: u32| {
+        session
+            .waves
+            .iter()
+            .any(|b| b.wave == n && b.status == WaveStatus::Running)
+    };
+    for w in after
+        .iter()
+        .filter(|w| w.status == WaveStatus::Running && !was_running(w.wave))
+    {
         wave_event(phase, w.wave, &w.issues, "started", after.len());
     }
     Ok(())
@@ -230,50 +245,40 @@ fn wave_event(phase: PhaseName, wave: u32, issues: &[u64], status: &str, of: usi
     tracing::info!(target: "factory::event", phase, action = crate::state::log::vocab::WAVE, tool = "factory", status, detail, refs);
 }
 
-/// After the merge phase completed: when a later wave has tasks left, the per-wave phases
-/// become pending again so the loop runs them for that wave.
+/// After the merge phase completed: record the merged wave, and when a later wave has tasks
+/// left, make the per-wave phases pending again so the loop runs them for that wave.
 fn next_wave(state: &StateDir, before: &Session) -> anyhow::Result<()> {
     let session = state
         .load_session()?
         .ok_or_else(|| RunError::NoSession(state.root().display().to_string()))?;
     let done = before.current_wave();
-    let Some(next) = session.current_wave() else {
-        if let Some(done) = done {
-            let after = state.update_session(|s| {
-                s.sync_waves();
-                s.waves.clone()
-            })?;
-            if let Some(w) = after.iter().find(|w| w.wave == done) {
-                wave_event(PhaseName::Merge, w.wave, &w.issues, "ok", after.len());
-            }
-        }
-        return Ok(());
-    };
-    if Some(next) == done {
+    let next = session.current_wave();
+    if let Some(next) = next
+        && Some(next) == done
+    {
         // The merge phase completed without merging the whole wave: a bug, not a wave.
         anyhow::bail!(
             "the merge phase completed but wave {next} still has a pull request that did not merge; run `factory status` and merge it, then `factory run --resume`"
         );
     }
-    let reset: Vec<PhaseName> = WAVE_PHASES
-        .iter()
-        .copied()
-        .filter(|p| session.route.contains(p))
-        .collect();
     let after = state.update_session(|s| {
-        for p in &reset {
-            let st = s.phase_mut(*p);
-            st.status = PhaseStatus::Pending;
-            st.finished_at = None;
-            st.detail = Some(format!("waiting for wave {next}"));
+        if let Some(next) = next {
+            let reset: Vec<PhaseName> = WAVE_PHASES
+                .into_iter()
+                .filter(|p| s.route.contains(p))
+                .collect();
+            for p in reset {
+                let st = s.phase_mut(p);
+                st.status = PhaseStatus::Pending;
+                st.finished_at = None;
+                st.detail = Some(format!("waiting for wave {next}"));
+            }
+            s.rework = None;
         }
-        s.rework = None;
         s.sync_waves();
         s.waves.clone()
     })?;
-    if let Some(done) = done
-        && let Some(w) = after.iter().find(|w| w.wave == done)
-    {
+    if let Some(w) = done.and_then(|d| after.iter().find(|w| w.wave == d)) {
         wave_event(PhaseName::Merge, w.wave, &w.issues, "ok", after.len());
     }
     Ok(())
@@ -554,12 +559,7 @@ fn run_phase(
                         s.finish_phase(phase, PhaseStatus::Completed, artifact.clone());
                         s.phase_mut(phase).detail = Some(detail.clone());
                         if phase == PhaseName::CodeReview {
-                            s.counters.review_cycles += 1;
-                            if let Some(n) = s.current_wave()
-                                && let Some(w) = s.waves.iter_mut().find(|w| w.wave == n)
-                            {
-                                w.review_rounds += 1;
-                            }
+                            s.count_review_round();
                         }
                         if s.rework.as_ref().is_some_and(|r| r.phase == phase) {
                             s.rework = None;
@@ -679,20 +679,10 @@ fn send_back(
     if to_pos >= from_pos {
         anyhow::bail!("phase {from} can only send work back to an earlier phase, not to {to}");
     }
-    let wave = session.current_wave();
     let (count, limit, what) = match why {
         SendBackReason::ChangesRequested => {
             let limit = workflow.limits.max_review_cycles;
-            let cycle = state.update_session(|s| {
-                s.counters.review_cycles += 1;
-                match wave.and_then(|n| s.waves.iter_mut().find(|w| w.wave == n)) {
-                    Some(w) => {
-                        w.review_rounds += 1;
-                        w.review_rounds
-                    }
-                    None => s.counters.review_cycles,
-                }
-            })?;
+            let cycle = state.update_session(Session::count_review_round)?;
             if cycle >= limit {
                 let detail = format!(
                     "review cycle {cycle} of {limit} still requests changes; a person must decide how to go on:\n{detail}"
@@ -710,16 +700,7 @@ fn send_back(
                 if why == SendBackReason::Conflict {
                     s.counters.implementation_retries += 1;
                 }
-                match wave.and_then(|n| s.waves.iter_mut().find(|w| w.wave == n)) {
-                    Some(w) => {
-                        w.merge_returns += 1;
-                        w.merge_returns
-                    }
-                    None => {
-                        s.merge_returns += 1;
-                        s.merge_returns
-                    }
-                }
+                s.count_merge_return()
             })?;
             if count > limit {
                 let reason = if why == SendBackReason::Conflict {

@@ -33,9 +33,9 @@ pub enum PhaseOutcome {
     Failed { detail: String },
     /// A tool the phase needs is unavailable; retried on the backoff schedule.
     Unavailable { detail: String },
-    /// The phase judged earlier work and wants it redone: the engine counts a review cycle,
-    /// then runs `to` again (and every phase after it) with `detail` as
-    /// [`PhaseContext::rework`], or escalates when the review cycle limit is reached.
+    /// The phase judged earlier work and wants it redone: the engine counts it against the
+    /// limit of its [`SendBackReason`], then runs `to` again (and every phase after it) with
+    /// `detail` as [`PhaseContext::rework`], or escalates when the limit is reached.
     SendBack {
         to: PhaseName,
         detail: String,

@@ -141,7 +141,11 @@ fn write_members(into: &Path, members: &[Member]) -> Result<Restored, RestoreErr
     let mut done = Restored::default();
     for m in members {
         let target = into.join(&m.rel);
-        no_link_on_the_way(into, &m.rel)?;
+        // A link planted earlier would send the write elsewhere.
+        super::no_links_below(into, &m.rel).map_err(|e| RestoreError::Target {
+            path: target.display().to_string(),
+            why: format!("{e}"),
+        })?;
         let write_err = |source| RestoreError::Write {
             path: target.display().to_string(),
             source,
@@ -166,26 +170,6 @@ fn write_members(into: &Path, members: &[Member]) -> Result<Restored, RestoreErr
         done.bytes += m.data.len() as u64;
     }
     Ok(done)
-}
-
-/// Every existing step from `into` to `rel` must be a real directory (or the file itself a
-/// regular file): a link planted earlier would send the write elsewhere.
-fn no_link_on_the_way(into: &Path, rel: &Path) -> Result<(), RestoreError> {
-    let mut at = into.to_path_buf();
-    for c in rel.components() {
-        at.push(c);
-        match std::fs::symlink_metadata(&at) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(RestoreError::Target {
-                    path: at.display().to_string(),
-                    why: "it is a symbolic link; remove it and restore again".into(),
-                });
-            }
-            Ok(_) => {}
-            Err(_) => return Ok(()),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -93,6 +93,13 @@ pub enum WaveStatus {
     Merged,
 }
 
+impl WaveState {
+    /// The short form scripts and views show: number, status and issues.
+    pub fn summary(&self) -> serde_json::Value {
+        serde_json::json!({"wave": self.wave, "status": self.status.as_str(), "issues": self.issues})
+    }
+}
+
 impl WaveStatus {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -423,9 +430,38 @@ impl Session {
         }
     }
 
-    /// The wave record of `wave`, when the session has waves.
-    pub fn wave_state(&self, wave: u32) -> Option<&WaveState> {
-        self.waves.iter().find(|w| w.wave == wave)
+    /// The record of the current wave, when the session has waves.
+    pub fn current_wave_mut(&mut self) -> Option<&mut WaveState> {
+        let current = self.current_wave()?;
+        self.waves.iter_mut().find(|w| w.wave == current)
+    }
+
+    /// Count one review round: in the session's total and in the current wave's rounds. The
+    /// count the review-cycle limit is checked against: the wave's, else the session's.
+    pub fn count_review_round(&mut self) -> u32 {
+        self.counters.review_cycles += 1;
+        match self.current_wave_mut() {
+            Some(w) => {
+                w.review_rounds += 1;
+                w.review_rounds
+            }
+            None => self.counters.review_cycles,
+        }
+    }
+
+    /// Count one return from merge to an earlier phase, in the current wave (else the
+    /// session); the count.
+    pub fn count_merge_return(&mut self) -> u32 {
+        match self.current_wave_mut() {
+            Some(w) => {
+                w.merge_returns += 1;
+                w.merge_returns
+            }
+            None => {
+                self.merge_returns += 1;
+                self.merge_returns
+            }
+        }
     }
 
     /// Bring `waves` in line with the issues and pull requests: one entry per wave of the task
