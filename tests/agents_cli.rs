@@ -4,6 +4,7 @@
 #![cfg(unix)]
 
 mod engine_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 

@@ -3,6 +3,7 @@
 #![cfg(unix)]
 
 mod engine_support;
+mod support;
 
 use engine_support::{PHASES, Repo, intake_fixture};
 use predicates::prelude::*;

@@ -333,16 +333,10 @@ fn hotfix(health: Option<&str>, script: &[&str]) -> Repo {
         script.join("\n") + "\n",
     )
     .unwrap();
-    repo.factory_with_agents()
-        .args([
-            "intake",
-            "--request",
-            "Checkout returns 500 for every order since the last release",
-            "--class",
-            "hotfix",
-        ])
-        .assert()
-        .success();
+    repo.intake(
+        "Checkout returns 500 for every order since the last release",
+        "hotfix",
+    );
     repo
 }
 
@@ -586,16 +580,7 @@ fn a_run_cut_into_one_job_per_phase_resumes_at_the_right_wave() {
         WAVES_SCRIPT.join("\n") + "\n",
     )
     .unwrap();
-    repo.factory_with_agents()
-        .args([
-            "intake",
-            "--request",
-            "Let users reset their password by e-mail",
-            "--class",
-            "feature",
-        ])
-        .assert()
-        .success();
+    repo.intake("Let users reset their password by e-mail", "feature");
     for phase in [
         "strategic_plan",
         "issue_creation",
@@ -656,16 +641,7 @@ fn a_merge_whose_route_asks_for_verification_with_nothing_to_run_says_so() {
     // A hotfix whose change came from elsewhere (a person, or an implementation program of the
     // team's own), with no validation commands and no health check configured.
     let repo = Repo::new();
-    repo.factory()
-        .args([
-            "intake",
-            "--request",
-            "Checkout returns 500 for every order",
-            "--class",
-            "hotfix",
-        ])
-        .assert()
-        .success();
+    repo.intake("Checkout returns 500 for every order", "hotfix");
     repo.factory()
         .args(["issues", "create", "--inline"])
         .assert()

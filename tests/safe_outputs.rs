@@ -216,18 +216,7 @@ fn secrets_in_a_request_never_reach_the_state_the_reports_or_the_forge() {
     let token = "ghp_Zx9QmW2rT5yU8iO1pA4sD7fG0hJ3kL6zX9cV";
     let aws = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8s3kT2pLx9";
     let repo = Repo::new();
-    repo.factory()
-        .args([
-            "intake",
-            "--request",
-            &format!(
-                "Checkout returns 500 since the deploy; the logs show token {token} and aws_secret_access_key={aws} in the config"
-            ),
-            "--class",
-            "hotfix",
-        ])
-        .assert()
-        .success();
+    repo.intake(&format!("Checkout returns 500 since the deploy; the logs show token {token} and aws_secret_access_key={aws} in the config"), "hotfix");
     repo.factory()
         .args(["issues", "create", "--inline"])
         .assert()

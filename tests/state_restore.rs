@@ -2,12 +2,15 @@
 //! agent job gives back `.factory/` and nothing else. The probes are the archives an attacker
 //! would hand on: a git hook, a git config, links, `..` and absolute names.
 #![cfg(unix)]
+
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use predicates::prelude::*;
+use support::{factory_in as factory, git};
 
 /// An archive holding `members`: (name written into the header as it is, content) for files,
 /// and (name, target) for symbolic links.
@@ -37,17 +40,6 @@ fn archive(dir: &Path, files: &[(&str, &str)], links: &[(&str, &str)]) -> PathBu
     }
     b.finish().unwrap();
     path
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = StdCommand::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
 }
 
 #[test]
@@ -81,9 +73,6 @@ fn a_state_archive_restores_its_files() {
         0o755
     );
 }
-
-use std::os::unix::fs::PermissionsExt;
-use support::factory_in as factory;
 
 /// What a probe is, its files, its links and the refusal expected.
 type Probe = (

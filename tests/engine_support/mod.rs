@@ -3,8 +3,10 @@
 //! or a forge.
 #![allow(dead_code)]
 
+// The test file declares `mod support;` beside this module.
+pub use super::support::git;
+
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -160,14 +162,4 @@ impl Repo {
             .iter()
             .any(|e| e["phase"] == phase && e["action"] == action && e["status"] == status)
     }
-}
-
-pub fn git(dir: &Path, args: &[&str]) {
-    let ok = StdCommand::new("git")
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
 }

@@ -148,14 +148,13 @@ impl Repo {
 
     /// `factory intake` for the feature request the forge tests share.
     fn intake_feature(&self) {
+        self.intake("Add password reset by e-mail", "feature");
+    }
+
+    /// `factory intake` of `request` as `class`, which must start a session.
+    pub fn intake(&self, request: &str, class: &str) {
         self.factory()
-            .args([
-                "intake",
-                "--request",
-                "Add password reset by e-mail",
-                "--class",
-                "feature",
-            ])
+            .args(["intake", "--request", request, "--class", class])
             .assert()
             .success();
     }
