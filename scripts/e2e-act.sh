@@ -439,8 +439,12 @@ if run_act waves-left workflow_dispatch .github/workflows/feature.yml "$work/age
 fi
 grep -q '\[pipeline/factory/more waves than stages *\].*Job failed' "$work/waves-left.log" \
   || { show_log waves-left; fail "the waves_left job did not fail"; }
-grep -q "::error title=factory::the plan has more waves than factory.yml's 3 wave stages: wave 4" "$work/waves-left.log" \
-  || fail "the waves_left job did not say which wave was left"
+# The wave number comes from wave_3's outputs. act keys the jobs of a reusable workflow called
+# three times by job name, so now and then it hands a stage the outputs of an earlier stage's
+# merge job; which wave is left is checked against the saved session below instead.
+grep -qE "::error title=factory::the plan has more waves than factory.yml's 3 wave stages: wave [0-9]+ and any after it did not run" "$work/waves-left.log" \
+  || { grep -F 'more waves than stages' "$work/waves-left.log" >&2 || true
+       fail "the waves_left job did not say which wave was left"; }
 grep -q '8 completion' "$work/waves-left.log" && fail "completion ran with a wave left"
 [ "$(cat "$many/count")" = 10 ] || fail "the fake agents were called $(cat "$many/count" 2>/dev/null) times, not 10"
 for w in 1 2 3; do

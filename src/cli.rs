@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands;
+use crate::commands::{self, Outcome};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -93,23 +93,6 @@ pub enum Command {
     State(commands::state::StateCommand),
 }
 
-/// What a command reports when it finished without an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Everything checked is clean or valid: exit 0.
-    Clean,
-    /// Findings at or above the threshold, or an invalid contract: exit 1.
-    Findings,
-}
-
-impl From<Outcome> for ExitCode {
-    fn from(outcome: Outcome) -> Self {
-        match outcome {
-            Outcome::Clean => ExitCode::SUCCESS,
-            Outcome::Findings => ExitCode::from(1),
-        }
-    }
-}
 
 /// Exit code for usage, input and environment errors.
 pub const EXIT_ERROR: u8 = 2;
@@ -125,7 +108,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { EXIT_ERROR } else { 0 });
         }
     };
-    match commands::run(cli.command) {
+    match dispatch(cli.command) {
         Ok(outcome) => outcome.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -141,5 +124,38 @@ fn restore_sigpipe() {
     // SAFETY: setting a signal disposition to its default before any thread starts.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Run one parsed command.
+fn dispatch(command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Validate(args) => commands::validate::run(args),
+        Command::Schema(cmd) => commands::schema::run(cmd),
+        Command::Preflight(args) => commands::preflight::run(*args),
+        Command::Rules(cmd) => commands::rules::run(cmd),
+        Command::Workflow(cmd) => commands::workflow::run(cmd),
+        Command::Intake(args) => commands::intake::run(*args),
+        Command::Run(args) => commands::run::run(*args),
+        Command::Doctor(args) => commands::doctor::run(args),
+        Command::Status(args) => commands::status::run(args),
+        Command::Log(args) => commands::log::run(args),
+        Command::Evals(args) => commands::evals::run(args),
+        Command::Plan(cmd) => commands::plan::run(cmd),
+        Command::Review(args) => commands::review::run(*args),
+        Command::Complete(args) => commands::complete::run(args),
+        Command::Scorecard(args) => commands::scorecard::run(args),
+        Command::Lessons(args) => commands::lessons::run(args),
+        Command::Packs(cmd) => commands::packs::run(cmd),
+        Command::Issues(cmd) => commands::issues::run(cmd),
+        Command::Pr(cmd) => commands::pr::run(cmd),
+        Command::Merge(args) => commands::merge::run(args),
+        Command::Verify(args) => commands::verify::run(args),
+        Command::Dashboard(args) => commands::dashboard::run(args),
+        Command::Report(args) => commands::report::run(args),
+        Command::Init(args) => commands::init::run(args),
+        Command::Implement(args) => commands::implement::run(args),
+        Command::Apply(args) => commands::apply::run(args),
+        Command::State(cmd) => commands::state::run(cmd),
     }
 }

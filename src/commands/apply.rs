@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::commands::intake::open;
 
 #[derive(Debug, Args)]

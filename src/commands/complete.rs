@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::scorecard::{CompleteOptions, ForgeHook, complete};
 use crate::state::{PhaseStatus, StateDir};
 use crate::workflow::PhaseName;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::dashboard::{Options, serve};
 
 #[derive(Debug, Args)]

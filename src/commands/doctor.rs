@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::intake::setup::{self, SetupCheck};
 
 #[derive(Debug, clap::Args)]

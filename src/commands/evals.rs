@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::evals::{self, Config, report};
 
 #[derive(Debug, clap::Args)]

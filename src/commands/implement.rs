@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::commands::intake::open;
 use crate::forge::{open_forge, phases::repo_for};
 use crate::implement::{self, ImplementError, Options, record::Record};

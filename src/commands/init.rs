@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::init::{Action, MANIFEST, Status, apply, inspect, plan};
 
 #[derive(Debug, Args)]

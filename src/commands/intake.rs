@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::commands::state_dir;
 use crate::intake::IntakeRequest;
 use crate::phases::intake::start_session;

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::lessons::{self, Lesson, Store};
 use crate::state::{StateDir, write_atomic};
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail};
 use clap::Args;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::commands::status::printable;
 use crate::state::log::{Event, parse_since, read_event_lines};
 use crate::state::redact::scrub_patterns;

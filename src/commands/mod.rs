@@ -29,38 +29,23 @@ pub mod validate;
 pub mod verify;
 pub mod workflow;
 
-use crate::cli::{Command, Outcome};
+use std::process::ExitCode;
 
-/// Run one parsed command.
-pub fn run(command: Command) -> anyhow::Result<Outcome> {
-    match command {
-        Command::Validate(args) => validate::run(args),
-        Command::Schema(cmd) => schema::run(cmd),
-        Command::Preflight(args) => preflight::run(*args),
-        Command::Rules(cmd) => rules::run(cmd),
-        Command::Workflow(cmd) => workflow::run(cmd),
-        Command::Intake(args) => intake::run(*args),
-        Command::Run(args) => run::run(*args),
-        Command::Doctor(args) => doctor::run(args),
-        Command::Status(args) => status::run(args),
-        Command::Log(args) => log::run(args),
-        Command::Evals(args) => evals::run(args),
-        Command::Plan(cmd) => plan::run(cmd),
-        Command::Review(args) => review::run(*args),
-        Command::Complete(args) => complete::run(args),
-        Command::Scorecard(args) => scorecard::run(args),
-        Command::Lessons(args) => lessons::run(args),
-        Command::Packs(cmd) => packs::run(cmd),
-        Command::Issues(cmd) => issues::run(cmd),
-        Command::Pr(cmd) => pr::run(cmd),
-        Command::Merge(args) => merge::run(args),
-        Command::Verify(args) => verify::run(args),
-        Command::Dashboard(args) => dashboard::run(args),
-        Command::Report(args) => report::run(args),
-        Command::Init(args) => init::run(args),
-        Command::Implement(args) => implement::run(args),
-        Command::Apply(args) => apply::run(args),
-        Command::State(cmd) => state::run(cmd),
+/// What a command reports when it finished without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything checked is clean or valid: exit 0.
+    Clean,
+    /// Findings at or above the threshold, or an invalid contract: exit 1.
+    Findings,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Clean => ExitCode::SUCCESS,
+            Outcome::Findings => ExitCode::from(1),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::packs;
 
 #[derive(Debug, Subcommand)]

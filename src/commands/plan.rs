@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::agents::strategic::{self, PlanInput};
 use crate::agents::tactical;
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::forge::open_forge;
 use crate::forge::phases::repo_for;
 use crate::forge::tactical::{PlanIssue, plan_issue};

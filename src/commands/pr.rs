@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::commands::intake::open;
 use crate::forge::{open_forge, phases::repo_for, pr};
 

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::findings::FailOn;
 use crate::findings::render::{self, Format, Report, RuleDoc};
 use crate::preflight::baseline::Baseline;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::Args;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::dashboard::data::{load_session, snapshot};
 use crate::dashboard::tail::LogTail;
 use crate::dashboard::{Which, page};

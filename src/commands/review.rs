@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::forge::open_forge;
 use crate::forge::phases::repo_for;
 use crate::preflight::scope::Scope;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::preflight::rules::{self, RuleMeta};
 use crate::preflight::{scope, suppress};
 

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::commands::validate::Format;
 use crate::contracts::Contract;
 

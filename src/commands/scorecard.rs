@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use serde_json::{Value, json};
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::scorecard::history::{self, COMPONENTS, component, trend};
 use crate::state::StateDir;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::state::StateDir;
 use crate::state::merge::{self, MergeError, MergeReport, Options};
 

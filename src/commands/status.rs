@@ -6,7 +6,7 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::state::report::{first_line, outcome};
 use crate::state::{Session, StateDir};
 use crate::workflow::PhaseName;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::contracts::{self, Context, Contract, Violation, input};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::commands::intake::open;
 use crate::forge::recurrence::Recorded;
 use crate::forge::{open_forge, phases::repo_for, verify};

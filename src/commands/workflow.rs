@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
-use crate::cli::Outcome;
+use super::Outcome;
 use crate::commands::state_dir;
 use crate::workflow::load::{self, OVERRIDE_FILE, WorkflowError, shown};
 use crate::workflow::{ArtifactPath, ChangeClass, Workflow};
