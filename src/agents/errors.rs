@@ -149,7 +149,7 @@ fn retry_after(lower: &str) -> Option<Duration> {
 }
 
 pub(crate) fn first_line(text: &str) -> String {
-    let line = crate::state::report::first_line(text, 300);
+    let line = crate::util::text::first_line(text, 300);
     if line.is_empty() {
         "no message".into()
     } else {

@@ -21,31 +21,9 @@ use serde_json::{Value, json};
 
 pub use errors::AgentError;
 
+pub use crate::workflow::Role;
 use crate::workflow::{AdapterKind, AgentRole, Backoff, Workflow};
 
-/// What an agent is asked to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Planner,
-    Implementer,
-    Reviewer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Planner => "planner",
-            Role::Implementer => "implementer",
-            Role::Reviewer => "reviewer",
-        }
-    }
-
-    /// Planners and reviewers read; only the implementer writes to the working tree.
-    pub fn writes(self) -> bool {
-        self == Role::Implementer
-    }
-}
 
 /// One invocation.
 #[derive(Debug, Clone)]

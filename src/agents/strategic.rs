@@ -117,7 +117,7 @@ pub fn write(path: &Path, plan: &Value) -> anyhow::Result<()> {
     // An agent's plan is stored with secret-looking values masked.
     let mut plan = plan.clone();
     crate::state::redact::scrub_json(&mut plan);
-    crate::forge::markers::neutralise_json(&mut plan);
+    crate::util::markers::neutralise_json(&mut plan);
     let text = serde_json::to_string_pretty(&plan).expect("a Value serialises") + "\n";
     crate::state::write_atomic(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))

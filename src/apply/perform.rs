@@ -165,7 +165,7 @@ fn refuse(state: &StateDir, path: &Path, err: &ApplyError) -> Result<(), ApplyEr
                 detail: detail.clone(),
             });
         })?;
-        state.write_report()?;
+        crate::report::write(&state)?;
     }
     Ok(())
 }
@@ -262,7 +262,7 @@ fn review(
         .iter()
         .map(|c| {
             let mut c = c.clone();
-            c.body = crate::forge::markers::neutralise(&c.body);
+            c.body = crate::util::markers::neutralise(&c.body);
             c
         })
         .collect();
@@ -302,14 +302,14 @@ fn review(
 fn guard_markers(body: &str, own: &[String]) -> String {
     let (first, rest) = body.split_once('\n').unwrap_or((body, ""));
     if own.iter().any(|m| first.trim() == m) {
-        let rest = crate::forge::markers::neutralise(rest);
+        let rest = crate::util::markers::neutralise(rest);
         if body.contains('\n') {
             format!("{first}\n{rest}")
         } else {
             first.to_string()
         }
     } else {
-        crate::forge::markers::neutralise(body)
+        crate::util::markers::neutralise(body)
     }
 }
 
@@ -337,8 +337,8 @@ fn comment(
         });
     }
     let own = [
-        crate::forge::markers::review_summary(c.number),
-        crate::forge::markers::review_limit(c.number),
+        crate::util::markers::review_summary(c.number),
+        crate::util::markers::review_limit(c.number),
     ];
     let body = guard_markers(&c.body, &own);
     Ok(match marker_of(&body) {

@@ -47,7 +47,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         }
     }
     if !applied.is_empty() && state.load_session()?.is_some() {
-        state.write_report()?;
+        crate::report::write(&state)?;
     }
     Ok(Outcome::Clean)
 }

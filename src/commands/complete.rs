@@ -58,7 +58,7 @@ pub fn run(args: CompleteArgs) -> anyhow::Result<Outcome> {
         due
     })?;
     if marked {
-        state.write_report()?;
+        crate::report::write(&state)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&c.scorecard)?);

@@ -169,7 +169,7 @@ pub fn run(args: LessonsArgs) -> anyhow::Result<Outcome> {
                     file.display(),
                     e.line(),
                     e.column(),
-                    crate::state::without_position(&e)
+                    crate::util::errors::without_position(&e)
                 )
             })?;
             let items = match &doc {

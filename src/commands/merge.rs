@@ -26,7 +26,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Outcome> {
     }
     let forge = open_forge(&state, &repo_for(&state))?;
     let policy = merge::UpdatePolicy {
-        method: update_method(&workflow),
+        method: workflow.merge_update_method(),
         repo: repo_for(&state),
     };
     match merge::merge_pull_request(&state, forge.as_ref(), args.pr, Some(&policy))? {
@@ -51,15 +51,4 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Outcome> {
             Ok(Outcome::Findings)
         }
     }
-}
-
-/// `phases.merge.update` of the workflow, merge by default.
-pub fn update_method(
-    workflow: &crate::workflow::Workflow,
-) -> crate::workflow::config::UpdateMethod {
-    workflow
-        .phases
-        .get(&crate::workflow::PhaseName::Merge)
-        .and_then(|p| p.update)
-        .unwrap_or_default()
 }

@@ -47,7 +47,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
                 root.display()
             );
         }
-        let path = state.write_report().context("cannot write REPORT.md")?;
+        let path = crate::report::write(&state).context("cannot write REPORT.md")?;
         print!("{}", std::fs::read_to_string(&path)?);
         return Ok(Outcome::Clean);
     }

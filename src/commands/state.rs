@@ -65,10 +65,10 @@ pub fn run(cmd: StateCommand) -> anyhow::Result<Outcome> {
 
 fn merge_cmd(args: MergeArgs) -> anyhow::Result<Outcome> {
     let target = StateDir::new(super::state_dir(args.state_dir));
-    let report = match merge::merge(&Options {
+    let mut report = match merge::merge(&Options {
         base: args.base,
         copies: args.copies,
-        target,
+        target: target.clone(),
     }) {
         Ok(report) => report,
         Err(e) => {
@@ -81,6 +81,10 @@ fn merge_cmd(args: MergeArgs) -> anyhow::Result<Outcome> {
             return Err(e.into());
         }
     };
+    if report.report_stale {
+        crate::report::write(&target)?;
+        report.report_rendered = true;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -7,7 +7,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::Outcome;
-use crate::state::report::{first_line, outcome};
+use crate::report::outcome;
+use crate::util::text::first_line;
 use crate::state::{Session, StateDir};
 use crate::workflow::PhaseName;
 
@@ -66,7 +67,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-pub use crate::state::report::next_step;
+pub use crate::report::next_step;
 /// The session's spending, per phase, and its budget: for scripts and the actions' outputs.
 fn cost(workflow: &crate::workflow::Workflow, session: &Session) -> serde_json::Value {
     let total = crate::state::ledger::spent(session);

@@ -5,6 +5,7 @@ pub mod glob;
 pub mod input;
 mod registry;
 pub mod schema;
+pub mod scorecard_formula;
 pub mod semantic;
 
 pub use registry::Contract;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::tail::Entry;
-use crate::state::report::outcome;
+use crate::report::outcome;
 use crate::state::{PhaseStatus, Session, StateDir, parse_session};
 
 /// How many timeline entries a view returns at most (the newest ones).
@@ -177,7 +177,7 @@ pub fn session(root: &Path, which: &Which) -> Value {
         "updated_at": s.updated_at,
         "state": outcome(&s),
         "current_phase": current,
-        "next_step": crate::state::report::next_step(&s),
+        "next_step": crate::report::next_step(&s),
         "phases": phases,
         "counters": s.counters,
         "escalation": s.escalation,

@@ -160,21 +160,6 @@ struct Answer {
     text: String,
 }
 
-/// An error and its causes in one line (`client error (Connect): tcp connect error: ...`),
-/// each cause once. The OSV client renders its errors the same way.
-pub(crate) fn causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
 
 impl GithubForge {
     /// A forge for `repo` (`owner/name`) at `api`. Fails when `api` is not an http(s) URL or
@@ -212,7 +197,7 @@ impl GithubForge {
                 .set_connect_timeout(Some(CONNECT_TIMEOUT))
                 .build()
                 .map_err(|e| {
-                    ForgeError::Api(format!("cannot set up the GitHub client: {}", causes(&e)))
+                    ForgeError::Api(format!("cannot set up the GitHub client: {}", crate::util::errors::causes(&e)))
                 })?
         };
         Ok(GithubForge {
@@ -266,10 +251,10 @@ impl GithubForge {
                 .header(http::header::ACCEPT, accept);
             let request = client
                 .build_request(builder, payload)
-                .map_err(|e| causes(&e))?;
+                .map_err(|e| crate::util::errors::causes(&e))?;
             let response = client.execute(request).await.map_err(|e| {
                 // octocrab wraps transport failures as `Service Error: <cause>`.
-                let text = causes(&e);
+                let text = crate::util::errors::causes(&e);
                 text.strip_prefix("Service Error: ")
                     .map(str::to_string)
                     .unwrap_or(text)
@@ -1124,6 +1109,6 @@ mod tests {
             }
         }
         let e = Outer(std::io::Error::other("connection refused"));
-        assert_eq!(causes(&e), "client error (Connect): connection refused");
+        assert_eq!(crate::util::errors::causes(&e), "client error (Connect): connection refused");
     }
 }

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Forge, ForgeError, Issue, NewIssue, State, SubIssueLink, TextKind, markers};
+use super::{Forge, ForgeError, Issue, NewIssue, State, SubIssueLink, TextKind};
+use crate::util::markers;
 use crate::contracts::{self, Contract};
-use crate::intake::sanitize;
+use crate::util::sanitize;
 use crate::state::{IssueRef, Session, StateDir};
 use crate::templates::{TemplateError, Templates};
 use crate::workflow::{ChangeClass, branch::branch_name};
@@ -117,7 +118,7 @@ pub fn load_plan(state: &StateDir) -> Result<Plan, IssuesError> {
     })?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| IssuesError::BadPlan {
         path: format!("{shown}:{}:{}", e.line(), e.column()),
-        message: format!("not valid JSON: {}", crate::state::without_position(&e)),
+        message: format!("not valid JSON: {}", crate::util::errors::without_position(&e)),
     })?;
     let violations = contracts::validate(Contract::StrategicPlan, &value, Default::default());
     if !violations.is_empty() {

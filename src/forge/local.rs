@@ -104,7 +104,7 @@ impl LocalForge {
                 path: path.to_path_buf(),
                 line: e.line(),
                 column: e.column(),
-                message: crate::state::without_position(&e),
+                message: crate::util::errors::without_position(&e),
             })
     }
 

@@ -11,7 +11,6 @@ pub mod git;
 pub mod github;
 pub mod issues;
 pub mod local;
-pub mod markers;
 pub mod merge;
 pub mod phases;
 pub mod pr;

@@ -9,7 +9,8 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 use super::issues::{self, Plan, Task, code, line, prose};
-use super::{Forge, ForgeError, NewPullRequest, PullRequest, State, markers};
+use super::{Forge, ForgeError, NewPullRequest, PullRequest, State};
+use crate::util::markers;
 use crate::state::{PullRequestRef, Session, StateDir};
 use crate::templates::{TemplateError, Templates};
 use crate::workflow::branch::branch_name;
@@ -234,7 +235,7 @@ fn read_evidence(path: &Path) -> Result<Value, PrError> {
     } else {
         text.into_owned()
     };
-    let clean = crate::state::redact::scrub(&crate::intake::sanitize::sanitize(
+    let clean = crate::state::redact::scrub(&crate::util::sanitize::sanitize(
         &tail,
         EVIDENCE_MAX_CHARS + 100,
     ))

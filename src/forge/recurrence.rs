@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::markers::{self, Recurrence};
+use crate::util::markers::{self, Recurrence};
 use super::{Forge, ForgeError, Issue, State};
 use crate::state::{EscalationReason, StateDir, now};
 use crate::workflow::PhaseName;

@@ -279,7 +279,7 @@ fn failed(
         work.number,
         opts.attempt,
         reason.describe(),
-        crate::intake::sanitize::sanitize(&crate::state::redact::scrub(&detail), 6_000)
+        crate::util::sanitize::sanitize(&crate::state::redact::scrub(&detail), 6_000)
             .replace("```", "'''"),
         work.branch,
         validation::evidence_rel(work.number),

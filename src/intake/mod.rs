@@ -10,7 +10,6 @@
 
 pub mod classify;
 pub mod payload;
-pub mod sanitize;
 pub mod setup;
 
 use std::io::Read;
@@ -24,6 +23,7 @@ pub use classify::{ClassSource, Classification, classify};
 pub use payload::{Drift, Incident, Normalised, PayloadError, PayloadFormat};
 pub use setup::{SetupCheck, check_setup};
 
+use crate::util::sanitize;
 use crate::workflow::{ChangeClass, Trigger};
 
 /// The contract version this module writes.
@@ -62,12 +62,7 @@ pub struct PayloadInfo {
     pub bytes: u64,
 }
 
-/// A heuristics pack that applies (filled by the pack loader, not by [`build`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PackMatch {
-    pub name: String,
-    pub reason: String,
-}
+pub use crate::packs::PackMatch;
 
 /// The intake record; serialises to a document valid against `Contract::Intake`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

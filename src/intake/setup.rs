@@ -346,7 +346,7 @@ fn version(exe: &Path, env: &SetupEnv) -> Result<String, String> {
     }
     let text = String::from_utf8_lossy(&out);
     let line =
-        crate::intake::sanitize::field(text.lines().find(|l| !l.trim().is_empty()).unwrap_or(""));
+        crate::util::sanitize::field(text.lines().find(|l| !l.trim().is_empty()).unwrap_or(""));
     if line.is_empty() {
         Err("`--version` printed nothing".into())
     } else {

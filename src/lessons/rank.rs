@@ -10,7 +10,7 @@ use crate::contracts::glob::{Scope, overlap};
 use super::{Lesson, LessonError, Store};
 
 /// Lessons handed to a planning or review prompt, by default.
-pub const DEFAULT_K: usize = 5;
+pub const DEFAULT_K: usize = crate::workflow::config::LESSONS_IN_PROMPT;
 
 /// How much one lesson matters for a plan; 0 means not relevant at all.
 pub fn relevance(l: &Lesson, scope: Option<&Scope>, pack_tags: &[String], now: Timestamp) -> f64 {

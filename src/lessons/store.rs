@@ -85,7 +85,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Lesson, LessonError> {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: crate::state::without_position(&e),
+        message: crate::util::errors::without_position(&e),
     })?;
     check(&value).map_err(|problems| LessonError::Invalid {
         path: path.to_path_buf(),

@@ -2,11 +2,11 @@
 //! repository's files and package names (`detect.dependencies`) looked up in its manifests
 //! (package.json, Cargo.toml, requirements*.txt, pyproject.toml, go.mod).
 
+use super::PackMatch;
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::contracts::glob::Scope;
-use crate::intake::PackMatch;
 
 use super::{Pack, PackError, bundled, find};
 

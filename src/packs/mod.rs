@@ -11,6 +11,13 @@ use crate::contracts::{self, Contract};
 
 pub use detect::{detect, for_intake};
 
+/// A heuristics pack that applies to a repository, and why (stored in the intake record).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PackMatch {
+    pub name: String,
+    pub reason: String,
+}
+
 /// The packs built into the binary: file name, contents.
 pub const BUNDLED: &[(&str, &str)] = &[
     (
@@ -74,7 +81,7 @@ impl Pack {
             path: source.to_string(),
             line: e.line(),
             column: e.column(),
-            message: crate::state::without_position(&e),
+            message: crate::util::errors::without_position(&e),
         })?;
         let violations = contracts::validate(Contract::HeuristicsPack, &doc, Default::default());
         if !violations.is_empty() {

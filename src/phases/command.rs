@@ -170,7 +170,7 @@ fn suffix(output: &str) -> String {
 }
 
 fn first_line(text: &str) -> Option<String> {
-    Some(crate::state::report::first_line(text, 200)).filter(|l| !l.is_empty())
+    Some(crate::util::text::first_line(text, 200)).filter(|l| !l.is_empty())
 }
 
 /// Work the phase sends back: `{"send_back": "<earlier phase>", "detail": "..."}` in the

@@ -36,7 +36,7 @@ impl Phase for Merge {
             });
         };
         let policy = merge::UpdatePolicy {
-            method: crate::commands::merge::update_method(ctx.workflow),
+            method: ctx.workflow.merge_update_method(),
             repo: repo.clone(),
         };
         let mut refusals = Vec::new();

@@ -282,7 +282,7 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
     }
     // The reviewer may quote what it saw: stored and posted with secret-looking values masked.
     crate::state::redact::scrub_json(&mut review);
-    crate::forge::markers::neutralise_json(&mut review);
+    crate::util::markers::neutralise_json(&mut review);
     let path = state
         .write_artifact(&format!("reviews/{}-{}.json", r.number, r.cycle), &review)
         .map_err(anyhow::Error::from)?;

@@ -20,8 +20,9 @@ use super::ledger::{Counts, Inline, Ledger, Status};
 use crate::forge::issues::{code, line};
 use crate::forge::{
     Comment, Forge, ForgeError, InlineComment, NewReview, PostedReview, ReviewEvent, Side,
-    TextKind, markers,
+    TextKind,
 };
+use crate::util::markers;
 use crate::preflight::diff::{LineKind, parse_str};
 use crate::state::StateDir;
 use crate::workflow::config::InlineSeverity;

@@ -145,7 +145,7 @@ pub fn run(
                 ),
                 None,
             );
-            state.write_report()?;
+            crate::report::write(&state)?;
             return Ok(RunResult::Completed);
         };
         if let Some(only) = opts.only
@@ -174,13 +174,13 @@ pub fn run(
         }
         match outcome {
             Some(stop) => {
-                state.write_report()?;
+                crate::report::write(&state)?;
                 return Ok(stop);
             }
             // Deferred writes: the next phase would read what `factory apply` has not written
             // yet, so the run stops here.
             None if opts.only.is_some() || !crate::apply::outbox::pending(state).is_empty() => {
-                state.write_report()?;
+                crate::report::write(&state)?;
                 return Ok(RunResult::PhaseDone {
                     phase,
                     already: false,
@@ -782,7 +782,7 @@ fn fail_reason(phase: PhaseName) -> EscalationReason {
 }
 
 fn first_line(text: &str) -> String {
-    crate::state::report::first_line(text, 300)
+    crate::util::text::first_line(text, 300)
 }
 
 /// Stop the pipeline for a human: the record goes to session.json, the log and REPORT.md.
@@ -801,7 +801,7 @@ fn escalate(
         detail.clone(),
         Some(format!("{reason}: {}", reason.describe())),
     );
-    state.write_report()?;
+    crate::report::write(&state)?;
     Ok(RunResult::NeedsHuman {
         phase,
         reason,

@@ -9,7 +9,7 @@
 //! escaped defects = `escaped-defect` events; regressions = failed `verify` events plus the
 //! session's recurrences.
 
-use crate::state::log::vocab::INVOKE_AGENT;
+use crate::state::log::agent_usage;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use crate::contracts::{self, Contract};
 use crate::intake::PackMatch;
 use crate::state::log::{self, Event};
-use crate::state::report::first_line;
+use crate::util::text::first_line;
 use crate::state::{PhaseStatus, Session, StateDir};
 use crate::workflow::PhaseName;
 
@@ -143,7 +143,7 @@ pub fn read_reviews(dir: &Path) -> Result<Vec<(PathBuf, Value)>, ScorecardError>
                     "line {}, column {}: {}",
                     e.line(),
                     e.column(),
-                    crate::state::without_position(&e)
+                    crate::util::errors::without_position(&e)
                 ),
             })?;
         let v = contracts::validate(Contract::ReviewOutput, &value, Default::default());
@@ -363,51 +363,6 @@ pub fn scorecard(rec: &SessionRecord, lessons_generated: u64, now: Timestamp) ->
     card
 }
 
-/// Tokens and cost reported by `invoke_agent` events (`refs.input_tokens` + `refs.output_tokens`,
-/// `refs.cost_usd`), one per agent CLI call.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct AgentUsage {
-    pub tokens_total: u64,
-    pub tokens_planning: u64,
-    pub tokens_implementation: u64,
-    pub tokens_review: u64,
-    pub cost_usd: f64,
-    /// Per agent (the event's `tool`): tokens, cost, runs.
-    pub per_agent: BTreeMap<String, (u64, f64, u64)>,
-}
-
-pub fn agent_usage(events: &[Event]) -> AgentUsage {
-    let mut u = AgentUsage::default();
-    for e in events
-        .iter()
-        .filter(|e| e.action == INVOKE_AGENT && e.status == "ok")
-    {
-        let tokens =
-            refs_u64(e, "input_tokens").unwrap_or(0) + refs_u64(e, "output_tokens").unwrap_or(0);
-        let cost = e
-            .refs
-            .get("cost_usd")
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0)
-            .max(0.0);
-        u.tokens_total += tokens;
-        u.cost_usd += cost;
-        match e.phase.as_deref() {
-            Some("strategic_plan" | "issue_creation" | "tactical_plan") => {
-                u.tokens_planning += tokens
-            }
-            Some("implementation") => u.tokens_implementation += tokens,
-            Some("code_review") => u.tokens_review += tokens,
-            _ => {}
-        }
-        let agent = e.tool.clone().unwrap_or_else(|| "agent".into());
-        let entry = u.per_agent.entry(agent).or_default();
-        entry.0 += tokens;
-        entry.1 += cost;
-        entry.2 += 1;
-    }
-    u
-}
 
 /// Validate a scorecard against its contract (schema and SC001/SC002).
 pub fn check(card: &Value) -> Result<(), ScorecardError> {

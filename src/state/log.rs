@@ -5,6 +5,7 @@
 //! line with a single write while holding an exclusive lock on the file, so lines from
 //! concurrent processes never interleave. Other tracing output goes to stderr only.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -412,7 +413,7 @@ pub fn read_event_lines(path: &Path) -> Result<Vec<(usize, String, Event)>, Stat
         let event: Event = serde_json::from_str(text).map_err(|e| {
             bad(format!(
                 "{} (column {})",
-                super::without_position(&e),
+                crate::util::errors::without_position(&e),
                 e.column()
             ))
         })?;
@@ -449,6 +450,52 @@ pub fn parse_since(text: &str, now: Timestamp) -> Result<Timestamp, String> {
         .map(SignedDuration::from_secs)
         .ok_or_else(usage)?;
     now.checked_sub(back).map_err(|_| usage())
+}
+
+/// Tokens and cost reported by `invoke_agent` events (`refs.input_tokens` + `refs.output_tokens`,
+/// `refs.cost_usd`), one per agent CLI call.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct AgentUsage {
+    pub tokens_total: u64,
+    pub tokens_planning: u64,
+    pub tokens_implementation: u64,
+    pub tokens_review: u64,
+    pub cost_usd: f64,
+    /// Per agent (the event's `tool`): tokens, cost, runs.
+    pub per_agent: BTreeMap<String, (u64, f64, u64)>,
+}
+
+pub fn agent_usage(events: &[Event]) -> AgentUsage {
+    let mut u = AgentUsage::default();
+    for e in events
+        .iter()
+        .filter(|e| e.action == vocab::INVOKE_AGENT && e.status == "ok")
+    {
+        let tokens =
+            e.refs.get("input_tokens").and_then(Value::as_u64).unwrap_or(0) + e.refs.get("output_tokens").and_then(Value::as_u64).unwrap_or(0);
+        let cost = e
+            .refs
+            .get("cost_usd")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
+            .max(0.0);
+        u.tokens_total += tokens;
+        u.cost_usd += cost;
+        match e.phase.as_deref() {
+            Some("strategic_plan" | "issue_creation" | "tactical_plan") => {
+                u.tokens_planning += tokens
+            }
+            Some("implementation") => u.tokens_implementation += tokens,
+            Some("code_review") => u.tokens_review += tokens,
+            _ => {}
+        }
+        let agent = e.tool.clone().unwrap_or_else(|| "agent".into());
+        let entry = u.per_agent.entry(agent).or_default();
+        entry.0 += tokens;
+        entry.1 += cost;
+        entry.2 += 1;
+    }
+    u
 }
 
 #[cfg(test)]

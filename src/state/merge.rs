@@ -145,6 +145,9 @@ pub struct MergeReport {
     pub counters: Option<Counters>,
     /// REPORT.md was rendered again from the merged state.
     pub report_rendered: bool,
+    /// The merge changed what REPORT.md shows: the caller renders it again.
+    #[serde(skip)]
+    pub report_stale: bool,
     /// The merged session stopped for a human: the command exits 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Escalation>,
@@ -289,6 +292,7 @@ pub fn merge(opts: &Options) -> Result<MergeReport, MergeError> {
         log_lines: 0,
         counters: None,
         report_rendered: false,
+        report_stale: false,
         escalation: None,
         ignored: Vec::new(),
     };
@@ -431,7 +435,7 @@ pub fn merge(opts: &Options) -> Result<MergeReport, MergeError> {
                 path: dir.join(rel),
                 line: e.line(),
                 column: e.column(),
-                message: super::without_position(&e),
+                message: crate::util::errors::without_position(&e),
             })
         };
         let bv = b.map(|x| parse(x, &opts.base)).transpose()?;
@@ -575,10 +579,8 @@ pub fn merge(opts: &Options) -> Result<MergeReport, MergeError> {
             super::log::append_event(&target.log_path(), &event)?;
         }
     }
-    if rerender && session.is_some() {
-        target.write_report()?;
-        report.report_rendered = true;
-    }
+    // REPORT.md is rendered again by the caller (the report module sits above the state).
+    report.report_stale = rerender && session.is_some();
     Ok(report)
 }
 
@@ -632,7 +634,7 @@ fn merge_log(
                 message,
             };
             let ts = serde_json::from_slice::<Value>(raw)
-                .map_err(|e| format!("not JSON: {}", super::without_position(&e)))
+                .map_err(|e| format!("not JSON: {}", crate::util::errors::without_position(&e)))
                 .and_then(|v| match v.get("ts").and_then(Value::as_str) {
                     Some(ts) => ts
                         .parse::<Timestamp>()

@@ -9,7 +9,6 @@ pub mod ledger;
 pub mod log;
 pub mod merge;
 pub mod redact;
-pub mod report;
 pub mod restore;
 pub mod session;
 
@@ -239,72 +238,6 @@ impl StateDir {
         Ok(path)
     }
 
-    /// Render REPORT.md from the session and the log, and write it atomically.
-    pub fn write_report(&self) -> Result<PathBuf, StateError> {
-        let session = self.load_session()?.ok_or_else(|| StateError::NoSession {
-            path: self.session_path(),
-        })?;
-        let log = self.log_path();
-        let events = if log.exists() {
-            log::read_events(&log)?
-        } else {
-            Vec::new()
-        };
-        let text = report::render_report_with(&session, &events, &self.report_extras(&session));
-        let path = self.report_path();
-        write_atomic(&path, text.as_bytes()).map_err(|e| StateError::io("write", &path, e))?;
-        Ok(path)
-    }
-
-    /// The completion sections of the report, from what exists on disk (best effort: a file
-    /// that cannot be read is left out of the report, never an error here).
-    fn report_extras(&self, session: &Session) -> report::ReportExtras {
-        let read =
-            |p: &Path| -> Option<Value> { serde_json::from_str(&fs::read_to_string(p).ok()?).ok() };
-        let scorecard = read(&self.scorecards_dir().join(format!("{}.json", session.id)));
-        let mut reviews: Vec<(PathBuf, Value)> = fs::read_dir(self.artifacts_dir().join("reviews"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .filter_map(|p| read(&p).map(|v| (p, v)))
-            .collect();
-        reviews.sort_by(|a, b| a.0.cmp(&b.0));
-        let packs = read(&self.artifacts_dir().join("intake.json"))
-            .and_then(|v| serde_json::from_value(v["packs"].clone()).ok())
-            .unwrap_or_default();
-        let ledger = read(
-            &self
-                .lessons_dir()
-                .join("sessions")
-                .join(format!("{}.json", session.id)),
-        );
-        let ids: Vec<String> = ledger
-            .iter()
-            .flat_map(|l| {
-                ["added", "seen"].into_iter().flat_map(move |k| {
-                    l[k].as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                })
-            })
-            .collect();
-        let lessons = crate::lessons::Store::new(self.lessons_dir())
-            .load()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|l| ids.contains(&l.id))
-            .collect();
-        report::ReportExtras {
-            scorecard,
-            reviews: reviews.into_iter().map(|(_, v)| v).collect(),
-            lessons,
-            packs,
-        }
-    }
 
     /// Take the exclusive session lock; it is released when the guard drops.
     fn lock(&self) -> Result<File, StateError> {
@@ -433,13 +366,6 @@ pub fn no_links_below(root: &Path, rel: &Path) -> Result<(), StateError> {
     Ok(())
 }
 
-pub(crate) fn without_position(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
 
 /// Parse and validate session bytes read from `path`.
 pub fn parse_session(path: &Path, bytes: &[u8]) -> Result<Session, StateError> {
@@ -447,7 +373,7 @@ pub fn parse_session(path: &Path, bytes: &[u8]) -> Result<Session, StateError> {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: without_position(&e),
+        message: crate::util::errors::without_position(&e),
     })?;
     check_session(path, &value)?;
     let bad_time = first_bad_timestamp(&value);
@@ -662,10 +588,10 @@ mod tests {
     #[test]
     fn report_is_written_from_the_session_and_the_log() {
         let (_tmp, state) = state();
-        assert!(state.write_report().is_err());
+        assert!(crate::report::write(&state).is_err());
         let s = session();
         state.save_new_session(&s).unwrap();
-        let path = state.write_report().unwrap();
+        let path = crate::report::write(&state).unwrap();
         assert_eq!(path, state.report_path());
         let text = fs::read_to_string(&path).unwrap();
         assert!(

@@ -214,11 +214,11 @@ impl Default for Agents {
 }
 
 impl Agents {
-    pub fn role(&self, role: crate::agents::Role) -> &AgentRole {
+    pub fn role(&self, role: Role) -> &AgentRole {
         match role {
-            crate::agents::Role::Planner => &self.planner,
-            crate::agents::Role::Implementer => &self.implementer,
-            crate::agents::Role::Reviewer => &self.reviewer,
+            Role::Planner => &self.planner,
+            Role::Implementer => &self.implementer,
+            Role::Reviewer => &self.reviewer,
         }
     }
 }
@@ -400,8 +400,11 @@ pub struct Limits {
     pub review_max_chunks: u32,
 }
 
+/// Lessons handed to a planning or review prompt, by default.
+pub const LESSONS_IN_PROMPT: usize = 5;
+
 fn default_lessons_in_prompt() -> u32 {
-    crate::lessons::DEFAULT_K as u32
+    LESSONS_IN_PROMPT as u32
 }
 fn default_review_chunk_bytes() -> u32 {
     120_000
@@ -460,6 +463,15 @@ pub struct EffectivePhase {
 }
 
 impl Workflow {
+    /// `phases.merge.update`: how a pull request behind its base is brought up to date (merge
+    /// by default).
+    pub fn merge_update_method(&self) -> UpdateMethod {
+        self.phases
+            .get(&PhaseName::Merge)
+            .and_then(|p| p.update)
+            .unwrap_or_default()
+    }
+
     /// The steps a class runs after intake.
     pub fn route(&self, class: ChangeClass) -> &[RouteStep] {
         self.routes.get(&class).map(Vec::as_slice).unwrap_or(&[])
@@ -517,5 +529,29 @@ mod tests {
         assert_eq!(b.delay(2), Duration::from_secs(60));
         assert_eq!(b.delay(3), Duration::from_secs(100));
         assert_eq!(b.delay(40), Duration::from_secs(100));
+    }
+}
+
+/// What an agent is asked to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Planner,
+    Implementer,
+    Reviewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Planner => "planner",
+            Role::Implementer => "implementer",
+            Role::Reviewer => "reviewer",
+        }
+    }
+
+    /// Planners and reviewers read; only the implementer writes to the working tree.
+    pub fn writes(self) -> bool {
+        self == Role::Implementer
     }
 }

@@ -9,7 +9,7 @@ pub mod load;
 
 pub use config::{
     AdapterKind, AgentRole, Agents, ArtifactPath, Backoff, Budget, EffectivePhase, OutputPaths,
-    Outputs, Price, RouteStep, Workflow,
+    Outputs, Price, Role, RouteStep, Workflow,
 };
 pub use load::{WorkflowError, default_workflow, load};
 

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::scorecard::{ScoreInputs, band, score};
+use crate::contracts::scorecard_formula::{ScoreInputs, band, score};
 
 use super::Violation;
 

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{Drift, PayloadError, Reader};
-use crate::intake::sanitize;
+use crate::util::sanitize;
 
 /// Normalise a drift report; every field is required.
 pub(crate) fn report(r: &Reader<'_>, doc: &Value) -> Result<Drift, PayloadError> {

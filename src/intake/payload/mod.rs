@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::sanitize;
+use crate::util::sanitize;
 use crate::contracts::input::{self, InputError};
 
 /// Larger payloads are refused: a webhook body is kilobytes, not megabytes.

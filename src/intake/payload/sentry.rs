@@ -56,7 +56,7 @@ pub(crate) fn event(r: &Reader<'_>, doc: &Value) -> Result<Incident, PayloadErro
                 .first()
                 .and_then(Value::as_str)
             {
-                Some(h) => format!("sentry:hash:{}", super::sanitize::field(h)),
+                Some(h) => format!("sentry:hash:{}", crate::util::sanitize::field(h)),
                 None => format!("sentry:event:{event_id}"),
             },
         },
@@ -130,7 +130,7 @@ fn custom_fingerprint(r: &Reader<'_>, doc: &Value) -> Result<Option<String>, Pay
         .opt_array(doc, "data.event.fingerprint")?
         .iter()
         .filter_map(Value::as_str)
-        .map(super::super::sanitize::field)
+        .map(crate::util::sanitize::field)
         .collect();
     if parts.is_empty()
         || parts
@@ -155,7 +155,7 @@ fn project(r: &Reader<'_>, doc: &Value, base: &str) -> Result<String, PayloadErr
         }
     }
     match r.get(doc, &format!("{base}.project")) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(super::super::sanitize::field(s)),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(crate::util::sanitize::field(s)),
         Some(Value::Number(n)) => Ok(format!("sentry project {n}")),
         _ => Ok("unknown".to_string()),
     }

@@ -12,7 +12,7 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use crate::forge::github::causes;
+use crate::util::errors::causes;
 
 use super::advisory::Advisory;
 use super::{AuditError, AuditOptions, PackageChange};

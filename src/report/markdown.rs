@@ -5,8 +5,9 @@
 
 use std::fmt::Write as _;
 
-use super::log::Event;
-use super::session::{PhaseStatus, Session};
+use crate::state::log::Event;
+use crate::state::{PhaseStatus, Session};
+use crate::util::text::first_line;
 
 /// What completion adds to the report, when it exists.
 #[derive(Debug, Clone, Default)]
@@ -223,10 +224,10 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
     // What the safe-outputs policy refused or changed in factory's forge writes.
     if events
         .iter()
-        .any(|e| e.action == super::log::vocab::SAFE_OUTPUT)
+        .any(|e| e.action == crate::state::log::vocab::SAFE_OUTPUT)
     {
         let _ = writeln!(out, "## Safe outputs\n");
-        if !event_table(&mut out, s, events, super::log::vocab::SAFE_OUTPUT) {
+        if !event_table(&mut out, s, events, crate::state::log::vocab::SAFE_OUTPUT) {
             let _ = writeln!(out, "None recorded.\n");
         }
     }
@@ -236,8 +237,8 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
         .filter(|e| e.sid.as_deref().is_none_or(|sid| sid == s.id))
         .cloned()
         .collect();
-    let usage = crate::scorecard::from_session::agent_usage(&ours);
-    let phases = super::ledger::by_phase(s);
+    let usage = crate::state::log::agent_usage(&ours);
+    let phases = crate::state::ledger::by_phase(s);
     if !usage.per_agent.is_empty() || !phases.is_empty() {
         let _ = writeln!(out, "## Cost and tokens\n");
     }
@@ -272,7 +273,7 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
                 sp.cost_usd
             );
         }
-        let total = super::ledger::spent(s);
+        let total = crate::state::ledger::spent(s);
         let _ = writeln!(
             out,
             "| total | {} | {} | {} | {} | {:.4} |\n",
@@ -439,17 +440,6 @@ pub fn outcome(s: &Session) -> String {
     }
 }
 
-/// The first line of `text`, cut to `max` characters with an ellipsis.
-pub fn first_line(text: &str, max: usize) -> String {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let line = line.trim();
-    if line.chars().count() <= max {
-        line.to_string()
-    } else {
-        let cut: String = line.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
 
 /// `1h 02m`, `3m 05s`, `4.2s`, `120ms`.
 pub fn format_duration(ms: i128) -> String {
@@ -507,7 +497,7 @@ pub fn next_step(s: &Session) -> String {
         if !e.detail.is_empty() {
             text.push_str(&format!(": {}", first_line(&e.detail, 200)));
         }
-        if e.reason == super::EscalationReason::ProductionInfrastructure {
+        if e.reason == crate::state::EscalationReason::ProductionInfrastructure {
             text.push_str("; once approved, run `factory run --resume --approve`");
         } else {
             text.push_str("; when resolved, run `factory run --resume --acknowledge`");

@@ -1,3 +1,6 @@
+//! The scorecard formula (docs/METRICS.md). It belongs to the scorecard contract: the contract
+//! check, the scorecard command and the reports all compute the score here.
+//!
 //! score = 100 − (review_cycles_avg − 1)·10 − retries·5 − critical·20 − important·5
 //!             − scope_violations·15 − escaped_defects·25 − post_merge_regressions·25
 //!             + lessons_extracted·2, rounded to the nearest integer and clamped to 0–100.

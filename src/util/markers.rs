@@ -1,7 +1,7 @@
 //! Hidden markers in issue and comment bodies: how a re-run finds what an earlier run made.
 //!
 //! A marker is an HTML comment, invisible when rendered. Untrusted text is sanitised before it
-//! goes into a body ([`crate::intake::sanitize`] removes every HTML comment), and agent text
+//! goes into a body ([`crate::util::sanitize`] removes every HTML comment), and agent text
 //! (plans, reviews, command output) has every `<!-- factory:` neutralised ([`neutralise`])
 //! before it is stored or posted, so only factory writes a marker. Markers are read only from
 //! what factory wrote: on GitHub, a comment by anyone but the issue's author (factory, which

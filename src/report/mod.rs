@@ -1,0 +1,81 @@
+//! REPORT.md and the one-line summaries `status` and the dashboard show, rendered from what the
+//! state directory holds (the session, the log, scorecards, reviews, lessons). The state module
+//! stores; this module reads and renders.
+
+mod markdown;
+
+pub use markdown::{ReportExtras, format_duration, next_step, outcome, render_report, render_report_with};
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::state::{Session, StateDir, StateError};
+
+/// Render REPORT.md from the session and the log, and write it atomically.
+pub fn write(state: &StateDir) -> Result<PathBuf, StateError> {
+    let session = state.load_session()?.ok_or_else(|| StateError::NoSession {
+        path: state.session_path(),
+    })?;
+    let log = state.log_path();
+    let events = if log.exists() {
+        crate::state::log::read_events(&log)?
+    } else {
+        Vec::new()
+    };
+    let text = render_report_with(&session, &events, &extras(state, &session));
+    let path = state.report_path();
+    crate::state::write_atomic(&path, text.as_bytes()).map_err(|e| StateError::io("write", &path, e))?;
+    Ok(path)
+}
+
+/// The completion sections of the report, from what exists on disk (best effort: a file
+/// that cannot be read is left out of the report, never an error here).
+fn extras(state: &StateDir, session: &Session) -> ReportExtras {
+    let read =
+        |p: &Path| -> Option<Value> { serde_json::from_str(&fs::read_to_string(p).ok()?).ok() };
+    let scorecard = read(&state.scorecards_dir().join(format!("{}.json", session.id)));
+    let mut reviews: Vec<(PathBuf, Value)> = fs::read_dir(state.artifacts_dir().join("reviews"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter_map(|p| read(&p).map(|v| (p, v)))
+        .collect();
+    reviews.sort_by(|a, b| a.0.cmp(&b.0));
+    let packs = read(&state.artifacts_dir().join("intake.json"))
+        .and_then(|v| serde_json::from_value(v["packs"].clone()).ok())
+        .unwrap_or_default();
+    let ledger = read(
+        &state
+            .lessons_dir()
+            .join("sessions")
+            .join(format!("{}.json", session.id)),
+    );
+    let ids: Vec<String> = ledger
+        .iter()
+        .flat_map(|l| {
+            ["added", "seen"].into_iter().flat_map(move |k| {
+                l[k].as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+            })
+        })
+        .collect();
+    let lessons = crate::lessons::Store::new(state.lessons_dir())
+        .load()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| ids.contains(&l.id))
+        .collect();
+    ReportExtras {
+        scorecard,
+        reviews: reviews.into_iter().map(|(_, v)| v).collect(),
+        lessons,
+        packs,
+    }
+}

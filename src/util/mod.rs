@@ -1,0 +1,8 @@
+//! Helpers every layer shares, with no knowledge of the pipeline: sanitising untrusted text,
+//! factory's hidden markers, one-line text, and error messages. Nothing here imports another
+//! module of the crate.
+
+pub mod errors;
+pub mod markers;
+pub mod sanitize;
+pub mod text;
