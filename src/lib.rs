@@ -6,6 +6,7 @@
 
 pub mod agents;
 pub mod apply;
+pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod contracts;

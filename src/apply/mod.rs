@@ -5,22 +5,16 @@
 //! (`outputs` in workflow.yaml: paths, branches, labels, caps, sanitising) and performs the
 //! writes itself, through the same `SafeForge` every direct write uses. Docs: docs/security.md.
 //!
-//! - [`mode`]: direct or deferred writes (`--defer-writes`, `FACTORY_WRITES=deferred`);
-//! - [`outbox`]: the artifacts, their order and the ledger of applied ones;
-//! - [`deferred`]: the forge a phase sees in deferred mode: reads from the state and git,
-//!   writes recorded in the outbox;
+//! - `crate::forge::deferred`: the forge a phase sees in deferred mode (reads from the state
+//!   and git, writes recorded in the outbox), the outbox and the mode;
 //! - [`policy`]: the allow-lists an artifact must pass;
 //! - [`perform`]: validating and performing one artifact, or every pending one.
 
-pub mod deferred;
-pub mod mode;
-pub mod outbox;
 pub mod perform;
 pub mod policy;
 
 use std::path::PathBuf;
 
-pub use mode::{WRITES_ENV, deferred_writes, set_deferred};
 pub use perform::{Applied, apply_file, apply_pending};
 
 /// Why an artifact could not be applied. `BadArtifact` and `Refused` stop the session for a

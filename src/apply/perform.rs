@@ -8,8 +8,8 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::ApplyError;
-use super::deferred::DeferredForge;
-use super::outbox::{self, Artifact, CommentWrite, Kind, Ledger, PullRequestWrite, ReviewWrite};
+use crate::forge::deferred::DeferredForge;
+use crate::forge::deferred::outbox::{self, Artifact, CommentWrite, Kind, Ledger, PullRequestWrite, ReviewWrite};
 use super::policy;
 use crate::contracts::{self, Contract};
 use crate::findings::Category;
@@ -17,7 +17,7 @@ use crate::forge::git::Git;
 use crate::forge::phases::repo_for;
 use crate::forge::pr::{self, OpenRequest, PrError};
 use crate::forge::{Forge, NewReview, select};
-use crate::implement::record::{self, Record, Status};
+use crate::artifacts::implementation::{self as record, Record, Status};
 use crate::state::{Escalation, EscalationReason, PhaseStatus, Session, StateDir};
 use crate::workflow::{PhaseName, Workflow};
 

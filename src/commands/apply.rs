@@ -39,7 +39,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         println!("nothing to apply: .factory/outbox/ has no pending artifact");
     }
     for a in &applied {
-        let name = crate::apply::outbox::file_name(&a.artifact);
+        let name = crate::forge::deferred::outbox::file_name(&a.artifact);
         if a.already {
             println!("{name}: {}", a.detail);
         } else {

@@ -8,7 +8,8 @@ use clap::Args;
 use super::Outcome;
 use crate::commands::intake::open;
 use crate::forge::{open_forge, phases::repo_for};
-use crate::implement::{self, ImplementError, Options, record::Record};
+use crate::artifacts::implementation::Record;
+use crate::implement::{self, ImplementError, Options};
 use crate::runner::PhaseOutcome;
 use crate::workflow::{AdapterKind, PhaseName};
 
@@ -35,7 +36,7 @@ pub fn run(args: ImplementArgs) -> anyhow::Result<Outcome> {
         .ok_or_else(|| ImplementError::NoSession(state.root().display().to_string()))?;
     crate::state::log::set_session(&session.id);
     // Deferred writes (a matrix job) are named for the phase they belong to.
-    crate::apply::mode::set_phase(PhaseName::Implementation.as_str());
+    crate::forge::deferred::mode::set_phase(PhaseName::Implementation.as_str());
     let repo = repo_for(&state);
     let forge = open_forge(&state, &repo)?;
     let eff = workflow.effective(session.change_class, PhaseName::Implementation, &session.id);

@@ -49,9 +49,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         );
     }
     if args.defer_writes {
-        crate::apply::set_deferred();
+        crate::forge::deferred::mode::set_deferred();
     }
-    crate::apply::deferred_writes()?;
+    crate::forge::deferred::mode::deferred_writes()?;
     let (state, workflow) = open(args.state_dir)?;
     if starting {
         let req = args.request.to_request(args.text.as_deref())?;
@@ -102,7 +102,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             } else {
                 println!("{phase} completed");
             }
-            let pending = crate::apply::outbox::pending(&state);
+            let pending = crate::forge::deferred::outbox::pending(&state);
             if !pending.is_empty() {
                 println!(
                     "{} forge write(s) left in .factory/outbox/ for `factory apply --pending`",

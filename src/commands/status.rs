@@ -34,9 +34,9 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         );
     };
     let next = next_step(&session);
-    let pending: Vec<String> = crate::apply::outbox::pending(&state)
+    let pending: Vec<String> = crate::forge::deferred::outbox::pending(&state)
         .iter()
-        .map(|p| crate::apply::outbox::file_name(p))
+        .map(|p| crate::forge::deferred::outbox::file_name(p))
         .collect();
     if args.json {
         let workflow =
@@ -102,14 +102,14 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
     // The wave to implement: the tasks of the current wave (the earliest with a pull request
     // not merged) that are not implemented yet (the implementation matrix of CI). Empty while
     // the wave's pull requests are in review or merge.
-    let record = crate::implement::record::Record::load(state);
+    let record = crate::artifacts::implementation::Record::load(state);
     let to_do: Vec<&serde_json::Value> = include
         .iter()
         .filter(|t| {
             let done = t["issue"]
                 .as_u64()
                 .and_then(|n| record.issue(n))
-                .is_some_and(|r| r.status == crate::implement::record::Status::Done);
+                .is_some_and(|r| r.status == crate::artifacts::implementation::Status::Done);
             !done
         })
         .collect();

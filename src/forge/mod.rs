@@ -7,6 +7,7 @@
 //! merging, verifying after the merge, incident recurrence) are written against the trait in
 //! the sibling modules, so every forge gets them the same way.
 
+pub mod deferred;
 pub mod git;
 pub mod github;
 pub mod issues;

@@ -16,7 +16,6 @@
 //! review findings, and the same pull request is updated. Docs: docs/agents.md.
 
 pub mod inputs;
-pub mod record;
 pub mod validation;
 pub mod worktree;
 
@@ -38,7 +37,7 @@ use crate::state::{EscalationReason, Rework, Session, StateDir, StateError};
 use crate::templates::TemplateError;
 use crate::workflow::{AdapterKind, Workflow};
 use inputs::IssueWork;
-use record::{IssueRecord, Record, Status};
+use crate::artifacts::implementation::{self as record, IssueRecord, Record, Status};
 use worktree::Worktree;
 
 /// Why implementation could not run at all (exit 2): inputs missing or broken, or the
@@ -555,7 +554,7 @@ fn attempt_in(
         json!({"issue": work.number, "evidence": evidence}),
     );
     if let Some(failure) = validation::failure_text(&results) {
-        let results_json = record::results(&results);
+        let results_json = validation::results_json(&results);
         let ev = evidence.clone();
         return failed(
             opts,
@@ -652,7 +651,7 @@ fn attempt_in(
         },
     )?;
     let number = opened.pull_request.number;
-    let results_json = record::results(&results);
+    let results_json = validation::results_json(&results);
     update_record(opts, session, work, base, |r| {
         r.status = Status::Done;
         if let Some(c) = &commit
@@ -702,7 +701,7 @@ fn defer_pull_request(
     commit: Option<String>,
     agent: &str,
 ) -> anyhow::Result<PhaseOutcome> {
-    let outbox = crate::apply::outbox::dir(opts.state);
+    let outbox = crate::forge::deferred::outbox::dir(opts.state);
     std::fs::create_dir_all(&outbox).map_err(|source| ImplementError::Evidence {
         issue: work.number,
         source,
@@ -725,15 +724,15 @@ fn defer_pull_request(
         .filter_map(|f| f.strip_prefix(&artifacts).ok())
         .map(|p| p.to_string_lossy().replace('\\', "/"))
         .collect();
-    let path = crate::apply::outbox::write(
+    let path = crate::forge::deferred::outbox::write(
         opts.state,
-        crate::apply::outbox::Artifact {
-            schema_version: crate::apply::outbox::SCHEMA_VERSION.into(),
-            kind: crate::apply::outbox::Kind::PullRequest,
+        crate::forge::deferred::outbox::Artifact {
+            schema_version: crate::forge::deferred::outbox::SCHEMA_VERSION.into(),
+            kind: crate::forge::deferred::outbox::Kind::PullRequest,
             session_id: session.id.clone(),
             phase: "implementation".into(),
             created_at: crate::state::now().to_string(),
-            pull_request: Some(crate::apply::outbox::PullRequestWrite {
+            pull_request: Some(crate::forge::deferred::outbox::PullRequestWrite {
                 issue: work.number,
                 branch: work.branch.clone(),
                 base: base.to_string(),
@@ -748,9 +747,9 @@ fn defer_pull_request(
         },
         Some(&tmp),
     )?;
-    let shown = crate::apply::outbox::file_name(&path);
+    let shown = crate::forge::deferred::outbox::file_name(&path);
     record_branch(opts, session, work)?;
-    let results_json = record::results(results);
+    let results_json = validation::results_json(results);
     update_record(opts, session, work, base, |r| {
         r.status = Status::Done;
         if let Some(c) = &commit

@@ -181,3 +181,10 @@ mod tests {
         assert!(r.timed_out && !r.ok);
     }
 }
+
+/// Validation results as JSON.
+pub fn results_json(r: &[CheckResult]) -> Vec<serde_json::Value> {
+    r.iter()
+        .map(|c| serde_json::to_value(c).expect("a check result serialises"))
+        .collect()
+}

@@ -103,10 +103,10 @@ pub fn run(
     // adds to them, and one apply job performs them all.
     let own_phase_deferred = |p: &std::path::Path| {
         opts.only
-            .is_some_and(|only| crate::apply::outbox::phase_of(p).as_deref() == Some(only.as_str()))
-            && crate::apply::mode::deferred_writes().unwrap_or(false)
+            .is_some_and(|only| crate::forge::deferred::outbox::phase_of(p).as_deref() == Some(only.as_str()))
+            && crate::forge::deferred::mode::deferred_writes().unwrap_or(false)
     };
-    let pending: Vec<_> = crate::apply::outbox::pending(state)
+    let pending: Vec<_> = crate::forge::deferred::outbox::pending(state)
         .into_iter()
         .filter(|p| !own_phase_deferred(p))
         .collect();
@@ -114,7 +114,7 @@ pub fn run(
         return Err(RunError::PendingWrites(
             pending
                 .iter()
-                .map(|p| crate::apply::outbox::file_name(p))
+                .map(|p| crate::forge::deferred::outbox::file_name(p))
                 .collect::<Vec<_>>()
                 .join(", "),
         )
@@ -167,7 +167,7 @@ pub fn run(
         }
         start_waves(state, &session, phase)?;
         let session = state.load_session()?.unwrap_or(session);
-        crate::apply::mode::set_phase(phase.as_str());
+        crate::forge::deferred::mode::set_phase(phase.as_str());
         let outcome = run_phase(state, workflow, registry, &session, phase, opts)?;
         if outcome.is_none() && phase == PhaseName::Merge {
             next_wave(state, &session)?;
@@ -179,7 +179,7 @@ pub fn run(
             }
             // Deferred writes: the next phase would read what `factory apply` has not written
             // yet, so the run stops here.
-            None if opts.only.is_some() || !crate::apply::outbox::pending(state).is_empty() => {
+            None if opts.only.is_some() || !crate::forge::deferred::outbox::pending(state).is_empty() => {
                 crate::report::write(&state)?;
                 return Ok(RunResult::PhaseDone {
                     phase,

@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::forge::verify::CheckResult;
 use crate::state::{StateDir, StateError, now};
 
 /// Where the record lives, relative to the artifacts directory.
@@ -130,9 +129,3 @@ pub fn attempt(
     }
 }
 
-/// Validation results as JSON.
-pub fn results(r: &[CheckResult]) -> Vec<Value> {
-    r.iter()
-        .map(|c| serde_json::to_value(c).expect("a check result serialises"))
-        .collect()
-}

@@ -5,18 +5,27 @@
 //! full CI checkout has). Reviews and comments are recorded as apply artifacts in the outbox;
 //! writes that cannot wait (creating an issue, a branch, a pull request, merging) are refused
 //! with a message that says to run the phase in direct mode.
+//!
+//! - [`mode`]: direct or deferred writes (`--defer-writes`, `FACTORY_WRITES=deferred`);
+//! - [`outbox`]: the apply artifacts, their order and the ledger of applied ones
+//!   (`factory apply`, in `crate::apply`, performs them).
+
+pub mod mode;
+pub mod outbox;
+
+pub use mode::{WRITES_ENV, deferred_writes, set_deferred};
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::outbox::{self, Artifact, CommentWrite, Kind, ReviewWrite};
+use outbox::{Artifact, CommentWrite, Kind, ReviewWrite};
 use crate::forge::git::Git;
 use crate::forge::{
     Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
     PullRequest, State,
 };
-use crate::implement::record::Record;
+use crate::artifacts::implementation::Record;
 use crate::state::StateDir;
 
 /// See the module docs.
@@ -57,7 +66,7 @@ impl DeferredForge {
                 schema_version: outbox::SCHEMA_VERSION.into(),
                 kind,
                 session_id: session,
-                phase: super::mode::current_phase(),
+                phase: mode::current_phase(),
                 created_at: crate::state::now().to_string(),
                 pull_request: None,
                 review,

@@ -8,6 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// The environment variable that selects the mode.
 pub const WRITES_ENV: &str = "FACTORY_WRITES";
 
+/// `FACTORY_WRITES` holds something other than `direct` or `deferred`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ModeError(String);
+
 static DEFERRED: AtomicBool = AtomicBool::new(false);
 
 /// Defer this process's forge writes (`--defer-writes`).
@@ -16,18 +21,18 @@ pub fn set_deferred() {
 }
 
 /// Whether this process defers its forge writes: `--defer-writes`, else `FACTORY_WRITES`.
-pub fn deferred_writes() -> Result<bool, super::ApplyError> {
+pub fn deferred_writes() -> Result<bool, ModeError> {
     if DEFERRED.load(Ordering::SeqCst) {
         return Ok(true);
     }
     parse(std::env::var(WRITES_ENV).ok().as_deref())
 }
 
-fn parse(value: Option<&str>) -> Result<bool, super::ApplyError> {
+fn parse(value: Option<&str>) -> Result<bool, ModeError> {
     match value.map(str::trim).map(str::to_ascii_lowercase).as_deref() {
         None | Some("") | Some("direct") => Ok(false),
         Some("deferred") => Ok(true),
-        Some(other) => Err(super::ApplyError::Setup(format!(
+        Some(other) => Err(ModeError(format!(
             "{WRITES_ENV}={other}: expected `direct` or `deferred` (docs/security.md#deferred-writes)"
         ))),
     }
