@@ -93,7 +93,6 @@ pub enum Command {
     State(commands::state::StateCommand),
 }
 
-
 /// Exit code for usage, input and environment errors.
 pub const EXIT_ERROR: u8 = 2;
 

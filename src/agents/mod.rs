@@ -24,7 +24,6 @@ pub use errors::AgentError;
 pub use crate::workflow::Role;
 use crate::workflow::{AdapterKind, AgentRole, Backoff, Workflow};
 
-
 /// One invocation.
 #[derive(Debug, Clone)]
 pub struct AgentRequest {

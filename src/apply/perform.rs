@@ -8,16 +8,18 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::ApplyError;
-use crate::forge::deferred::DeferredForge;
-use crate::forge::deferred::outbox::{self, Artifact, CommentWrite, Kind, Ledger, PullRequestWrite, ReviewWrite};
 use super::policy;
+use crate::artifacts::implementation::{self as record, Record, Status};
 use crate::contracts::{self, Contract};
 use crate::findings::Category;
+use crate::forge::deferred::DeferredForge;
+use crate::forge::deferred::outbox::{
+    self, Artifact, CommentWrite, Kind, Ledger, PullRequestWrite, ReviewWrite,
+};
 use crate::forge::git::Git;
 use crate::forge::phases::repo_for;
 use crate::forge::pr::{self, OpenRequest, PrError};
 use crate::forge::{Forge, NewReview, select};
-use crate::artifacts::implementation::{self as record, Record, Status};
 use crate::state::{Escalation, EscalationReason, PhaseStatus, Session, StateDir};
 use crate::workflow::{PhaseName, Workflow};
 
@@ -165,7 +167,7 @@ fn refuse(state: &StateDir, path: &Path, err: &ApplyError) -> Result<(), ApplyEr
                 detail: detail.clone(),
             });
         })?;
-        crate::report::write(&state)?;
+        crate::report::write(state)?;
     }
     Ok(())
 }

@@ -128,4 +128,3 @@ pub fn attempt(
         detail: crate::state::redact::scrub(&detail.chars().take(500).collect::<String>()),
     }
 }
-

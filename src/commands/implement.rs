@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Outcome;
+use crate::artifacts::implementation::Record;
 use crate::commands::intake::open;
 use crate::forge::{open_forge, phases::repo_for};
-use crate::artifacts::implementation::Record;
-use crate::implement::{self, ImplementError, Options};
-use crate::runner::PhaseOutcome;
+use crate::phases::implementation::{self, ImplementError, Options};
+use crate::pipeline::PhaseOutcome;
 use crate::workflow::{AdapterKind, PhaseName};
 
 #[derive(Debug, Args)]
@@ -62,7 +62,7 @@ pub fn run(args: ImplementArgs) -> anyhow::Result<Outcome> {
             rework: None,
         };
         let current = state.load_session()?.unwrap_or_else(|| session.clone());
-        match implement::implement_issue(&opts, &current, args.issue)? {
+        match implementation::implement_issue(&opts, &current, args.issue)? {
             PhaseOutcome::Done { detail } => {
                 println!("implemented {detail}");
                 if let Some(r) = Record::load(&state).issue(args.issue) {

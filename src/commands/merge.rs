@@ -7,7 +7,8 @@ use clap::Args;
 
 use super::Outcome;
 use crate::commands::intake::open;
-use crate::forge::{merge, open_forge, phases::repo_for};
+use crate::forge::{open_forge, phases::repo_for};
+use crate::phases::merge::pull_request as merge;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
+use super::Outcome;
 use crate::agents::strategic::{self, PlanInput};
 use crate::agents::tactical;
-use super::Outcome;
 use crate::forge::open_forge;
 use crate::forge::phases::repo_for;
-use crate::forge::tactical::{PlanIssue, plan_issue};
+use crate::phases::tactical_plan::plan_issue::{PlanIssue, plan_issue};
 use crate::workflow::{AdapterKind, ChangeClass, PhaseName};
 
 #[derive(Debug, Subcommand)]

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::Outcome;
 use crate::commands::intake::{RequestArgs, open, start};
-use crate::runner::{self, Registry, RunOptions, RunResult};
+use crate::pipeline::{self, RunOptions, RunResult};
 use crate::workflow::PhaseName;
 
 #[derive(Debug, Args)]
@@ -66,7 +66,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             .and_then(|s| s.escalation)
             .is_some_and(|e| e.reason == crate::state::EscalationReason::ProductionInfrastructure);
     if args.acknowledge || approval_stop {
-        match runner::acknowledge(&state)? {
+        match pipeline::acknowledge(&state)? {
             Some((phase, reason)) => {
                 println!("escalation cleared ({reason} at {phase}); running {phase} again")
             }
@@ -77,7 +77,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         only: args.phase,
         approve: args.approve,
     };
-    let result = runner::run(&state, &workflow, &Registry::builtin(), &opts)?;
+    let result = pipeline::run(&state, &workflow, &crate::phases::builtin(), &opts)?;
     Ok(match result {
         RunResult::Completed => {
             println!(

@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::Outcome;
 use crate::report::outcome;
-use crate::util::text::first_line;
 use crate::state::{Session, StateDir};
+use crate::util::text::first_line;
 use crate::workflow::PhaseName;
 
 #[derive(Debug, Args)]
@@ -126,7 +126,9 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
     let mut findings = 0u64;
     let mut verdicts = Vec::new();
     for pr in session.pull_requests.iter().filter(|p| !p.merged) {
-        let Some((file, path)) = crate::forge::merge::latest_review(state, pr.number) else {
+        let Some((file, path)) =
+            crate::phases::merge::pull_request::latest_review(state, pr.number)
+        else {
             continue;
         };
         let Ok(review) = std::fs::read(&path)

@@ -160,7 +160,6 @@ struct Answer {
     text: String,
 }
 
-
 impl GithubForge {
     /// A forge for `repo` (`owner/name`) at `api`. Fails when `api` is not an http(s) URL or
     /// the token cannot be sent in a header.
@@ -1109,6 +1108,9 @@ mod tests {
             }
         }
         let e = Outer(std::io::Error::other("connection refused"));
-        assert_eq!(crate::util::errors::causes(&e), "client error (Connect): connection refused");
+        assert_eq!(
+            crate::util::errors::causes(&e),
+            "client error (Connect): connection refused"
+        );
     }
 }

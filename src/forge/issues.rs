@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Forge, ForgeError, Issue, NewIssue, State, SubIssueLink, TextKind};
-use crate::util::markers;
 use crate::contracts::{self, Contract};
-use crate::util::sanitize;
 use crate::state::{IssueRef, Session, StateDir};
 use crate::templates::{TemplateError, Templates};
+use crate::util::markers;
+use crate::util::sanitize;
 use crate::workflow::{ChangeClass, branch::branch_name};
 
 /// Where the strategic plan is, relative to the artifacts directory.
@@ -118,7 +118,10 @@ pub fn load_plan(state: &StateDir) -> Result<Plan, IssuesError> {
     })?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| IssuesError::BadPlan {
         path: format!("{shown}:{}:{}", e.line(), e.column()),
-        message: format!("not valid JSON: {}", crate::util::errors::without_position(&e)),
+        message: format!(
+            "not valid JSON: {}",
+            crate::util::errors::without_position(&e)
+        ),
     })?;
     let violations = contracts::validate(Contract::StrategicPlan, &value, Default::default());
     if !violations.is_empty() {

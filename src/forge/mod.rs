@@ -12,13 +12,11 @@ pub mod git;
 pub mod github;
 pub mod issues;
 pub mod local;
-pub mod merge;
 pub mod phases;
 pub mod pr;
 pub mod recurrence;
 pub mod safe;
 pub mod select;
-pub mod tactical;
 pub mod update;
 pub mod verify;
 

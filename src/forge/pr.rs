@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 
 use super::issues::{self, Plan, Task, code, line, prose};
 use super::{Forge, ForgeError, NewPullRequest, PullRequest, State};
-use crate::util::markers;
 use crate::state::{PullRequestRef, Session, StateDir};
 use crate::templates::{TemplateError, Templates};
+use crate::util::markers;
 use crate::workflow::branch::branch_name;
 
 /// Evidence files are cut to their last this many characters.

@@ -6,9 +6,9 @@
 
 use serde_json::json;
 
-use crate::util::markers::{self, Recurrence};
 use super::{Forge, ForgeError, Issue, State};
 use crate::state::{EscalationReason, StateDir, now};
+use crate::util::markers::{self, Recurrence};
 use crate::workflow::PhaseName;
 
 /// Label put on an issue whose problem came back.

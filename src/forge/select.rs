@@ -75,7 +75,9 @@ pub fn choose(env: &ForgeEnv) -> Result<ForgeKind, ForgeError> {
 /// deferred forge instead: no token, no network, its writes left as apply artifacts for
 /// `factory apply` (docs/security.md#deferred-writes).
 pub fn open_forge(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, ForgeError> {
-    if crate::forge::deferred::mode::deferred_writes().map_err(|e| ForgeError::Unsupported(e.to_string()))? {
+    if crate::forge::deferred::mode::deferred_writes()
+        .map_err(|e| ForgeError::Unsupported(e.to_string()))?
+    {
         return Ok(Box::new(crate::forge::deferred::DeferredForge::new(
             state, repo,
         )));

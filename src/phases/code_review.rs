@@ -5,12 +5,12 @@
 //! which case the pull request says so and a person decides. A review that could not cover the
 //! whole diff stops for a person with its coverage.
 
-use crate::forge::merge::{Refusal, check_review, latest_review};
 use crate::forge::phases::repo_for;
 use crate::forge::{State, open_forge};
+use crate::phases::merge::pull_request::{Refusal, check_review, latest_review};
+use crate::pipeline::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::review::pipeline::{self, ReviewError};
 use crate::review::pr::{PrOptions, diff_fingerprint, review_pull_request, rework_list};
-use crate::runner::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::state::EscalationReason;
 use crate::workflow::PhaseName;
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::agents::process;
-use crate::runner::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
+use crate::pipeline::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::state::EscalationReason;
 
 /// Exit status meaning "a person must decide".

@@ -1,6 +1,6 @@
 //! Phase 8, completion: lessons, the scorecard and REPORT.md ([`crate::scorecard`]).
 
-use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::pipeline::{Phase, PhaseContext, PhaseOutcome};
 use crate::scorecard::{CompleteOptions, complete};
 
 /// The built-in `completion` phase: [`complete`] with the default options, writing the

@@ -124,7 +124,7 @@ pub fn start_session(
         let detail = format!("{}: {}", check.check, check.detail);
         tracing::info!(target: "factory::event", phase = "intake", action = "setup_check", tool = "factory", status = "warn", detail);
     }
-    crate::report::write(&state).context("cannot write REPORT.md")?;
+    crate::report::write(state).context("cannot write REPORT.md")?;
     Ok((session, record))
 }
 

@@ -2,7 +2,7 @@
 //! the session's forge ([`crate::forge::issues`]).
 
 use crate::forge::{ForgeError, issues, open_forge, phases::repo_for};
-use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::pipeline::{Phase, PhaseContext, PhaseOutcome};
 use crate::state::EscalationReason;
 
 /// Phase 3: one issue per task of the strategic plan.

@@ -3,7 +3,7 @@
 //! [`tactical_plan`] (4), [`implementation`] (5), [`code_review`] (6), [`merge`] (7) and
 //! [`completion`] (8); [`command`] runs a phase given a program in workflow.yaml instead.
 //!
-//! Each implements [`crate::runner::Phase`]: the runner ([`crate::runner`]) decides which phase
+//! Each implements [`crate::pipeline::Phase`]: the runner ([`crate::pipeline`]) decides which phase
 //! is due, gates its artifact and retries; the phase does its one job through the agents, the
 //! forge and the state below it. Phases 4 to 7 run once per wave of the plan.
 
@@ -18,7 +18,7 @@ pub mod strategic_plan;
 pub mod tactical_plan;
 
 use crate::agents::AgentError;
-use crate::runner::{PhaseOutcome, Registry};
+use crate::pipeline::{PhaseOutcome, Registry};
 use crate::state::EscalationReason;
 use crate::workflow::PhaseName;
 
@@ -45,6 +45,7 @@ pub fn builtin() -> Registry {
     r.register(PhaseName::CodeReview, Box::new(code_review::CodeReview));
     r.register(PhaseName::Merge, Box::new(merge::Merge));
     r.register(PhaseName::Completion, Box::new(completion::CompletionPhase));
+    r.register_command(|argv| Box::new(command::CommandPhase { argv }));
     r
 }
 

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::agents::strategic::{PlanError, PlanInput, plan, write};
-use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::pipeline::{Phase, PhaseContext, PhaseOutcome};
 use crate::workflow::ChangeClass;
 
 /// The built-in `strategic_plan` phase for `factory run`.

@@ -27,3 +27,14 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<Box<dyn Rule>>> {
     })?;
     Ok(from_pack(&pack, &source)?)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_bundled_pack_builds_into_rules() {
+        for pack in crate::packs::bundled() {
+            super::from_pack(&pack.doc, &pack.source)
+                .unwrap_or_else(|e| panic!("{}: {e}", pack.name));
+        }
+    }
+}

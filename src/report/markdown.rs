@@ -440,7 +440,6 @@ pub fn outcome(s: &Session) -> String {
     }
 }
 
-
 /// `1h 02m`, `3m 05s`, `4.2s`, `120ms`.
 pub fn format_duration(ms: i128) -> String {
     let ms = ms.max(0);

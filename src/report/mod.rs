@@ -4,7 +4,9 @@
 
 mod markdown;
 
-pub use markdown::{ReportExtras, format_duration, next_step, outcome, render_report, render_report_with};
+pub use markdown::{
+    ReportExtras, format_duration, next_step, outcome, render_report, render_report_with,
+};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -26,7 +28,8 @@ pub fn write(state: &StateDir) -> Result<PathBuf, StateError> {
     };
     let text = render_report_with(&session, &events, &extras(state, &session));
     let path = state.report_path();
-    crate::state::write_atomic(&path, text.as_bytes()).map_err(|e| StateError::io("write", &path, e))?;
+    crate::state::write_atomic(&path, text.as_bytes())
+        .map_err(|e| StateError::io("write", &path, e))?;
     Ok(path)
 }
 
@@ -77,5 +80,33 @@ fn extras(state: &StateDir, session: &Session) -> ReportExtras {
         reviews: reviews.into_iter().map(|(_, v)| v).collect(),
         lessons,
         packs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{ChangeClass, PhaseName, Trigger};
+
+    #[test]
+    fn report_is_written_from_the_session_and_the_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = StateDir::new(tmp.path().join(".factory"));
+        assert!(write(&state).is_err(), "no session, no report");
+        let s = Session::new(
+            "fix login".into(),
+            ChangeClass::Hotfix,
+            Trigger::Incident,
+            vec![PhaseName::Intake, PhaseName::Implementation],
+        );
+        state.save_new_session(&s).unwrap();
+        let path = write(&state).unwrap();
+        assert_eq!(path, state.report_path());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with(&format!("# Factory report: {}", s.id)),
+            "{text}"
+        );
+        assert!(text.contains("None recorded."), "{text}");
     }
 }

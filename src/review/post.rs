@@ -19,12 +19,11 @@ use super::fingerprint::path_of;
 use super::ledger::{Counts, Inline, Ledger, Status};
 use crate::forge::issues::{code, line};
 use crate::forge::{
-    Comment, Forge, ForgeError, InlineComment, NewReview, PostedReview, ReviewEvent, Side,
-    TextKind,
+    Comment, Forge, ForgeError, InlineComment, NewReview, PostedReview, ReviewEvent, Side, TextKind,
 };
-use crate::util::markers;
 use crate::preflight::diff::{LineKind, parse_str};
 use crate::state::StateDir;
+use crate::util::markers;
 use crate::workflow::config::InlineSeverity;
 
 /// Inline comments posted at most per review when the caller gives no cap (the default of

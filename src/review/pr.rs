@@ -10,9 +10,9 @@ use super::pipeline::{self, ReviewError, ReviewRequest, Reviewed, ScopeSource};
 use super::post::{self, Posted};
 use crate::forge::issues::line;
 use crate::forge::{Forge, State};
-use crate::util::markers;
 use crate::preflight::scope::Scope;
 use crate::state::{Session, StateDir};
+use crate::util::markers;
 use crate::workflow::config::ReviewMode;
 use crate::workflow::{AdapterKind, Workflow};
 

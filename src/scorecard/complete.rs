@@ -191,7 +191,7 @@ pub fn complete(state: &StateDir, opts: &CompleteOptions) -> anyhow::Result<Comp
             tracing::info!(target: "factory::event", phase = "completion", action = "close_issue", tool = "forge", status = "failed", detail = format!("parent issue #{issue} not closed: {error}"), refs);
         }
     }
-    let report = crate::report::write(&state)?;
+    let report = crate::report::write(state)?;
     if opts.step_summary
         && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
     {

@@ -19,8 +19,8 @@ use serde_json::{Map, Value, json};
 use crate::contracts::{self, Contract};
 use crate::intake::PackMatch;
 use crate::state::log::{self, Event};
-use crate::util::text::first_line;
 use crate::state::{PhaseStatus, Session, StateDir};
+use crate::util::text::first_line;
 use crate::workflow::PhaseName;
 
 use super::{ScoreInputs, band, score};
@@ -362,7 +362,6 @@ pub fn scorecard(rec: &SessionRecord, lessons_generated: u64, now: Timestamp) ->
     }
     card
 }
-
 
 /// Validate a scorecard against its contract (schema and SC001/SC002).
 pub fn check(card: &Value) -> Result<(), ScorecardError> {

@@ -6,6 +6,6 @@ pub mod complete;
 pub mod from_session;
 pub mod history;
 
-pub use complete::{CompleteOptions, Completion, ForgeHook, complete};
 pub use crate::contracts::scorecard_formula::{Band, ScoreInputs, band, score};
+pub use complete::{CompleteOptions, Completion, ForgeHook, complete};
 pub use from_session::{ScorecardError, SessionRecord};

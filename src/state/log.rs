@@ -471,8 +471,15 @@ pub fn agent_usage(events: &[Event]) -> AgentUsage {
         .iter()
         .filter(|e| e.action == vocab::INVOKE_AGENT && e.status == "ok")
     {
-        let tokens =
-            e.refs.get("input_tokens").and_then(Value::as_u64).unwrap_or(0) + e.refs.get("output_tokens").and_then(Value::as_u64).unwrap_or(0);
+        let tokens = e
+            .refs
+            .get("input_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            + e.refs
+                .get("output_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
         let cost = e
             .refs
             .get("cost_usd")

@@ -238,7 +238,6 @@ impl StateDir {
         Ok(path)
     }
 
-
     /// Take the exclusive session lock; it is released when the guard drops.
     fn lock(&self) -> Result<File, StateError> {
         let path = self.lock_path();
@@ -365,7 +364,6 @@ pub fn no_links_below(root: &Path, rel: &Path) -> Result<(), StateError> {
     }
     Ok(())
 }
-
 
 /// Parse and validate session bytes read from `path`.
 pub fn parse_session(path: &Path, bytes: &[u8]) -> Result<Session, StateError> {
@@ -583,22 +581,6 @@ mod tests {
                 "{bad} accepted"
             );
         }
-    }
-
-    #[test]
-    fn report_is_written_from_the_session_and_the_log() {
-        let (_tmp, state) = state();
-        assert!(crate::report::write(&state).is_err());
-        let s = session();
-        state.save_new_session(&s).unwrap();
-        let path = crate::report::write(&state).unwrap();
-        assert_eq!(path, state.report_path());
-        let text = fs::read_to_string(&path).unwrap();
-        assert!(
-            text.starts_with(&format!("# Factory report: {}", s.id)),
-            "{text}"
-        );
-        assert!(text.contains("None recorded."), "{text}");
     }
 
     #[test]

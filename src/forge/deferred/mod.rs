@@ -19,14 +19,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use outbox::{Artifact, CommentWrite, Kind, ReviewWrite};
+use crate::artifacts::implementation::Record;
 use crate::forge::git::Git;
 use crate::forge::{
     Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
     PullRequest, State,
 };
-use crate::artifacts::implementation::Record;
 use crate::state::StateDir;
+use outbox::{Artifact, CommentWrite, Kind, ReviewWrite};
 
 /// See the module docs.
 pub struct DeferredForge {

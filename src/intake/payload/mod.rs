@@ -12,8 +12,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::util::sanitize;
 use crate::contracts::input::{self, InputError};
+use crate::util::sanitize;
 
 /// Larger payloads are refused: a webhook body is kilobytes, not megabytes.
 pub const MAX_PAYLOAD_BYTES: usize = 5 * 1024 * 1024;

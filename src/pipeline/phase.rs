@@ -71,25 +71,35 @@ pub trait Phase {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome>;
 }
 
-/// The built-in phases, by name. Phases given a `command` in workflow.yaml run that program
-/// instead, through [`crate::phases::command::CommandPhase`].
+/// Makes the phase that runs a `command` given in workflow.yaml.
+pub type CommandPhaseFactory = fn(Vec<String>) -> Box<dyn Phase>;
+
+/// The phases the runner can run, by name, and how a phase given a `command` in workflow.yaml
+/// runs that program instead. The runner is handed a registry (`crate::phases::builtin()` for
+/// the phases this build implements) and knows no phase itself.
 #[derive(Default)]
 pub struct Registry {
     phases: BTreeMap<PhaseName, Box<dyn Phase>>,
+    command: Option<CommandPhaseFactory>,
 }
 
 impl Registry {
-    /// The phases this build of factory implements itself ([`crate::phases`]).
-    pub fn builtin() -> Registry {
-        crate::phases::builtin()
-    }
-
     pub fn register(&mut self, name: PhaseName, phase: Box<dyn Phase>) {
         self.phases.insert(name, phase);
     }
 
+    /// How phases with a `command` run.
+    pub fn register_command(&mut self, factory: CommandPhaseFactory) {
+        self.command = Some(factory);
+    }
+
     pub fn get(&self, name: PhaseName) -> Option<&dyn Phase> {
         self.phases.get(&name).map(|b| b.as_ref())
+    }
+
+    /// The phase that runs `argv`, when this registry runs commands.
+    pub fn command(&self, argv: &[String]) -> Option<Box<dyn Phase>> {
+        self.command.map(|make| make(argv.to_vec()))
     }
 }
 
@@ -112,11 +122,10 @@ mod tests {
             vec![PhaseName::Implementation, PhaseName::CodeReview],
         );
         state.save_new_session(&session).unwrap();
-        let err = crate::runner::run(&state, &workflow, &Registry::default(), &Default::default())
-            .unwrap_err()
-            .to_string();
+        let err =
+            crate::pipeline::run(&state, &workflow, &Registry::default(), &Default::default())
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("phases.implementation.command"), "{err}");
-        assert!(Registry::builtin().get(PhaseName::CodeReview).is_some());
-        assert!(Registry::builtin().get(PhaseName::TacticalPlan).is_some());
     }
 }

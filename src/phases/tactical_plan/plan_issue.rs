@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Forge, State};
 use crate::agents::strategic::{self, PlanError};
 use crate::agents::tactical::{self, IssueText, TacticalError, TacticalInput};
+use crate::forge::{Forge, State};
 use crate::state::{Session, StateDir};
 use crate::workflow::{AdapterKind, Workflow};
 
@@ -37,7 +37,7 @@ pub enum PlanIssueError {
     #[error(transparent)]
     Refused(#[from] TacticalError),
     #[error(transparent)]
-    Forge(#[from] super::ForgeError),
+    Forge(#[from] crate::forge::ForgeError),
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error(transparent)]

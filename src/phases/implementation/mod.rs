@@ -25,19 +25,20 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::agents::{self, AgentRequest, Role};
+use crate::artifacts::implementation::{self as record, IssueRecord, Record, Status};
 use crate::findings::Category;
 use crate::forge::git::Git;
 use crate::forge::issues::{IssuesError, create_inline_issue};
 use crate::forge::pr::{self, PrError};
 use crate::forge::{Forge, ForgeError};
+use crate::forge::{open_forge, phases::repo_for};
+use crate::pipeline::{Phase, PhaseContext, PhaseOutcome};
 use crate::preflight::engine::Engine;
 use crate::preflight::scope::Scope;
-use crate::runner::PhaseOutcome;
 use crate::state::{EscalationReason, Rework, Session, StateDir, StateError};
 use crate::templates::TemplateError;
 use crate::workflow::{AdapterKind, Workflow};
 use inputs::IssueWork;
-use crate::artifacts::implementation::{self as record, IssueRecord, Record, Status};
 use worktree::Worktree;
 
 /// Why implementation could not run at all (exit 2): inputs missing or broken, or the
@@ -321,7 +322,7 @@ fn attempt_in(
         opts.model.clone(),
     ) {
         Ok(a) => a,
-        Err(e) => return crate::phases::agent_outcome(e),
+        Err(e) => return super::agent_outcome(e),
     };
     let prompt = inputs::prompt(
         opts.state,
@@ -352,7 +353,7 @@ fn attempt_in(
         Ok(r) => r,
         Err(e) => {
             let detail = e.to_string();
-            let out = crate::phases::agent_outcome(e)?;
+            let out = super::agent_outcome(e)?;
             if let PhaseOutcome::Failed { .. } = out {
                 return failed(
                     opts,
@@ -811,7 +812,7 @@ fn rework_applies(state: &StateDir, rec: Option<&IssueRecord>) -> bool {
     let Some(pr) = rec.and_then(|r| r.pull_request) else {
         return true;
     };
-    let approved = crate::forge::merge::latest_review(state, pr)
+    let approved = crate::phases::merge::pull_request::latest_review(state, pr)
         .and_then(|(_, path)| crate::state::read_capped(&path).ok())
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .is_some_and(|v| v["verdict"] == "APPROVE");
@@ -893,4 +894,31 @@ pub fn implement_session(opts: &Options<'_>, inline_issue: bool) -> anyhow::Resu
         detail.push_str(&format!("already implemented: {}", skipped.join(", ")));
     }
     Ok(PhaseOutcome::Done { detail })
+}
+
+// --- the built-in phase ---------------------------------------------------------------------
+
+/// The built-in `implementation` phase.
+pub struct ImplementationPhase;
+
+impl Phase for ImplementationPhase {
+    fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
+        let repo = repo_for(ctx.state);
+        let forge = open_forge(ctx.state, &repo)?;
+        let opts = Options {
+            state: ctx.state,
+            workflow: ctx.workflow,
+            forge: forge.as_ref(),
+            repo,
+            adapter: None,
+            model: None,
+            timeout: ctx.phase.timeout,
+            attempt: ctx.attempt,
+            last_attempt: ctx.attempt > ctx.phase.retries,
+            retry_context: ctx.retry_context.clone(),
+            rework: ctx.rework.cloned(),
+        };
+        let inline = ctx.phase.step.as_ref().is_some_and(|s| s.inline_issue);
+        implement_session(&opts, inline)
+    }
 }

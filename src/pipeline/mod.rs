@@ -14,7 +14,6 @@ use serde_json::json;
 
 pub use phase::{Phase, PhaseContext, PhaseOutcome, Registry, SendBackReason};
 
-use crate::phases::command::CommandPhase;
 use crate::state::{EscalationReason, PhaseStatus, Session, StateDir, WaveStatus};
 use crate::workflow::{PhaseName, Workflow};
 
@@ -102,9 +101,9 @@ pub fn run(
     // run of the phase that left them (the fan-in job after a matrix of per-issue jobs) only
     // adds to them, and one apply job performs them all.
     let own_phase_deferred = |p: &std::path::Path| {
-        opts.only
-            .is_some_and(|only| crate::forge::deferred::outbox::phase_of(p).as_deref() == Some(only.as_str()))
-            && crate::forge::deferred::mode::deferred_writes().unwrap_or(false)
+        opts.only.is_some_and(|only| {
+            crate::forge::deferred::outbox::phase_of(p).as_deref() == Some(only.as_str())
+        }) && crate::forge::deferred::mode::deferred_writes().unwrap_or(false)
     };
     let pending: Vec<_> = crate::forge::deferred::outbox::pending(state)
         .into_iter()
@@ -145,7 +144,7 @@ pub fn run(
                 ),
                 None,
             );
-            crate::report::write(&state)?;
+            crate::report::write(state)?;
             return Ok(RunResult::Completed);
         };
         if let Some(only) = opts.only
@@ -174,13 +173,15 @@ pub fn run(
         }
         match outcome {
             Some(stop) => {
-                crate::report::write(&state)?;
+                crate::report::write(state)?;
                 return Ok(stop);
             }
             // Deferred writes: the next phase would read what `factory apply` has not written
             // yet, so the run stops here.
-            None if opts.only.is_some() || !crate::forge::deferred::outbox::pending(state).is_empty() => {
-                crate::report::write(&state)?;
+            None if opts.only.is_some()
+                || !crate::forge::deferred::outbox::pending(state).is_empty() =>
+            {
+                crate::report::write(state)?;
                 return Ok(RunResult::PhaseDone {
                     phase,
                     already: false,
@@ -383,8 +384,10 @@ fn run_phase(
     let command;
     let implementation: &dyn Phase = match &eff.command {
         Some(argv) => {
-            command = CommandPhase { argv: argv.clone() };
-            &command
+            command = registry
+                .command(argv)
+                .ok_or(RunError::NoImplementation(phase))?;
+            command.as_ref()
         }
         None => registry
             .get(phase)
@@ -801,7 +804,7 @@ fn escalate(
         detail.clone(),
         Some(format!("{reason}: {}", reason.describe())),
     );
-    crate::report::write(&state)?;
+    crate::report::write(state)?;
     Ok(RunResult::NeedsHuman {
         phase,
         reason,

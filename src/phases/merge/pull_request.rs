@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Forge, ForgeError, State};
 use crate::contracts::{self, Contract};
+use crate::forge::{Forge, ForgeError, State};
 use crate::state::{PullRequestRef, StateDir, now};
 
 /// Why a merge was refused: the pipeline's rules said no (exit 1), not an error.
@@ -97,7 +97,7 @@ impl MergeLock {
         repo: &std::path::Path,
         wait: std::time::Duration,
     ) -> Result<Option<MergeLock>, ForgeError> {
-        let common = super::git::Git::new(repo)
+        let common = crate::forge::git::Git::new(repo)
             .common_dir()
             .unwrap_or_else(|_| repo.join(".git"));
         let path = common.join("factory-merge.lock");
@@ -224,7 +224,7 @@ pub fn merge_pull_request(
         .as_ref()
         .and_then(|s| s.pull_requests.iter().find(|p| p.number == pr_number))
         .and_then(|p| p.issue)
-        .or_else(|| super::pr::closed_issue(&pr));
+        .or_else(|| crate::forge::pr::closed_issue(&pr));
     let checks = forge.checks(&pr)?;
     let refusal = if !checks.failing.is_empty() {
         Some(Refusal::ChecksFailing {
@@ -287,7 +287,7 @@ pub fn merge_pull_request(
             return Ok(Err(r));
         }
     }
-    let issue = super::pr::closed_issue(&pr);
+    let issue = crate::forge::pr::closed_issue(&pr);
     let mut message = format!("{} (#{pr_number})\n", pr.title);
     if let Some(i) = issue {
         message.push_str(&format!("\nCloses #{i}\n"));
@@ -353,11 +353,11 @@ fn bring_up_to_date(
     state: &StateDir,
     session: Option<&crate::state::Session>,
     forge: &dyn Forge,
-    pr: &super::PullRequest,
+    pr: &crate::forge::PullRequest,
     policy: &UpdatePolicy,
     issue: Option<u64>,
 ) -> Result<Result<Option<String>, Refusal>, ForgeError> {
-    use super::update::BranchUpdate;
+    use crate::forge::update::BranchUpdate;
     use crate::workflow::config::UpdateMethod;
     let outcome = if forge.name() == "github" && policy.method == UpdateMethod::Rebase {
         rebase_and_push(pr, policy)?
@@ -467,16 +467,16 @@ fn preflight_again(
 /// GitHub has no rebase endpoint: fetch both branches, rebase locally, push with a lease on
 /// the head the forge reported (a branch that moved meanwhile is not overwritten).
 fn rebase_and_push(
-    pr: &super::PullRequest,
+    pr: &crate::forge::PullRequest,
     policy: &UpdatePolicy,
-) -> Result<super::update::BranchUpdate, ForgeError> {
-    use super::git::{fetch, push_with_lease};
-    let token = super::git::forge_token().ok_or_else(|| {
+) -> Result<crate::forge::update::BranchUpdate, ForgeError> {
+    use crate::forge::git::{fetch, push_with_lease};
+    let token = crate::forge::git::forge_token().ok_or_else(|| {
         ForgeError::Unsupported(
             "rebasing a pull request on GitHub needs GITHUB_TOKEN or GH_TOKEN to push".into(),
         )
     })?;
-    let git = super::git::Git::new(&policy.repo);
+    let git = crate::forge::git::Git::new(&policy.repo);
     for b in [&pr.base, &pr.head] {
         if !fetch(&git, b, &token)? {
             return Err(ForgeError::NoBranch(b.clone()));
@@ -485,12 +485,12 @@ fn rebase_and_push(
     let head_ref = format!("refs/remotes/origin/{}", pr.head);
     let old = git.rev(&head_ref)?;
     let base_ref = format!("refs/remotes/origin/{}", pr.base);
-    match super::update::update_commit(&git, &old, &base_ref, policy.method, &pr.head)? {
+    match crate::forge::update::update_commit(&git, &old, &base_ref, policy.method, &pr.head)? {
         Ok(new) => {
             push_with_lease(&git, &new, &pr.head, &old, &token)?;
-            Ok(super::update::BranchUpdate::Updated { head: new })
+            Ok(crate::forge::update::BranchUpdate::Updated { head: new })
         }
-        Err(paths) => Ok(super::update::BranchUpdate::Conflict { paths }),
+        Err(paths) => Ok(crate::forge::update::BranchUpdate::Conflict { paths }),
     }
 }
 
@@ -545,7 +545,7 @@ mod tests {
     #[test]
     fn one_merge_at_a_time_per_repository() {
         let dir = tempfile::tempdir().unwrap();
-        super::super::git::Git::new(dir.path())
+        crate::forge::git::Git::new(dir.path())
             .run(&["init", "-q"])
             .unwrap();
         let wait = std::time::Duration::from_millis(300);

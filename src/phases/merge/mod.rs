@@ -1,13 +1,16 @@
 //! Phase 7, merge: every approved pull request of the current wave, one merge at a time per
-//! repository, each brought up to date with its base first ([`crate::forge::merge`]); then
+//! repository, each brought up to date with its base first ([`crate::phases::merge::pull_request`]); then
 //! post-merge verification when the route asks for it ([`crate::forge::verify`]).
 
 use std::path::Path;
 
-use crate::forge::{merge, open_forge, phases::repo_for, verify};
-use crate::runner::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
+pub mod pull_request;
+
+use crate::forge::{open_forge, phases::repo_for, verify};
+use crate::pipeline::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::state::EscalationReason;
 use crate::workflow::PhaseName;
+use pull_request as merge;
 
 /// Phase 7: merge every approved pull request of the current wave, one at a time per
 /// repository, bringing each up to date with its base first; verify after the merge when the
@@ -185,11 +188,11 @@ fn verify_merged(
     for m in merged {
         // The issue's tactical plan, read as implementation read it.
         let tactical = m.issue.and_then(|i| {
-            crate::implement::inputs::tactical_plan(ctx.state, i)
+            crate::phases::implementation::inputs::tactical_plan(ctx.state, i)
                 .ok()
                 .flatten()
         });
-        let mut checks = crate::implement::inputs::validation_commands(
+        let mut checks = crate::phases::implementation::inputs::validation_commands(
             ctx.workflow,
             tactical.as_ref(),
             plan.as_ref(),

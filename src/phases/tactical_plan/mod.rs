@@ -1,11 +1,13 @@
 //! Phase 4, tactical plan: the planner agent plans each task issue of the current wave inside
-//! its task's scope ([`crate::forge::tactical`]); a valid plan from an earlier run is kept.
+//! its task's scope ([`crate::phases::tactical_plan::plan_issue`]); a valid plan from an earlier run is kept.
+
+pub mod plan_issue;
 
 use crate::agents::strategic::PlanError;
 use crate::agents::tactical::{self, TacticalError};
-use crate::forge::tactical::{PlanIssue, PlanIssueError, plan_issue};
 use crate::forge::{open_forge, phases::repo_for};
-use crate::runner::{Phase, PhaseContext, PhaseOutcome};
+use crate::phases::tactical_plan::plan_issue::{PlanIssue, PlanIssueError, plan_issue};
+use crate::pipeline::{Phase, PhaseContext, PhaseOutcome};
 
 /// The built-in `tactical_plan` phase for `factory run`.
 pub struct TacticalPlanPhase;
