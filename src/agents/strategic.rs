@@ -3,7 +3,7 @@
 //! contract (schema and semantic checks: waves, disjoint scopes, threat assessment, ADR for
 //! risky infrastructure) before it is written.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -37,12 +37,6 @@ pub enum PlanError {
     Agent(#[from] AgentError),
     #[error(transparent)]
     Template(#[from] crate::templates::TemplateError),
-}
-
-/// The repository a state directory belongs to.
-pub fn repo_root(state: &StateDir) -> PathBuf {
-    let abs = std::path::absolute(state.root()).unwrap_or_else(|_| state.root().to_path_buf());
-    abs.parent().map(Path::to_path_buf).unwrap_or(abs)
 }
 
 /// The planning prompt.
@@ -91,7 +85,7 @@ fn route_checks(adr: bool) -> impl Fn(&Value) -> Vec<String> {
 
 /// Ask the planner for a plan that passes the contract.
 pub fn plan(input: &PlanInput<'_>) -> Result<Value, PlanError> {
-    let root = repo_root(input.state);
+    let root = input.state.repo();
     let call = structured::Call {
         state: input.state,
         workflow: input.workflow,

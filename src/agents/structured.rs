@@ -40,7 +40,7 @@ pub fn ask_role(
     let req = AgentRequest {
         role: call.role,
         prompt,
-        workdir: super::strategic::repo_root(call.state),
+        workdir: call.state.repo(),
         scratch: call.state.root().join("runs").join("agent"),
         schema: Some(schema),
         resume: None,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::strategic::{PlanError, repo_root};
+use super::strategic::PlanError;
 use super::{Role, context, structured};
 use crate::contracts::{self, Contract};
 use crate::state::{Session, StateDir};
@@ -212,7 +212,7 @@ pub fn prompt(input: &TacticalInput<'_>, root: &Path) -> Result<String, PlanErro
 
 /// Ask the planner for a tactical plan that passes the contract and stays in the task's scope.
 pub fn plan(input: &TacticalInput<'_>) -> Result<Value, PlanError> {
-    let root = repo_root(input.state);
+    let root = input.state.repo();
     let call = structured::Call {
         state: input.state,
         workflow: input.workflow,

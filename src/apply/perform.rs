@@ -17,7 +17,6 @@ use crate::forge::deferred::outbox::{
     self, Artifact, CommentWrite, Kind, Ledger, PullRequestWrite, ReviewWrite,
 };
 use crate::forge::git::Git;
-use crate::forge::phases::repo_for;
 use crate::forge::pr::{self, OpenRequest, PrError};
 use crate::forge::{Forge, NewReview, select};
 use crate::state::{Escalation, EscalationReason, PhaseStatus, Session, StateDir};
@@ -194,7 +193,7 @@ fn apply_one(state: &StateDir, workflow: &Workflow, path: &Path) -> Result<Strin
         ));
     }
     crate::state::log::set_session(&session.id);
-    let repo = repo_for(state);
+    let repo = state.repo();
     let forge = select::open_direct(state, &repo)?;
     match artifact.kind {
         Kind::PullRequest => {

@@ -8,7 +8,7 @@ use clap::Args;
 use super::Outcome;
 use crate::artifacts::implementation::Record;
 use crate::commands::intake::open;
-use crate::forge::{open_forge, phases::repo_for};
+use crate::forge::open_forge;
 use crate::phases::implementation::{self, ImplementError, Options};
 use crate::pipeline::PhaseOutcome;
 use crate::workflow::{AdapterKind, PhaseName};
@@ -37,7 +37,7 @@ pub fn run(args: ImplementArgs) -> anyhow::Result<Outcome> {
     crate::state::log::set_session(&session.id);
     // Deferred writes (a matrix job) are named for the phase they belong to.
     crate::forge::deferred::mode::set_phase(PhaseName::Implementation.as_str());
-    let repo = repo_for(&state);
+    let repo = state.repo();
     let forge = open_forge(&state, &repo)?;
     let eff = workflow.effective(session.change_class, PhaseName::Implementation, &session.id);
     let attempts = 1 + eff.retries;

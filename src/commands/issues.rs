@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::Outcome;
 use crate::commands::intake::open;
-use crate::forge::{issues, open_forge, phases::repo_for};
+use crate::forge::{issues, open_forge};
 
 #[derive(Debug, Subcommand)]
 pub enum IssuesCommand {
@@ -44,7 +44,7 @@ fn create(args: IssuesCreateArgs) -> anyhow::Result<Outcome> {
         )
     })?;
     crate::state::log::set_session(&session.id);
-    let forge = open_forge(&state, &repo_for(&state))?;
+    let forge = open_forge(&state, &state.repo())?;
     let report = if args.inline {
         let has_task_issue = session.issues.iter().any(|i| i.task_id.is_some());
         if has_task_issue {

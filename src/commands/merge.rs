@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::Outcome;
 use crate::commands::intake::open;
-use crate::forge::{open_forge, phases::repo_for};
+use crate::forge::open_forge;
 use crate::phases::merge::pull_request as merge;
 
 #[derive(Debug, Args)]
@@ -25,10 +25,10 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Outcome> {
     if let Some(s) = state.load_session()? {
         crate::state::log::set_session(&s.id);
     }
-    let forge = open_forge(&state, &repo_for(&state))?;
+    let forge = open_forge(&state, &state.repo())?;
     let policy = merge::UpdatePolicy {
         method: workflow.merge_update_method(),
-        repo: repo_for(&state),
+        repo: state.repo(),
     };
     match merge::merge_pull_request(&state, forge.as_ref(), args.pr, Some(&policy))? {
         Ok(m) => {

@@ -10,7 +10,6 @@ use super::Outcome;
 use crate::agents::strategic::{self, PlanInput};
 use crate::agents::tactical;
 use crate::forge::open_forge;
-use crate::forge::phases::repo_for;
 use crate::phases::tactical_plan::plan_issue::{PlanIssue, plan_issue};
 use crate::workflow::{AdapterKind, ChangeClass, PhaseName};
 
@@ -81,7 +80,7 @@ fn tactical_cmd(args: TacticalArgs) -> anyhow::Result<Outcome> {
     })?;
     crate::state::log::set_session(&session.id);
     let strategic = tactical::load_strategic(&state)?;
-    let forge = open_forge(&state, &repo_for(&state))?;
+    let forge = open_forge(&state, &state.repo())?;
     let eff = workflow.effective(session.change_class, PhaseName::TacticalPlan, &session.id);
     let (plan, out) = plan_issue(&PlanIssue {
         state: &state,

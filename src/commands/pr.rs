@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::Outcome;
 use crate::commands::intake::open;
-use crate::forge::{open_forge, phases::repo_for, pr};
+use crate::forge::{open_forge, pr};
 
 #[derive(Debug, Subcommand)]
 pub enum PrCommand {
@@ -49,7 +49,7 @@ fn open_pr(args: PrOpenArgs) -> anyhow::Result<Outcome> {
     if let Some(s) = &session {
         crate::state::log::set_session(&s.id);
     }
-    let repo = repo_for(&state);
+    let repo = state.repo();
     let forge = open_forge(&state, &repo)?;
     let req = pr::OpenRequest {
         repo,

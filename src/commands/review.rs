@@ -8,7 +8,6 @@ use clap::Args;
 
 use super::Outcome;
 use crate::forge::open_forge;
-use crate::forge::phases::repo_for;
 use crate::preflight::scope::Scope;
 use crate::review::pipeline::{self, ReviewRequest, ScopeSource};
 use crate::review::pr::{PrOptions, review_pull_request};
@@ -63,7 +62,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
     }
     let (reviewed, number) = match (args.pr, &args.diff) {
         (Some(pr), _) => {
-            let forge = open_forge(&state, &repo_for(&state))?;
+            let forge = open_forge(&state, &state.repo())?;
             let opts = PrOptions {
                 mode: args.mode,
                 scope_file: args.scope.clone(),

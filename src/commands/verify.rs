@@ -9,7 +9,7 @@ use clap::Args;
 use super::Outcome;
 use crate::commands::intake::open;
 use crate::forge::recurrence::Recorded;
-use crate::forge::{open_forge, phases::repo_for, verify};
+use crate::forge::{open_forge, verify};
 use crate::workflow::PhaseName;
 
 #[derive(Debug, Args)]
@@ -35,7 +35,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     if let Some(sid) = &sid {
         crate::state::log::set_session(sid);
     }
-    let repo = repo_for(&state);
+    let repo = state.repo();
     let forge = open_forge(&state, &repo)?;
     // The flag wins over `phases.merge.health_check` in workflow.yaml.
     let health = args.health_check.clone().or_else(|| {

@@ -12,7 +12,6 @@ pub mod git;
 pub mod github;
 pub mod issues;
 pub mod local;
-pub mod phases;
 pub mod pr;
 pub mod recurrence;
 pub mod safe;

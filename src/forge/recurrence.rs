@@ -224,7 +224,7 @@ pub fn before_intake(
     let Some(incident) = record.incident else {
         return Ok(IncidentMatch::New);
     };
-    let forge = super::open_forge(state, &super::phases::repo_for(state))?;
+    let forge = super::open_forge(state, &state.repo())?;
     on_incident(state, forge.as_ref(), limit, &incident.fingerprint)
 }
 

@@ -5,7 +5,6 @@
 //! which case the pull request says so and a person decides. A review that could not cover the
 //! whole diff stops for a person with its coverage.
 
-use crate::forge::phases::repo_for;
 use crate::forge::{State, open_forge};
 use crate::phases::merge::pull_request::{Refusal, check_review, latest_review};
 use crate::pipeline::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
@@ -21,7 +20,7 @@ pub struct CodeReview;
 
 impl Phase for CodeReview {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
-        let forge = open_forge(ctx.state, &repo_for(ctx.state))?;
+        let forge = open_forge(ctx.state, &ctx.state.repo())?;
         let mut approved = Vec::new();
         let mut kept = Vec::new();
         let mut rework = Vec::new();

@@ -1,7 +1,7 @@
 //! Phase 3, issue creation: one issue per task of the strategic plan under a parent issue, on
 //! the session's forge ([`crate::forge::issues`]).
 
-use crate::forge::{ForgeError, issues, open_forge, phases::repo_for};
+use crate::forge::{ForgeError, issues, open_forge};
 use crate::pipeline::{Phase, PhaseContext, PhaseOutcome};
 use crate::state::EscalationReason;
 
@@ -10,7 +10,7 @@ pub struct IssueCreation;
 
 impl Phase for IssueCreation {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
-        let forge = open_forge(ctx.state, &repo_for(ctx.state))?;
+        let forge = open_forge(ctx.state, &ctx.state.repo())?;
         Ok(
             match issues::create_issues(ctx.state, forge.as_ref(), ctx.session) {
                 Ok(r) => PhaseOutcome::Done {

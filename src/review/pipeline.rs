@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use crate::agents::{AgentError, Role, context, strategic, structured};
+use crate::agents::{AgentError, Role, context, structured};
 use crate::contracts::Contract;
 use crate::findings::render::{Report, json as render_json};
 use crate::findings::{Category, Finding};
@@ -165,7 +165,7 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
             .map_err(anyhow::Error::from)?;
     }
 
-    let root = strategic::repo_root(state);
+    let root = state.repo();
     let templates = Templates::with_overrides(state.root().join("templates"));
     // The diff in chunks by priority: files the machine checks flagged and security-relevant
     // paths first, then the files in scope, tests and docs last.

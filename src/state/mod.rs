@@ -128,6 +128,21 @@ impl StateDir {
         &self.root
     }
 
+    /// The repository this state directory belongs to, as an absolute path: the parent of
+    /// `.factory` when that is a git repository (or worktree), else the current directory (a
+    /// state directory kept elsewhere, through `FACTORY_STATE_DIR` or `--state-dir`).
+    pub fn repo(&self) -> PathBuf {
+        let abs = std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone());
+        if let Some(parent) = abs.parent()
+            && parent.join(".git").exists()
+        {
+            return parent.to_path_buf();
+        }
+        std::env::current_dir()
+            .or_else(|_| std::path::absolute("."))
+            .unwrap_or_else(|_| PathBuf::from("."))
+    }
+
     pub fn session_path(&self) -> PathBuf {
         self.root.join("session.json")
     }

@@ -29,9 +29,9 @@ use crate::artifacts::implementation::{self as record, IssueRecord, Record, Stat
 use crate::findings::Category;
 use crate::forge::git::Git;
 use crate::forge::issues::{IssuesError, create_inline_issue};
+use crate::forge::open_forge;
 use crate::forge::pr::{self, PrError};
 use crate::forge::{Forge, ForgeError};
-use crate::forge::{open_forge, phases::repo_for};
 use crate::pipeline::{Phase, PhaseContext, PhaseOutcome};
 use crate::preflight::engine::Engine;
 use crate::preflight::scope::Scope;
@@ -903,7 +903,7 @@ pub struct ImplementationPhase;
 
 impl Phase for ImplementationPhase {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
-        let repo = repo_for(ctx.state);
+        let repo = ctx.state.repo();
         let forge = open_forge(ctx.state, &repo)?;
         let opts = Options {
             state: ctx.state,

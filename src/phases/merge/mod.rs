@@ -6,7 +6,7 @@ use std::path::Path;
 
 pub mod pull_request;
 
-use crate::forge::{open_forge, phases::repo_for, verify};
+use crate::forge::{open_forge, verify};
 use crate::pipeline::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::state::EscalationReason;
 use crate::workflow::PhaseName;
@@ -19,7 +19,7 @@ pub struct Merge;
 
 impl Phase for Merge {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
-        let repo = repo_for(ctx.state);
+        let repo = ctx.state.repo();
         let forge = open_forge(ctx.state, &repo)?;
         let session = ctx.session;
         let pending: Vec<u64> = session

@@ -5,7 +5,7 @@ pub mod plan_issue;
 
 use crate::agents::strategic::PlanError;
 use crate::agents::tactical::{self, TacticalError};
-use crate::forge::{open_forge, phases::repo_for};
+use crate::forge::open_forge;
 use crate::phases::tactical_plan::plan_issue::{PlanIssue, PlanIssueError, plan_issue};
 use crate::pipeline::{Phase, PhaseContext, PhaseOutcome};
 
@@ -22,7 +22,7 @@ impl Phase for TacticalPlanPhase {
                 });
             }
         };
-        let forge = open_forge(ctx.state, &repo_for(ctx.state))?;
+        let forge = open_forge(ctx.state, &ctx.state.repo())?;
         let (mut planned, mut kept, mut closed) = (Vec::new(), 0usize, Vec::new());
         // The current wave's issues only: a later wave is planned once the wave before it has
         // merged, against the code as it is then.
