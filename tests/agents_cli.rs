@@ -3,7 +3,6 @@
 //! prompt injection. No test reaches a real service.
 #![cfg(unix)]
 
-mod engine_support;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -43,10 +42,10 @@ impl Scratch {
             let p = entry.unwrap().path();
             std::fs::copy(&p, fake.join(p.file_name().unwrap())).unwrap();
         }
-        engine_support::git(root, &["init", "-q", "-b", "main"]);
+        support::git(root, &["init", "-q", "-b", "main"]);
         std::fs::write(root.join(".git/info/exclude"), "fake/\n.factory/\n*.diff\n").unwrap();
-        engine_support::git(root, &["add", "src", "AGENTS.md"]);
-        engine_support::git(
+        support::git(root, &["add", "src", "AGENTS.md"]);
+        support::git(
             root,
             &[
                 "-c",
@@ -267,7 +266,7 @@ fn an_injected_instruction_is_fenced_and_changes_no_tool_or_flag() {
 
 #[test]
 fn the_run_uses_the_built_in_strategic_plan_phase_and_records_cost() {
-    let repo = engine_support::Repo::with_phases(
+    let repo = support::engine::Repo::engine_with_phases(
         &[("strategic_plan", "    timeout_seconds: 20\n")],
         "agents:\n  planner:\n    adapter: claude\n    env: [FAKE_AGENT_DIR]\n",
     );
@@ -320,7 +319,7 @@ fn the_run_uses_the_built_in_strategic_plan_phase_and_records_cost() {
 
 #[test]
 fn a_budget_of_one_call_stops_the_second_call_with_an_escalation() {
-    let repo = engine_support::Repo::with_phases(
+    let repo = support::engine::Repo::engine_with_phases(
         &[("strategic_plan", "    timeout_seconds: 20\n")],
         "budget:\n  usd: 0.01\nagents:\n  planner:\n    adapter: claude\n    env: [FAKE_AGENT_DIR]\n",
     );
@@ -374,7 +373,7 @@ fn a_budget_of_one_call_stops_the_second_call_with_an_escalation() {
             .exists(),
         "nothing half written"
     );
-    assert!(repo.log_has("strategic_plan", "budget", "exceeded"));
+    assert!(repo.phase_logged("strategic_plan", "budget", "exceeded"));
     let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
     assert!(
         report.contains("| strategic_plan | 1 | 1500 | 5000 | 800 | 0.0421 |"),

@@ -2,7 +2,6 @@
 //! scorecard, lessons (extraction, de-duplication, ranking, retirement, export and import),
 //! heuristics packs, REPORT.md, the step summary, and `completion` as a built-in phase.
 
-mod engine_support;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -491,8 +490,8 @@ fn packs_are_listed_shown_and_detected_with_their_reason() {
 #[cfg(unix)]
 #[test]
 fn intake_records_packs_and_factory_run_completes_with_the_builtin_phase() {
-    use engine_support::Repo;
-    let repo = Repo::with_phases(
+    use support::engine::Repo;
+    let repo = Repo::engine_with_phases(
         &[(
             "completion",
             "    gate: scorecard\n    artifact: scorecards/{sid}.json\n",
@@ -504,8 +503,8 @@ fn intake_records_packs_and_factory_run_completes_with_the_builtin_phase() {
         "[package]\nname = \"x\"\n[dependencies]\nclap = \"4\"\n",
     )
     .unwrap();
-    engine_support::git(repo.path(), &["add", "Cargo.toml"]);
-    engine_support::git(
+    support::git(repo.path(), &["add", "Cargo.toml"]);
+    support::git(
         repo.path(),
         &[
             "-c",
@@ -559,7 +558,7 @@ fn intake_records_packs_and_factory_run_completes_with_the_builtin_phase() {
     // The fake review has one critical finding (an SQL injection): one lesson.
     assert_eq!(card["quality"]["security_findings"]["critical"], 1);
     assert_eq!(card["lessons_generated"], 1);
-    assert!(repo.log_has("completion", "scorecard", "ok"));
+    assert!(repo.phase_logged("completion", "scorecard", "ok"));
     let lesson: Value = serde_json::from_slice(
         &std::fs::read(repo.path().join(".factory/lessons/lesson-0001.json")).unwrap(),
     )

@@ -5,9 +5,9 @@
 //! Skipped when no Chromium is installed, unless `FACTORY_REQUIRE_BROWSER=1` (CI). With
 //! `FACTORY_SCREENSHOTS=DIR` the views are also saved as PNG files (docs/dashboard/).
 
-mod dashboard_support;
+mod support;
 
-use dashboard_support::{Browser, SID, Server, append, chromium, state};
+use support::dashboard::{Browser, SID, Server, append, chromium, state};
 
 const VIEWS: [&str; 7] = [
     "session",

@@ -2,16 +2,16 @@
 //! a recorded state directory, the event stream, and robustness (a malformed log line, a
 //! missing `.factory`, hundreds of archived sessions, a large log read incrementally).
 
-mod dashboard_support;
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use dashboard_support::{SID, Server, append, state};
 use predicates::prelude::*;
 use serde_json::Value;
+use support::dashboard::{SID, Server, append, state};
 
 const ARCHIVED: &str = "20261118T090000Z-cc0003";
 
@@ -262,7 +262,7 @@ fn a_missing_state_directory_serves_empty_views() {
     assert_eq!(snap["reviews"]["reviews"], Value::Array(vec![]));
     assert_eq!(snap["sessions"]["archived"], Value::Array(vec![]));
     // The directory appears later: the views follow.
-    dashboard_support::copy_dir(&dashboard_support::fixture(), &root);
+    support::dashboard::copy_dir(&support::dashboard::fixture(), &root);
     let (_, s) = server.get("/api/session");
     assert_eq!(s["id"], SID);
 }

@@ -2,11 +2,10 @@
 //! backoff, escalations, approvals, resume after a crash at every phase boundary.
 #![cfg(unix)]
 
-mod engine_support;
 mod support;
 
-use engine_support::{PHASES, Repo, intake_fixture};
 use predicates::prelude::*;
+use support::engine::{PHASES, Repo, intake_fixture};
 
 #[test]
 fn every_route_runs_its_phases_in_order_and_completes() {
@@ -20,7 +19,7 @@ fn every_route_runs_its_phases_in_order_and_completes() {
         ("risky-infra", PHASES.to_vec()),
     ];
     for (class, route) in expected {
-        let repo = Repo::new("");
+        let repo = Repo::engine("");
         let mut cmd = repo.factory();
         cmd.args(["run", "Change the thing", "--class", class]);
         if class == "risky-infra" {
@@ -50,7 +49,7 @@ fn every_route_runs_its_phases_in_order_and_completes() {
             assert_eq!(repo.status(phase), "completed", "{class} {phase}");
         }
         assert_eq!(repo.status("intake"), "completed");
-        assert!(repo.log_has("session", "complete", "ok"), "{class}");
+        assert!(repo.phase_logged("session", "complete", "ok"), "{class}");
         let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
         assert!(
             report.contains(s["id"].as_str().unwrap()),
@@ -61,7 +60,7 @@ fn every_route_runs_its_phases_in_order_and_completes() {
 
 #[test]
 fn the_class_is_inferred_and_the_decision_logged_with_its_rationale() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.factory()
         .args(["run", "Refactor the billing module into smaller services"])
         .assert()
@@ -81,7 +80,7 @@ fn the_class_is_inferred_and_the_decision_logged_with_its_rationale() {
     );
     assert_eq!(repo.session()["change_class"], "refactor");
     // An explicit class wins over the wording.
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.factory()
         .args(["run", "Refactor the billing module", "--class", "feature"])
         .assert()
@@ -96,7 +95,7 @@ fn incident_and_drift_triggers_start_hotfix_sessions_with_normalised_payloads() 
         ("incident", "pagerduty-triggered.json", "incident"),
         ("runtime-drift", "drift.json", "drift"),
     ] {
-        let repo = Repo::new("");
+        let repo = Repo::engine("");
         repo.factory()
             .args(["run", "--trigger", trigger, "--payload"])
             .arg(intake_fixture(payload))
@@ -116,7 +115,7 @@ fn incident_and_drift_triggers_start_hotfix_sessions_with_normalised_payloads() 
 
 #[test]
 fn an_invalid_artifact_is_retried_with_the_violations_then_passes() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("strategic_plan", &["invalid", "ok"]);
     repo.factory()
         .args(["run", "Add an export button", "--class", "feature"])
@@ -141,14 +140,14 @@ fn an_invalid_artifact_is_retried_with_the_violations_then_passes() {
     .unwrap_or_default();
     // The context file is removed or replaced on later attempts; the log keeps the violations.
     let _ = context;
-    assert!(repo.log_has("strategic_plan", "gate", "invalid"));
+    assert!(repo.phase_logged("strategic_plan", "gate", "invalid"));
     assert_eq!(repo.session()["counters"]["planning_retries"], 1);
     assert_eq!(repo.session()["phases"]["strategic_plan"]["attempts"], 2);
 }
 
 #[test]
 fn a_contract_still_invalid_after_retries_escalates_and_stays_stopped() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("strategic_plan", &["invalid"]);
     repo.factory()
         .args(["run", "Add an export button", "--class", "feature"])
@@ -168,7 +167,7 @@ fn a_contract_still_invalid_after_retries_escalates_and_stays_stopped() {
     let s = repo.session();
     assert_eq!(s["escalation"]["reason"], "contract-invalid");
     assert_eq!(s["phases"]["strategic_plan"]["status"], "escalated");
-    assert!(repo.log_has("strategic_plan", "escalate", "needs_human"));
+    assert!(repo.phase_logged("strategic_plan", "escalate", "needs_human"));
     assert!(
         std::fs::read_to_string(repo.path().join(".factory/REPORT.md"))
             .unwrap()
@@ -186,12 +185,12 @@ fn a_contract_still_invalid_after_retries_escalates_and_stays_stopped() {
         .assert()
         .success();
     assert!(repo.session()["escalation"].is_null());
-    assert!(repo.log_has("strategic_plan", "acknowledge", "ok"));
+    assert!(repo.phase_logged("strategic_plan", "acknowledge", "ok"));
 }
 
 #[test]
 fn implementation_failing_after_its_retries_escalates() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("implementation", &["fail"]);
     repo.factory()
         .args(["run", "Checkout is broken", "--class", "hotfix"])
@@ -215,7 +214,7 @@ fn implementation_failing_after_its_retries_escalates() {
 
 #[test]
 fn a_failing_phase_other_than_implementation_escalates_as_phase_failed() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("merge", &["fail"]);
     repo.factory()
         .args(["run", "Checkout is broken", "--class", "hotfix"])
@@ -227,7 +226,7 @@ fn a_failing_phase_other_than_implementation_escalates_as_phase_failed() {
 
 #[test]
 fn an_unavailable_tool_is_retried_on_the_backoff_schedule() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("implementation", &["unavailable", "unavailable", "ok"]);
     repo.factory()
         .args(["run", "Checkout is broken", "--class", "hotfix"])
@@ -246,7 +245,7 @@ fn an_unavailable_tool_is_retried_on_the_backoff_schedule() {
         "backoff is not a retry"
     );
 
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("implementation", &["unavailable"]);
     repo.factory()
         .args(["run", "Checkout is broken", "--class", "hotfix"])
@@ -258,7 +257,7 @@ fn an_unavailable_tool_is_retried_on_the_backoff_schedule() {
 
 #[test]
 fn a_phase_can_ask_for_a_human() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("code_review", &["human:critical-finding"]);
     repo.factory()
         .args(["run", "Checkout is broken", "--class", "hotfix"])
@@ -277,7 +276,7 @@ fn a_phase_can_ask_for_a_human() {
 
 #[test]
 fn risky_infra_stops_before_merge_until_a_human_approves() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.factory()
         .args([
             "run",
@@ -303,14 +302,14 @@ fn risky_infra_stops_before_merge_until_a_human_approves() {
         .assert()
         .success();
     assert_eq!(repo.session()["approvals"], serde_json::json!(["merge"]));
-    assert!(repo.log_has("merge", "approve", "ok"));
+    assert!(repo.phase_logged("merge", "approve", "ok"));
 }
 
 #[test]
 fn a_crash_at_any_phase_boundary_resumes_where_it_stopped() {
     for phase in PHASES {
         for crash in ["crash-before", "crash-after"] {
-            let repo = Repo::new("");
+            let repo = Repo::engine("");
             repo.script(phase, &[crash, "ok"]);
             let out = repo
                 .factory()
@@ -339,14 +338,17 @@ fn a_crash_at_any_phase_boundary_resumes_where_it_stopped() {
                     "{phase} {crash}: {p} runs once, the crashed phase twice"
                 );
             }
-            assert!(repo.log_has(phase, "resume", "rerun"), "{phase} {crash}");
+            assert!(
+                repo.phase_logged(phase, "resume", "rerun"),
+                "{phase} {crash}"
+            );
         }
     }
 }
 
 #[test]
 fn a_completed_phase_whose_artifact_vanished_runs_again() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("code_review", &["human:scope-decision", "ok"]);
     repo.factory()
         .args(["run", "Checkout is broken", "--class", "hotfix"])
@@ -358,12 +360,12 @@ fn a_completed_phase_whose_artifact_vanished_runs_again() {
         .assert()
         .success();
     assert_eq!(repo.calls_of("implementation"), 2);
-    assert!(repo.log_has("implementation", "resume", "rerun"));
+    assert!(repo.phase_logged("implementation", "resume", "rerun"));
 }
 
 #[test]
 fn one_phase_at_a_time_as_ci_jobs_do() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.factory()
         .args([
             "intake",
@@ -396,7 +398,7 @@ fn one_phase_at_a_time_as_ci_jobs_do() {
         .stdout(predicate::str::contains("already completed"));
     assert_eq!(repo.calls_of("strategic_plan"), 1);
 
-    let hotfix = Repo::new("");
+    let hotfix = Repo::engine("");
     hotfix
         .factory()
         .args([
@@ -418,7 +420,7 @@ fn one_phase_at_a_time_as_ci_jobs_do() {
 
 #[test]
 fn a_phase_over_its_timeout_is_killed_with_its_children() {
-    let repo = Repo::with_phases(
+    let repo = Repo::engine_with_phases(
         &[(
             "implementation",
             "    command: [\"sh\", \"-c\", \"sleep 30 & sleep 30\"]\n    timeout_seconds: 1\n    retries: 0\n",
@@ -437,7 +439,7 @@ fn a_phase_over_its_timeout_is_killed_with_its_children() {
 
 #[test]
 fn a_phase_gets_no_credentials_it_was_not_given() {
-    let repo = Repo::with_phases(
+    let repo = Repo::engine_with_phases(
         &[(
             "implementation",
             "    command: [\"sh\", \"-c\", \"env > \\\"$FACTORY_ARTIFACT.env\\\"; echo '{}' > \\\"$FACTORY_ARTIFACT\\\"\"]\n",
@@ -473,7 +475,7 @@ fn a_phase_gets_no_credentials_it_was_not_given() {
 
 #[test]
 fn secrets_in_phase_output_never_reach_the_log() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("implementation", &["secret"]);
     repo.factory()
         .args(["run", "Checkout is broken", "--class", "hotfix"])
@@ -486,7 +488,7 @@ fn secrets_in_phase_output_never_reach_the_log() {
 
 #[test]
 fn recurrence_over_the_limit_escalates() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("merge", &["human:scope-decision"]);
     repo.factory()
         .args(["run", "Checkout is broken", "--class", "hotfix"])
@@ -509,7 +511,7 @@ fn recurrence_over_the_limit_escalates() {
 
 #[test]
 fn a_session_in_progress_is_not_replaced_by_accident() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("code_review", &["human:scope-decision"]);
     repo.factory()
         .args(["run", "Checkout is broken", "--class", "hotfix"])
@@ -537,7 +539,7 @@ fn a_session_in_progress_is_not_replaced_by_accident() {
 
 #[test]
 fn bad_inputs_are_clear_errors_with_exit_2() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     std::fs::write(
         repo.path().join(".factory/workflow.yaml"),
         "limits:\n  max_review_cycles: many\n",
@@ -548,7 +550,7 @@ fn bad_inputs_are_clear_errors_with_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("workflow.yaml:2"));
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.factory()
         .args(["run", "--resume"])
         .assert()
@@ -585,7 +587,7 @@ fn bad_inputs_are_clear_errors_with_exit_2() {
 
 #[test]
 fn a_review_that_requests_changes_sends_the_work_back_to_implementation() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("code_review", &["sendback:implementation", "ok"]);
     repo.factory()
         .args(["run", "Add an export button", "--class", "feature"])
@@ -617,13 +619,13 @@ fn a_review_that_requests_changes_sends_the_work_back_to_implementation() {
         s.get("rework").is_none(),
         "cleared once implementation completed: {s}"
     );
-    assert!(repo.log_has("code_review", "send_back", "rework"));
-    assert!(repo.log_has("code_review", "phase_end", "send_back"));
+    assert!(repo.phase_logged("code_review", "send_back", "rework"));
+    assert!(repo.phase_logged("code_review", "phase_end", "send_back"));
 }
 
 #[test]
 fn one_phase_at_a_time_a_send_back_says_what_runs_next() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("code_review", &["sendback:implementation", "ok"]);
     repo.factory()
         .args(["run", "Add an export button", "--class", "feature"])
@@ -655,7 +657,7 @@ fn one_phase_at_a_time_a_send_back_says_what_runs_next() {
 
 #[test]
 fn review_cycles_past_the_limit_escalate() {
-    let repo = Repo::new("limits:\n  max_review_cycles: 2\n");
+    let repo = Repo::engine("limits:\n  max_review_cycles: 2\n");
     repo.script("code_review", &["sendback:implementation"]);
     repo.factory()
         .args(["run", "Add an export button", "--class", "feature"])
@@ -674,7 +676,7 @@ fn review_cycles_past_the_limit_escalate() {
 
 #[test]
 fn a_phase_can_only_send_work_back_to_an_earlier_phase_of_its_route() {
-    let repo = Repo::new("");
+    let repo = Repo::engine("");
     repo.script("code_review", &["sendback:merge"]);
     repo.factory()
         .args(["run", "Add an export button", "--class", "feature"])

@@ -3,13 +3,12 @@
 //! calls, idempotent re-runs, pagination, rate limits, 403/404/422 and GHES paths.
 #![cfg(unix)]
 
-mod forge_support;
-mod github_support;
+mod support;
 
-use forge_support::{Repo, plan};
-use github_support::{Canned, Fake, PREFIX, TOKEN, calls, canned, reqs_bodies};
 use predicates::prelude::*;
 use serde_json::{Value, json};
+use support::github::{Canned, Fake, PREFIX, TOKEN, calls, canned, reqs_bodies};
+use support::repo::{Repo, plan};
 
 fn github(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
     let mut cmd = repo.factory();
@@ -696,7 +695,7 @@ fn implementation_pushes_with_the_token_off_the_command_line_and_opens_the_pull_
     let path = format!(
         "{}:{}:{}",
         wrap.display(),
-        forge_support::manifest("tests/fixtures/agents").display(),
+        support::repo::manifest("tests/fixtures/agents").display(),
         std::env::var("PATH").unwrap_or_default()
     );
     github(&repo, &fake)
@@ -835,7 +834,7 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
     };
     repo.fake_answer(
         "changes.json",
-        &forge_support::review_answer(
+        &support::agents::review_answer(
             "REQUEST_CHANGES",
             json!([finding(2, "on the diff"), finding(50, "elsewhere")]),
         ),
@@ -983,7 +982,7 @@ fn a_review_github_refuses_even_as_a_comment_is_an_error_naming_the_reason() {
     repo.fake_agents(&["ok:changes.json"]);
     repo.fake_answer(
         "changes.json",
-        &forge_support::review_answer(
+        &support::agents::review_answer(
             "REQUEST_CHANGES",
             json!([{"severity": "important", "category": "quality", "file": "src/auth/reset_token.ts",
                 "line": 2, "description": "on the diff", "recommendation": "Fix it."}]),
@@ -1071,7 +1070,7 @@ fn three_review_rounds_through_the_api_post_each_finding_once_in_one_sticky_comm
         let round = i as u32 + 1;
         repo.fake_answer(
             &format!("r{round}.json"),
-            &forge_support::review_answer("REQUEST_CHANGES", findings.clone()),
+            &support::agents::review_answer("REQUEST_CHANGES", findings.clone()),
         );
         fake.can(canned("GET", "/pulls/5$", 200, open_pull()));
         fake.can(canned(
@@ -1183,7 +1182,7 @@ fn three_review_rounds_through_the_api_post_each_finding_once_in_one_sticky_comm
     repo.fake_agents(&["ok:r3.json"]);
     repo.fake_answer(
         "r3.json",
-        &forge_support::review_answer("REQUEST_CHANGES", answers[2].clone()),
+        &support::agents::review_answer("REQUEST_CHANGES", answers[2].clone()),
     );
     fake.clear();
     fake.can(canned("GET", "/pulls/5$", 200, open_pull()));
@@ -1252,7 +1251,7 @@ fn a_deferred_implementation_calls_no_api_and_apply_opens_the_pull_request_once(
     std::fs::write(agent_dir.join("script"), "edit:edit.sh\n").unwrap();
     let path = format!(
         "{}:{}",
-        forge_support::manifest("tests/fixtures/agents").display(),
+        support::repo::manifest("tests/fixtures/agents").display(),
         std::env::var("PATH").unwrap_or_default()
     );
     fake.clear();

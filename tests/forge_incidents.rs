@@ -3,10 +3,10 @@
 //! closed reopens it as a recurrence, and past the limit stops for a human.
 #![cfg(unix)]
 
-mod forge_support;
+mod support;
 
-use forge_support::{Repo, manifest, plan};
 use predicates::prelude::*;
+use support::repo::{Repo, manifest, plan};
 
 const PAYLOAD: &str = "tests/fixtures/intake/sentry-event.json";
 const FINGERPRINT: &str = "sentry:issue:4821337905";

@@ -2,10 +2,10 @@
 //! parent, idempotent re-runs, labels, markers, session and artifact records.
 #![cfg(unix)]
 
-mod forge_support;
+mod support;
 
-use forge_support::{Repo, plan};
 use predicates::prelude::*;
+use support::repo::{Repo, plan};
 
 #[test]
 fn one_issue_per_task_and_a_parent_with_the_task_list() {
@@ -197,7 +197,7 @@ fn factory_forge_local_wins_over_a_github_environment() {
 
 #[test]
 fn the_engine_runs_issue_creation_as_a_built_in_phase() {
-    let repo = forge_support::Repo::with_workflow(
+    let repo = support::repo::Repo::with_workflow(
         "phases:\n  strategic_plan:\n    command: [\"sh\", \"-c\", \"cp \\\"$PLAN\\\" \\\"$FACTORY_ARTIFACT\\\"\"]\n    env: [PLAN]\n",
     );
     let plan_file = repo.path().join("plan.json");

@@ -3,10 +3,10 @@
 //! escalation.
 #![cfg(unix)]
 
-mod forge_support;
+mod support;
 
-use forge_support::{Repo, plan};
 use predicates::prelude::*;
+use support::repo::{Repo, plan};
 
 const BRANCH: &str = "feat/#2-reset-token-store";
 

@@ -5,13 +5,13 @@
 //! that the agent never sees the forge token.
 #![cfg(unix)]
 
-mod forge_support;
+mod support;
 
 use std::path::PathBuf;
 
-use forge_support::{Repo, manifest, plan};
 use predicates::prelude::*;
 use serde_json::{Value, json};
+use support::repo::{Repo, manifest, plan};
 
 const CHECK: &str = "echo \"check $1\"\nif grep -q BROKEN src/auth/reset_token.ts 2>/dev/null; then echo \"error: reset_token.ts is broken\" >&2; exit 1; fi\n";
 
@@ -691,7 +691,7 @@ fn the_built_in_review_sends_the_change_back_then_approves_and_the_pipeline_merg
         fake.join("review-approve.json"),
     )
     .unwrap();
-    let changes = forge_support::review_answer(
+    let changes = support::agents::review_answer(
         "REQUEST_CHANGES",
         json!([{"severity": "important", "category": "auth", "file": "src/auth/reset_token.ts",
             "line": 1, "description": "the token comparison is not constant-time",
@@ -779,7 +779,7 @@ fn with_deferred_writes_the_review_loop_runs_with_factory_apply_between_the_phas
         fake.join("review-approve.json"),
     )
     .unwrap();
-    let changes = forge_support::review_answer(
+    let changes = support::agents::review_answer(
         "REQUEST_CHANGES",
         json!([{"severity": "important", "category": "auth", "file": "src/auth/reset_token.ts",
             "line": 1, "description": "the token comparison is not constant-time",

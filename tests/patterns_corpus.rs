@@ -8,13 +8,14 @@
 //! `UPDATE_ACCURACY=1 cargo test --test patterns_corpus` rewrites the "Patterns" section of
 //! docs/accuracy.md with the figures.
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use factory::preflight::diff::FileDiff;
 use factory::preflight::rules::{Rule, patterns};
 
-mod corpus_support;
-use corpus_support::{Rng, Tally, fires, update_accuracy_doc};
+use support::corpus::{Rng, Tally, fires, update_accuracy_doc};
 
 const VARS: &[&str] = &[
     "user_id", "name", "email", "term", "slug", "order_id", "q", "account", "host", "path",

@@ -4,12 +4,12 @@
 //! (validation fails, then passes) and one review cycle that requests changes.
 #![cfg(unix)]
 
-mod forge_support;
-mod github_support;
+mod support;
 
-use forge_support::{Repo, agent_fixtures, manifest, plan, review_answer};
 use predicates::prelude::*;
 use serde_json::{Value, json};
+use support::agents::{agent_fixtures, review_answer};
+use support::repo::{Repo, manifest, plan};
 
 /// check.sh fails while the token module says BROKEN: the validation the plans name.
 const CHECK: &str = "echo \"check $1\"\nif grep -q BROKEN src/auth/reset_token.ts 2>/dev/null; then echo \"error: reset_token.ts is broken\" >&2; exit 1; fi\n";
@@ -496,9 +496,9 @@ fn github_waves(rebase: bool) {
     let bare = origin.path().join("shop.git");
     repo.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
     repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
-    let api = github_support::Fake::with_origin(&bare);
+    let api = support::github::Fake::with_origin(&bare);
     let mut cmd = repo.factory_with_agents();
-    cmd.env("GITHUB_TOKEN", github_support::TOKEN)
+    cmd.env("GITHUB_TOKEN", support::github::TOKEN)
         .env("GITHUB_REPOSITORY", "acme/shop")
         .env("GITHUB_API_URL", api.api());
     run_feature(cmd);
@@ -537,7 +537,7 @@ fn github_waves(rebase: bool) {
     for n in 5..=7 {
         assert_eq!(api.issue(n)["merged"], true, "#{n}");
     }
-    let calls = github_support::calls(&api);
+    let calls = support::github::calls(&api);
     // #6 fell behind when #5 merged: updated through the API with the head it was reviewed at
     // (or rebased and pushed), then merged without another review.
     assert_eq!(

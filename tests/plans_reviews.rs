@@ -4,11 +4,12 @@
 //! the right lines and sides, one sticky summary comment, refusals with exit 2.
 #![cfg(unix)]
 
-mod forge_support;
+mod support;
 
-use forge_support::{Repo, plan, review_answer};
 use predicates::prelude::*;
 use serde_json::{Value, json};
+use support::agents::review_answer;
+use support::repo::{Repo, plan};
 
 const BRANCH: &str = "feat/#2-reset-token-store";
 const FILE: &str = "src/auth/reset_token.ts";
@@ -22,7 +23,7 @@ fn with_issues() -> Repo {
 
 fn tactical(issue: u64, in_scope: &[&str]) -> Value {
     let mut t: Value = serde_json::from_slice(
-        &std::fs::read(forge_support::manifest(
+        &std::fs::read(support::repo::manifest(
             "evals/plans/valid-tactical-plan.json",
         ))
         .unwrap(),
@@ -735,7 +736,7 @@ fn three_review_rounds_post_each_finding_once_and_track_resolved_and_outdated() 
     assert_eq!(sticky.len(), 1, "one summary comment");
     let s = &sticky[0];
     // docs/review.md shows this very comment.
-    let doc = std::fs::read_to_string(forge_support::manifest("docs/review.md")).unwrap();
+    let doc = std::fs::read_to_string(support::repo::manifest("docs/review.md")).unwrap();
     let example = doc
         .split("A summary after three rounds looks like this")
         .nth(1)
@@ -1003,7 +1004,7 @@ fn the_code_review_phase_stops_for_a_person_when_the_diff_was_not_covered() {
 }
 
 fn review_doc() -> String {
-    std::fs::read_to_string(forge_support::manifest("docs/review.md")).unwrap()
+    std::fs::read_to_string(support::repo::manifest("docs/review.md")).unwrap()
 }
 
 /// The error line docs/review.md shows for an incomplete review.

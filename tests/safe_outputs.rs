@@ -3,11 +3,11 @@
 //! to unknown hosts), and a cap refuses a plan before its first issue is written.
 #![cfg(unix)]
 
-mod forge_support;
+mod support;
 
-use forge_support::{Repo, plan};
 use predicates::prelude::*;
 use serde_json::Value;
+use support::repo::{Repo, plan};
 
 /// A template override that carries a hidden instruction and bidirectional characters (as a
 /// compromised or careless override could), and a plan whose text mentions people and links

@@ -11,14 +11,15 @@
 //! `UPDATE_ACCURACY=1 cargo test --test secrets_corpus` rewrites the "Secrets" section of
 //! docs/accuracy.md.
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use factory::findings::Category;
 use factory::preflight::diff::FileDiff;
 use factory::preflight::rules::{Rule, builtin};
 
-mod corpus_support;
-use corpus_support::{Rng, Tally, fires, update_accuracy_doc};
+use support::corpus::{Rng, Tally, fires, update_accuracy_doc};
 
 /// Re-draw the random part of every token-like run (16+ alphanumerics) after its first eight
 /// characters, from the characters the run already uses. JWT segments keep their header.

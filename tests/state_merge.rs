@@ -4,16 +4,15 @@
 //! copies of another base and escalations.
 #![cfg(unix)]
 
-mod forge_support;
 mod support;
 
 use std::path::{Path, PathBuf};
 
-use forge_support::{Repo, manifest, plan};
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::{Value, json};
 use support::copy_dir;
+use support::repo::{Repo, manifest, plan};
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()

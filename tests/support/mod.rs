@@ -1,9 +1,28 @@
-//! What every test of the binary starts from: the `factory` command with nothing inherited from
-//! the environment the tests run in (no state directory, forge, token, write mode, log level or
-//! colour setting of the developer's shell), and a recursive copy for fixtures.
+//! What the tests of the binary share, in one place. This module: the `factory` command with
+//! nothing inherited from the environment the tests run in (no state directory, forge, token,
+//! write mode, log level or colour setting of the developer's shell), git with a fixed identity,
+//! a recursive copy for fixtures. Below it:
+//!
+//! - [`repo`]: the scratch repository every pipeline test starts from (sessions, plans, the
+//!   local forge's files, job copies for CI matrices);
+//! - [`agents`]: scripted `claude`/`codex` executables (tests/fixtures/agents) for that
+//!   repository;
+//! - [`engine`]: the same repository with every phase run by the fake phase program;
+//! - [`github`]: the fake GitHub API server;
+//! - [`dashboard`]: the dashboard process and a headless Chromium;
+//! - [`corpus`]: the labelled corpus tests' generator and tallies.
+//!
+//! Every test binary compiles all of it and uses a part, so unused items are expected.
 #![allow(dead_code)]
 
-use std::path::Path;
+pub mod agents;
+pub mod corpus;
+pub mod dashboard;
+pub mod engine;
+pub mod github;
+pub mod repo;
+
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
@@ -62,4 +81,9 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&p, &dest).unwrap();
         }
     }
+}
+
+/// A path inside the project (fixtures, bundled plans, docs).
+pub fn manifest(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }

@@ -1,6 +1,5 @@
 //! What the labelled corpus tests share: a fixed-seed generator, running a rule as the engine
 //! does, recall/precision tallies, and writing a section of docs/accuracy.md.
-#![allow(dead_code)]
 
 use factory::preflight::diff::FileDiff;
 use factory::preflight::rules::Rule;

@@ -2,11 +2,8 @@
 //! `factory dashboard` process on a free port, and a headless Chromium driven through the
 //! DevTools protocol over a pipe (`--remote-debugging-pipe`: JSON messages ended by NUL on
 //! file descriptors 3 and 4, so no WebSocket client is needed).
-#![allow(dead_code)]
 
-#[path = "../support/mod.rs"]
-mod shared;
-pub use shared::copy_dir;
+pub use super::copy_dir;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

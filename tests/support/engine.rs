@@ -1,16 +1,12 @@
 //! A scratch repository with a `.factory/workflow.yaml` whose every phase runs the fake phase
 //! program (tests/fixtures/engine/phase.sh), so the real engine runs end to end without agents
 //! or a forge.
-#![allow(dead_code)]
 
-// The test file declares `mod support;` beside this module.
-pub use super::support::git;
+pub use super::repo::Repo;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
-use tempfile::TempDir;
 
 pub const PHASES: [&str; 7] = [
     "strategic_plan",
@@ -21,10 +17,6 @@ pub const PHASES: [&str; 7] = [
     "merge",
     "completion",
 ];
-
-pub struct Repo {
-    pub dir: TempDir,
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/engine")
@@ -39,29 +31,14 @@ pub fn intake_fixture(name: &str) -> PathBuf {
 impl Repo {
     /// A git repository whose workflow runs the fake phase for every phase, with `extra` YAML
     /// appended to the override (a fast backoff is always set).
-    pub fn new(extra: &str) -> Repo {
-        Repo::with_phases(&[], extra)
+    pub fn engine(extra: &str) -> Repo {
+        Repo::engine_with_phases(&[], extra)
     }
 
-    /// Like [`Repo::new`], with the YAML body of some phases (indented four spaces) given.
-    pub fn with_phases(bodies: &[(&str, &str)], extra: &str) -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        git(root, &["init", "-q", "-b", "main"]);
-        git(
-            root,
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@example.com",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "init",
-            ],
-        );
+    /// Like [`Repo::engine`], with the YAML body of some phases (indented four spaces) given.
+    pub fn engine_with_phases(bodies: &[(&str, &str)], extra: &str) -> Repo {
+        let repo = Repo::new();
+        let root = repo.path();
         let fake = root.join("fake");
         std::fs::create_dir_all(fake.join("script")).unwrap();
         std::fs::create_dir_all(fake.join("fixtures")).unwrap();
@@ -91,22 +68,7 @@ impl Repo {
         std::fs::write(root.join(".factory/workflow.yaml"), yaml).unwrap();
         // The scratch files of the fake phase must not make the tree look dirty to git.
         std::fs::write(root.join(".git/info/exclude"), "fake/\n.factory/\n").unwrap();
-        Repo { dir }
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn factory(&self) -> Command {
-        let mut cmd = Command::cargo_bin("factory").unwrap();
-        cmd.current_dir(self.path())
-            .env("FAKE_DIR", self.path().join("fake"))
-            .env_remove("FACTORY_STATE_DIR")
-            .env_remove("GITHUB_TOKEN")
-            .env_remove("GH_TOKEN")
-            .env_remove("FACTORY_LOG");
-        cmd
+        repo
     }
 
     /// Give `phase` one behaviour per attempt (see phase.sh).
@@ -116,11 +78,6 @@ impl Repo {
             behaviours.join("\n") + "\n",
         )
         .unwrap();
-    }
-
-    pub fn session(&self) -> Value {
-        serde_json::from_slice(&std::fs::read(self.path().join(".factory/session.json")).unwrap())
-            .unwrap()
     }
 
     pub fn status(&self, phase: &str) -> String {
@@ -157,7 +114,8 @@ impl Repo {
             .collect()
     }
 
-    pub fn log_has(&self, phase: &str, action: &str, status: &str) -> bool {
+    /// An event of `phase` with this action and status is in the log.
+    pub fn phase_logged(&self, phase: &str, action: &str, status: &str) -> bool {
         self.log()
             .iter()
             .any(|e| e["phase"] == phase && e["action"] == action && e["status"] == status)

@@ -3,7 +3,6 @@
 //! comments and reviews in memory. With [`Fake::with_origin`] it also serves pull requests,
 //! branches, compare, update-branch and squash merges from a bare git repository that stands
 //! for the GitHub repository (the test's clone pushes to it as `origin`).
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
