@@ -39,6 +39,7 @@ pub fn run(args: CompleteArgs) -> anyhow::Result<Outcome> {
         output: None,
         retire_after: args.retire_after,
         step_summary: !args.no_step_summary,
+        writes: crate::forge::deferred::Writes::from_env()?,
     };
     let c = complete(&state, &opts)?;
     // Run by hand, the command is the completion phase: record it as done.

@@ -8,7 +8,6 @@ use clap::Args;
 use super::Outcome;
 use crate::artifacts::implementation::Record;
 use crate::commands::intake::open;
-use crate::forge::open_forge;
 use crate::phases::implementation::{self, ImplementError, Options};
 use crate::pipeline::PhaseOutcome;
 use crate::workflow::{AdapterKind, PhaseName};
@@ -35,10 +34,14 @@ pub fn run(args: ImplementArgs) -> anyhow::Result<Outcome> {
         .load_session()?
         .ok_or_else(|| ImplementError::NoSession(state.root().display().to_string()))?;
     crate::state::log::set_session(&session.id);
-    // Deferred writes (a matrix job) are named for the phase they belong to.
-    crate::forge::deferred::mode::set_phase(PhaseName::Implementation.as_str());
     let repo = state.repo();
-    let forge = open_forge(&state, &repo)?;
+    // Deferred writes (a matrix job) are named for the phase they belong to.
+    let forge = crate::forge::select::open(
+        &state,
+        &repo,
+        crate::forge::deferred::Writes::from_env()?,
+        PhaseName::Implementation.as_str(),
+    )?;
     let eff = workflow.effective(session.change_class, PhaseName::Implementation, &session.id);
     let attempts = 1 + eff.retries;
     let mut retry_context = None;

@@ -1,6 +1,7 @@
 //! `factory intake`: phase 1 on its own: classify the request, check the setup, write the
 //! intake record and start the session.
 
+use crate::forge::deferred::Writes;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -137,7 +138,14 @@ pub fn run(args: IntakeArgs) -> anyhow::Result<Outcome> {
     }
     let req = args.request.to_request(None)?;
     let (state, workflow) = open(args.state_dir)?;
-    let record = match start(&state, &workflow, &args.request, req, !args.json)? {
+    let record = match start(
+        &state,
+        &workflow,
+        &args.request,
+        req,
+        !args.json,
+        Writes::from_env()?,
+    )? {
         Ok(record) => record,
         Err(outcome) => return Ok(outcome),
     };
@@ -158,8 +166,9 @@ pub(crate) fn start(
     args: &RequestArgs,
     req: IntakeRequest,
     print: bool,
+    writes: Writes,
 ) -> anyhow::Result<Result<crate::intake::IntakeRecord, Outcome>> {
-    let incident = match incident_gate(state, workflow, &req, &args.repo)? {
+    let incident = match incident_gate(state, workflow, &req, &args.repo, writes)? {
         Ok(m) => m,
         Err(outcome) => return Ok(Err(outcome)),
     };
@@ -206,12 +215,13 @@ pub(crate) fn incident_gate(
     workflow: &Workflow,
     req: &IntakeRequest,
     repo: &std::path::Path,
+    writes: Writes,
 ) -> anyhow::Result<Result<crate::forge::recurrence::IncidentMatch, Outcome>> {
     use crate::forge::recurrence::{IncidentMatch, Recorded, before_intake};
     if req.trigger != Trigger::Incident || req.payload.is_none() {
         return Ok(Ok(IncidentMatch::New));
     }
-    let m = before_intake(state, workflow.limits.recurrence_limit, req, repo)?;
+    let m = before_intake(state, workflow.limits.recurrence_limit, req, repo, writes)?;
     match &m {
         IncidentMatch::Commented { issue } => {
             println!(

@@ -1,6 +1,7 @@
 //! `factory run`: start a session from a request (or continue the current one) and drive the
 //! phases its route selects, as workflow.yaml defines them.
 
+use crate::forge::deferred::Writes;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -48,14 +49,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             "give a request (`factory run \"Add rate limiting to login\"`, --request-file, --payload) or continue the current session with --resume"
         );
     }
-    if args.defer_writes {
-        crate::forge::deferred::mode::set_deferred();
-    }
-    crate::forge::deferred::mode::deferred_writes()?;
+    let writes = if args.defer_writes {
+        Writes::Deferred
+    } else {
+        Writes::from_env()?
+    };
     let (state, workflow) = open(args.state_dir)?;
     if starting {
         let req = args.request.to_request(args.text.as_deref())?;
-        if let Err(outcome) = start(&state, &workflow, &args.request, req, true)? {
+        if let Err(outcome) = start(&state, &workflow, &args.request, req, true, writes)? {
             return Ok(outcome);
         }
     }
@@ -76,6 +78,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let opts = RunOptions {
         only: args.phase,
         approve: args.approve,
+        writes,
     };
     let result = pipeline::run(&state, &workflow, &crate::phases::builtin(), &opts)?;
     Ok(match result {

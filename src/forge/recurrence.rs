@@ -215,6 +215,7 @@ pub fn before_intake(
     limit: u32,
     req: &crate::intake::IntakeRequest,
     repo: &std::path::Path,
+    writes: super::deferred::Writes,
 ) -> Result<IncidentMatch, ForgeError> {
     let Ok(record) =
         crate::intake::build_record(req, repo, "incident-match", jiff::Timestamp::now())
@@ -224,7 +225,7 @@ pub fn before_intake(
     let Some(incident) = record.incident else {
         return Ok(IncidentMatch::New);
     };
-    let forge = super::open_forge(state, &state.repo())?;
+    let forge = super::select::open(state, &state.repo(), writes, "intake")?;
     on_incident(state, forge.as_ref(), limit, &incident.fingerprint)
 }
 

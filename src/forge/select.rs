@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::deferred::{DeferredForge, Writes};
 use super::safe::{Policy, SafeForge};
 use super::{Forge, ForgeError, LocalForge};
 use crate::state::StateDir;
@@ -71,18 +72,27 @@ pub fn choose(env: &ForgeEnv) -> Result<ForgeKind, ForgeError> {
 
 /// Open the forge for the repository at `repo` with state in `state`, behind the safe-outputs
 /// policy of the workflow (`outputs` in .factory/workflow.yaml): every write passes through it.
-/// With deferred writes (`--defer-writes`, `FACTORY_WRITES=deferred`) the phase gets the
-/// deferred forge instead: no token, no network, its writes left as apply artifacts for
-/// `factory apply` (docs/security.md#deferred-writes).
-pub fn open_forge(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, ForgeError> {
-    if crate::forge::deferred::mode::deferred_writes()
-        .map_err(|e| ForgeError::Unsupported(e.to_string()))?
-    {
-        return Ok(Box::new(crate::forge::deferred::DeferredForge::new(
-            state, repo,
-        )));
+/// With deferred writes the caller gets the deferred forge instead: no token, no network, its
+/// writes left as apply artifacts named after `phase`, for `factory apply`
+/// (docs/security.md#deferred-writes). The pipeline opens one per phase attempt, with the mode
+/// of the run.
+pub fn open(
+    state: &StateDir,
+    repo: &Path,
+    writes: Writes,
+    phase: &str,
+) -> Result<Box<dyn Forge>, ForgeError> {
+    if writes.deferred() {
+        return Ok(Box::new(DeferredForge::new(state, repo, phase)));
     }
     open_direct(state, repo)
+}
+
+/// [`open`] for a command run on its own (`factory review`, `factory merge`, ...): the write
+/// mode from `FACTORY_WRITES`, the artifacts named after the command.
+pub fn open_forge(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, ForgeError> {
+    let writes = Writes::from_env().map_err(|e| ForgeError::Unsupported(e.to_string()))?;
+    open(state, repo, writes, "command")
 }
 
 /// [`open_forge`] in direct mode whatever the mode of the process: what `factory apply`

@@ -5,7 +5,7 @@
 //! which case the pull request says so and a person decides. A review that could not cover the
 //! whole diff stops for a person with its coverage.
 
-use crate::forge::{State, open_forge};
+use crate::forge::State;
 use crate::phases::merge::pull_request::{Refusal, check_review, latest_review};
 use crate::pipeline::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::review::pipeline::{self, ReviewError};
@@ -20,7 +20,7 @@ pub struct CodeReview;
 
 impl Phase for CodeReview {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
-        let forge = open_forge(ctx.state, &ctx.state.repo())?;
+        let forge = ctx.forge()?;
         let mut approved = Vec::new();
         let mut kept = Vec::new();
         let mut rework = Vec::new();
@@ -88,7 +88,7 @@ impl Phase for CodeReview {
                 ctx.state,
                 ctx.workflow,
                 Some(session),
-                forge.as_ref(),
+                forge,
                 p.number,
                 &PrOptions {
                     diff: known_diff,

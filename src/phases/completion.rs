@@ -11,6 +11,7 @@ impl Phase for CompletionPhase {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
         let opts = CompleteOptions {
             output: ctx.artifact.clone(),
+            writes: ctx.writes,
             ..CompleteOptions::default()
         };
         match complete(ctx.state, &opts) {

@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub only: Option<PhaseName>,
     /// A human approves the next step that requires approval.
     pub approve: bool,
+    /// How the phases write to the forge.
+    pub writes: crate::forge::deferred::Writes,
 }
 
 /// How a run ended.
@@ -103,7 +105,7 @@ pub fn run(
     let own_phase_deferred = |p: &std::path::Path| {
         opts.only.is_some_and(|only| {
             crate::forge::deferred::outbox::phase_of(p).as_deref() == Some(only.as_str())
-        }) && crate::forge::deferred::mode::deferred_writes().unwrap_or(false)
+        }) && opts.writes.deferred()
     };
     let pending: Vec<_> = crate::forge::deferred::outbox::pending(state)
         .into_iter()
@@ -166,7 +168,6 @@ pub fn run(
         }
         start_waves(state, &session, phase)?;
         let session = state.load_session()?.unwrap_or(session);
-        crate::forge::deferred::mode::set_phase(phase.as_str());
         let outcome = run_phase(state, workflow, registry, &session, phase, opts)?;
         if outcome.is_none() && phase == PhaseName::Merge {
             next_wave(state, &session)?;
@@ -459,6 +460,8 @@ fn run_phase(
                 retry_context: retry_context.clone(),
                 artifact: artifact.clone(),
                 rework: current.rework.as_ref().filter(|r| r.phase == phase),
+                writes: opts.writes,
+                forge: Default::default(),
             };
             let outcome = implementation.run(&ctx)?;
             let ms = started.elapsed().as_millis() as u64;

@@ -1,8 +1,12 @@
-//! The `Phase` trait every phase implements, and the registry of built-in phases.
+//! The `Phase` trait every phase implements, the context an attempt runs with, and the registry
+//! the runner is handed.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::forge::deferred::Writes;
+use crate::forge::{Forge, ForgeError};
 use crate::state::{EscalationReason, Rework, Session, StateDir};
 use crate::workflow::{EffectivePhase, PhaseName, Workflow};
 
@@ -22,6 +26,28 @@ pub struct PhaseContext<'a> {
     /// Work a later phase sent back to this one (review findings to address), when this run
     /// is a rework rather than the first pass.
     pub rework: Option<&'a Rework>,
+    /// How this run writes to the forge (`--defer-writes`, `FACTORY_WRITES`).
+    pub writes: Writes,
+    /// The forge of this attempt, opened on first use by [`PhaseContext::forge`].
+    pub forge: OnceCell<Box<dyn Forge>>,
+}
+
+impl PhaseContext<'_> {
+    /// The forge this attempt reads and writes through: opened once, on first use, for the
+    /// session's repository, in the run's write mode (deferred writes are named after this
+    /// phase), behind the safe-outputs policy.
+    pub fn forge(&self) -> Result<&dyn Forge, ForgeError> {
+        if let Some(forge) = self.forge.get() {
+            return Ok(forge.as_ref());
+        }
+        let forge = crate::forge::select::open(
+            self.state,
+            &self.state.repo(),
+            self.writes,
+            self.phase.phase.as_str(),
+        )?;
+        Ok(self.forge.get_or_init(|| forge).as_ref())
+    }
 }
 
 /// How an attempt ended.

@@ -21,6 +21,8 @@ pub struct CompleteOptions {
     pub retire_after: usize,
     /// Append the report to `$GITHUB_STEP_SUMMARY` when it is set.
     pub step_summary: bool,
+    /// How closing the parent issue is written (the run's mode in the pipeline).
+    pub writes: crate::forge::deferred::Writes,
 }
 
 impl Default for CompleteOptions {
@@ -29,6 +31,7 @@ impl Default for CompleteOptions {
             output: None,
             retire_after: lessons::DEFAULT_RETIRE_AFTER,
             step_summary: true,
+            writes: Default::default(),
         }
     }
 }
@@ -59,7 +62,11 @@ pub enum ForgeHook {
 
 /// Close the session's parent issue (from `artifacts/issues.json`) with the scorecard as its
 /// closing comment. A forge failure is reported, never fatal: the scorecard is already written.
-pub fn close_parent_issue(state: &StateDir, scorecard: &Value) -> ForgeHook {
+pub fn close_parent_issue(
+    state: &StateDir,
+    scorecard: &Value,
+    writes: crate::forge::deferred::Writes,
+) -> ForgeHook {
     let issues = state
         .artifacts_dir()
         .join(crate::forge::issues::ISSUES_ARTIFACT);
@@ -74,17 +81,17 @@ pub fn close_parent_issue(state: &StateDir, scorecard: &Value) -> ForgeHook {
     let Some(parent) = parent else {
         return ForgeHook::NoParent;
     };
-    let repo = state.root().parent().unwrap_or(std::path::Path::new("."));
     let body = format!(
         "Completed. Spec-to-ship score **{}** ({}).\n\nThe scorecard is in `.factory/scorecards/{}.json`.",
         scorecard["score"].as_u64().unwrap_or(0),
         scorecard["band"].as_str().unwrap_or(""),
         scorecard["session_id"].as_str().unwrap_or("")
     );
-    let result = crate::forge::select::open_forge(state, repo).and_then(|forge| {
-        forge.comment_issue(parent, &body)?;
-        forge.set_issue_state(parent, crate::forge::State::Closed)
-    });
+    let result =
+        crate::forge::select::open(state, &state.repo(), writes, "completion").and_then(|forge| {
+            forge.comment_issue(parent, &body)?;
+            forge.set_issue_state(parent, crate::forge::State::Closed)
+        });
     match result {
         Ok(()) => ForgeHook::Closed(parent),
         Err(e) => ForgeHook::Failed {
@@ -168,7 +175,7 @@ pub fn complete(state: &StateDir, opts: &CompleteOptions) -> anyhow::Result<Comp
         .collect();
     let retired = store.retire_stale(&completions, opts.retire_after)?;
 
-    let forge = close_parent_issue(state, &card);
+    let forge = close_parent_issue(state, &card, opts.writes);
     let score = card["score"].as_u64().unwrap_or(0);
     let band = card["band"].as_str().unwrap_or("");
     let decision = format!("score {score} ({band})");

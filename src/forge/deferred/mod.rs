@@ -13,7 +13,7 @@
 pub mod mode;
 pub mod outbox;
 
-pub use mode::{WRITES_ENV, deferred_writes, set_deferred};
+pub use mode::{WRITES_ENV, Writes};
 
 use std::path::{Path, PathBuf};
 
@@ -32,13 +32,16 @@ use outbox::{Artifact, CommentWrite, Kind, ReviewWrite};
 pub struct DeferredForge {
     state: StateDir,
     git: Git,
+    /// The phase whose writes these are: it names the apply artifacts.
+    phase: String,
 }
 
 impl DeferredForge {
-    pub fn new(state: &StateDir, repo: &Path) -> DeferredForge {
+    pub fn new(state: &StateDir, repo: &Path, phase: &str) -> DeferredForge {
         DeferredForge {
             state: state.clone(),
             git: Git::new(repo),
+            phase: phase.to_string(),
         }
     }
 
@@ -66,7 +69,7 @@ impl DeferredForge {
                 schema_version: outbox::SCHEMA_VERSION.into(),
                 kind,
                 session_id: session,
-                phase: mode::current_phase(),
+                phase: self.phase.clone(),
                 created_at: crate::state::now().to_string(),
                 pull_request: None,
                 review,

@@ -29,7 +29,6 @@ use crate::artifacts::implementation::{self as record, IssueRecord, Record, Stat
 use crate::findings::Category;
 use crate::forge::git::Git;
 use crate::forge::issues::{IssuesError, create_inline_issue};
-use crate::forge::open_forge;
 use crate::forge::pr::{self, PrError};
 use crate::forge::{Forge, ForgeError};
 use crate::pipeline::{Phase, PhaseContext, PhaseOutcome};
@@ -904,11 +903,11 @@ pub struct ImplementationPhase;
 impl Phase for ImplementationPhase {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
         let repo = ctx.state.repo();
-        let forge = open_forge(ctx.state, &repo)?;
+        let forge = ctx.forge()?;
         let opts = Options {
             state: ctx.state,
             workflow: ctx.workflow,
-            forge: forge.as_ref(),
+            forge,
             repo,
             adapter: None,
             model: None,

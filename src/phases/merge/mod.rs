@@ -6,7 +6,7 @@ use std::path::Path;
 
 pub mod pull_request;
 
-use crate::forge::{open_forge, verify};
+use crate::forge::verify;
 use crate::pipeline::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::state::EscalationReason;
 use crate::workflow::PhaseName;
@@ -20,7 +20,7 @@ pub struct Merge;
 impl Phase for Merge {
     fn run(&self, ctx: &PhaseContext<'_>) -> anyhow::Result<PhaseOutcome> {
         let repo = ctx.state.repo();
-        let forge = open_forge(ctx.state, &repo)?;
+        let forge = ctx.forge()?;
         let session = ctx.session;
         let pending: Vec<u64> = session
             .pull_requests
@@ -45,7 +45,7 @@ impl Phase for Merge {
         let mut refusals = Vec::new();
         let mut merged = Vec::new();
         for pr in pending {
-            match merge::merge_pull_request(ctx.state, forge.as_ref(), pr, Some(&policy))? {
+            match merge::merge_pull_request(ctx.state, forge, pr, Some(&policy))? {
                 Ok(m) => merged.push(m),
                 Err(r) => refusals.push(r),
             }
@@ -63,7 +63,7 @@ impl Phase for Merge {
             .collect();
         to_verify.extend(failed_verifications(ctx, &to_verify));
         let mut skipped = Vec::new();
-        if let Some(stop) = verify_merged(ctx, forge.as_ref(), &repo, &to_verify, &mut skipped)? {
+        if let Some(stop) = verify_merged(ctx, forge, &repo, &to_verify, &mut skipped)? {
             return Ok(stop);
         }
         if !refusals.is_empty() {

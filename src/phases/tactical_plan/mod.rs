@@ -5,7 +5,6 @@ pub mod plan_issue;
 
 use crate::agents::strategic::PlanError;
 use crate::agents::tactical::{self, TacticalError};
-use crate::forge::open_forge;
 use crate::phases::tactical_plan::plan_issue::{PlanIssue, PlanIssueError, plan_issue};
 use crate::pipeline::{Phase, PhaseContext, PhaseOutcome};
 
@@ -22,7 +21,7 @@ impl Phase for TacticalPlanPhase {
                 });
             }
         };
-        let forge = open_forge(ctx.state, &ctx.state.repo())?;
+        let forge = ctx.forge()?;
         let (mut planned, mut kept, mut closed) = (Vec::new(), 0usize, Vec::new());
         // The current wave's issues only: a later wave is planned once the wave before it has
         // merged, against the code as it is then.
@@ -42,7 +41,7 @@ impl Phase for TacticalPlanPhase {
                 workflow: ctx.workflow,
                 session: ctx.session,
                 strategic: &strategic,
-                forge: forge.as_ref(),
+                forge,
                 issue: r.number,
                 retry_context: ctx.retry_context.as_deref(),
                 adapter: None,
