@@ -128,3 +128,16 @@ pub fn attempt(
         detail: crate::state::redact::scrub(&detail.chars().take(500).collect::<String>()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::state::layout;
+
+    #[test]
+    fn the_record_is_where_the_state_layout_says() {
+        assert_eq!(
+            format!("{}/{}", layout::ARTIFACTS_DIR, super::ARTIFACT),
+            layout::IMPLEMENTATION
+        );
+    }
+}

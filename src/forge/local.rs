@@ -23,11 +23,14 @@ use super::{
     Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview, PostedReview,
     PullRequest, Review, State, SubIssueLink,
 };
+use crate::state::layout;
 use crate::state::{now, write_atomic};
 
 /// Forge data in `<state>/forge`, branches in the git repository `repo`.
 #[derive(Debug, Clone)]
 pub struct LocalForge {
+    /// The state directory the forge's files live in ([`layout::FORGE_DIR`]).
+    state_root: PathBuf,
     dir: PathBuf,
     git: Git,
 }
@@ -36,7 +39,8 @@ impl LocalForge {
     /// `state_root` is the `.factory` directory; `repo` the git repository.
     pub fn new(state_root: &Path, repo: &Path) -> LocalForge {
         LocalForge {
-            dir: state_root.join("forge"),
+            state_root: state_root.to_path_buf(),
+            dir: state_root.join(layout::FORGE_DIR),
             git: Git::new(repo),
         }
     }
@@ -50,15 +54,17 @@ impl LocalForge {
     }
 
     fn issues_dir(&self) -> PathBuf {
-        self.dir.join("issues")
+        self.state_root.join(layout::FORGE_ISSUES)
     }
 
     fn pulls_dir(&self) -> PathBuf {
-        self.dir.join("pulls")
+        self.state_root.join(layout::FORGE_PULLS)
     }
 
     fn reviews_path(&self, n: u64) -> PathBuf {
-        self.dir.join("reviews").join(format!("{n}.json"))
+        self.state_root
+            .join(layout::FORGE_REVIEWS)
+            .join(format!("{n}.json"))
     }
 
     /// The reviews posted on pull request `n`, oldest first.
@@ -79,7 +85,7 @@ impl LocalForge {
         for d in [self.issues_dir(), self.pulls_dir()] {
             fs::create_dir_all(&d).map_err(|e| ForgeError::io("create directory", &d, e))?;
         }
-        let path = self.dir.join("forge.lock");
+        let path = self.state_root.join(layout::FORGE_LOCK);
         let file: File = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -155,7 +161,7 @@ impl LocalForge {
     }
 
     fn remember_labels(&self, labels: &[Label]) -> Result<(), ForgeError> {
-        let path = self.dir.join("labels.json");
+        let path = self.state_root.join(layout::FORGE_LABELS);
         let mut known: Vec<Label> = Self::read(&path)?.unwrap_or_default();
         let before = known.len();
         for l in labels {

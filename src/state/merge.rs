@@ -19,6 +19,7 @@
 //! Nothing is written unless the whole merge succeeds; then the files are written atomically
 //! under the target's session lock.
 
+use super::layout;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
@@ -29,7 +30,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Counters, Escalation, Session, StateDir, StateError, check_session, pretty};
+use super::{
+    Counters, Escalation, PhaseStatus, Session, StateDir, StateError, check_session, pretty,
+};
 
 /// Errors of the merge. Each names the file (and the copy) and says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -173,8 +176,8 @@ pub struct CopySummary {
 /// Files never merged: locks (held per process) and temporary files of atomic writes.
 fn ignored(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    rel == "session.lock"
-        || rel == "forge/forge.lock"
+    rel == layout::SESSION_LOCK
+        || rel == layout::FORGE_LOCK
         || (name.starts_with('.') && name.contains(".tmp-"))
 }
 
@@ -183,16 +186,19 @@ fn ignored(rel: &str) -> bool {
 /// have run an agent, so its policy is never taken; the merging job's own comes from the
 /// checkout.
 fn is_policy(rel: &str) -> bool {
-    rel == "workflow.yaml" || rel.starts_with("templates/")
+    rel == layout::WORKFLOW
+        || rel
+            .strip_prefix(layout::TEMPLATES_DIR)
+            .is_some_and(|r| r.starts_with('/'))
 }
 
 /// Append-only JSONL logs.
 fn is_log(rel: &str) -> bool {
-    rel == "workflow.log" || rel.ends_with(".jsonl")
+    rel == layout::LOG || rel.ends_with(".jsonl")
 }
 
-const SESSION: &str = "session.json";
-const REPORT: &str = "REPORT.md";
+const SESSION: &str = layout::SESSION;
+const REPORT: &str = layout::REPORT;
 
 type Tree = BTreeMap<String, Vec<u8>>;
 
@@ -644,7 +650,7 @@ fn merge_log(
             let ts = match ts {
                 Ok(ts) => Some(ts),
                 // workflow.log must be events; other JSONL files fall back to input order.
-                Err(message) if rel == "workflow.log" => return Err(bad(message)),
+                Err(message) if rel == layout::LOG => return Err(bad(message)),
                 Err(_) => None,
             };
             lines.push((ts, i, j, raw));
@@ -745,18 +751,14 @@ enum FileKind {
 
 impl FileKind {
     fn of(rel: &str) -> FileKind {
-        let numbered = |dir: &str| {
-            rel.strip_prefix(dir)
-                .and_then(|r| r.strip_suffix(".json"))
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        };
+        let numbered = |dir: &str| layout::numbered(rel, dir).is_some();
         match rel {
-            SESSION => FileKind::Session,
-            "artifacts/implementation.json" => FileKind::Implementation,
-            "forge/labels.json" => FileKind::ForgeLabels,
-            _ if numbered("forge/issues/") => FileKind::ForgeIssue,
-            _ if numbered("forge/pulls/") => FileKind::ForgePull,
-            _ if numbered("forge/reviews/") => FileKind::ForgeReviews,
+            layout::SESSION => FileKind::Session,
+            layout::IMPLEMENTATION => FileKind::Implementation,
+            layout::FORGE_LABELS => FileKind::ForgeLabels,
+            _ if numbered(layout::FORGE_ISSUES) => FileKind::ForgeIssue,
+            _ if numbered(layout::FORGE_PULLS) => FileKind::ForgePull,
+            _ if numbered(layout::FORGE_REVIEWS) => FileKind::ForgeReviews,
             _ => FileKind::Other,
         }
     }
@@ -838,13 +840,12 @@ fn rule(kind: FileKind, path: &[String]) -> Option<Rule> {
 /// finished ones, the outcome that needs attention wins (escalated, then failed, then
 /// completed or skipped), so a resumed run repeats the phase rather than skip unfinished work.
 fn phase_rank(status: &str) -> u8 {
-    match status {
-        "pending" => 0,
-        "running" => 1,
-        "completed" | "skipped" => 2,
-        "failed" => 3,
-        "escalated" => 4,
-        _ => 0,
+    match status.parse::<PhaseStatus>() {
+        Ok(PhaseStatus::Pending) | Err(_) => 0,
+        Ok(PhaseStatus::Running) => 1,
+        Ok(PhaseStatus::Completed | PhaseStatus::Skipped) => 2,
+        Ok(PhaseStatus::Failed) => 3,
+        Ok(PhaseStatus::Escalated) => 4,
     }
 }
 

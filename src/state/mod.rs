@@ -5,6 +5,7 @@
 //! crash leaves the previous version; the session's read-modify-write runs under an exclusive
 //! advisory lock on `session.lock`, so concurrent processes never lose an update.
 
+pub mod layout;
 pub mod ledger;
 pub mod log;
 pub mod merge;
@@ -144,32 +145,32 @@ impl StateDir {
     }
 
     pub fn session_path(&self) -> PathBuf {
-        self.root.join("session.json")
+        self.root.join(layout::SESSION)
     }
 
     /// The advisory lock file guarding `session.json`'s read-modify-write.
     pub fn lock_path(&self) -> PathBuf {
-        self.root.join("session.lock")
+        self.root.join(layout::SESSION_LOCK)
     }
 
     pub fn log_path(&self) -> PathBuf {
-        self.root.join("workflow.log")
+        self.root.join(layout::LOG)
     }
 
     pub fn artifacts_dir(&self) -> PathBuf {
-        self.root.join("artifacts")
+        self.root.join(layout::ARTIFACTS_DIR)
     }
 
     pub fn scorecards_dir(&self) -> PathBuf {
-        self.root.join("scorecards")
+        self.root.join(layout::SCORECARDS_DIR)
     }
 
     pub fn lessons_dir(&self) -> PathBuf {
-        self.root.join("lessons")
+        self.root.join(layout::LESSONS_DIR)
     }
 
     pub fn report_path(&self) -> PathBuf {
-        self.root.join("REPORT.md")
+        self.root.join(layout::REPORT)
     }
 
     /// Create the directory layout (idempotent).

@@ -2,7 +2,6 @@
 //! `session` contract (schemas/session.schema.json).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -180,6 +179,15 @@ pub enum PhaseStatus {
 }
 
 impl PhaseStatus {
+    pub const ALL: [PhaseStatus; 6] = [
+        PhaseStatus::Pending,
+        PhaseStatus::Running,
+        PhaseStatus::Completed,
+        PhaseStatus::Failed,
+        PhaseStatus::Skipped,
+        PhaseStatus::Escalated,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PhaseStatus::Pending => "pending",
@@ -197,11 +205,7 @@ impl PhaseStatus {
     }
 }
 
-impl fmt::Display for PhaseStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::workflow::display_and_parse!(PhaseStatus, "phase status");
 
 /// An issue created for a task of this session.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
