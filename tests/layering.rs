@@ -200,17 +200,11 @@ fn the_checker_sees_an_import_upward() {
 
 #[test]
 fn the_phases_are_named_as_the_seed_names_them() {
-    for phase in [
-        "intake",
-        "strategic_plan",
-        "issue_creation",
-        "tactical_plan",
-        "implementation",
-        "code_review",
-        "merge",
-        "completion",
-        "command",
-    ] {
+    let names = factory::workflow::PhaseName::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .chain(["command"]);
+    for phase in names {
         let p = src().join("phases").join(phase);
         assert!(
             p.is_dir() || p.with_extension("rs").is_file(),

@@ -148,13 +148,9 @@ fn retry_after(lower: &str) -> Option<Duration> {
     None
 }
 
+/// The first line of an agent's message, for an error detail.
 pub(crate) fn first_line(text: &str) -> String {
-    let line = crate::util::text::first_line(text, 300);
-    if line.is_empty() {
-        "no message".into()
-    } else {
-        line
-    }
+    crate::util::text::first_line_or(text, 300, "no message")
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ pub fn run(args: EvalsArgs) -> anyhow::Result<Outcome> {
     let text = report::render(args.format, &result);
     match &args.output {
         Some(path) => {
-            super::preflight::write_atomic(path, text.as_bytes())?;
+            super::write_output(path, text.as_bytes())?;
             eprintln!(
                 "{} case(s), {} failed; report written to {}",
                 result.total(),

@@ -54,3 +54,10 @@ impl From<Outcome> for ExitCode {
 pub(crate) fn state_dir(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
     given.unwrap_or_else(|| crate::state::StateDir::discover().root().to_path_buf())
 }
+
+/// Write an output file atomically ([`crate::state::write_atomic`]: temp file, fsync, rename,
+/// directory fsync), with the path in the error.
+pub(crate) fn write_output(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()> {
+    crate::state::write_atomic(path, contents)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}

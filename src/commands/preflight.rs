@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use anyhow::Context;
@@ -155,13 +155,6 @@ fn scan_reader(engine: &Engine, reader: impl BufRead, name: &str) -> anyhow::Res
         .with_context(|| format!("cannot parse the diff {name}"))
 }
 
-/// Write a report file atomically ([`crate::state::write_atomic`]: temp file, fsync, rename,
-/// directory fsync), with the path in the error.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    crate::state::write_atomic(path, contents)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
-}
-
 fn use_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
@@ -203,7 +196,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<Outcome> {
 
     if let Some(path) = &args.write_baseline {
         let b = Baseline::from_findings(&report.findings);
-        write_atomic(path, b.to_json().as_bytes())?;
+        super::write_output(path, b.to_json().as_bytes())?;
         eprintln!(
             "wrote {} fingerprint(s) to {}",
             b.findings.len(),
@@ -227,7 +220,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<Outcome> {
     match &args.output {
         Some(path) => {
             let text = render::render(args.format, &rendered, false);
-            write_atomic(path, text.as_bytes())?;
+            super::write_output(path, text.as_bytes())?;
         }
         None => {
             let text = render::render(args.format, &rendered, use_color());
@@ -239,7 +232,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<Outcome> {
     }
     let summary = render::markdown::render(&rendered);
     if let Some(path) = &args.summary {
-        write_atomic(path, summary.as_bytes())?;
+        super::write_output(path, summary.as_bytes())?;
     }
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let mut f = std::fs::OpenOptions::new()

@@ -218,7 +218,7 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<Outcome> {
             std::fs::create_dir_all(&out)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
             for (name, contents) in &files {
-                super::preflight::write_atomic(&out.join(name), contents.as_bytes())?;
+                super::write_output(&out.join(name), contents.as_bytes())?;
             }
             // Remove pages of rules that no longer exist.
             for d in check(&out, &files)? {

@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use crate::agents::process;
 use crate::pipeline::{Phase, PhaseContext, PhaseOutcome, SendBackReason};
 use crate::state::EscalationReason;
+use crate::util::text::{first_line, first_line_or};
 
 /// Exit status meaning "a person must decide".
 pub const EXIT_NEEDS_HUMAN: i32 = 3;
@@ -129,7 +130,7 @@ impl Phase for CommandPhase {
         };
         Ok(match status.code() {
             Some(0) => PhaseOutcome::Done {
-                detail: first_line(&out).unwrap_or_else(|| format!("`{program}` finished")),
+                detail: first_line_or(&out, 200, &format!("`{program}` finished")),
             },
             Some(EXIT_NEEDS_HUMAN) => match read_send_back(&escalate_file)? {
                 Some((to, detail)) => PhaseOutcome::SendBack {
@@ -167,10 +168,6 @@ fn suffix(output: &str) -> String {
     } else {
         format!(": {}", output.trim())
     }
-}
-
-fn first_line(text: &str) -> Option<String> {
-    Some(crate::util::text::first_line(text, 200)).filter(|l| !l.is_empty())
 }
 
 /// Work the phase sends back: `{"send_back": "<earlier phase>", "detail": "..."}` in the
@@ -219,7 +216,7 @@ fn read_escalation(path: &Path, output: &str) -> (EscalationReason, String) {
         .as_deref()
         .and_then(|r| r.parse::<EscalationReason>().ok());
     let detail = detail
-        .or_else(|| first_line(output))
+        .or_else(|| Some(first_line(output, 200)).filter(|l| !l.is_empty()))
         .unwrap_or_else(|| "the phase asked for a human decision".to_string());
     match (parsed, reason) {
         (Some(r), _) => (r, detail),

@@ -15,6 +15,7 @@ use serde_json::json;
 pub use phase::{Phase, PhaseContext, PhaseOutcome, Registry, SendBackReason};
 
 use crate::state::{EscalationReason, PhaseStatus, Session, StateDir, WaveStatus};
+use crate::util::text::first_line;
 use crate::workflow::{PhaseName, Workflow};
 
 /// How far to go.
@@ -589,7 +590,7 @@ fn run_phase(
                     );
                     state.update_session(|s| {
                         s.finish_phase(phase, PhaseStatus::Failed, None);
-                        s.phase_mut(phase).detail = Some(first_line(&failure.text()));
+                        s.phase_mut(phase).detail = Some(first_line(&failure.text(), 300));
                     })?;
                     retry_context = Some(format!(
                         "The output of phase {phase} did not pass its gate:\n{}",
@@ -601,7 +602,7 @@ fn run_phase(
             PhaseOutcome::Failed { detail } => {
                 state.update_session(|s| {
                     s.finish_phase(phase, PhaseStatus::Failed, None);
-                    s.phase_mut(phase).detail = Some(first_line(&detail));
+                    s.phase_mut(phase).detail = Some(first_line(&detail, 300));
                 })?;
                 retry_context = Some(format!(
                     "The previous attempt of phase {phase} failed:\n{detail}"
@@ -741,7 +742,7 @@ fn send_back(
             st.status = PhaseStatus::Pending;
             st.finished_at = None;
         }
-        s.phase_mut(from).detail = Some(first_line(&detail));
+        s.phase_mut(from).detail = Some(first_line(&detail, 300));
         s.rework = Some(crate::state::Rework {
             phase: to,
             from,
@@ -774,7 +775,7 @@ fn send_back(
         "rework",
         Some("factory".into()),
         format!("{what} {count} of {limit} {said}; {to} runs again{only}"),
-        Some(format!("rework: {}", first_line(&detail))),
+        Some(format!("rework: {}", first_line(&detail, 300))),
     );
     Ok(None)
 }
@@ -785,10 +786,6 @@ fn fail_reason(phase: PhaseName) -> EscalationReason {
     } else {
         EscalationReason::PhaseFailed
     }
-}
-
-fn first_line(text: &str) -> String {
-    crate::util::text::first_line(text, 300)
 }
 
 /// Stop the pipeline for a human: the record goes to session.json, the log and REPORT.md.

@@ -11,3 +11,10 @@ pub fn first_line(text: &str, max: usize) -> String {
         format!("{cut}…")
     }
 }
+
+/// [`first_line`], or `fallback` when `text` has no line with anything on it.
+pub fn first_line_or(text: &str, max: usize, fallback: &str) -> String {
+    Some(first_line(text, max))
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| fallback.to_string())
+}
