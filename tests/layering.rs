@@ -22,10 +22,8 @@ const LAYERS: &[(&str, &[&str])] = &[
         "state: session, log, lock, atomic writes, merge",
         &["state"],
     ),
-    (
-        "typed artifacts and lessons kept in the state",
-        &["artifacts", "lessons"],
-    ),
+    ("typed phase artifacts kept in the state", &["artifacts"]),
+    ("lessons learned", &["lessons"]),
     ("REPORT.md and status text", &["report"]),
     ("adapter: agent CLIs", &["agents"]),
     (

@@ -276,7 +276,7 @@ fn review(
         },
     )?;
     event(
-        "code_review",
+        PhaseName::CodeReview.as_str(),
         crate::state::log::vocab::PR_REVIEW,
         "ok",
         format!(
@@ -578,7 +578,7 @@ fn publish(
         git.run(&["update-ref", &local, &head])?;
     }
     event(
-        "implementation",
+        PhaseName::Implementation.as_str(),
         "push",
         "ok",
         format!("{} published at {}", w.branch, &head[..head.len().min(12)]),

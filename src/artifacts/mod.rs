@@ -2,3 +2,6 @@
 //! contract has passed. The files live in the state directory's `artifacts/`.
 
 pub mod implementation;
+pub mod review;
+pub mod scorecard;
+pub mod strategic_plan;

@@ -48,7 +48,7 @@ pub fn run(args: ImplementArgs) -> anyhow::Result<Outcome> {
     for attempt in 1..=attempts {
         if attempt > 1 {
             state.update_session(|s| s.counters.implementation_retries += 1)?;
-            tracing::info!(target: "factory::event", phase = "implementation", action = "retry", tool = "factory", status = "retry", detail = format!("#{}: attempt {attempt} of {attempts}, with the previous errors as context", args.issue));
+            tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Implementation.as_str(), action = "retry", tool = "factory", status = "retry", detail = format!("#{}: attempt {attempt} of {attempts}, with the previous errors as context", args.issue));
             eprintln!("attempt {attempt} of {attempts}: retrying with the previous errors");
         }
         let opts = Options {

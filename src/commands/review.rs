@@ -162,7 +162,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
         if !reviewed.approved() {
             tracing::info!(
                 target: "factory::event",
-                phase = "code_review",
+                phase = crate::workflow::PhaseName::CodeReview.as_str(),
                 action = "send_back",
                 tool = "factory",
                 status = "changes_requested",

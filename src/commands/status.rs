@@ -131,14 +131,11 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
         else {
             continue;
         };
-        let Ok(review) = std::fs::read(&path)
-            .map_err(|_| ())
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).map_err(|_| ()))
-        else {
+        let Ok(review) = crate::artifacts::review::Headline::load(&path) else {
             continue;
         };
-        let verdict = review["verdict"].as_str().unwrap_or("").to_string();
-        let n = review["findings"].as_array().map_or(0, |f| f.len() as u64);
+        let verdict = review.verdict.as_str().to_string();
+        let n = review.findings() as u64;
         findings += n;
         verdicts.push(verdict.clone());
         reviews.insert(

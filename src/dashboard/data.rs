@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::tail::Entry;
+use crate::artifacts::review::{Review, Severity};
 use crate::report::outcome;
 use crate::state::{PhaseStatus, Session, StateDir, parse_session};
 
@@ -294,15 +295,6 @@ pub fn kanban(session: Option<&Session>) -> Value {
     ], "waves": waves})
 }
 
-fn severity_rank(s: &str) -> u8 {
-    match s {
-        "critical" => 0,
-        "important" => 1,
-        "advisory" => 2,
-        _ => 3,
-    }
-}
-
 /// The reviews view: every `artifacts/reviews/<pr>-<cycle>.json`, findings by severity.
 pub fn reviews(dir: &Path) -> Value {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("artifacts").join("reviews"))
@@ -316,35 +308,42 @@ pub fn reviews(dir: &Path) -> Value {
     let out: Vec<Value> = files
         .iter()
         .map(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-            let doc: Value = match std::fs::read_to_string(p)
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
+            let doc = match std::fs::read_to_string(p)
                 .map_err(|e| e.to_string())
-                .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+                .and_then(|t| serde_json::from_str::<Review>(&t).map_err(|e| e.to_string()))
             {
-                Ok(v) => v,
+                Ok(r) => r,
                 Err(e) => return json!({"file": name, "error": format!("cannot read {name}: {e}")}),
             };
             let cycle = name
                 .trim_end_matches(".json")
                 .rsplit_once('-')
                 .and_then(|(_, c)| c.parse::<u64>().ok());
-            let mut findings: Vec<Value> = doc["findings"].as_array().cloned().unwrap_or_default();
-            findings.sort_by_key(|f| severity_rank(f["severity"].as_str().unwrap_or("")));
-            let count = |s: &str| findings.iter().filter(|f| f["severity"] == s).count();
+            let mut findings = doc.findings.clone();
+            findings.sort_by_key(|f| f.severity);
             json!({
                 "file": name,
-                "pr": doc["pr_number"],
+                "pr": doc.pr_number,
                 "cycle": cycle,
-                "verdict": doc["verdict"],
-                "summary": doc["summary"],
-                "counts": {"critical": count("critical"), "important": count("important"), "advisory": count("advisory")},
+                "verdict": doc.verdict.as_str(),
+                "summary": doc.summary,
+                "counts": {
+                    "critical": doc.count(Severity::Critical),
+                    "important": doc.count(Severity::Important),
+                    "advisory": doc.count(Severity::Advisory),
+                },
                 "findings": findings.iter().map(|f| json!({
-                    "severity": f["severity"],
-                    "category": f["category"],
-                    "file": f["file"],
-                    "line": f["line"],
-                    "description": f["description"],
-                    "recommendation": f["recommendation"],
+                    "severity": f.severity.as_str(),
+                    "category": f.category,
+                    "file": f.file,
+                    "line": f.line,
+                    "description": f.description,
+                    "recommendation": f.recommendation,
                 })).collect::<Vec<_>>(),
             })
         })

@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Forge, ForgeError, Issue, NewIssue, State, SubIssueLink, TextKind};
+pub use crate::artifacts::strategic_plan::{Plan, Task};
 use crate::contracts::{self, Contract};
 use crate::state::{IssueRef, Session, StateDir};
 use crate::templates::{TemplateError, Templates};
@@ -40,69 +41,6 @@ pub enum IssuesError {
     Template(#[from] TemplateError),
     #[error(transparent)]
     State(#[from] crate::state::StateError),
-}
-
-/// The fields of the strategic plan the forge uses (the contract has been checked first).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Plan {
-    pub feature_title: String,
-    pub problem_statement: String,
-    pub solution_overview: String,
-    #[serde(default)]
-    pub root_cause: Option<String>,
-    pub tasks: Vec<Task>,
-    pub validation_commands: BTreeMap<String, String>,
-    pub rollback: String,
-}
-
-/// One task of the plan.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Task {
-    pub id: String,
-    pub title: String,
-    pub description: String,
-    pub change_class: ChangeClass,
-    #[serde(default = "default_priority")]
-    pub priority: String,
-    pub files_in_scope: Vec<String>,
-    #[serde(default)]
-    pub files_out_of_scope: Vec<String>,
-    #[serde(default)]
-    pub dependencies: Vec<String>,
-    pub acceptance_criteria: Vec<String>,
-    #[serde(default)]
-    pub preventive_controls: Vec<String>,
-    pub security_risk_level: String,
-    #[serde(default)]
-    pub security_notes: Option<String>,
-    #[serde(default)]
-    pub estimated_complexity: Option<String>,
-    pub wave: u32,
-}
-
-fn default_priority() -> String {
-    "P2".into()
-}
-
-impl Plan {
-    /// Validation commands in the order they should run: build, test, lint, e2e, then others.
-    pub fn ordered_validation(&self) -> Vec<(String, String)> {
-        let order = ["build", "test", "lint", "e2e"];
-        let mut out: Vec<(String, String)> = order
-            .iter()
-            .filter_map(|k| {
-                self.validation_commands
-                    .get(*k)
-                    .map(|v| (k.to_string(), v.clone()))
-            })
-            .collect();
-        for (k, v) in &self.validation_commands {
-            if !order.contains(&k.as_str()) {
-                out.push((k.clone(), v.clone()));
-            }
-        }
-        out
-    }
 }
 
 /// Read and check the strategic plan of the current session.
@@ -606,7 +544,7 @@ fn link_sub_issues(
             SubIssueLink::Unavailable(why) => {
                 tracing::info!(
                     target: "factory::event",
-                    phase = "issue_creation",
+                    phase = crate::workflow::PhaseName::IssueCreation.as_str(),
                     action = "sub_issue",
                     tool = forge.name(),
                     status = "unavailable",
@@ -617,7 +555,7 @@ fn link_sub_issues(
             }
         };
         let refs = json!({"issue": issue.number, "parent": parent}).to_string();
-        tracing::info!(target: "factory::event", phase = "issue_creation", action = "sub_issue", tool = forge.name(), status, detail, refs);
+        tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::IssueCreation.as_str(), action = "sub_issue", tool = forge.name(), status, detail, refs);
     }
     Ok(())
 }
@@ -628,7 +566,7 @@ pub(crate) fn event(action: &str, what: Action, tool: &str, detail: String, refs
         Action::Unchanged => "skipped",
     };
     let refs = refs.to_string();
-    tracing::info!(target: "factory::event", phase = "issue_creation", action, tool, status, detail, refs);
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::IssueCreation.as_str(), action, tool, status, detail, refs);
 }
 
 #[cfg(test)]

@@ -209,7 +209,7 @@ pub fn open_pull_request(
     );
     let refs =
         json!({"pr": pull_request.number, "issue": issue.number, "branch": branch}).to_string();
-    tracing::info!(target: "factory::event", phase = "implementation", action = "pr_open", tool = forge.name(), status = "ok", detail, refs);
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Implementation.as_str(), action = "pr_open", tool = forge.name(), status = "ok", detail, refs);
     Ok(Opened {
         pull_request,
         created,

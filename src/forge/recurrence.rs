@@ -137,14 +137,14 @@ fn record_with(
     let refs = json!({"issue": issue, "count": r.count}).to_string();
     if escalate {
         let decision = "recurrence-limit: the problem recurred past the limit".to_string();
-        tracing::info!(target: "factory::event", phase = "merge", action = "escalate", tool = forge.name(), status = "needs_human", detail, decision, refs);
+        tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = "escalate", tool = forge.name(), status = "needs_human", detail, decision, refs);
         Ok(Recorded::Escalated {
             issue,
             count: r.count,
         })
     } else {
         let decision = "reopen the issue with recurrence metadata".to_string();
-        tracing::info!(target: "factory::event", phase = "merge", action = "reopen", tool = forge.name(), status = "ok", detail, decision, refs);
+        tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = "reopen", tool = forge.name(), status = "ok", detail, decision, refs);
         Ok(Recorded::Reopened {
             issue,
             count: r.count,
@@ -188,7 +188,7 @@ pub fn on_incident(
             open.number
         );
         let refs = json!({"issue": open.number}).to_string();
-        tracing::info!(target: "factory::event", phase = "intake", action = "incident_match", tool = forge.name(), status = "ok", detail, refs);
+        tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Intake.as_str(), action = "incident_match", tool = forge.name(), status = "ok", detail, refs);
         return Ok(IncidentMatch::Commented { issue: open.number });
     }
     match matching.last() {
@@ -225,7 +225,12 @@ pub fn before_intake(
     let Some(incident) = record.incident else {
         return Ok(IncidentMatch::New);
     };
-    let forge = super::select::open(state, &state.repo(), writes, "intake")?;
+    let forge = super::select::open(
+        state,
+        &state.repo(),
+        writes,
+        crate::workflow::PhaseName::Intake.as_str(),
+    )?;
     on_incident(state, forge.as_ref(), limit, &incident.fingerprint)
 }
 

@@ -178,7 +178,7 @@ pub fn verify_pull_request(
     );
     let status = if passed { "ok" } else { "failed" };
     let refs = json!({"pr": pr_number, "issue": issue, "commit": commit}).to_string();
-    tracing::info!(target: "factory::event", phase = "merge", action = "verify", tool = "factory", status, detail, refs);
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = "verify", tool = "factory", status, detail, refs);
     Ok(Verified {
         pr: pr_number,
         issue,

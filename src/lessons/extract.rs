@@ -5,7 +5,9 @@
 
 use serde_json::Value;
 
+use crate::artifacts::review::{Review, Severity};
 use crate::state::log::Event;
+use crate::workflow::PhaseName;
 
 use super::fingerprint;
 
@@ -76,7 +78,7 @@ pub fn path_glob(file: &str) -> String {
 /// log events, `pack_tags` the domains of the session's packs (added as tags).
 pub fn extract(
     session_id: &str,
-    reviews: &[Value],
+    reviews: &[Review],
     events: &[Event],
     pack_tags: &[String],
 ) -> Vec<Candidate> {
@@ -97,37 +99,32 @@ pub fn extract(
         paths: Vec::new(),
     };
     for review in reviews {
-        let pr = review["pr_number"].as_u64();
-        for (i, f) in review["findings"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let severity = f["severity"].as_str().unwrap_or("");
-            if !matches!(severity, "critical" | "important") {
+        let pr = Some(review.pr_number);
+        for (i, f) in review.findings.iter().enumerate() {
+            if f.severity == Severity::Advisory {
                 continue;
             }
-            let category = f["category"].as_str().unwrap_or("quality");
-            let recommendation = clean(f["recommendation"].as_str().unwrap_or(""));
-            let mut c = base(category, "code_review");
-            c.pattern = first_sentence(f["description"].as_str().unwrap_or(""));
-            c.root_cause = f["root_cause"]
-                .as_str()
+            let recommendation = clean(&f.recommendation);
+            let mut c = base(&f.category, PhaseName::CodeReview.as_str());
+            c.pattern = first_sentence(&f.description);
+            c.root_cause = f
+                .root_cause
+                .as_deref()
                 .map(clean)
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "Not stated by the reviewer.".into());
-            c.preventive_rule = f["preventive_rule"]
-                .as_str()
+            c.preventive_rule = f
+                .preventive_rule
+                .as_deref()
                 .map(clean)
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| {
                     format!("Plan tasks in this area with this in their acceptance criteria: {recommendation}")
                 });
-            if let Some(s) = f["reusability_scope"].as_str() {
-                c.scope = s.to_string();
+            if let Some(s) = &f.reusability_scope {
+                c.scope = s.clone();
             }
-            c.confidence = if severity == "critical" {
+            c.confidence = if f.severity == Severity::Critical {
                 "high"
             } else {
                 "medium"
@@ -135,19 +132,18 @@ pub fn extract(
             .into();
             c.pr = pr;
             c.finding_index = Some(i as u64);
-            if let Some(file) = f["file"].as_str() {
-                c.paths.push(path_glob(file));
-            }
+            c.paths.push(path_glob(&f.file));
             if !c.pattern.is_empty() {
                 out.push(c);
             }
         }
-        let sc = &review["scope_compliance"];
-        if sc["out_of_scope_violation"].as_bool() == Some(true) {
-            let mut c = base("scope", "code_review");
+        let sc = &review.scope_compliance;
+        if sc.out_of_scope_violation {
+            let mut c = base("scope", PhaseName::CodeReview.as_str());
             c.pattern = "A pull request changed files outside the scope of its issue".into();
-            c.root_cause = sc["notes"]
-                .as_str()
+            c.root_cause = sc
+                .notes
+                .as_deref()
                 .map(clean)
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| {
@@ -175,7 +171,12 @@ pub fn extract(
                 .unwrap_or(0)
                 > 0
         {
-            let mut c = base("scope", e.phase.as_deref().unwrap_or("implementation"));
+            let mut c = base(
+                "scope",
+                e.phase
+                    .as_deref()
+                    .unwrap_or(PhaseName::Implementation.as_str()),
+            );
             c.pattern = "A pull request changed files outside the scope of its issue".into();
             c.root_cause = e.detail.as_deref().map(clean).unwrap_or_else(|| {
                 "The task's scope did not list every file the change needed.".into()
@@ -204,26 +205,16 @@ pub fn extract(
     out
 }
 
-/// The lesson contract's phase names; anything else is filed under implementation.
+/// The lesson contract's phase names (the pipeline's phases, `post_merge` and `incident`);
+/// anything else is filed under implementation.
 fn known_phase(p: &str) -> String {
-    const KNOWN: &[&str] = &[
-        "intake",
-        "strategic_plan",
-        "issue_creation",
-        "tactical_plan",
-        "implementation",
-        "code_review",
-        "merge",
-        "completion",
-        "post_merge",
-        "incident",
-    ];
-    if KNOWN.contains(&p) {
-        p
+    let known =
+        PhaseName::ALL.iter().any(|n| n.as_str() == p) || matches!(p, "post_merge" | "incident");
+    if known {
+        p.to_string()
     } else {
-        "implementation"
+        PhaseName::Implementation.to_string()
     }
-    .to_string()
 }
 
 #[cfg(test)]
@@ -237,7 +228,8 @@ mod tests {
             {"severity": "critical", "category": "injection", "file": "src/routes/users.ts", "description": "Query built from a template literal. It uses the id.", "recommendation": "Use a bind parameter."},
             {"severity": "advisory", "category": "quality", "file": "a.rs", "description": "Naming.", "recommendation": "Rename."},
             {"severity": "important", "category": "auth", "file": "b.rs", "description": "No owner check", "recommendation": "Check owner", "preventive_rule": "Plans state the owner check", "reusability_scope": "universal"}
-        ], "scope_compliance": {"in_scope_match": false, "out_of_scope_violation": true}});
+        ], "verdict": "REQUEST_CHANGES", "scope_compliance": {"in_scope_match": false, "out_of_scope_violation": true}});
+        let review = Review::from_value(&review).unwrap();
         let c = extract("s1", &[review], &[], &["saas-api".into()]);
         assert_eq!(c.len(), 3);
         assert_eq!(c[0].pattern, "Query built from a template literal");

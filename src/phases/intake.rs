@@ -112,17 +112,18 @@ pub fn start_session(
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),
-        std::iter::once("intake")
-            .chain(session.route.iter().map(|p| p.as_str()))
+        std::iter::once(PhaseName::Intake)
+            .chain(session.route.iter().copied())
+            .map(PhaseName::as_str)
             .collect::<Vec<_>>()
             .join(" → ")
     );
     let refs = serde_json::json!({"signals": c.signals}).to_string();
     let duration_ms = started.elapsed().as_millis() as u64;
-    tracing::info!(target: "factory::event", phase = "intake", action = "classify", tool = "factory", status = "ok", duration_ms, detail, decision, refs);
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Intake.as_str(), action = "classify", tool = "factory", status = "ok", duration_ms, detail, decision, refs);
     for check in record.setup.iter().filter(|c| !c.ok) {
         let detail = format!("{}: {}", check.check, check.detail);
-        tracing::info!(target: "factory::event", phase = "intake", action = "setup_check", tool = "factory", status = "warn", detail);
+        tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Intake.as_str(), action = "setup_check", tool = "factory", status = "warn", detail);
     }
     crate::report::write(state).context("cannot write REPORT.md")?;
     Ok((session, record))
@@ -145,6 +146,6 @@ fn archive(state: &StateDir, old: &Session) -> anyhow::Result<()> {
     if state.report_path().exists() {
         let _ = std::fs::copy(state.report_path(), dest.join("REPORT.md"));
     }
-    tracing::info!(target: "factory::event", phase = "intake", action = "archive", tool = "factory", status = "ok", detail = format!("previous session {} moved to .factory/sessions/{}/", old.id, old.id));
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Intake.as_str(), action = "archive", tool = "factory", status = "ok", detail = format!("previous session {} moved to .factory/sessions/{}/", old.id, old.id));
     Ok(())
 }

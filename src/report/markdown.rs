@@ -8,14 +8,15 @@ use std::fmt::Write as _;
 use crate::state::log::Event;
 use crate::state::{PhaseStatus, Session};
 use crate::util::text::first_line;
+use crate::workflow::PhaseName;
 
 /// What completion adds to the report, when it exists.
 #[derive(Debug, Clone, Default)]
 pub struct ReportExtras {
     /// The session's scorecard (`scorecards/<sid>.json`).
-    pub scorecard: Option<serde_json::Value>,
+    pub scorecard: Option<crate::artifacts::scorecard::Scorecard>,
     /// Review outputs (`artifacts/reviews/*.json`).
-    pub reviews: Vec<serde_json::Value>,
+    pub reviews: Vec<crate::artifacts::review::Review>,
     /// Lessons this session added or saw again.
     pub lessons: Vec<crate::lessons::Lesson>,
     /// Packs of the intake record.
@@ -39,13 +40,9 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
     let _ = writeln!(
         out,
         "| Route | {} |",
-        std::iter::once("intake")
-            .chain(
-                s.route
-                    .iter()
-                    .map(|p| p.as_str())
-                    .filter(|p| *p != "intake")
-            )
+        std::iter::once(PhaseName::Intake)
+            .chain(s.route.iter().copied().filter(|p| *p != PhaseName::Intake))
+            .map(PhaseName::as_str)
             .collect::<Vec<_>>()
             .join(" → ")
     );
@@ -191,7 +188,7 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
     let _ = writeln!(out, "## Review findings\n");
     let mut any_finding = false;
     for r in &extras.reviews {
-        for f in r["findings"].as_array().into_iter().flatten() {
+        for f in &r.findings {
             if !any_finding {
                 let _ = writeln!(
                     out,
@@ -199,18 +196,14 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
                 );
                 any_finding = true;
             }
-            let at = match f["line"].as_u64() {
-                Some(l) => format!("{}:{l}", f["file"].as_str().unwrap_or("")),
-                None => f["file"].as_str().unwrap_or("").to_string(),
-            };
             let _ = writeln!(
                 out,
                 "| #{} | {} | {} | {} | {} |",
-                r["pr_number"],
-                cell(f["severity"].as_str().unwrap_or("")),
-                cell(f["category"].as_str().unwrap_or("")),
-                cell(&at),
-                cell(&first_line(f["description"].as_str().unwrap_or(""), 160)),
+                r.pr_number,
+                cell(f.severity.as_str()),
+                cell(&f.category),
+                cell(&f.location()),
+                cell(&first_line(&f.description, 160)),
             );
         }
     }
@@ -286,45 +279,36 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
     }
 
     if let Some(card) = &extras.scorecard {
-        let q = &card["quality"];
-        let n = |v: &serde_json::Value| v.as_f64().unwrap_or(0.0);
+        let q = &card.quality;
         let _ = writeln!(out, "## Scorecard\n");
         let _ = writeln!(
             out,
             "**{} / 100 ({})**\n",
-            card["score"],
-            card["band"].as_str().unwrap_or("")
+            card.score,
+            card.band.as_deref().unwrap_or("")
         );
         let _ = writeln!(out, "| Term | Value |\n|---|---|");
         let _ = writeln!(
             out,
             "| Review cycles (avg per PR) | {} |",
-            q["review_cycles_avg"].as_f64().unwrap_or(1.0)
+            q.review_cycles_avg
         );
-        let _ = writeln!(
-            out,
-            "| Implementation retries | {} |",
-            n(&q["retries_total"])
-        );
+        let _ = writeln!(out, "| Implementation retries | {} |", q.retries_total);
         let _ = writeln!(
             out,
             "| Findings critical / important / advisory | {} / {} / {} |",
-            n(&q["security_findings"]["critical"]),
-            n(&q["security_findings"]["important"]),
-            n(&q["security_findings"]["advisory"])
+            q.security_findings.critical,
+            q.security_findings.important,
+            q.security_findings.advisory
         );
-        let _ = writeln!(out, "| Scope violations | {} |", n(&q["scope_violations"]));
-        let _ = writeln!(out, "| Escaped defects | {} |", n(&q["escaped_defects"]));
+        let _ = writeln!(out, "| Scope violations | {} |", q.scope_violations);
+        let _ = writeln!(out, "| Escaped defects | {} |", q.escaped_defects);
         let _ = writeln!(
             out,
             "| Post-merge regressions | {} |",
-            n(&q["post_merge_regressions"])
+            q.post_merge_regressions
         );
-        let _ = writeln!(
-            out,
-            "| Lessons extracted | {} |\n",
-            n(&card["lessons_generated"])
-        );
+        let _ = writeln!(out, "| Lessons extracted | {} |\n", card.lessons_generated);
     }
 
     if extras.scorecard.is_some() || !extras.lessons.is_empty() {

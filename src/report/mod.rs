@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::artifacts::review::Review;
+use crate::artifacts::scorecard::Scorecard;
+use crate::intake::IntakeRecord;
 use crate::state::{Session, StateDir, StateError};
 
 /// Render REPORT.md from the session and the log, and write it atomically.
@@ -38,18 +41,21 @@ pub fn write(state: &StateDir) -> Result<PathBuf, StateError> {
 fn extras(state: &StateDir, session: &Session) -> ReportExtras {
     let read =
         |p: &Path| -> Option<Value> { serde_json::from_str(&fs::read_to_string(p).ok()?).ok() };
-    let scorecard = read(&state.scorecards_dir().join(format!("{}.json", session.id)));
-    let mut reviews: Vec<(PathBuf, Value)> = fs::read_dir(state.artifacts_dir().join("reviews"))
+    let scorecard = read(&state.scorecards_dir().join(format!("{}.json", session.id)))
+        .and_then(|v| Scorecard::from_value(&v).ok());
+    let mut reviews: Vec<(PathBuf, Review)> = fs::read_dir(state.artifacts_dir().join("reviews"))
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .filter_map(|p| read(&p).map(|v| (p, v)))
+        .filter_map(|p| Review::load(&p).ok().map(|r| (p, r)))
         .collect();
     reviews.sort_by(|a, b| a.0.cmp(&b.0));
-    let packs = read(&state.artifacts_dir().join("intake.json"))
-        .and_then(|v| serde_json::from_value(v["packs"].clone()).ok())
+    let packs = fs::read_to_string(state.artifacts_dir().join("intake.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<IntakeRecord>(&t).ok())
+        .map(|r| r.packs)
         .unwrap_or_default();
     let ledger = read(
         &state

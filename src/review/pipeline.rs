@@ -141,7 +141,7 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
         .collect();
     tracing::info!(
         target: "factory::event",
-        phase = "code_review",
+        phase = crate::workflow::PhaseName::CodeReview.as_str(),
         action = crate::state::log::vocab::PREFLIGHT,
         tool = "factory",
         status = if report.findings.is_empty() { "ok" } else { "findings" },
@@ -289,7 +289,7 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
     let verdict = review["verdict"].as_str().unwrap_or("");
     tracing::info!(
         target: "factory::event",
-        phase = "code_review",
+        phase = crate::workflow::PhaseName::CodeReview.as_str(),
         action = crate::state::log::vocab::REVIEW,
         tool = "factory",
         status = verdict,

@@ -477,7 +477,7 @@ pub fn post_review(
         Some(r) => {
             tracing::info!(
                 target: "factory::event",
-                phase = "code_review",
+                phase = crate::workflow::PhaseName::CodeReview.as_str(),
                 action = crate::state::log::vocab::PR_REVIEW,
                 tool = forge.name(),
                 status = "skipped",
@@ -530,7 +530,7 @@ pub fn post_review(
     if let Some(why) = &posted.downgraded {
         tracing::info!(
             target: "factory::event",
-            phase = "code_review",
+            phase = crate::workflow::PhaseName::CodeReview.as_str(),
             action = crate::state::log::vocab::PR_REVIEW,
             tool = forge.name(),
             status = "downgraded",
@@ -543,7 +543,7 @@ pub fn post_review(
         upsert_comment(forge, pr, &markers::review_summary(pr), &text)?;
     tracing::info!(
         target: "factory::event",
-        phase = "code_review",
+        phase = crate::workflow::PhaseName::CodeReview.as_str(),
         action = crate::state::log::vocab::PR_REVIEW,
         tool = forge.name(),
         status = "ok",

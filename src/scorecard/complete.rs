@@ -87,11 +87,16 @@ pub fn close_parent_issue(
         scorecard["band"].as_str().unwrap_or(""),
         scorecard["session_id"].as_str().unwrap_or("")
     );
-    let result =
-        crate::forge::select::open(state, &state.repo(), writes, "completion").and_then(|forge| {
-            forge.comment_issue(parent, &body)?;
-            forge.set_issue_state(parent, crate::forge::State::Closed)
-        });
+    let result = crate::forge::select::open(
+        state,
+        &state.repo(),
+        writes,
+        crate::workflow::PhaseName::Completion.as_str(),
+    )
+    .and_then(|forge| {
+        forge.comment_issue(parent, &body)?;
+        forge.set_issue_state(parent, crate::forge::State::Closed)
+    });
     match result {
         Ok(()) => ForgeHook::Closed(parent),
         Err(e) => ForgeHook::Failed {
@@ -186,16 +191,16 @@ pub fn complete(state: &StateDir, opts: &CompleteOptions) -> anyhow::Result<Comp
         seen.len(),
         retired.len()
     );
-    tracing::info!(target: "factory::event", phase = "completion", action = "scorecard", tool = "factory", status = "ok", detail, decision);
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Completion.as_str(), action = "scorecard", tool = "factory", status = "ok", detail, decision);
     match &forge {
         ForgeHook::NoParent => {}
         ForgeHook::Closed(n) => {
             let refs = serde_json::json!({"issue": n}).to_string();
-            tracing::info!(target: "factory::event", phase = "completion", action = "close_issue", tool = "forge", status = "ok", detail = format!("parent issue #{n} closed with the scorecard"), refs);
+            tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Completion.as_str(), action = "close_issue", tool = "forge", status = "ok", detail = format!("parent issue #{n} closed with the scorecard"), refs);
         }
         ForgeHook::Failed { issue, error } => {
             let refs = serde_json::json!({"issue": issue}).to_string();
-            tracing::info!(target: "factory::event", phase = "completion", action = "close_issue", tool = "forge", status = "failed", detail = format!("parent issue #{issue} not closed: {error}"), refs);
+            tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Completion.as_str(), action = "close_issue", tool = "forge", status = "failed", detail = format!("parent issue #{issue} not closed: {error}"), refs);
         }
     }
     let report = crate::report::write(state)?;

@@ -9,6 +9,7 @@
 //! escaped defects = `escaped-defect` events; regressions = failed `verify` events plus the
 //! session's recurrences.
 
+use crate::artifacts::review::{Review, Severity};
 use crate::state::log::agent_usage;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -105,8 +106,12 @@ impl SessionRecord {
             .collect()
     }
 
-    pub fn review_docs(&self) -> Vec<Value> {
-        self.reviews.iter().map(|(_, v)| v.clone()).collect()
+    /// The reviews as typed documents (each passed its contract when read).
+    pub fn review_docs(&self) -> Vec<Review> {
+        self.reviews
+            .iter()
+            .filter_map(|(_, v)| Review::from_value(v).ok())
+            .collect()
     }
 }
 
@@ -174,29 +179,28 @@ fn phase_ms(s: &Session, phases: &[PhaseName]) -> u64 {
 }
 
 /// Distinct serious-or-not findings by severity: (critical, important, advisory).
-pub fn findings_by_severity(reviews: &[Value]) -> (u64, u64, u64) {
+pub fn findings_by_severity(reviews: &[Review]) -> (u64, u64, u64) {
     let mut seen = BTreeSet::new();
     let (mut c, mut i, mut a) = (0, 0, 0);
     for r in reviews {
-        let pr = r["pr_number"].as_u64().unwrap_or(0);
-        for f in r["findings"].as_array().into_iter().flatten() {
-            let key = match f["fingerprint"].as_str() {
+        let pr = r.pr_number;
+        for f in &r.findings {
+            let key = match &f.fingerprint {
                 Some(fp) => format!("{pr}|{fp}"),
                 None => format!(
                     "{pr}|{}|{}|{}",
-                    f["file"].as_str().unwrap_or(""),
-                    f["category"].as_str().unwrap_or(""),
-                    crate::lessons::fingerprint("", f["description"].as_str().unwrap_or(""))
+                    f.file,
+                    f.category,
+                    crate::lessons::fingerprint("", &f.description)
                 ),
             };
             if !seen.insert(key) {
                 continue;
             }
-            match f["severity"].as_str() {
-                Some("critical") => c += 1,
-                Some("important") => i += 1,
-                Some("advisory") => a += 1,
-                _ => {}
+            match f.severity {
+                Severity::Critical => c += 1,
+                Severity::Important => i += 1,
+                Severity::Advisory => a += 1,
             }
         }
     }
@@ -216,9 +220,7 @@ pub fn scorecard(rec: &SessionRecord, lessons_generated: u64, now: Timestamp) ->
     // Review cycles per reviewed pull request.
     let mut cycles: BTreeMap<u64, u64> = BTreeMap::new();
     for r in &reviews {
-        *cycles
-            .entry(r["pr_number"].as_u64().unwrap_or(0))
-            .or_default() += 1;
+        *cycles.entry(r.pr_number).or_default() += 1;
     }
     let (cycles_total, cycles_avg) = if cycles.is_empty() {
         let total = u64::from(s.counters.review_cycles);
@@ -235,8 +237,8 @@ pub fn scorecard(rec: &SessionRecord, lessons_generated: u64, now: Timestamp) ->
 
     let mut flagged: BTreeSet<u64> = reviews
         .iter()
-        .filter(|r| r["scope_compliance"]["out_of_scope_violation"].as_bool() == Some(true))
-        .filter_map(|r| r["pr_number"].as_u64())
+        .filter(|r| r.scope_compliance.out_of_scope_violation)
+        .map(|r| r.pr_number)
         .collect();
     let mut scope_violations = 0u64;
     for e in rec.events.iter().filter(|e| e.action == "preflight") {
@@ -433,7 +435,7 @@ mod tests {
         let findings: Vec<Value> = (0..7)
             .map(|i| json!({"severity": "critical", "category": "injection", "file": format!("f{i}.rs"), "description": format!("bad {i}"), "recommendation": "fix"}))
             .collect();
-        let review = json!({"pr_number": 1, "findings": findings});
+        let review = json!({"pr_number": 1, "verdict": "REQUEST_CHANGES", "findings": findings});
         let e: Event = serde_json::from_value(json!({"ts": "2026-11-30T00:30:00Z", "action": "preflight", "status": "failed", "refs": {"scope_violations": 2}})).unwrap();
         let card = scorecard(&record(vec![review], vec![e]), 0, now());
         assert_eq!(card["quality"]["security_findings"]["critical"], 7);

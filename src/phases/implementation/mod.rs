@@ -36,7 +36,7 @@ use crate::preflight::engine::Engine;
 use crate::preflight::scope::Scope;
 use crate::state::{EscalationReason, Rework, Session, StateDir, StateError};
 use crate::templates::TemplateError;
-use crate::workflow::{AdapterKind, Workflow};
+use crate::workflow::{AdapterKind, PhaseName, Workflow};
 use inputs::IssueWork;
 use worktree::Worktree;
 
@@ -104,7 +104,7 @@ pub struct Options<'a> {
 
 fn event(action: &str, status: &str, detail: String, refs: serde_json::Value) {
     let refs = refs.to_string();
-    tracing::info!(target: "factory::event", phase = "implementation", action, tool = "factory", status, detail, refs);
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Implementation.as_str(), action, tool = "factory", status, detail, refs);
 }
 
 /// One attempt at issue `number`: the agent in the issue's worktree, then scope, validation,
@@ -346,7 +346,7 @@ fn attempt_in(
         agent.as_ref(),
         &req,
         &opts.workflow.backoff,
-        "implementation",
+        PhaseName::Implementation.as_str(),
         Some(opts.state),
     ) {
         Ok(r) => r,
@@ -505,7 +505,7 @@ fn attempt_in(
             "the change touches path(s) no implementation may change; undo these changes (a person may allow a path with outputs.paths.allow in .factory/workflow.yaml, docs/security.md):\n{}",
             lines.join("\n")
         );
-        tracing::info!(target: "factory::event", phase = "implementation", action = crate::state::log::vocab::SAFE_OUTPUT, tool = "factory", status = "refused", detail = format!("#{}: {} denied path(s): {}", work.number, denied.len(), denied.iter().map(|d| d.path.as_str()).collect::<Vec<_>>().join(", ")), decision = "outputs.paths");
+        tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Implementation.as_str(), action = crate::state::log::vocab::SAFE_OUTPUT, tool = "factory", status = "refused", detail = format!("#{}: {} denied path(s): {}", work.number, denied.len(), denied.iter().map(|d| d.path.as_str()).collect::<Vec<_>>().join(", ")), decision = "outputs.paths");
         return failed(
             opts,
             session,
@@ -730,7 +730,7 @@ fn defer_pull_request(
             schema_version: crate::forge::deferred::outbox::SCHEMA_VERSION.into(),
             kind: crate::forge::deferred::outbox::Kind::PullRequest,
             session_id: session.id.clone(),
-            phase: "implementation".into(),
+            phase: PhaseName::Implementation.to_string(),
             created_at: crate::state::now().to_string(),
             pull_request: Some(crate::forge::deferred::outbox::PullRequestWrite {
                 issue: work.number,

@@ -210,7 +210,7 @@ fn verify_merged(
             );
             let refs = serde_json::json!({"pr": m.pr, "issue": m.issue}).to_string();
             let decision = "set phases.merge.health_check or phases.implementation.validation in .factory/workflow.yaml".to_string();
-            tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::VERIFY, tool = "factory", status = "skipped", detail, decision, refs);
+            tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = crate::state::log::vocab::VERIFY, tool = "factory", status = "skipped", detail, decision, refs);
             forge.comment_issue(
                 m.pr,
                 &format!(

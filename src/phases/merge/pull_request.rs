@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use crate::artifacts::review::{Review, Verdict};
 use crate::contracts::{self, Contract};
 use crate::forge::{Forge, ForgeError, State};
 use crate::state::{PullRequestRef, StateDir, now};
@@ -119,7 +120,7 @@ impl MergeLock {
                             "another factory process holds {}; waiting for its merge",
                             path.display()
                         );
-                        tracing::info!(target: "factory::event", phase = "merge", action = "merge_lock", tool = "factory", status = "waiting", detail);
+                        tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = "merge_lock", tool = "factory", status = "waiting", detail);
                     }
                     if std::time::Instant::now() >= deadline {
                         return Ok(None);
@@ -174,17 +175,20 @@ pub fn check_review(state: &StateDir, pr: u64) -> Result<(), Refusal> {
     if let Some(v) = violations.first() {
         return Err(invalid(format!("{}: {}", v.pointer, v.message)));
     }
-    if value["pr_number"].as_u64() != Some(pr) {
+    let review = Review::from_value(&value).map_err(|e| invalid(e.to_string()))?;
+    if review.pr_number != pr {
         return Err(invalid(format!(
             "/pr_number is {}, not {pr}",
-            value["pr_number"]
+            review.pr_number
         )));
     }
-    let verdict = value["verdict"].as_str().unwrap_or("").to_string();
-    if verdict.eq_ignore_ascii_case("approve") {
-        Ok(())
-    } else {
-        Err(Refusal::NotApproved { pr, file, verdict })
+    match review.verdict {
+        Verdict::Approve => Ok(()),
+        verdict => Err(Refusal::NotApproved {
+            pr,
+            file,
+            verdict: verdict.as_str().to_string(),
+        }),
     }
 }
 
@@ -336,7 +340,7 @@ pub fn merge_pull_request(
     );
     let decision = "merge: the latest review approves and the branch is up to date".to_string();
     let refs = json!({"pr": pr_number, "issue": issue, "commit": commit}).to_string();
-    tracing::info!(target: "factory::event", phase = "merge", action = "pr_merge", tool = forge.name(), status = "ok", detail, decision, refs);
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = "pr_merge", tool = forge.name(), status = "ok", detail, decision, refs);
     Ok(Ok(Merged {
         pr: pr_number,
         issue,
@@ -367,7 +371,7 @@ fn bring_up_to_date(
     let refs = json!({"pr": pr.number, "issue": issue, "method": policy.method.as_str()});
     let logged = |status: &str, detail: String| {
         let refs = refs.to_string();
-        tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::BRANCH_UPDATE, tool = forge.name(), status, detail, refs);
+        tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = crate::state::log::vocab::BRANCH_UPDATE, tool = forge.name(), status, detail, refs);
     };
     match outcome {
         BranchUpdate::Conflict { paths } => {
@@ -460,7 +464,7 @@ fn preflight_again(
     );
     let status = if blocking.is_empty() { "ok" } else { "failed" };
     let refs = json!({"pr": pr, "findings": blocking.len()}).to_string();
-    tracing::info!(target: "factory::event", phase = "merge", action = crate::state::log::vocab::PREFLIGHT, tool = "factory", status, detail, refs);
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = crate::state::log::vocab::PREFLIGHT, tool = "factory", status, detail, refs);
     Ok(blocking)
 }
 
@@ -497,7 +501,7 @@ fn rebase_and_push(
 fn log_refusal(forge: &dyn Forge, r: &Refusal) {
     let detail = r.to_string();
     let decision = "do not merge".to_string();
-    tracing::info!(target: "factory::event", phase = "merge", action = "pr_merge", tool = forge.name(), status = "refused", detail, decision);
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = "pr_merge", tool = forge.name(), status = "refused", detail, decision);
 }
 
 /// Add the merge to `artifacts/merge.json` (one entry per pull request).

@@ -75,7 +75,7 @@ pub fn plan_issue(p: &PlanIssue<'_>) -> Result<(Value, PathBuf), PlanIssueError>
     let steps = plan["implementation_steps"].as_array().map_or(0, Vec::len);
     tracing::info!(
         target: "factory::event",
-        phase = "tactical_plan",
+        phase = crate::workflow::PhaseName::TacticalPlan.as_str(),
         action = crate::state::log::vocab::PLAN_WRITTEN,
         tool = "factory",
         status = "ok",
