@@ -41,3 +41,32 @@ fn github_annotations() {
 fn text_report() {
     insta::assert_snapshot!(run("text"));
 }
+
+#[test]
+fn sarif_report() {
+    insta::assert_snapshot!(run("sarif"));
+}
+
+#[test]
+fn markdown_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("summary.md");
+    Command::cargo_bin("factory")
+        .unwrap()
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .args([
+            "preflight",
+            "--diff",
+            "tests/fixtures/preflight/scope-target.diff",
+        ])
+        .args(["--scope", "tests/fixtures/preflight/scope.json"])
+        .args(["--pack", "tests/fixtures/preflight/pack.json", "--summary"])
+        .arg(&summary)
+        .assert()
+        .code(1);
+    insta::assert_snapshot!(
+        std::fs::read_to_string(&summary)
+            .unwrap()
+            .replace(env!("CARGO_PKG_VERSION"), "[version]")
+    );
+}
