@@ -209,16 +209,7 @@ fn a_feature_of_three_tasks_in_two_waves_ships_with_one_retry_and_one_task_sent_
     assert!(saw.contains("Reset your password"), "{saw}");
 
     let s = repo.session();
-    for phase in [
-        "intake",
-        "strategic_plan",
-        "issue_creation",
-        "tactical_plan",
-        "implementation",
-        "code_review",
-        "merge",
-        "completion",
-    ] {
+    for phase in factory::workflow::PhaseName::ALL.map(|p| p.as_str()) {
         assert_eq!(s["phases"][phase]["status"], "completed", "{phase}");
     }
     assert_eq!(s["counters"]["implementation_retries"], 1);

@@ -3,7 +3,8 @@
 
 use assert_cmd::Command;
 
-fn run(format: &str) -> String {
+/// `factory preflight` on the scope fixture with a pack, `extra` arguments after; exits 1.
+fn preflight(extra: &[&str]) -> std::process::Output {
     let out = Command::cargo_bin("factory")
         .unwrap()
         .env_remove("GITHUB_STEP_SUMMARY")
@@ -13,18 +14,20 @@ fn run(format: &str) -> String {
             "tests/fixtures/preflight/scope-target.diff",
         ])
         .args(["--scope", "tests/fixtures/preflight/scope.json"])
-        .args([
-            "--pack",
-            "tests/fixtures/preflight/pack.json",
-            "--format",
-            format,
-        ])
+        .args(["--pack", "tests/fixtures/preflight/pack.json"])
+        .args(extra)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .replace(env!("CARGO_PKG_VERSION"), "[version]")
+    out
+}
+
+fn versionless(text: &str) -> String {
+    text.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+fn run(format: &str) -> String {
+    versionless(&String::from_utf8(preflight(&["--format", format]).stdout).unwrap())
 }
 
 #[test]
@@ -51,22 +54,6 @@ fn sarif_report() {
 fn markdown_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let summary = tmp.path().join("summary.md");
-    Command::cargo_bin("factory")
-        .unwrap()
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .args([
-            "preflight",
-            "--diff",
-            "tests/fixtures/preflight/scope-target.diff",
-        ])
-        .args(["--scope", "tests/fixtures/preflight/scope.json"])
-        .args(["--pack", "tests/fixtures/preflight/pack.json", "--summary"])
-        .arg(&summary)
-        .assert()
-        .code(1);
-    insta::assert_snapshot!(
-        std::fs::read_to_string(&summary)
-            .unwrap()
-            .replace(env!("CARGO_PKG_VERSION"), "[version]")
-    );
+    preflight(&["--summary", summary.to_str().unwrap()]);
+    insta::assert_snapshot!(versionless(&std::fs::read_to_string(&summary).unwrap()));
 }
