@@ -272,6 +272,17 @@ impl Policy {
             changes.insert("secret-looking value(s) masked".to_string());
         }
         let mut text = self.clean(&scrubbed, &mut changes);
+        // Cleaning can leave a secret-looking shape that was not there before (a defanged
+        // mention right after `https://x:`): mask and clean again until nothing changes, so
+        // sanitising twice changes nothing more.
+        for _ in 0..3 {
+            let again = crate::state::redact::scrub(&text);
+            if again == text {
+                break;
+            }
+            changes.insert("secret-looking value(s) masked".to_string());
+            text = self.clean(&again, &mut changes);
+        }
         if kind == TextKind::Title && text.contains('\n') {
             text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             changes.insert("line breaks removed from the title".into());
