@@ -90,10 +90,12 @@ fn the_class_is_inferred_and_the_decision_logged_with_its_rationale() {
 
 #[test]
 fn incident_and_drift_triggers_start_hotfix_sessions_with_normalised_payloads() {
+    // An application drift (a feature flag flipped); a drift of the infrastructure itself is
+    // risky-infra (next test).
     for (trigger, payload, key) in [
         ("incident", "sentry-event.json", "incident"),
         ("incident", "pagerduty-triggered.json", "incident"),
-        ("runtime-drift", "drift.json", "drift"),
+        ("runtime-drift", "drift-feature-flag.json", "drift"),
     ] {
         let repo = Repo::engine("");
         repo.factory()
@@ -111,6 +113,36 @@ fn incident_and_drift_triggers_start_hotfix_sessions_with_normalised_payloads() 
         assert!(intake[key].is_object(), "{payload}: {intake}");
         assert_eq!(intake["request_untrusted"], true);
     }
+}
+
+#[test]
+fn a_drift_of_the_infrastructure_starts_a_risky_infra_session() {
+    let repo = Repo::engine("");
+    let out = repo
+        .factory()
+        .args([
+            "intake",
+            "--json",
+            "--trigger",
+            "runtime-drift",
+            "--payload",
+        ])
+        .arg(intake_fixture("drift.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["change_class"], "risky-infra", "{record}");
+    let signals = record["classification"]["signals"].to_string();
+    assert!(
+        signals.contains("trigger:runtime-drift") && signals.contains("word:"),
+        "the drift and the words that made it infrastructure are both recorded: {signals}"
+    );
+    assert_eq!(repo.session()["change_class"], "risky-infra");
 }
 
 #[test]

@@ -9,6 +9,7 @@
 
 pub mod diffs;
 pub mod embedded;
+pub mod intake;
 pub mod packs;
 pub mod plans;
 pub mod report;
@@ -139,6 +140,11 @@ pub const SUITES: &[Suite] = &[
         about: "recorded reviewer answers through validation and merge: expected verdict and counts, or rejection",
         run: reviews::run,
     },
+    Suite {
+        name: "intake",
+        about: "labelled natural requests through intake: accuracy, risky-infra and hotfix recall against their goals",
+        run: intake::run,
+    },
 ];
 
 /// The registered suite names.
@@ -163,6 +169,8 @@ pub struct CaseResult {
     pub status: Status,
     pub expected: Vec<String>,
     pub actual: Vec<String>,
+    /// Lines shown under the case whatever its result (a confusion matrix, the misses).
+    pub detail: Vec<String>,
 }
 
 impl CaseResult {
@@ -178,6 +186,7 @@ impl CaseResult {
             status,
             expected,
             actual,
+            detail: Vec::new(),
         }
     }
 
@@ -187,6 +196,7 @@ impl CaseResult {
             status: Status::Skip(reason.into()),
             expected: Vec::new(),
             actual: Vec::new(),
+            detail: Vec::new(),
         }
     }
 

@@ -129,6 +129,9 @@ pub fn text(report: &EvalReport) -> String {
             let _ = write!(s, " ({reason})");
         }
         s.push('\n');
+        for line in &case.detail {
+            let _ = writeln!(s, "{:suite_w$}    {line}", "");
+        }
     }
     let failures: Vec<_> = report.cases().filter(|(_, c)| c.failed()).collect();
     if !failures.is_empty() {
@@ -159,6 +162,9 @@ pub fn json_value(report: &EvalReport) -> Value {
                     });
                     if let Status::Skip(reason) = &c.status {
                         v["reason"] = Value::from(reason.as_str());
+                    }
+                    if !c.detail.is_empty() {
+                        v["detail"] = json!(c.detail);
                     }
                     v
                 })

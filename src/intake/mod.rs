@@ -44,12 +44,18 @@ pub struct IntakeRequest {
 }
 
 /// How the class was chosen, as stored in the record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassificationRecord {
     pub source: ClassSource,
     pub rationale: String,
     #[serde(default)]
     pub signals: Vec<String>,
+    /// How sure the classifier was, 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// An explicit class lighter than the evidence allows, and what the evidence says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contradiction: Option<String>,
 }
 
 /// Where the payload came from: enough to find it again and to tell two deliveries apart.
@@ -158,6 +164,18 @@ pub fn build_record(
     session_id: &str,
     now: Timestamp,
 ) -> Result<IntakeRecord, IntakeError> {
+    build_record_with(req, repo, session_id, now, classify::vocabulary::terms())
+}
+
+/// [`build_record`] with the given vocabulary (the intake evals' mutation test removes a
+/// family).
+pub fn build_record_with(
+    req: &IntakeRequest,
+    repo: &Path,
+    session_id: &str,
+    now: Timestamp,
+    terms: &[classify::vocabulary::Term],
+) -> Result<IntakeRecord, IntakeError> {
     if session_id.trim().is_empty() {
         return Err(IntakeError::EmptySessionId);
     }
@@ -234,12 +252,23 @@ pub fn build_record(
         .map(|i| classify::extract_paths(&i.message))
         .unwrap_or_default();
     let manifests = kubernetes_manifests(repo, &classify::extract_paths(&request));
-    let c = classify::classify_with_manifests(
-        &request,
-        req.trigger,
-        req.class,
-        &alert_paths,
-        &manifests,
+    let facts = repo_facts(repo);
+    // A drift report's check and the fields it compares say what drifted (`dns-record`,
+    // `replicas`): they are read with the request.
+    let text = match &drift {
+        Some(d) => format!("{request}. {}", drift_words(d)),
+        None => request.clone(),
+    };
+    let c = classify::classify_in(
+        terms,
+        &classify::Request {
+            text: &text,
+            trigger: req.trigger,
+            explicit: req.class,
+            named_paths: &alert_paths,
+            manifests: &manifests,
+            repo: &facts,
+        },
     );
     Ok(IntakeRecord {
         schema_version: SCHEMA_VERSION.into(),
@@ -250,6 +279,8 @@ pub fn build_record(
         trigger: req.trigger,
         change_class: c.class,
         classification: ClassificationRecord {
+            contradiction: c.contradiction(),
+            confidence: Some(c.confidence),
             source: c.source,
             rationale: c.rationale,
             signals: c.signals,
@@ -262,12 +293,47 @@ pub fn build_record(
     })
 }
 
+/// The words of a drift report that say what drifted: its check and the names of the fields
+/// it compares, with `-` and `_` read as spaces.
+fn drift_words(d: &Drift) -> String {
+    let mut words = vec![d.check.clone()];
+    if let Some(obj) = d.expected.as_object() {
+        words.extend(obj.keys().cloned());
+    }
+    words.join(" ").replace(['-', '_'], " ")
+}
+
 fn source_name(i: &Incident) -> &'static str {
     match i.source {
         payload::IncidentSource::Sentry => "Sentry",
         payload::IncidentSource::Pagerduty => "PagerDuty",
     }
 }
+
+/// The kinds of infrastructure among the repository's files: a walk that honours .gitignore,
+/// stops after [`REPO_WALK_FILES`] files and reads names only.
+fn repo_facts(repo: &Path) -> classify::RepoFacts {
+    let mut facts = classify::RepoFacts::default();
+    let walk = ignore::WalkBuilder::new(repo)
+        .hidden(false)
+        .filter_entry(|e| e.file_name() != ".git" && e.file_name() != ".factory")
+        .build();
+    for entry in walk.flatten().take(REPO_WALK_FILES) {
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(repo) else {
+            continue;
+        };
+        if let Some(kind) = classify::infra_kind(&rel.to_string_lossy()) {
+            facts.infra_kinds.insert(kind);
+        }
+    }
+    facts
+}
+
+/// How many files the repository walk for [`repo_facts`] looks at, at most.
+const REPO_WALK_FILES: usize = 20_000;
 
 /// Named YAML files inside `repo` whose content has top-level `apiVersion` and `kind`.
 fn kubernetes_manifests(repo: &Path, paths: &[String]) -> Vec<String> {

@@ -77,7 +77,7 @@ fn explicit_class_wins() {
     let rec = build_ok(&r);
     assert_eq!(rec.change_class, ChangeClass::Feature);
     assert_eq!(rec.classification.source, ClassSource::Explicit);
-    assert_eq!(rec.classification.signals, ["word:refactor"]);
+    assert_eq!(rec.classification.signals, ["word:refactor", "word:module"]);
 }
 
 #[test]
@@ -203,7 +203,16 @@ fn drift_report_is_normalised() {
         "registry.example.com/checkout-api:4.11.3"
     );
     assert_eq!(d.observed_at.to_string(), "2026-11-24T21:15:00Z");
-    assert_eq!(rec.change_class, ChangeClass::Hotfix);
+    // The check and the fields compared (replicas, image) are read with the request: a
+    // deployment's replica count drifting is infrastructure, which outranks the drift trigger.
+    assert_eq!(rec.change_class, ChangeClass::RiskyInfra);
+    assert!(
+        rec.classification
+            .signals
+            .contains(&"trigger:runtime-drift".to_string()),
+        "{:?}",
+        rec.classification.signals
+    );
     assert_eq!(
         rec.request,
         "Restore checkout-api: check deployment-replicas drifted from its expected state"

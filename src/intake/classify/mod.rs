@@ -1,24 +1,41 @@
-//! Choosing the change class of a request.
+//! Choosing the change class of a request: deterministic, offline, explainable.
 //!
-//! An explicit class always wins. Otherwise the first rule that matches, in this order:
+//! An explicit class always wins (a contradiction with strong signals is kept in the rationale).
+//! Otherwise the request's evidence is weighed per class ([`vocabulary`]: families of terms with
+//! weights; [`paths`]: infrastructure named by path; the trigger; what the repository holds) and
+//! the first class whose evidence reaches its threshold wins, in this order:
 //!
-//! 1. **risky-infra**: the request names an infrastructure path (Terraform, Kubernetes, Helm,
-//!    Docker, CI workflows, database migrations, Ansible, Pulumi, CloudFormation).
-//! 2. **hotfix**: outage wording (outage, broken, is down, regression, crash, 500, incident…) or
-//!    an `incident` / `runtime-drift` trigger.
-//! 3. **refactor**: refactor wording (refactor, clean up, restructure, rename, extract…).
+//! 1. **risky-infra**: infrastructure evidence (IaC, cluster objects, networking, identity and
+//!    secrets, data-store topology, CI/CD, container images, cloud resources, or a path of one);
+//! 2. **hotfix**: outage evidence (errors and status codes, crashes, "stopped working", "since
+//!    the deploy", production and customers, severity tags, data loss) or an `incident` /
+//!    `runtime-drift` trigger;
+//! 3. **refactor**: behaviour-preserving and restructuring wording that outweighs any
+//!    new-capability wording;
 //! 4. **feature**: everything else.
 //!
 //! Infra outranks hotfix on purpose: the hotfix route skips planning and the thorough review,
 //! and a change to infrastructure made in a hurry is exactly what needs the ADR, the threat model
 //! and post-merge verification. The incident is not lost: its signals stay in the rationale.
+//! This order is the floor any other classifier is held to ([`floor`]).
 
-use std::sync::LazyLock;
+pub mod paths;
+pub mod vocabulary;
 
-use regex::Regex;
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::workflow::{ChangeClass, Trigger};
+pub use paths::{extract_paths, infra_kind};
+use vocabulary::{Hit, Points, Term};
+
+/// Evidence a class needs before it is chosen: one strong term (weight 3), a path, or two
+/// weaker ones.
+pub const THRESHOLD: u32 = 3;
+
+/// Below this confidence, `intake.classifier: auto` asks the planner as well.
+pub const LOW_CONFIDENCE: f64 = 0.7;
 
 /// Whether the class was given or inferred.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,17 +45,79 @@ pub enum ClassSource {
     Explicit,
     /// Inferred from the request, its paths and its trigger.
     Inferred,
+    /// Inferred by the planner agent (`intake.classifier`), held to the deterministic floor.
+    Agent,
 }
 
 /// The chosen class and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Classification {
     pub class: ChangeClass,
     pub source: ClassSource,
-    /// One sentence a person can check.
+    /// One sentence a person can check, naming the evidence that decided.
     pub rationale: String,
-    /// What matched: `path:infra/main.tf`, `word:outage`, `trigger:incident`, `manifest:deploy/app.yaml`.
+    /// What matched: `path:infra/main.tf`, `manifest:deploy/app.yaml`, `trigger:incident`,
+    /// `word:security groups`, `repo:Terraform`.
     pub signals: Vec<String>,
+    /// How sure the inference is, 0 to 1 (1 for an explicit class that agrees).
+    pub confidence: f64,
+    /// The evidence per class, for the floor and for the record.
+    pub evidence: Evidence,
+}
+
+/// Evidence weighed per class.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub infra: u32,
+    pub outage: u32,
+    pub refactor: u32,
+    pub feature: u32,
+}
+
+impl Evidence {
+    /// The class the evidence decides, before any explicit class or agent.
+    pub fn class(&self) -> ChangeClass {
+        if self.infra >= THRESHOLD {
+            ChangeClass::RiskyInfra
+        } else if self.outage >= THRESHOLD {
+            ChangeClass::Hotfix
+        } else if self.refactor >= THRESHOLD && self.refactor > self.feature
+            || self.refactor >= 2 && self.feature == 0
+        {
+            ChangeClass::Refactor
+        } else {
+            ChangeClass::Feature
+        }
+    }
+}
+
+/// The lowest class the evidence allows: infrastructure evidence is never classified below
+/// risky-infra, outage evidence never below hotfix. Any other classifier's answer is raised to
+/// it.
+pub fn floor(e: &Evidence) -> Option<ChangeClass> {
+    if e.infra >= THRESHOLD {
+        Some(ChangeClass::RiskyInfra)
+    } else if e.outage >= THRESHOLD {
+        Some(ChangeClass::Hotfix)
+    } else {
+        None
+    }
+}
+
+/// How heavy a class's process is, lightest first: a floor raises to a heavier class only.
+pub fn weight(class: ChangeClass) -> u8 {
+    match class {
+        ChangeClass::Feature | ChangeClass::Refactor => 0,
+        ChangeClass::Hotfix => 1,
+        ChangeClass::RiskyInfra => 2,
+    }
+}
+
+/// What the repository holds that bears on the class: the kinds of infrastructure among its
+/// files (`Terraform`, `Kubernetes`, ...).
+#[derive(Debug, Clone, Default)]
+pub struct RepoFacts {
+    pub infra_kinds: BTreeSet<&'static str>,
 }
 
 /// Classify a request. `named_paths` are paths given besides the text (they are judged by name,
@@ -61,89 +140,145 @@ pub fn classify_with_manifests(
     named_paths: &[String],
     manifests: &[String],
 ) -> Classification {
-    let mut infra = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for path in extract_paths(request).iter().chain(named_paths) {
+    classify_in(
+        vocabulary::terms(),
+        &Request {
+            text: request,
+            trigger,
+            explicit,
+            named_paths,
+            manifests,
+            repo: &RepoFacts::default(),
+        },
+    )
+}
+
+/// Everything the classifier reads.
+pub struct Request<'a> {
+    pub text: &'a str,
+    pub trigger: Trigger,
+    pub explicit: Option<ChangeClass>,
+    pub named_paths: &'a [String],
+    pub manifests: &'a [String],
+    pub repo: &'a RepoFacts,
+}
+
+/// The infrastructure kinds a vocabulary family is about, for the repository signal.
+fn family_kinds(family: &str) -> &'static [&'static str] {
+    match family {
+        "iac" => &[
+            "Terraform",
+            "Pulumi",
+            "CloudFormation",
+            "Ansible",
+            "Helm chart",
+        ],
+        "cluster" => &["Kubernetes", "Helm chart"],
+        "containers" => &["Docker"],
+        "ci-cd" => &["CI workflow"],
+        "data-topology" => &["database migration"],
+        _ => &[],
+    }
+}
+
+/// Classify with the given vocabulary (the evals' mutation test passes one with a family
+/// removed).
+pub fn classify_in(terms: &[Term], req: &Request<'_>) -> Classification {
+    let mut infra_paths: Vec<(String, &'static str)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for path in extract_paths(req.text).iter().chain(req.named_paths) {
         if seen.insert(path.clone())
             && let Some(kind) = infra_kind(path)
         {
-            infra.push((format!("path:{path}"), kind));
+            infra_paths.push((format!("path:{path}"), kind));
         }
     }
-    for path in manifests {
+    for path in req.manifests {
         if seen.insert(format!("manifest:{path}")) {
-            infra.push((format!("manifest:{path}"), "Kubernetes manifest"));
+            infra_paths.push((format!("manifest:{path}"), "Kubernetes manifest"));
         }
     }
-    let lowered = request.to_lowercase();
-    let urgent: Vec<String> = matches(&HOTFIX_WORDS, &lowered, HOTFIX_EXCEPTIONS);
-    let refactor: Vec<String> = matches(&REFACTOR_WORDS, &lowered, &[]);
-    let trigger_signal = match trigger {
+    // Paths are judged by their names above; their words are not vocabulary (`deploy/app.yaml`
+    // says nothing about deploying).
+    let mut prose = req.text.to_string();
+    for path in extract_paths(req.text) {
+        // `async/await` and `ci/cd` are words; a path has a file name or more than one `/`.
+        let is_path = path.ends_with('/')
+            || path.matches('/').count() > 1
+            || path
+                .rsplit('/')
+                .next()
+                .is_some_and(|name| name.contains('.'));
+        if is_path {
+            prose = prose.replace(&path, " ");
+        }
+    }
+    let hits = vocabulary::hits(terms, &prose);
+    let trigger_signal = match req.trigger {
         Trigger::User => None,
         other => Some(format!("trigger:{}", other.as_str())),
     };
 
-    let mut signals: Vec<String> = infra.iter().map(|(s, _)| s.clone()).collect();
-    signals.extend(trigger_signal.iter().cloned());
-    signals.extend(urgent.iter().map(|w| format!("word:{w}")));
-    signals.extend(refactor.iter().map(|w| format!("word:{w}")));
-
-    let hot = !urgent.is_empty() || trigger_signal.is_some();
-    let hot_reason = || {
-        let mut parts = Vec::new();
-        if let Some(t) = &trigger_signal {
-            parts.push(format!("the {} trigger", &t["trigger:".len()..]));
+    let mut e = Evidence::default();
+    let mut repo_signals: Vec<String> = Vec::new();
+    let mut weak_seen: Vec<&str> = Vec::new();
+    for h in &hits {
+        // A family's hints (weight 1) count once: `bucket` and `buckets` are one hint.
+        if h.weight == 1 {
+            if weak_seen.contains(&h.family) {
+                continue;
+            }
+            weak_seen.push(h.family);
         }
-        if !urgent.is_empty() {
-            parts.push(format!("outage wording ({})", urgent.join(", ")));
-        }
-        parts.join(" and ")
-    };
-
-    let (class, rationale) = if !infra.is_empty() {
-        let mut kinds: Vec<&str> = Vec::new();
-        for (_, kind) in &infra {
-            if !kinds.contains(kind) {
-                kinds.push(kind);
+        let mut w = h.weight;
+        // A weak infrastructure word about what the repository is built on counts more.
+        if h.points == Points::Infra
+            && w < THRESHOLD
+            && let Some(kind) = family_kinds(h.family)
+                .iter()
+                .find(|k| req.repo.infra_kinds.contains(*k))
+        {
+            w += 1;
+            let s = format!("repo:{kind}");
+            if !repo_signals.contains(&s) {
+                repo_signals.push(s);
             }
         }
-        let mut why = format!(
-            "names infrastructure ({}): {}",
-            kinds.join(", "),
-            infra
-                .iter()
-                .map(|(s, _)| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        if hot {
-            why.push_str(&format!(
-                "; {} also point to a hotfix, but infrastructure outranks it so the change keeps \
-                 the ADR, thorough review and post-merge verification",
-                hot_reason()
-            ));
+        match h.points {
+            Points::Infra => e.infra += w,
+            Points::Outage => e.outage += w,
+            Points::Refactor => e.refactor += w,
+            Points::Feature => e.feature += w,
         }
-        (ChangeClass::RiskyInfra, why)
-    } else if hot {
-        (
-            ChangeClass::Hotfix,
-            format!("production is affected: {}", hot_reason()),
-        )
-    } else if !refactor.is_empty() {
-        (
-            ChangeClass::Refactor,
-            format!(
-                "refactor wording ({}) and no infrastructure or outage signal",
-                refactor.join(", ")
-            ),
-        )
-    } else {
-        (
-            ChangeClass::Feature,
-            "no infrastructure paths, outage or refactor wording: default feature".to_string(),
-        )
+    }
+    e.infra += THRESHOLD * infra_paths.len() as u32;
+    if trigger_signal.is_some() {
+        e.outage += THRESHOLD;
+    }
+
+    let mut signals: Vec<String> = infra_paths.iter().map(|(s, _)| s.clone()).collect();
+    signals.extend(trigger_signal.iter().cloned());
+    // The words that decided: those of every class whose evidence reached its threshold (an
+    // outage beside infrastructure is kept: the rationale names both).
+    let decided = |p: Points| match p {
+        Points::Infra => e.infra >= THRESHOLD,
+        Points::Outage => e.outage >= THRESHOLD,
+        Points::Refactor => e.class() == ChangeClass::Refactor,
+        Points::Feature => false,
     };
-    match explicit {
+    signals.extend(
+        hits.iter()
+            .filter(|h| decided(h.points))
+            .map(|h| format!("word:{}", h.text)),
+    );
+    if e.infra >= THRESHOLD {
+        signals.extend(repo_signals);
+    }
+
+    let class = e.class();
+    let rationale = rationale(class, &e, &hits, &infra_paths, trigger_signal.as_deref());
+    let confidence = confidence(class, &e);
+    match req.explicit {
         Some(given) => Classification {
             class: given,
             source: ClassSource::Explicit,
@@ -155,219 +290,155 @@ pub fn classify_with_manifests(
                 )
             },
             signals,
+            confidence: if given == class { 1.0 } else { confidence },
+            evidence: e,
         },
         None => Classification {
             class,
             source: ClassSource::Inferred,
             rationale,
             signals,
+            confidence,
+            evidence: e,
         },
     }
 }
 
-/// Words (regex alternatives, matched case-insensitively on word boundaries) that mean
-/// production is hurting.
-static HOTFIX_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?x)\b(?:
-            outages? | broken | downtime
-          | (?:is|are|was|were|went|goes|going|gone|been|being) \s+ (?:completely\s+|totally\s+|still\s+)? down
-          | down \s+ (?:since|again|in\s+prod\w*|for\s+(?:all|every|some|users|customers))
-          | regressions? | regressed | crash(?:es|ed|ing)? | crash-?loop(?:s|ing|backoff)? | oomkilled
-          | incidents? | hotfix(?:es)? | sev[-\ ]?[01] | p0 | 5xx
-          | (?:http|status|errors?|returns?|returning|returned|got|gets?|getting|throws?|throwing|with) \s+ (?P<code>5(?:00|02|03|04))
-          | (?P<code2>5(?:00|02|03|04)) s? \s+ (?:errors?|responses?|status|internal|bad\s+gateway|service\s+unavailable|gateway\s+time-?out)
-        )\b",
-    )
-    .expect("valid regex")
-});
+impl Classification {
+    /// An explicit class lighter than the evidence's floor: what the evidence says instead.
+    pub fn contradiction(&self) -> Option<String> {
+        let floor = floor(&self.evidence)?;
+        (self.source == ClassSource::Explicit && weight(self.class) < weight(floor)).then(|| {
+            format!(
+                "given as {} but the request's evidence says {floor} ({})",
+                self.class,
+                self.signals
+                    .iter()
+                    .filter(|s| !s.starts_with("repo:"))
+                    .take(6)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
+}
 
-/// Phrases where a hotfix word means something else ("regression tests", "crash course").
-const HOTFIX_EXCEPTIONS: &[&str] = &[
-    "regression test",
-    "regression suite",
-    "crash course",
-    "crash report",
-    "incident report",
-    "incident management",
-    "incident response",
-    "incident template",
-    "broken link",
-];
-
-static REFACTOR_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"\b(refactor(?:s|ed|ing)?|clean(?:ed|ing)?[- ]?up|restructur(?:e|es|ed|ing)|renam(?:e|es|ed|ing)|extract(?:s|ed|ing)?|reorgani[sz](?:e|es|ed|ing)|decoupl(?:e|es|ed|ing)|deduplicat(?:e|es|ed|ing)|tidy(?:ing)? up)\b",
-    )
-    .expect("valid regex")
-});
-
-/// Distinct matches of `re` in `lowered`, skipping hyphenated compounds (`crash-free`,
-/// `non-regression`) and the listed exception phrases. A status code or "down" is reported as
-/// itself, other matches as their words joined by `-`.
-fn matches(re: &Regex, lowered: &str, exceptions: &[&str]) -> Vec<String> {
-    let mut found: Vec<String> = Vec::new();
-    for caps in re.captures_iter(lowered) {
-        let m = caps.get(0).expect("group 0 always matches");
-        let before = lowered[..m.start()].chars().next_back();
-        let after = lowered[m.end()..].chars().next();
-        if before == Some('-') || after == Some('-') {
-            continue;
+/// 0 to 1: how far the winning evidence is past its threshold, less what points elsewhere.
+fn confidence(class: ChangeClass, e: &Evidence) -> f64 {
+    let past = |score: u32| 0.7 + 0.06 * f64::from(score.saturating_sub(THRESHOLD));
+    let c = match class {
+        ChangeClass::RiskyInfra => past(e.infra),
+        ChangeClass::Hotfix => past(e.outage) - 0.05 * f64::from(e.infra),
+        ChangeClass::Refactor => {
+            past(e.refactor.max(THRESHOLD)) - 0.05 * f64::from(e.feature + e.infra + e.outage)
         }
-        if exceptions
+        ChangeClass::Feature => {
+            let doubt = e.infra.max(e.outage).max(e.refactor);
+            0.95 - 0.12 * f64::from(doubt)
+        }
+    };
+    (c.clamp(0.3, 0.99) * 100.0).round() / 100.0
+}
+
+/// `family (words), family (words)` for the hits pointing to `points`.
+fn cite(hits: &[Hit], points: Points) -> String {
+    let mut families: Vec<(&str, Vec<&str>)> = Vec::new();
+    for h in hits.iter().filter(|h| h.points == points) {
+        match families.iter_mut().find(|(f, _)| *f == h.family) {
+            Some((_, words)) => words.push(&h.text),
+            None => families.push((h.family, vec![&h.text])),
+        }
+    }
+    families
+        .iter()
+        .map(|(f, w)| format!("{f}: {}", w.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn rationale(
+    class: ChangeClass,
+    e: &Evidence,
+    hits: &[Hit],
+    infra_paths: &[(String, &'static str)],
+    trigger: Option<&str>,
+) -> String {
+    let hot_reason = || {
+        let mut parts = Vec::new();
+        if let Some(t) = trigger {
+            parts.push(format!("the {} trigger", &t["trigger:".len()..]));
+        }
+        let words = cite(hits, Points::Outage);
+        if !words.is_empty() {
+            parts.push(format!("outage wording ({words})"));
+        }
+        parts.join(" and ")
+    };
+    match class {
+        ChangeClass::RiskyInfra => {
+            let mut parts = Vec::new();
+            if !infra_paths.is_empty() {
+                let mut kinds: Vec<&str> = Vec::new();
+                for (_, kind) in infra_paths {
+                    if !kinds.contains(kind) {
+                        kinds.push(kind);
+                    }
+                }
+                parts.push(format!(
+                    "names infrastructure ({}): {}",
+                    kinds.join(", "),
+                    infra_paths
+                        .iter()
+                        .map(|(s, _)| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            let words = cite(hits, Points::Infra);
+            if !words.is_empty() {
+                parts.push(format!("infrastructure wording ({words})"));
+            }
+            let mut why = parts.join("; ");
+            if e.outage >= THRESHOLD {
+                why.push_str(&format!(
+                    "; {} also point to a hotfix, but infrastructure outranks it so the change keeps \
+                     the ADR, thorough review and post-merge verification",
+                    hot_reason()
+                ));
+            }
+            why
+        }
+        ChangeClass::Hotfix => format!("production is affected: {}", hot_reason()),
+        ChangeClass::Refactor => format!(
+            "refactor wording ({}) and no infrastructure or outage evidence",
+            cite(hits, Points::Refactor)
+        ),
+        ChangeClass::Feature => {
+            let words = cite(hits, Points::Feature);
+            let mut why = if words.is_empty() {
+                "no infrastructure, outage or refactor evidence: default feature".to_string()
+            } else {
+                format!(
+                    "new capability ({words}) and no infrastructure, outage or refactor evidence that decides"
+                )
+            };
+            let weak: Vec<String> = [
+                (Points::Infra, e.infra),
+                (Points::Outage, e.outage),
+                (Points::Refactor, e.refactor),
+            ]
             .iter()
-            .any(|e| lowered[m.start()..].starts_with(e) || lowered[..m.end()].ends_with(e))
-        {
-            continue;
-        }
-        let text = m.as_str();
-        let word = if let Some(code) = caps.name("code").or_else(|| caps.name("code2")) {
-            code.as_str().to_string()
-        } else if text.split_whitespace().any(|w| w == "down") {
-            "down".to_string()
-        } else {
-            text.split_whitespace().collect::<Vec<_>>().join("-")
-        };
-        if !found.contains(&word) {
-            found.push(word);
+            .filter(|(_, score)| *score > 0)
+            .map(|(p, _)| cite(hits, *p))
+            .filter(|c| !c.is_empty())
+            .collect();
+            if !weak.is_empty() {
+                why.push_str(&format!(" (below the threshold: {})", weak.join("; ")));
+            }
+            why
         }
     }
-    found
-}
-
-/// Candidate paths: tokens with a `/` or a file extension, plus well-known extensionless file
-/// names. URLs are skipped (a link to a dashboard is not a path in this repository).
-static PATH_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9_.@+~*-]*(?:/[A-Za-z0-9_.@+~*-]+)+/?|[A-Za-z0-9_.@+~*-]+")
-        .expect("valid regex")
-});
-static URL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b[a-z][a-z0-9+.-]*://\S+").expect("valid regex"));
-static EXTENSION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\.[A-Za-z][A-Za-z0-9]{0,9}$").expect("valid regex"));
-
-const BARE_NAMES: &[&str] = &[
-    "dockerfile",
-    "containerfile",
-    "jenkinsfile",
-    "makefile",
-    "vagrantfile",
-];
-
-/// Paths named in free text, in order of appearance, without duplicates.
-pub fn extract_paths(text: &str) -> Vec<String> {
-    let without_urls = URL.replace_all(text, " ");
-    let mut out: Vec<String> = Vec::new();
-    for m in PATH_TOKEN.find_iter(&without_urls) {
-        let token = m.as_str().trim_end_matches(['.', ',', ':', ';']);
-        let token = token.strip_prefix("./").unwrap_or(token);
-        if token.is_empty() || token.starts_with("//") {
-            continue;
-        }
-        let lower = token.to_ascii_lowercase();
-        let base = lower.rsplit('/').next().unwrap_or(&lower);
-        let looks_like_path = (token.contains('/')
-            && token.chars().any(|c| c.is_ascii_alphabetic()))
-            || EXTENSION.is_match(token)
-            || BARE_NAMES.contains(&base);
-        if looks_like_path && !out.iter().any(|p| p == token) {
-            out.push(token.to_string());
-        }
-    }
-    out
-}
-
-/// The kind of infrastructure a path is, judged by its name alone.
-pub fn infra_kind(path: &str) -> Option<&'static str> {
-    let lower = path.replace('\\', "/").to_ascii_lowercase();
-    let lower = lower.trim_start_matches("./");
-    let segments: Vec<&str> = lower.split('/').filter(|s| !s.is_empty()).collect();
-    let name = *segments.last()?;
-    let dirs = &segments[..segments.len() - 1];
-    let in_dir = |wanted: &[&str]| dirs.iter().any(|d| wanted.contains(d));
-    let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-
-    if name.ends_with(".tf")
-        || name.ends_with(".tfvars")
-        || name.ends_with(".tf.json")
-        || name.ends_with(".tfvars.json")
-        || name == "terragrunt.hcl"
-        || name == ".terraform.lock.hcl"
-        || in_dir(&["terraform", "terragrunt"])
-    {
-        return Some("Terraform");
-    }
-    if name == "chart.yaml"
-        || name == "helmfile.yaml"
-        || (in_dir(&["charts", "helm"]) && (yaml || name.ends_with(".tpl")))
-    {
-        return Some("Helm chart");
-    }
-    if name == "kustomization.yaml"
-        || name == "kustomization.yml"
-        || in_dir(&["k8s", "kubernetes", "kube", "manifests", "kustomize"])
-    {
-        return Some("Kubernetes");
-    }
-    if name == "dockerfile"
-        || name == "containerfile"
-        || name.starts_with("dockerfile.")
-        || name.ends_with(".dockerfile")
-        || (name.starts_with("docker-compose") && yaml)
-        || name == "compose.yaml"
-        || name == "compose.yml"
-    {
-        return Some("Docker");
-    }
-    if lower.contains(".github/workflows/") && yaml {
-        return Some("CI workflow");
-    }
-    if in_dir(&[
-        "migrations",
-        "migration",
-        "migrate",
-        "alembic",
-        "flyway",
-        "liquibase",
-    ]) || (name.ends_with(".sql") && sql_migration_name(name))
-    {
-        return Some("database migration");
-    }
-    if in_dir(&["ansible", "playbooks"])
-        || name == "ansible.cfg"
-        || (yaml && (name.starts_with("playbook") || name == "site.yml" || name == "site.yaml"))
-        || dirs.windows(3).any(|w| w[0] == "roles" && w[2] == "tasks")
-    {
-        return Some("Ansible");
-    }
-    if name == "pulumi.yaml"
-        || name == "pulumi.yml"
-        || (name.starts_with("pulumi.") && yaml)
-        || in_dir(&["pulumi"])
-    {
-        return Some("Pulumi");
-    }
-    if in_dir(&["cloudformation", "cfn"])
-        || name.contains(".cfn.")
-        || name.ends_with(".template.json")
-        || name.ends_with(".template.yaml")
-        || name == "template.yaml" && in_dir(&["sam"])
-    {
-        return Some("CloudFormation");
-    }
-    None
-}
-
-/// `V2__add_index.sql`, `0003_users.sql`, `20240101120000_init.up.sql`, `add_users_migration.sql`.
-fn sql_migration_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    name.contains("migrat")
-        || name.ends_with(".up.sql")
-        || name.ends_with(".down.sql")
-        || bytes.first().is_some_and(u8::is_ascii_digit)
-        || (bytes.first() == Some(&b'v')
-            && bytes.get(1).is_some_and(u8::is_ascii_digit)
-            && name.contains("__"))
 }
 
 #[cfg(test)]
@@ -421,7 +492,9 @@ mod tests {
             ),
             ("Checkout is down: fix env/prod.tfvars", user, RiskyInfra),
             ("Increase the timeout", Trigger::Incident, Hotfix),
-            ("Memory limit drifted", Trigger::RuntimeDrift, Hotfix),
+            // A memory limit is the cluster's configuration: infrastructure outranks the drift.
+            ("Memory limit drifted", Trigger::RuntimeDrift, RiskyInfra),
+            ("Feature flag drifted", Trigger::RuntimeDrift, Hotfix),
             ("Refactor the retry loop", Trigger::Incident, Hotfix),
             ("Update charts/api/Chart.yaml version", user, RiskyInfra),
             (
@@ -517,7 +590,7 @@ mod tests {
         );
 
         let c = classify("Site is down", Trigger::User, None, &[]);
-        assert_eq!(c.signals, ["word:down"]);
+        assert_eq!(c.signals, ["word:is down"]);
         let c = classify("Refactor and rename things", Trigger::User, None, &[]);
         assert_eq!(c.signals, ["word:refactor", "word:rename"]);
         assert_eq!(
