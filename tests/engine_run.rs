@@ -338,6 +338,110 @@ fn risky_infra_stops_before_merge_until_a_human_approves() {
 }
 
 #[test]
+fn a_plan_with_infrastructure_in_scope_raises_a_feature_to_risky_infra() {
+    let repo = Repo::engine("");
+    // The planner puts a Kubernetes manifest in the scope of a task of a plain feature.
+    let fixture = repo.path().join("fake/fixtures/strategic_plan.json");
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+    plan["tasks"][2]["files_in_scope"]
+        .as_array_mut()
+        .unwrap()
+        .push("k8s/password-service.yaml".into());
+    std::fs::write(&fixture, plan.to_string()).unwrap();
+
+    repo.factory()
+        .args([
+            "run",
+            "Let users reset their password",
+            "--class",
+            "feature",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "production-infrastructure at merge",
+        ));
+    let s = repo.session();
+    assert_eq!(s["change_class"], "risky-infra", "raised, never lowered");
+    let raised = &s["classification"]["raised"];
+    assert_eq!(raised["from"], "feature");
+    assert_eq!(
+        raised["paths"],
+        serde_json::json!(["task-003: k8s/password-service.yaml (Kubernetes)"]),
+        "the additive migration of task-001 does not raise it"
+    );
+    // Planned again for the ADR, then the heavier route: stopped for approval before merge.
+    assert_eq!(repo.calls_of("strategic_plan"), 2);
+    assert_eq!(repo.calls_of("merge"), 0);
+    assert!(repo.phase_logged("strategic_plan", "raise_class", "ok"));
+    let decision = repo
+        .log()
+        .into_iter()
+        .find(|e| e["action"] == "raise_class")
+        .unwrap();
+    assert_eq!(decision["decision"], "risky-infra");
+    assert!(
+        decision["detail"]
+            .as_str()
+            .unwrap()
+            .contains("k8s/password-service.yaml"),
+        "{decision}"
+    );
+    repo.factory()
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("raised from feature"));
+    let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
+    assert!(
+        report.contains("raised from feature to risky-infra"),
+        "{report}"
+    );
+}
+
+#[test]
+fn an_explicit_class_that_contradicts_strong_evidence_is_kept_and_shown() {
+    let repo = Repo::engine("");
+    repo.factory()
+        .args([
+            "intake",
+            "--class",
+            "feature",
+            "--request",
+            "Move the Terraform VPC module to the new AWS provider and update the Kubernetes ingress",
+        ])
+        .assert()
+        .success();
+    let s = repo.session();
+    assert_eq!(s["change_class"], "feature", "an explicit class wins");
+    let c = s["classification"]["contradiction"].as_str().unwrap();
+    assert!(
+        c.starts_with("given as feature but the request's evidence says risky-infra")
+            && c.contains("word:terraform"),
+        "{c}"
+    );
+    repo.factory()
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("contradicted: given as feature"));
+    // No contradiction when the explicit class is the heavier one.
+    let repo = Repo::engine("");
+    repo.factory()
+        .args([
+            "intake",
+            "--class",
+            "risky-infra",
+            "--request",
+            "Add a CSV export",
+        ])
+        .assert()
+        .success();
+    assert!(repo.session().get("classification").is_none());
+}
+
+#[test]
 fn a_crash_at_any_phase_boundary_resumes_where_it_stopped() {
     for phase in PHASES {
         for crash in ["crash-before", "crash-after"] {

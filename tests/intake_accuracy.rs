@@ -53,7 +53,8 @@ fn natural_requests_meet_the_change_class_goals_and_the_figures_are_documented()
     for name in &names[..3] {
         section.push_str(&format!("- {name}\n"));
     }
-    section.push_str("\nConfusion matrix (rows: the label, columns: the class chosen):\n\n```text\n");
+    section
+        .push_str("\nConfusion matrix (rows: the label, columns: the class chosen):\n\n```text\n");
     for line in &matrix {
         section.push_str(line.trim_end());
         section.push('\n');
@@ -71,7 +72,9 @@ fn natural_requests_meet_the_change_class_goals_and_the_figures_are_documented()
         let precision = line.split("precision ").nth(1).unwrap();
         section.push_str(&format!("| {class} | {recall} | {precision} |\n"));
     }
-    section.push_str("\nKnown misses (`evals/intake/known-misses.json`; any other miss fails the suite):\n\n");
+    section.push_str(
+        "\nKnown misses (`evals/intake/known-misses.json`; any other miss fails the suite):\n\n",
+    );
     if misses.is_empty() {
         section.push_str("- none\n");
     }

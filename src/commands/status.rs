@@ -180,6 +180,9 @@ fn render(s: &Session, next: &str) -> String {
     kv("session", &s.id);
     kv("request", &first_line(&s.request, 72));
     kv("class", s.change_class.as_str());
+    for note in crate::report::class_notes(s) {
+        kv("", &note);
+    }
     kv("trigger", s.trigger.as_str());
     kv("started", &s.created_at.to_string());
     kv("updated", &s.updated_at.to_string());

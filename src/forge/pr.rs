@@ -139,9 +139,22 @@ pub fn open_pull_request(
         .collect::<Result<Vec<_>, _>>()?;
     let changes = changed_files(&req.repo, forge, &base, &branch, task);
     let title = without_tag(&issue.title).to_string();
-    let change_class = task
-        .map(|t| t.change_class)
-        .or(session.map(|s| s.change_class));
+    // A session raised after planning outranks the class its plan gave the task.
+    let change_class = match session {
+        Some(s) if s.classification.raised.is_some() => Some(s.change_class),
+        _ => task
+            .map(|t| t.change_class)
+            .or(session.map(|s| s.change_class)),
+    };
+    // Plan paths and the request's words are untrusted: one line each, sanitised.
+    let class_notes: Vec<String> = session
+        .map(|s| {
+            crate::report::class_notes(s)
+                .iter()
+                .map(|n| line(n))
+                .collect()
+        })
+        .unwrap_or_default();
     let verify = session.is_some_and(|s| {
         matches!(
             s.change_class,
@@ -168,6 +181,7 @@ pub fn open_pull_request(
         "security_notes": task.and_then(|t| t.security_notes.as_deref()).map(prose).unwrap_or_else(|| "No security notes in the plan.".into()),
         "rollback": plan.as_ref().map(|p| prose(&p.rollback)).unwrap_or_else(|| "Revert the squash commit.".into()),
         "verify": verify,
+        "class_notes": class_notes,
     });
     let templates = Templates::with_overrides(crate::templates::override_dir(state.root()));
     let body = templates.render("PULL_REQUEST_TEMPLATE.md", &ctx)?;

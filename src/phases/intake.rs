@@ -90,6 +90,7 @@ pub fn start_session(
         route,
     );
     session.id = id;
+    session.classification.contradiction = record.classification.contradiction.clone();
     state.ensure()?;
     state.write_artifact("intake.json", &value)?;
     session.start_phase(PhaseName::Intake);

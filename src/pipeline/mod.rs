@@ -6,6 +6,7 @@
 
 pub mod gate;
 pub mod phase;
+pub mod raise;
 
 use std::time::Instant;
 
@@ -562,7 +563,7 @@ fn run_phase(
                             None,
                         );
                     }
-                    state.update_session(|s| {
+                    let done = state.update_session(|s| {
                         s.finish_phase(phase, PhaseStatus::Completed, artifact.clone());
                         s.phase_mut(phase).detail = Some(detail.clone());
                         if phase == PhaseName::CodeReview {
@@ -571,7 +572,11 @@ fn run_phase(
                         if s.rework.as_ref().is_some_and(|r| r.phase == phase) {
                             s.rework = None;
                         }
+                        s.clone()
                     })?;
+                    if phase == PhaseName::StrategicPlan {
+                        raise::after_planning(state, workflow, &done)?;
+                    }
                     return Ok(None);
                 }
                 Err(failure) => {

@@ -23,6 +23,24 @@ pub struct ReportExtras {
     pub packs: Vec<crate::intake::PackMatch>,
 }
 
+/// What happened to the change class after intake, one line each: a raise after planning, an
+/// explicit class the request's evidence contradicts.
+pub fn class_notes(s: &Session) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(r) = &s.classification.raised {
+        out.push(format!(
+            "raised from {} to {} after planning: {}",
+            r.from,
+            r.to,
+            r.paths.join(", ")
+        ));
+    }
+    if let Some(c) = &s.classification.contradiction {
+        out.push(format!("contradicted: {c}"));
+    }
+    out
+}
+
 /// Render the Markdown report.
 pub fn render_report(session: &Session, events: &[Event]) -> String {
     render_report_with(session, events, &ReportExtras::default())
@@ -36,6 +54,9 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| Request | {} |", cell(&first_line(&s.request, 120)));
     let _ = writeln!(out, "| Class | {} |", s.change_class);
+    for note in class_notes(s) {
+        let _ = writeln!(out, "| Class note | {} |", cell(&note));
+    }
     let _ = writeln!(out, "| Trigger | {} |", s.trigger);
     let _ = writeln!(
         out,

@@ -5,7 +5,8 @@
 mod markdown;
 
 pub use markdown::{
-    ReportExtras, format_duration, next_step, outcome, render_report, render_report_with,
+    ReportExtras, class_notes, format_duration, next_step, outcome, render_report,
+    render_report_with,
 };
 
 use std::fs;

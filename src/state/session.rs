@@ -56,6 +56,36 @@ pub struct Session {
     /// [`WaveState::merge_returns`]).
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub merge_returns: u32,
+    /// What happened to the class after intake: a raise after planning, a contradicted
+    /// explicit class.
+    #[serde(default, skip_serializing_if = "ClassNotes::is_empty")]
+    pub classification: ClassNotes,
+}
+
+/// What happened to the change class after intake.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct ClassNotes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raised: Option<ClassRaise>,
+    /// An explicit class lighter than the request's evidence, and what the evidence says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contradiction: Option<String>,
+}
+
+impl ClassNotes {
+    pub fn is_empty(&self) -> bool {
+        self.raised.is_none() && self.contradiction.is_none()
+    }
+}
+
+/// The class raised after planning: tasks of the plan have infrastructure in their scope.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ClassRaise {
+    pub from: ChangeClass,
+    pub to: ChangeClass,
+    /// `task-id: path (kind)`.
+    pub paths: Vec<String>,
+    pub at: Timestamp,
 }
 
 /// Where one wave of the plan stands.
@@ -360,6 +390,7 @@ impl Session {
             rework: None,
             waves: Vec::new(),
             merge_returns: 0,
+            classification: ClassNotes::default(),
         }
     }
 
