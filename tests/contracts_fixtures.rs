@@ -126,7 +126,7 @@ fn schema_list_and_print() {
         .output()
         .unwrap();
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 10);
+    assert_eq!(list.as_array().unwrap().len(), 11);
     let out = factory()
         .args(["schema", "print", "strategic-plan"])
         .output()

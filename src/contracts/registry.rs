@@ -38,6 +38,7 @@ contracts! {
     Scorecard => "scorecard", "scorecard.schema.json";
     HeuristicsPack => "heuristics-pack", "heuristics-pack.schema.json";
     Intake => "intake", "intake.schema.json";
+    IntakeClassification => "intake-classification", "intake-classification.schema.json";
     Session => "session", "session.schema.json";
     Workflow => "workflow", "workflow.schema.json";
     ApplyArtifact => "apply-artifact", "apply-artifact.schema.json";

@@ -28,6 +28,38 @@ pub struct Workflow {
     /// The safe-outputs policy every forge write passes through (docs/security.md).
     #[serde(default)]
     pub outputs: Outputs,
+    /// How intake chooses the change class (docs/intake.md).
+    #[serde(default, skip_serializing_if = "IntakeConfig::is_default")]
+    pub intake: IntakeConfig,
+}
+
+/// `intake:` in workflow.yaml.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeConfig {
+    #[serde(default)]
+    pub classifier: ClassifierMode,
+}
+
+impl IntakeConfig {
+    fn is_default(&self) -> bool {
+        *self == IntakeConfig::default()
+    }
+}
+
+/// Who chooses the change class when `--class` is not given. Whoever does, the deterministic
+/// floor holds: infrastructure evidence is never below risky-infra, outage evidence never below
+/// hotfix.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClassifierMode {
+    /// The deterministic classifier alone: offline, explainable, no agent call.
+    #[default]
+    Deterministic,
+    /// The planner agent classifies every request.
+    Agent,
+    /// The planner is asked only when the deterministic confidence is low.
+    Auto,
 }
 
 /// The safe-outputs policy: what factory may write to the forge, and what an implementation

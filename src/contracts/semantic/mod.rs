@@ -67,9 +67,11 @@ pub fn check(contract: Contract, document: &Value, context: Context<'_>) -> Vec<
         Contract::Scorecard => scorecard::check(document),
         Contract::HeuristicsPack => heuristics_pack::check(document),
         Contract::Lesson => lesson::check(document),
-        Contract::Intake | Contract::Session | Contract::Workflow | Contract::ApplyArtifact => {
-            Vec::new()
-        }
+        Contract::Intake
+        | Contract::IntakeClassification
+        | Contract::Session
+        | Contract::Workflow
+        | Contract::ApplyArtifact => Vec::new(),
     }
 }
 

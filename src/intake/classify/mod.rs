@@ -333,9 +333,12 @@ fn confidence(class: ChangeClass, e: &Evidence) -> f64 {
         ChangeClass::Refactor => {
             past(e.refactor.max(THRESHOLD)) - 0.05 * f64::from(e.feature + e.infra + e.outage)
         }
+        // A feature is the default: sure when the request asks for something new, less so
+        // when nothing in it points anywhere, and less with every sign of another class.
         ChangeClass::Feature => {
             let doubt = e.infra.max(e.outage).max(e.refactor);
-            0.95 - 0.12 * f64::from(doubt)
+            let base = if e.feature > 0 { 0.9 } else { 0.65 };
+            base - 0.15 * f64::from(doubt)
         }
     };
     (c.clamp(0.3, 0.99) * 100.0).round() / 100.0
