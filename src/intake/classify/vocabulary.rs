@@ -461,8 +461,14 @@ pub fn compile(families: &[Family]) -> Vec<Term> {
                 family: f.name,
                 points: f.points,
                 weight: *weight,
-                regex: Regex::new(&format!(r"\b(?:{alternatives})\b"))
-                    .unwrap_or_else(|e| panic!("family {}: {e}", f.name)),
+                // ASCII word classes compile an order of magnitude faster and the vocabulary
+                // is ASCII; `\S` (any word of a gap) stays Unicode so text in any language
+                // still splits into words.
+                regex: Regex::new(&format!(
+                    r"(?-u)\b(?:{})\b",
+                    alternatives.replace(r"\S", r"(?u:\S)")
+                ))
+                .unwrap_or_else(|e| panic!("family {}: {e}", f.name)),
             })
         })
         .collect()
