@@ -95,9 +95,19 @@ pub fn sanitize(text: &str, max_chars: usize) -> String {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     // Invisible characters go first, so they cannot break up a comment marker and survive.
     let mut text: String = text.chars().filter(|c| !invisible(*c)).collect();
-    text = strip_comments(&text, |_| false);
-    let text = MARKDOWN_COMMENT.replace_all(&text, "");
-    let text = text.trim();
+    // Removing a comment or trimming can bring another to the start of a line (`\u{a0}[//]: #`
+    // becomes a Markdown comment once trimmed): repeat until nothing changes, so sanitising
+    // twice changes nothing more.
+    for _ in 0..4 {
+        let stripped = strip_comments(&text, |_| false);
+        let cleaned = MARKDOWN_COMMENT.replace_all(&stripped, "");
+        let cleaned = cleaned.trim();
+        if cleaned == text {
+            break;
+        }
+        text = cleaned.to_string();
+    }
+    let text = text.as_str();
     let total = text.chars().count();
     if total <= max_chars {
         return text.to_string();
