@@ -202,14 +202,7 @@ fn ask_the_planner(state: &StateDir, workflow: &Workflow, record: &mut IntakeRec
         Ok(answer) => {
             let said: Option<ChangeClass> = answer["class"].as_str().and_then(|c| c.parse().ok());
             let Some(said) = said else { return };
-            let floor = match deterministic {
-                ChangeClass::RiskyInfra | ChangeClass::Hotfix => Some(deterministic),
-                _ => None,
-            };
-            let class = match floor {
-                Some(f) if classify::weight(f) > classify::weight(said) => f,
-                _ => said,
-            };
+            let class = classify::at_least(said, classify::floor_of(deterministic));
             let why = crate::util::sanitize::field(answer["rationale"].as_str().unwrap_or(""));
             let mut rationale = format!(
                 "the planner said {said} ({why}); the deterministic classifier said {deterministic} ({})",

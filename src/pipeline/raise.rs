@@ -18,11 +18,15 @@ use crate::workflow::{ChangeClass, PhaseName, Workflow};
 pub fn infrastructure_in(plan: &Plan) -> Vec<String> {
     let mut out = Vec::new();
     for task in &plan.tasks {
-        let destructive = || {
-            let text = format!("{}. {}", task.title, task.description);
-            vocabulary::hits(vocabulary::terms(), &text)
-                .iter()
-                .any(|h| h.family == "data-topology" && h.weight >= classify::THRESHOLD)
+        // Read once per task, and only for a task with a migration in scope.
+        let mut destructive = None;
+        let mut destructive = || {
+            *destructive.get_or_insert_with(|| {
+                let text = format!("{}. {}", task.title, task.description);
+                vocabulary::hits(vocabulary::terms(), &text)
+                    .iter()
+                    .any(|h| h.family == "data-topology" && h.weight >= classify::THRESHOLD)
+            })
         };
         for path in &task.files_in_scope {
             let Some(kind) = classify::infra_kind(path) else {

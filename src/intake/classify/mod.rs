@@ -95,12 +95,20 @@ impl Evidence {
 /// risky-infra, outage evidence never below hotfix. Any other classifier's answer is raised to
 /// it.
 pub fn floor(e: &Evidence) -> Option<ChangeClass> {
-    if e.infra >= THRESHOLD {
-        Some(ChangeClass::RiskyInfra)
-    } else if e.outage >= THRESHOLD {
-        Some(ChangeClass::Hotfix)
-    } else {
-        None
+    floor_of(e.class())
+}
+
+/// The floor a deterministic class sets: risky-infra and hotfix are only chosen on the
+/// evidence the floor is made of.
+pub fn floor_of(deterministic: ChangeClass) -> Option<ChangeClass> {
+    matches!(deterministic, ChangeClass::RiskyInfra | ChangeClass::Hotfix).then_some(deterministic)
+}
+
+/// `class`, raised to `floor` when the floor is heavier.
+pub fn at_least(class: ChangeClass, floor: Option<ChangeClass>) -> ChangeClass {
+    match floor {
+        Some(f) if weight(f) > weight(class) => f,
+        _ => class,
     }
 }
 
@@ -184,9 +192,10 @@ fn family_kinds(family: &str) -> &'static [&'static str] {
 /// Classify with the given vocabulary (the evals' mutation test passes one with a family
 /// removed).
 pub fn classify_in(terms: &[Term], req: &Request<'_>) -> Classification {
+    let in_text = extract_paths(req.text);
     let mut infra_paths: Vec<(String, &'static str)> = Vec::new();
     let mut seen = BTreeSet::new();
-    for path in extract_paths(req.text).iter().chain(req.named_paths) {
+    for path in in_text.iter().chain(req.named_paths) {
         if seen.insert(path.clone())
             && let Some(kind) = infra_kind(path)
         {
@@ -201,7 +210,7 @@ pub fn classify_in(terms: &[Term], req: &Request<'_>) -> Classification {
     // Paths are judged by their names above; their words are not vocabulary (`deploy/app.yaml`
     // says nothing about deploying).
     let mut prose = req.text.to_string();
-    for path in extract_paths(req.text) {
+    for path in &in_text {
         // `async/await` and `ci/cd` are words; a path has a file name or more than one `/`.
         let is_path = path.ends_with('/')
             || path.matches('/').count() > 1
@@ -210,7 +219,7 @@ pub fn classify_in(terms: &[Term], req: &Request<'_>) -> Classification {
                 .next()
                 .is_some_and(|name| name.contains('.'));
         if is_path {
-            prose = prose.replace(&path, " ");
+            prose = prose.replace(path.as_str(), " ");
         }
     }
     let hits = vocabulary::hits(terms, &prose);
