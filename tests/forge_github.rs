@@ -367,7 +367,9 @@ fn an_approved_pull_request_is_squash_merged_through_the_api() {
         vec![
             format!("GET {PREFIX}/pulls/5"),
             format!("GET {PREFIX}/commits/abc123/check-runs?per_page=100"),
-            format!("GET {PREFIX}/commits/abc123/status"),
+            format!("GET {PREFIX}/commits/abc123/status?per_page=100"),
+            format!("GET {PREFIX}/branches/main"),
+            format!("GET {PREFIX}/rules/branches/main?per_page=100"),
             format!("GET {PREFIX}/compare/main...feat/%232-reset-token-store"),
             format!("PUT {PREFIX}/pulls/5/merge"),
             format!("DELETE {PREFIX}/git/refs/heads/feat/%232-reset-token-store"),
@@ -377,14 +379,16 @@ fn an_approved_pull_request_is_squash_merged_through_the_api() {
         ]
     );
     let reqs = fake.requests();
-    assert_eq!(reqs[4].body["merge_method"], "squash");
-    assert_eq!(reqs[4].body["commit_title"], "Reset token store (#5)");
-    assert_eq!(reqs[4].body["commit_message"], "Closes #2");
+    assert_eq!(reqs[6].body["merge_method"], "squash");
+    assert_eq!(reqs[6].body["commit_title"], "Reset token store (#5)");
+    assert_eq!(reqs[6].body["commit_message"], "Closes #2");
+    // The merge names the head the checks were read on: a later push makes GitHub refuse.
+    assert_eq!(reqs[6].body["sha"], "abc123");
     assert_eq!(
-        reqs[7].body["body"],
+        reqs[9].body["body"],
         "Completed — PR #5 merged as 0123456789ab."
     );
-    assert_eq!(reqs[8].body, json!({"state": "closed"}));
+    assert_eq!(reqs[10].body, json!({"state": "closed"}));
 }
 
 #[test]
@@ -481,7 +485,11 @@ fn approved_and_behind() -> (Repo, Fake) {
     repo.review(5, 1, "APPROVE");
     let fake = Fake::start();
     fake.can(canned("GET", "/pulls/5", 200, open_pull()));
-    can_checks(&fake, json!([]), json!([]));
+    can_checks(
+        &fake,
+        json!([{"name": "test", "status": "completed", "conclusion": "success"}]),
+        json!([]),
+    );
     fake.can(canned(
         "GET",
         "/compare/",

@@ -26,11 +26,8 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Outcome> {
         crate::state::log::set_session(&s.id);
     }
     let forge = open_forge(&state, &state.repo())?;
-    let policy = merge::UpdatePolicy {
-        method: workflow.merge_update_method(),
-        repo: state.repo(),
-    };
-    match merge::merge_pull_request(&state, forge.as_ref(), args.pr, Some(&policy))? {
+    let policy = merge::MergePolicy::from_workflow(&workflow, state.repo());
+    match merge::merge_pull_request(&state, forge.as_ref(), args.pr, &policy)? {
         Ok(m) => {
             println!(
                 "pull request #{} squash-merged into {} as {}",

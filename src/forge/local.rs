@@ -435,7 +435,12 @@ impl Forge for LocalForge {
         self.locked(|| super::update::update_local_branch(&self.git, &pr.head, &pr.base, method))
     }
 
-    fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError> {
+    fn squash_merge(
+        &self,
+        number: u64,
+        message: &str,
+        head: Option<&str>,
+    ) -> Result<String, ForgeError> {
         self.locked(|| {
             let mut pr = self.load_pull(number)?;
             if pr.state != State::Open {
@@ -443,6 +448,16 @@ impl Forge for LocalForge {
                     number,
                     state: pr.state.as_str(),
                 });
+            }
+            if let Some(expected) = head {
+                let now = self.git.rev(&format!("refs/heads/{}", pr.head))?;
+                if now != expected {
+                    return Err(ForgeError::HeadMoved {
+                        number,
+                        expected: expected.to_string(),
+                        detail: format!("`{}` is at {}", pr.head, &now[..now.len().min(12)]),
+                    });
+                }
             }
             if !self.is_up_to_date(&pr)? {
                 return Err(ForgeError::Unsupported(format!(

@@ -142,6 +142,19 @@ pub struct Checks {
     pub passed: Vec<String>,
     pub pending: Vec<String>,
     pub failing: Vec<String>,
+    /// The checks the base branch requires, where the forge says (GitHub branch protection and
+    /// rulesets); one that has not reported yet is also listed in `pending`.
+    pub required: Vec<String>,
+    /// Whether the forge runs CI at all: on one that does, no checks at all right after a push
+    /// means they have not started yet, not that there are none (`phases.merge.require_checks`).
+    pub ci: bool,
+}
+
+impl Checks {
+    /// No check reported anything.
+    pub fn is_empty(&self) -> bool {
+        self.passed.is_empty() && self.pending.is_empty() && self.failing.is_empty()
+    }
 }
 
 /// What a new pull request needs.
@@ -258,6 +271,16 @@ pub enum ForgeError {
     },
     #[error("git is not on PATH: install git")]
     GitMissing,
+    #[error(
+        "pull request #{number}: its branch moved past {} since it was checked{}; it is reviewed again",
+        &.expected[..expected.len().min(12)],
+        if .detail.is_empty() { String::new() } else { format!(" ({})", .detail) }
+    )]
+    HeadMoved {
+        number: u64,
+        expected: String,
+        detail: String,
+    },
     #[error("{0}")]
     Unsupported(String),
     #[error("the forge API refused the request: {0}")]
@@ -354,8 +377,16 @@ pub trait Forge {
             self.name()
         )))
     }
-    /// Squash-merge an open pull request; returns the merge commit.
-    fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError>;
+    /// Squash-merge an open pull request; returns the merge commit. With `head`, the forge
+    /// merges only if the branch is still at that commit, and answers
+    /// [`ForgeError::HeadMoved`] otherwise: commits pushed after the checks never merge
+    /// unreviewed.
+    fn squash_merge(
+        &self,
+        number: u64,
+        message: &str,
+        head: Option<&str>,
+    ) -> Result<String, ForgeError>;
 
     /// The unified diff of a pull request (its head against the merge base with its base).
     fn pull_request_diff(&self, number: u64) -> Result<String, ForgeError>;

@@ -641,13 +641,18 @@ impl<F: Forge> Forge for SafeForge<F> {
         self.inner.update_branch(pr, method)
     }
 
-    fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError> {
+    fn squash_merge(
+        &self,
+        number: u64,
+        message: &str,
+        head: Option<&str>,
+    ) -> Result<String, ForgeError> {
         let message = self.text(
             TextKind::Body,
             &format!("merge message of #{number}"),
             message,
         );
-        self.inner.squash_merge(number, &message)
+        self.inner.squash_merge(number, &message, head)
     }
 
     fn pull_request_diff(&self, number: u64) -> Result<String, ForgeError> {

@@ -165,6 +165,7 @@ pub fn review_pull_request(
                 for p in s.pull_requests.iter_mut().filter(|p| p.number == number) {
                     p.review_cycle = cycle;
                     p.reviewed_diff = Some(seen.clone());
+                    p.reviewed_head = pr.head_sha.clone();
                 }
             })
             .map_err(anyhow::Error::from)?;

@@ -265,6 +265,9 @@ pub struct PullRequestRef {
     /// that review's verdict instead of being reviewed again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewed_diff: Option<String>,
+    /// The head commit the latest review judged, where the forge reports heads (GitHub).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed_head: Option<String>,
 }
 
 /// Counters the workflow limits are checked against.

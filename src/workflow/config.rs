@@ -404,6 +404,11 @@ pub struct PhaseConfig {
     /// Merge only: how a pull request behind its base is brought up to date before it merges.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<UpdateMethod>,
+    /// Merge only: whether a pull request with no check reported on its head commit waits
+    /// (true, the default, on a forge that runs CI) or merges. Right after a push the
+    /// repository's workflows may not have created their checks yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_checks: Option<bool>,
     /// Implementation only: validation commands (name → command line) for issues whose plan
     /// gives none, such as the hotfix route, which has no plan.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -502,6 +507,14 @@ impl Workflow {
             .get(&PhaseName::Merge)
             .and_then(|p| p.update)
             .unwrap_or_default()
+    }
+
+    /// `phases.merge.require_checks`: true unless set to false.
+    pub fn merge_requires_checks(&self) -> bool {
+        self.phases
+            .get(&PhaseName::Merge)
+            .and_then(|p| p.require_checks)
+            .unwrap_or(true)
     }
 
     /// The steps a class runs after intake.

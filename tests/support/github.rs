@@ -188,6 +188,14 @@ pub fn route(
     }
     let segs: Vec<&str> = route.trim_start_matches('/').split('/').collect();
     match (method, segs.as_slice()) {
+        // Branch protection and rulesets: none, unless a test cans them.
+        ("GET", ["branches", name]) => (
+            200,
+            vec![],
+            json!({"name": decode(name), "protected": false,
+                   "protection": {"enabled": false, "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []}}}),
+        ),
+        ("GET", ["rules", "branches", _]) => (200, vec![], json!([])),
         ("GET", ["issues"]) => {
             let page: usize = query
                 .split('&')

@@ -309,7 +309,12 @@ impl Forge for DeferredForge {
             .succeeds(&["merge-base", "--is-ancestor", &base, &head])
     }
 
-    fn squash_merge(&self, number: u64, _message: &str) -> Result<String, ForgeError> {
+    fn squash_merge(
+        &self,
+        number: u64,
+        _message: &str,
+        _head: Option<&str>,
+    ) -> Result<String, ForgeError> {
         Err(self.cannot(&format!("merging pull request #{number}")))
     }
 

@@ -11,8 +11,6 @@ use crate::forge::ForgeError;
 
 /// Requests retried at most this many times after a rate limit or a server error.
 pub const MAX_RETRIES: u32 = 3;
-/// Pages followed at most per list (100 items each).
-pub const MAX_PAGES: u32 = 50;
 /// Longest time for one request, answer included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -326,29 +324,7 @@ impl GithubForge {
         }
     }
 
-    /// Every item of a paginated list.
-    pub(super) fn list(&self, first: String) -> Result<Vec<Value>, ForgeError> {
-        let mut out = Vec::new();
-        let mut url = Some(first);
-        let mut pages = 0;
-        while let Some(u) = url {
-            pages += 1;
-            if pages > MAX_PAGES {
-                break;
-            }
-            let r = self.request(Method::Get, &u, None)?;
-            if r.status == 404 {
-                return Err(self.not_found(&u));
-            }
-            if let Some(items) = r.body.as_array() {
-                out.extend(items.iter().cloned());
-            }
-            url = r.link.as_deref().and_then(next_link);
-        }
-        Ok(out)
-    }
-
-    fn not_found(&self, url: &str) -> ForgeError {
+    pub(super) fn not_found(&self, url: &str) -> ForgeError {
         let path = url.strip_prefix(&self.api).unwrap_or(url);
         ForgeError::Api(format!(
             "GET {path}: 404 Not Found: check GITHUB_REPOSITORY ({}) and that the token can see it",

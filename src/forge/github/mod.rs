@@ -24,7 +24,9 @@ use super::{
     PostedReview, PullRequest, Review, ReviewEvent, State, SubIssueLink,
 };
 
+mod checks;
 mod http;
+mod pages;
 
 use http::{DIFF_MEDIA, Method, ref_path};
 
@@ -410,35 +412,7 @@ impl Forge for GithubForge {
     }
 
     fn checks(&self, pr: &PullRequest) -> Result<Checks, ForgeError> {
-        let sha = match &pr.head_sha {
-            Some(s) => s.clone(),
-            None => match self.ref_sha(&pr.head)? {
-                Some(s) => s,
-                None => return Ok(Checks::default()),
-            },
-        };
-        let mut checks = Checks::default();
-        let runs = self.get(&self.repo_url(&format!("/commits/{sha}/check-runs?per_page=100")))?;
-        for run in runs["check_runs"].as_array().into_iter().flatten() {
-            let name = run["name"].as_str().unwrap_or("check").to_string();
-            match (run["status"].as_str(), run["conclusion"].as_str()) {
-                (Some("completed"), Some("success" | "neutral" | "skipped")) => {
-                    checks.passed.push(name)
-                }
-                (Some("completed"), _) => checks.failing.push(name),
-                _ => checks.pending.push(name),
-            }
-        }
-        let status = self.get(&self.repo_url(&format!("/commits/{sha}/status")))?;
-        for s in status["statuses"].as_array().into_iter().flatten() {
-            let name = s["context"].as_str().unwrap_or("status").to_string();
-            match s["state"].as_str() {
-                Some("success") => checks.passed.push(name),
-                Some("pending") => checks.pending.push(name),
-                _ => checks.failing.push(name),
-            }
-        }
-        Ok(checks)
+        self.head_checks(pr)
     }
 
     fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError> {
@@ -478,15 +452,35 @@ impl Forge for GithubForge {
         }
     }
 
-    fn squash_merge(&self, number: u64, message: &str) -> Result<String, ForgeError> {
+    fn squash_merge(
+        &self,
+        number: u64,
+        message: &str,
+        head: Option<&str>,
+    ) -> Result<String, ForgeError> {
         let (title, rest) = message.split_once('\n').unwrap_or((message, ""));
-        let b =
+        let mut b =
             json!({"merge_method": "squash", "commit_title": title, "commit_message": rest.trim()});
-        let r = self.request(
-            Method::Put,
-            &self.repo_url(&format!("/pulls/{number}/merge")),
-            Some(&b),
-        )?;
+        // GitHub refuses with 409 when the head is no longer this commit.
+        if let Some(sha) = head {
+            b["sha"] = sha.into();
+        }
+        let r = self
+            .request(
+                Method::Put,
+                &self.repo_url(&format!("/pulls/{number}/merge")),
+                Some(&b),
+            )
+            .map_err(|e| match (e, head) {
+                (ForgeError::Api(m), Some(sha)) if m.contains(": HTTP 409") => {
+                    ForgeError::HeadMoved {
+                        number,
+                        expected: sha.to_string(),
+                        detail: format!("GitHub: {}", m.rsplit(": ").next().unwrap_or("409")),
+                    }
+                }
+                (e, _) => e,
+            })?;
         r.body["sha"].as_str().map(str::to_string).ok_or_else(|| {
             ForgeError::Api(format!("PUT /pulls/{number}/merge: no sha in the answer"))
         })

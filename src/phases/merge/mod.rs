@@ -38,14 +38,11 @@ impl Phase for Merge {
                 detail: "another factory process is merging into this repository; waiting for it (one merge at a time per repository)".into(),
             });
         };
-        let policy = merge::UpdatePolicy {
-            method: ctx.workflow.merge_update_method(),
-            repo: repo.clone(),
-        };
+        let policy = merge::MergePolicy::from_workflow(ctx.workflow, repo.clone());
         let mut refusals = Vec::new();
         let mut merged = Vec::new();
         for pr in pending {
-            match merge::merge_pull_request(ctx.state, forge, pr, Some(&policy))? {
+            match merge::merge_pull_request(ctx.state, forge, pr, &policy)? {
                 Ok(m) => merged.push(m),
                 Err(r) => refusals.push(r),
             }
@@ -107,7 +104,8 @@ fn refused(refusals: Vec<merge::Refusal>) -> PhaseOutcome {
     for r in &refusals {
         match r {
             Refusal::Conflict { issue: Some(i), .. } => conflicts.push(*i),
-            Refusal::DiffChanged { issue: Some(i), .. } => changed.push(*i),
+            Refusal::DiffChanged { issue: Some(i), .. }
+            | Refusal::HeadMoved { issue: Some(i), .. } => changed.push(*i),
             _ => {}
         }
     }
@@ -129,10 +127,12 @@ fn refused(refusals: Vec<merge::Refusal>) -> PhaseOutcome {
             why: SendBackReason::DiffChanged,
         };
     }
-    if refusals
-        .iter()
-        .all(|r| matches!(r, Refusal::ChecksPending { .. } | Refusal::Updating { .. }))
-    {
+    if refusals.iter().all(|r| {
+        matches!(
+            r,
+            Refusal::ChecksPending { .. } | Refusal::NoChecks { .. } | Refusal::Updating { .. }
+        )
+    }) {
         return PhaseOutcome::Unavailable { detail };
     }
     PhaseOutcome::Failed { detail }

@@ -46,6 +46,18 @@ pub enum Refusal {
         .names.join(", ")
     )]
     ChecksPending { pr: u64, names: Vec<String> },
+    #[error(
+        "pull request #{pr}: no check has reported on its head commit yet; it merges once CI reports (set `phases.merge.require_checks: false` in .factory/workflow.yaml if this repository has no CI)"
+    )]
+    NoChecks { pr: u64 },
+    #[error(
+        "pull request #{pr}: its branch moved after it was checked ({why}); the new commits are reviewed before anything merges"
+    )]
+    HeadMoved {
+        pr: u64,
+        issue: Option<u64>,
+        why: String,
+    },
     #[error("pull request #{pr} is {state}; only open pull requests merge")]
     NotOpen { pr: u64, state: &'static str },
     #[error(
@@ -78,7 +90,32 @@ pub enum Refusal {
     Blocked { pr: u64, findings: Vec<String> },
 }
 
-/// How a merge brings a pull request up to date: `None` refuses a branch behind its base.
+/// The merge gate's settings from the workflow.
+#[derive(Debug, Clone)]
+pub struct MergePolicy {
+    /// How a branch behind its base is brought up to date: `None` refuses it.
+    pub update: Option<UpdatePolicy>,
+    /// `phases.merge.require_checks`: on a forge with CI, no checks at all is a wait.
+    pub require_checks: bool,
+}
+
+impl MergePolicy {
+    /// The policy `workflow` sets for `repo`.
+    pub fn from_workflow(
+        workflow: &crate::workflow::config::Workflow,
+        repo: std::path::PathBuf,
+    ) -> MergePolicy {
+        MergePolicy {
+            update: Some(UpdatePolicy {
+                method: workflow.merge_update_method(),
+                repo,
+            }),
+            require_checks: workflow.merge_requires_checks(),
+        }
+    }
+}
+
+/// How a merge brings a pull request up to date.
 #[derive(Debug, Clone)]
 pub struct UpdatePolicy {
     pub method: crate::workflow::config::UpdateMethod,
@@ -204,14 +241,16 @@ pub struct Merged {
     pub branch_note: Option<String>,
 }
 
-/// Merge `pr` if the rules allow it; with `update`, a branch behind its base is brought up to
-/// date first.
+/// Merge `pr` if the rules allow it; with an update policy, a branch behind its base is
+/// brought up to date first. The merge names the head commit the gate checked, so a push
+/// after the checks is reviewed, never merged ([`Refusal::HeadMoved`]).
 pub fn merge_pull_request(
     state: &StateDir,
     forge: &dyn Forge,
     pr_number: u64,
-    update: Option<&UpdatePolicy>,
+    policy: &MergePolicy,
 ) -> Result<Result<Merged, Refusal>, ForgeError> {
+    let update = policy.update.as_ref();
     let mut pr = forge.get_pull_request(pr_number)?;
     if pr.state != State::Open {
         return Ok(Err(Refusal::NotOpen {
@@ -230,7 +269,9 @@ pub fn merge_pull_request(
         .and_then(|p| p.issue)
         .or_else(|| crate::forge::pr::closed_issue(&pr));
     let checks = forge.checks(&pr)?;
-    let refusal = if !checks.failing.is_empty() {
+    let refusal = if checks.ci && policy.require_checks && checks.is_empty() {
+        Some(Refusal::NoChecks { pr: pr_number })
+    } else if !checks.failing.is_empty() {
         Some(Refusal::ChecksFailing {
             pr: pr_number,
             names: checks.failing,
@@ -270,11 +311,16 @@ pub fn merge_pull_request(
             }
         }
     }
-    // The approval covers the diff its review saw: anything else is reviewed again.
-    if let Some(seen) = session
+    // The approval covers the diff its review saw: anything else is reviewed again. A head
+    // still at the commit the review judged needs no second look.
+    let record = session
         .as_ref()
-        .and_then(|s| s.pull_requests.iter().find(|p| p.number == pr_number))
+        .and_then(|s| s.pull_requests.iter().find(|p| p.number == pr_number));
+    let same_head = pr.head_sha.is_some()
+        && record.and_then(|p| p.reviewed_head.as_ref()) == pr.head_sha.as_ref();
+    if let Some(seen) = record
         .and_then(|p| p.reviewed_diff.clone())
+        .filter(|_| !same_head)
     {
         let diff = match updated_diff {
             Some(d) => d,
@@ -296,7 +342,18 @@ pub fn merge_pull_request(
     if let Some(i) = issue {
         message.push_str(&format!("\nCloses #{i}\n"));
     }
-    let commit = forge.squash_merge(pr_number, &message)?;
+    let commit = match forge.squash_merge(pr_number, &message, pr.head_sha.as_deref()) {
+        Err(ForgeError::HeadMoved { detail, .. }) => {
+            let r = Refusal::HeadMoved {
+                pr: pr_number,
+                issue: issue_of_pr,
+                why: detail,
+            };
+            log_refusal(forge, &r);
+            return Ok(Err(r));
+        }
+        other => other?,
+    };
     let branch_note = forge.delete_branch(&pr.head).err().map(|e| e.to_string());
     let short = &commit[..commit.len().min(12)];
     forge.comment_issue(
