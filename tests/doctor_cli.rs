@@ -170,16 +170,49 @@ fn json_report_never_contains_the_token() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["ok"], true);
     let checks = v["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 7);
+    assert_eq!(checks.len(), 8);
     let forge = checks.iter().find(|c| c["check"] == "forge").unwrap();
     assert_eq!(forge["ok"], true);
     assert_eq!(
         forge["detail"],
         "GitHub acme/shop (repository from GITHUB_REPOSITORY, token from GITHUB_TOKEN)"
     );
+    // One token: approvals on factory's own pull requests are impossible, and doctor says so.
+    let identity = checks
+        .iter()
+        .find(|c| c["check"] == "review identity")
+        .unwrap();
+    assert_eq!(identity["ok"], false);
+    assert_eq!(identity["required"], false);
+    let detail = identity["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("requires approvals needs a second identity: set FACTORY_REVIEW_TOKEN"),
+        "{detail}"
+    );
     for c in checks {
         assert!(c["required"].is_boolean() && c["detail"].is_string());
     }
+}
+
+#[test]
+fn a_review_token_is_a_second_identity_and_never_shown() {
+    let repo = repo();
+    let bin = bin_dir(&[]);
+    let secret = "ghs_reviewerTokenValue0123456789abcdef";
+    let out = doctor(bin.path(), repo.path())
+        .env("GITHUB_TOKEN", "x")
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("FACTORY_REVIEW_TOKEN", secret)
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains(secret));
+    assert!(
+        text.contains("reviews are posted by a second identity (FACTORY_REVIEW_TOKEN)"),
+        "{text}"
+    );
 }
 
 #[test]

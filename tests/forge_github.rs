@@ -810,10 +810,13 @@ fn bodies_sent_to_the_api_are_sanitised_but_keep_the_marker_and_forge_links() {
 
 const PR_DIFF: &str = "diff --git a/src/auth/reset_token.ts b/src/auth/reset_token.ts\n--- a/src/auth/reset_token.ts\n+++ b/src/auth/reset_token.ts\n@@ -1,2 +1,2 @@\n a\n-b\n+B\n";
 
-/// A fake API that answers the pull request #5 and then its diff.
+/// A fake API that answers the pull request #5 (opened by a person, so the token may give a
+/// verdict) and then its diff.
 fn with_pull_and_diff() -> Fake {
     let fake = Fake::start();
-    fake.can(canned("GET", "/pulls/5$", 200, open_pull()));
+    let mut pull = open_pull();
+    pull["user"] = json!({"login": "octocat"});
+    fake.can(canned("GET", "/pulls/5$", 200, pull));
     fake.can(canned(
         "GET",
         "/pulls/5$",
@@ -867,7 +870,7 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "posted on #5 in the github forge: review COMMENT (the forge refused the verdict",
+            "posted on #5 in the github forge: review COMMENT (the verdict is in its body",
         ))
         .stdout(predicate::str::contains("(created)"));
     assert_eq!(
@@ -876,13 +879,15 @@ fn a_review_is_posted_through_the_api_as_a_comment_when_the_verdict_is_refused()
             format!("GET {PREFIX}/pulls/5"),
             format!("GET {PREFIX}/pulls/5"),
             format!("GET {PREFIX}/pulls/5/reviews?per_page=100"),
+            "GET /api/v3/user".to_string(),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("GET {PREFIX}/issues/5/comments?per_page=100"),
             format!("POST {PREFIX}/issues/5/comments"),
         ]
     );
-    let reqs = fake.requests();
+    let mut reqs = fake.requests();
+    reqs.remove(3);
     assert_eq!(reqs[0].accept, "application/vnd.github+json");
     assert_eq!(reqs[1].accept, "application/vnd.github.diff");
     assert!(
@@ -968,16 +973,17 @@ fn a_second_review_updates_the_summary_comment_through_the_api() {
             format!("GET {PREFIX}/pulls/5"),
             format!("GET {PREFIX}/pulls/5"),
             format!("GET {PREFIX}/pulls/5/reviews?per_page=100"),
+            "GET /api/v3/user".to_string(),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("GET {PREFIX}/issues/5/comments?per_page=100"),
             format!("PATCH {PREFIX}/issues/comments/9"),
         ]
     );
     let reqs = fake.requests();
-    assert_eq!(reqs[3].body["event"], "APPROVE");
-    assert_eq!(reqs[3].body["comments"], json!([]));
+    assert_eq!(reqs[4].body["event"], "APPROVE");
+    assert_eq!(reqs[4].body["comments"], json!([]));
     assert!(
-        reqs[5].body["body"]
+        reqs[6].body["body"]
             .as_str()
             .unwrap()
             .contains("## factory review: approved")
@@ -1012,9 +1018,9 @@ fn a_review_github_refuses_even_as_a_comment_is_an_error_naming_the_reason() {
         .stderr(predicate::str::contains("422 Unprocessable"))
         .stderr(predicate::str::contains("must be part of the diff"));
     let reqs = fake.requests();
-    assert_eq!(reqs.len(), 5, "one fallback, no more");
-    assert_eq!(reqs[4].body["event"], "COMMENT");
-    assert_eq!(reqs[4].body["comments"].as_array().unwrap().len(), 1);
+    assert_eq!(reqs.len(), 6, "one fallback, no more");
+    assert_eq!(reqs[5].body["event"], "COMMENT");
+    assert_eq!(reqs[5].body["comments"].as_array().unwrap().len(), 1);
     // Nothing was posted, so the ledger claims no inline comment: the next review posts it.
     let ledger = repo.json(".factory/artifacts/review-ledger/5.json");
     assert_eq!(ledger["findings"].as_array().unwrap().len(), 1);
@@ -1421,12 +1427,17 @@ fn applied_review_artifacts_post_the_review_once_and_update_the_summary() {
         200,
         json!({"id": 9, "body": "new", "created_at": "2026-12-01T00:00:00Z"}),
     ));
+    // The pull request was opened by the same token (factory's own bot account): GitHub would
+    // refuse a verdict on it, so the review goes out as one COMMENT carrying the verdict.
+    let mut pull = open_pull();
+    pull["user"] = json!({"login": support::github::BOT});
+    fake.can(canned("GET", "/pulls/5$", 200, pull));
     github(&repo, &fake)
         .args(["apply", "--pending"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "0001-code_review-review.json: applied: review posted on pull request #5 (REQUEST_CHANGES, 1 inline comment(s))",
+            "0001-code_review-review.json: applied: review posted on pull request #5 (REQUEST_CHANGES as COMMENT with the verdict in its body, 1 inline comment(s))",
         ))
         .stdout(predicate::str::contains(
             "0002-code_review-comment.json: applied: comment on #5 updated",
@@ -1435,15 +1446,26 @@ fn applied_review_artifacts_post_the_review_once_and_update_the_summary() {
         calls(&fake),
         vec![
             format!("GET {PREFIX}/pulls/5/reviews?per_page=100"),
+            format!("GET {PREFIX}/pulls/5"),
+            "GET /api/v3/user".to_string(),
             format!("POST {PREFIX}/pulls/5/reviews"),
             format!("GET {PREFIX}/issues/5/comments?per_page=100"),
             format!("PATCH {PREFIX}/issues/comments/9"),
         ]
     );
     let reqs = fake.requests();
-    assert_eq!(reqs[1].body["event"], "REQUEST_CHANGES");
-    assert_eq!(reqs[1].body["comments"][0]["line"], 2);
-    let summary = reqs[3].body["body"].as_str().unwrap();
+    assert_eq!(
+        reqs[3].body["event"], "COMMENT",
+        "one write, no refused verdict first"
+    );
+    assert!(
+        reqs[3].body["body"]
+            .as_str()
+            .unwrap()
+            .contains("**changes requested**")
+    );
+    assert_eq!(reqs[3].body["comments"][0]["line"], 2);
+    let summary = reqs[5].body["body"].as_str().unwrap();
     assert!(
         summary.starts_with("<!-- factory:review-summary pr=5 -->"),
         "{summary}"
@@ -1472,4 +1494,80 @@ fn applied_review_artifacts_post_the_review_once_and_update_the_summary() {
             "0003-code_review-review.json: field `review.pr`: #99 is not a pull request of this session",
         ));
     assert_eq!(calls(&fake), Vec::<String>::new());
+}
+
+/// The fake API answering pull request #5 opened by `author`, then its diff.
+fn pull_by(author: &str) -> Fake {
+    let fake = Fake::start();
+    let mut pull = open_pull();
+    pull["user"] = json!({"login": author});
+    fake.can(canned("GET", "/pulls/5$", 200, pull));
+    fake.can(canned(
+        "GET",
+        "/pulls/5$",
+        200,
+        Value::String(PR_DIFF.into()),
+    ));
+    fake
+}
+
+#[test]
+fn with_one_identity_a_review_of_its_own_pull_request_is_one_comment_carrying_the_verdict() {
+    let repo = Repo::with_plan(&plan());
+    repo.fake_agents(&["ok:review-approve.json"]);
+    let fake = pull_by(support::github::BOT);
+    github_with_agents(&repo, &fake)
+        .args(["review", "--pr", "5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "review COMMENT (the verdict is in its body",
+        ));
+    let posts: Vec<Value> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/pulls/5/reviews"))
+        .map(|r| r.body.clone())
+        .collect();
+    assert_eq!(posts.len(), 1, "one write, no refused APPROVE first");
+    assert_eq!(posts[0]["event"], "COMMENT");
+    assert!(
+        posts[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("cycle 1: **approved**")
+    );
+    // The merge gate reads the verdict from factory's own record of the review.
+    assert_eq!(
+        repo.json(".factory/artifacts/reviews/5-1.json")["verdict"],
+        "APPROVE"
+    );
+    assert!(repo.log_has("pr_review", "downgraded"));
+}
+
+#[test]
+fn a_second_identity_posts_the_verdict_itself() {
+    let repo = Repo::with_plan(&plan());
+    repo.fake_agents(&["ok:review-approve.json"]);
+    let fake = pull_by(support::github::BOT);
+    github_with_agents(&repo, &fake)
+        .env("FACTORY_REVIEW_TOKEN", "reviewer-token-987")
+        .args(["review", "--pr", "5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("review APPROVE with"));
+    let reqs = fake.requests();
+    let post = reqs
+        .iter()
+        .find(|r| r.method == "POST" && r.path.ends_with("/pulls/5/reviews"))
+        .unwrap();
+    assert_eq!(post.body["event"], "APPROVE");
+    assert_eq!(post.authorization, "Bearer reviewer-token-987");
+    // Everything else goes out as the main identity; nobody asks who the reviewer is.
+    assert!(
+        reqs.iter()
+            .filter(|r| !r.path.ends_with("/pulls/5/reviews") || r.method == "GET")
+            .all(|r| r.authorization == format!("Bearer {TOKEN}"))
+    );
+    assert!(!calls(&fake).iter().any(|c| c.ends_with("/user")));
 }

@@ -32,6 +32,7 @@ pub const INHERITED: &[&str] = &[
 pub const FORGE_SECRETS: &[&str] = &[
     "GITHUB_TOKEN",
     "GH_TOKEN",
+    "FACTORY_REVIEW_TOKEN",
     "GH_ENTERPRISE_TOKEN",
     "GITHUB_ENTERPRISE_TOKEN",
     "ACTIONS_RUNTIME_TOKEN",

@@ -287,10 +287,16 @@ fn review(
         ),
         json!({"pr": r.pr}),
     );
+    let event = match &posted.downgraded {
+        Some(_) => format!(
+            "{} as COMMENT with the verdict in its body",
+            r.event.as_str()
+        ),
+        None => posted.event.as_str().to_string(),
+    };
     Ok(format!(
-        "review posted on pull request #{} ({}, {} inline comment(s))",
+        "review posted on pull request #{} ({event}, {} inline comment(s))",
         r.pr,
-        posted.event.as_str(),
         r.comments.len()
     ))
 }

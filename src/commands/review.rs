@@ -83,7 +83,7 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<Outcome> {
                 forge.name(),
                 r.posted.review.event.as_str(),
                 if r.posted.review.downgraded.is_some() {
-                    " (the forge refused the verdict for this token; see the log)"
+                    " (the verdict is in its body: this token may not give it on this pull request; see the log)"
                 } else {
                     ""
                 },

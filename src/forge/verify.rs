@@ -252,7 +252,8 @@ fn run_check(dir: &Path, check: &Check, timeout: Duration) -> Result<CheckResult
         .stdout(log)
         .stderr(log2)
         .env_remove("GITHUB_TOKEN")
-        .env_remove("GH_TOKEN");
+        .env_remove("GH_TOKEN")
+        .env_remove("FACTORY_REVIEW_TOKEN");
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(spawn_err)?;
     let mut timed_out = false;

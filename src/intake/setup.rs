@@ -53,6 +53,8 @@ pub struct SetupEnv {
     pub github_token: bool,
     pub gh_token: bool,
     pub github_repository: Option<String>,
+    /// `FACTORY_REVIEW_TOKEN`: a second identity posts reviews.
+    pub review_token: bool,
 }
 
 impl SetupEnv {
@@ -66,6 +68,7 @@ impl SetupEnv {
             github_repository: std::env::var("GITHUB_REPOSITORY")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
+            review_token: set("FACTORY_REVIEW_TOKEN"),
         }
     }
 }
@@ -107,7 +110,12 @@ pub fn check_setup_with(repo: &Path, env: &SetupEnv) -> Vec<SetupCheck> {
         "Codex implements; install with `npm install -g @openai/codex`",
         env,
     ));
-    checks.push(forge(&git, in_repo, env));
+    let forge = forge(&git, in_repo, env);
+    let on_github = forge.ok;
+    checks.push(forge);
+    if on_github {
+        checks.push(review_identity(env));
+    }
     checks.push(schemas());
     checks
 }
@@ -394,6 +402,29 @@ fn forge(git: &Git<'_>, in_repo: bool, env: &SetupEnv) -> SetupCheck {
             false,
             "neither GITHUB_TOKEN nor GH_TOKEN is set, so the local forge will be used",
         ),
+    }
+}
+
+/// Who posts reviews on GitHub. GitHub lets no one approve their own pull request, so with the
+/// one token that also opens factory's pull requests a verdict goes out as a COMMENT review
+/// (factory's merge gate reads the verdict from its own state), and a branch rule that requires
+/// approvals is never met.
+fn review_identity(env: &SetupEnv) -> SetupCheck {
+    const NAME: &str = "review identity";
+    if env.review_token {
+        SetupCheck::new(
+            NAME,
+            true,
+            false,
+            "reviews are posted by a second identity (FACTORY_REVIEW_TOKEN), so approvals count",
+        )
+    } else {
+        SetupCheck::new(
+            NAME,
+            false,
+            false,
+            "one identity: reviews of factory's own pull requests are COMMENT reviews carrying the verdict (the merge gate reads it from factory's state); branch protection or a ruleset that requires approvals needs a second identity: set FACTORY_REVIEW_TOKEN to a GitHub App's or bot account's token (docs/forge.md#identities)",
+        )
     }
 }
 

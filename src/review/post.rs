@@ -534,7 +534,7 @@ pub fn post_review(
             action = crate::state::log::vocab::PR_REVIEW,
             tool = forge.name(),
             status = "downgraded",
-            detail = format!("the forge refused the verdict on #{pr}, posted as COMMENT instead: {why}"),
+            detail = format!("#{pr}: the verdict is posted as a COMMENT review: {why}"),
             decision = "post the review as a comment; the verdict stands in the summary and in artifacts/reviews"
         );
     }

@@ -55,9 +55,12 @@ pub fn fingerprint(fp: &str) -> String {
     format!("<!-- factory:fingerprint={} -->", clean(fp))
 }
 
+/// How the marker of every pull request factory opened begins.
+pub const PULL_REQUEST_PREFIX: &str = "<!-- factory:pr issue=";
+
 /// The marker of the pull request for issue `issue`.
 pub fn pull_request(issue: u64) -> String {
-    format!("<!-- factory:pr issue={issue} -->")
+    format!("{PULL_REQUEST_PREFIX}{issue} -->")
 }
 
 /// The marker of factory's sticky review summary comment on pull request `pr`.

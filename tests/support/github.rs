@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 
 pub const TOKEN: &str = "test-token-0123456789";
 pub const PREFIX: &str = "/api/v3/repos/acme/shop";
+/// The login of the token's identity (`GET /user`).
+pub const BOT: &str = "factory-bot";
 
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -176,6 +178,10 @@ pub fn route(
     }) {
         let c = w.canned.remove(i).unwrap();
         return (c.status, c.headers, c.body);
+    }
+    // The token's identity: factory's own bot account.
+    if method == "GET" && path == "/api/v3/user" {
+        return (200, vec![], json!({"login": BOT, "type": "User"}));
     }
     let Some(rest) = path.strip_prefix(PREFIX) else {
         return (404, vec![], json!({"message": "Not Found"}));

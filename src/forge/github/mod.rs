@@ -27,6 +27,7 @@ use super::{
 mod checks;
 mod http;
 mod pages;
+mod reviews;
 
 use http::{DIFF_MEDIA, Method, ref_path};
 
@@ -45,6 +46,12 @@ pub struct GithubForge {
     runtime: tokio::runtime::Runtime,
     /// Longest wait for a rate limit before giving up.
     max_wait: Duration,
+    /// The second identity that posts reviews (`FACTORY_REVIEW_TOKEN`), when one is set.
+    reviewer: Option<Box<GithubForge>>,
+    /// The login of the token's identity, asked once (`None`: the API would not say).
+    identity: std::sync::OnceLock<Option<String>>,
+    /// Who opened the pull requests read so far, so posting a review needs no second read.
+    authors: std::sync::Mutex<std::collections::BTreeMap<u64, reviews::Author>>,
 }
 
 impl std::fmt::Debug for GithubForge {
@@ -102,6 +109,9 @@ impl GithubForge {
             client,
             runtime,
             max_wait: Duration::from_secs(120),
+            reviewer: None,
+            identity: std::sync::OnceLock::new(),
+            authors: Default::default(),
         })
     }
 
@@ -116,7 +126,16 @@ impl GithubForge {
             .ok()
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| DEFAULT_API.to_string());
-        GithubForge::new(&api, repo, &token)
+        let forge = GithubForge::new(&api, repo, &token)?;
+        let reviewer = match std::env::var(reviews::REVIEW_TOKEN_VAR) {
+            Ok(t) if !t.trim().is_empty() => {
+                Some(Box::new(GithubForge::new(&api, repo, &t).map_err(|e| {
+                    ForgeError::Unsupported(format!("{}: {e}", reviews::REVIEW_TOKEN_VAR))
+                })?))
+            }
+            _ => None,
+        };
+        Ok(GithubForge { reviewer, ..forge })
     }
 
     fn repo_url(&self, rest: &str) -> String {
@@ -372,7 +391,10 @@ impl Forge for GithubForge {
         let mut prs: Vec<PullRequest> = self
             .list(self.repo_url("/pulls?state=all&per_page=100"))?
             .iter()
-            .map(to_pull)
+            .map(|v| {
+                self.remember_author(v);
+                to_pull(v)
+            })
             .collect();
         prs.sort_by_key(|p| p.number);
         Ok(prs)
@@ -387,6 +409,7 @@ impl Forge for GithubForge {
         if r.status == 404 {
             return Err(ForgeError::NoPullRequest(number, "github"));
         }
+        self.remember_author(&r.body);
         Ok(to_pull(&r.body))
     }
 
@@ -496,34 +519,7 @@ impl Forge for GithubForge {
     }
 
     fn create_review(&self, number: u64, review: &NewReview) -> Result<PostedReview, ForgeError> {
-        let url = self.repo_url(&format!("/pulls/{number}/reviews"));
-        let body = |event: ReviewEvent| {
-            json!({
-                "event": event.as_str(),
-                "body": review.body,
-                "comments": review.comments.iter().map(|c| json!({
-                    "path": c.path, "line": c.line, "side": c.side, "body": c.body,
-                })).collect::<Vec<_>>(),
-            })
-        };
-        match self.request(Method::Post, &url, Some(&body(review.event))) {
-            Ok(r) => Ok(PostedReview {
-                id: r.body["id"].as_u64().unwrap_or(0),
-                event: review.event,
-                downgraded: None,
-            }),
-            // GitHub refuses APPROVE and REQUEST_CHANGES from a token that may not give them
-            // (the Actions token without "Allow GitHub Actions to approve", the PR's author).
-            Err(e) if review.event != ReviewEvent::Comment && is_unprocessable(&e) => {
-                let r = self.request(Method::Post, &url, Some(&body(ReviewEvent::Comment)))?;
-                Ok(PostedReview {
-                    id: r.body["id"].as_u64().unwrap_or(0),
-                    event: ReviewEvent::Comment,
-                    downgraded: Some(e.to_string()),
-                })
-            }
-            Err(e) => Err(e),
-        }
+        self.post_review(number, review)
     }
 
     fn list_reviews(&self, number: u64) -> Result<Vec<Review>, ForgeError> {
