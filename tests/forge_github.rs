@@ -7,7 +7,7 @@ mod support;
 
 use predicates::prelude::*;
 use serde_json::{Value, json};
-use support::github::{Canned, Fake, PREFIX, TOKEN, calls, canned, reqs_bodies};
+use support::github::{Canned, Fake, PREFIX, TOKEN, calls, calls_at_t, canned, reqs_bodies};
 use support::repo::{Repo, plan};
 
 fn github(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
@@ -29,24 +29,34 @@ fn issues_are_created_with_exact_calls_on_a_ghes_base_and_reruns_only_read() {
         .stdout(predicate::str::contains(
             "parent #1 (created) in the github forge",
         ));
-    let list = format!("GET {PREFIX}/issues?state=all&per_page=100");
+    // Only the issues updated since the session started can hold its markers; every issue
+    // is created with its final body (no edit after), then linked under the parent.
+    let list = format!("GET {PREFIX}/issues?state=all&per_page=100&since=T");
+    let subs = format!("GET {PREFIX}/issues/1/sub_issues?per_page=100");
     assert_eq!(
-        calls(&fake),
+        calls_at_t(&fake),
         vec![
             list.clone(),
+            format!("GET {PREFIX}/issues?state=all&sort=created&direction=desc&per_page=1"),
             format!("POST {PREFIX}/issues"),
             format!("POST {PREFIX}/issues"),
             format!("POST {PREFIX}/issues"),
             format!("POST {PREFIX}/issues"),
-            format!("PATCH {PREFIX}/issues/2"),
-            format!("PATCH {PREFIX}/issues/3"),
-            format!("PATCH {PREFIX}/issues/4"),
-            format!("PATCH {PREFIX}/issues/1"),
+            subs.clone(),
             format!("POST {PREFIX}/issues/1/sub_issues"),
             format!("POST {PREFIX}/issues/1/sub_issues"),
             format!("POST {PREFIX}/issues/1/sub_issues"),
         ]
     );
+    // `since` is the session's start, an hour back for clocks that differ.
+    let since = calls(&fake)[0].split("since=").nth(1).unwrap().to_string();
+    let created: jiff::Timestamp = repo.session()["created_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let since: jiff::Timestamp = since.parse().unwrap();
+    assert_eq!(created.as_second() - since.as_second(), 3600);
     // The task issues go under the parent by their REST ids, as GitHub's sub-issues API wants.
     let linked: Vec<Value> = reqs_bodies(&fake, "/issues/1/sub_issues");
     assert_eq!(
@@ -62,14 +72,21 @@ fn issues_are_created_with_exact_calls_on_a_ghes_base_and_reruns_only_read() {
         reqs.iter()
             .all(|r| r.authorization == format!("Bearer {TOKEN}"))
     );
-    assert_eq!(reqs[1].body["title"], "[FEATURE] Password reset by e-mail");
-    assert_eq!(reqs[1].body["labels"], json!(["parent", "class:feature"]));
-    assert_eq!(reqs[2].body["title"], "[TASK] Reset token store");
+    assert_eq!(reqs[2].body["title"], "[FEATURE] Password reset by e-mail");
+    assert_eq!(reqs[2].body["labels"], json!(["parent", "class:feature"]));
+    assert!(
+        reqs[2].body["body"]
+            .as_str()
+            .unwrap()
+            .contains("- [ ] #4 Reset endpoints (task-003)"),
+        "the parent is created with its task list"
+    );
+    assert_eq!(reqs[3].body["title"], "[TASK] Reset token store");
     assert_eq!(
-        reqs[2].body["labels"],
+        reqs[3].body["labels"],
         json!(["task", "class:feature", "wave:1"])
     );
-    let body = reqs[5].body["body"].as_str().unwrap();
+    let body = reqs[3].body["body"].as_str().unwrap();
     assert!(body.contains("<!-- factory:task=task-001 sid="), "{body}");
     assert!(
         body.contains("Branch: `feat/#2-reset-token-store`"),
@@ -96,7 +113,7 @@ fn issues_are_created_with_exact_calls_on_a_ghes_base_and_reruns_only_read() {
         .assert()
         .success()
         .stdout(predicate::str::contains("parent #1 (unchanged)"));
-    assert_eq!(calls(&fake), vec![list], "a re-run only reads");
+    assert_eq!(calls_at_t(&fake), vec![list, subs], "a re-run only reads");
 }
 
 #[test]
@@ -138,13 +155,24 @@ fn issue_lists_are_followed_page_by_page() {
         .assert()
         .success()
         .stdout(predicate::str::contains("parent #151"));
-    let c = calls(&fake);
-    assert_eq!(c[0], format!("GET {PREFIX}/issues?state=all&per_page=100"));
+    let c = calls_at_t(&fake);
+    assert_eq!(
+        c[0],
+        format!("GET {PREFIX}/issues?state=all&per_page=100&since=T")
+    );
     assert_eq!(
         c[1],
         format!("GET {PREFIX}/issues?state=all&per_page=100&page=2")
     );
-    assert_eq!(c[2], format!("POST {PREFIX}/issues"));
+    assert_eq!(
+        c[2],
+        format!("GET {PREFIX}/issues?state=all&sort=created&direction=desc&per_page=1")
+    );
+    assert_eq!(c[3], format!("POST {PREFIX}/issues"));
+    assert!(
+        c.iter().all(|c| !c.starts_with("PATCH")),
+        "the numbers were predicted right: {c:?}"
+    );
 
     // The second page is read on a re-run too, so the issues made there are found again.
     fake.clear();
@@ -152,7 +180,7 @@ fn issue_lists_are_followed_page_by_page() {
         .args(["issues", "create"])
         .assert()
         .success();
-    assert_eq!(calls(&fake).len(), 2, "{:?}", calls(&fake));
+    assert_eq!(calls(&fake).len(), 3, "{:?}", calls(&fake));
 }
 
 #[test]
@@ -183,9 +211,9 @@ fn rate_limits_are_waited_out_and_retried() {
         .success();
     let c = calls(&fake);
     assert_eq!(c[0], c[1], "the list was asked again");
-    assert_eq!(c[2], format!("POST {PREFIX}/issues"));
+    assert_eq!(c[3], format!("POST {PREFIX}/issues"));
     assert_eq!(
-        c[3],
+        c[4],
         format!("POST {PREFIX}/issues"),
         "the create was sent again"
     );
@@ -565,6 +593,17 @@ fn a_pull_request_is_opened_through_the_api_with_a_branch_from_the_base() {
         201,
         json!({"ref": "refs/heads/x"}),
     ));
+    // The branch is not in this checkout: what it changes comes from GitHub's comparison.
+    fake.can(canned(
+        "GET",
+        "/compare/main...feat/%232-reset-token-store",
+        200,
+        json!({"ahead_by": 2, "behind_by": 0,
+            "commits": [{"sha": "c1", "commit": {"message": "Store reset tokens hashed\n\nWith an expiry."}},
+                        {"sha": "c2", "commit": {"message": "Compare tokens in constant time"}}],
+            "files": [{"filename": "src/auth/reset_token.ts", "status": "added"},
+                      {"filename": "src/auth/session.ts", "status": "modified"}]}),
+    ));
     fake.can(canned("GET", "/pulls?", 200, json!([])));
     fake.can(canned(
         "POST",
@@ -598,6 +637,7 @@ fn a_pull_request_is_opened_through_the_api_with_a_branch_from_the_base() {
             format!("GET {PREFIX}/git/ref/heads/feat/%232-reset-token-store"),
             format!("GET {PREFIX}/git/ref/heads/main"),
             format!("POST {PREFIX}/git/refs"),
+            format!("GET {PREFIX}/compare/main...feat/%232-reset-token-store"),
             format!("GET {PREFIX}/pulls?state=all&per_page=100"),
             format!("POST {PREFIX}/pulls"),
         ]
@@ -607,9 +647,24 @@ fn a_pull_request_is_opened_through_the_api_with_a_branch_from_the_base() {
         reqs[5].body,
         json!({"ref": "refs/heads/feat/#2-reset-token-store", "sha": "abc123"})
     );
-    assert_eq!(reqs[7].body["head"], "feat/#2-reset-token-store");
-    assert_eq!(reqs[7].body["base"], "main");
-    assert!(reqs[7].body["body"].as_str().unwrap().contains("Closes #2"));
+    assert_eq!(reqs[8].body["head"], "feat/#2-reset-token-store");
+    assert_eq!(reqs[8].body["base"], "main");
+    let body = reqs[8].body["body"].as_str().unwrap();
+    assert!(body.contains("Closes #2"));
+    // The same Changes Made table as on the local forge, from the branch's files and commits.
+    assert!(
+        body.contains("| `src/auth/reset_token.ts` | added | the issue |"),
+        "{body}"
+    );
+    assert!(
+        body.contains("| `src/auth/session.ts` | modified |"),
+        "{body}"
+    );
+    assert!(!body.contains("No commits on the branch yet"), "{body}");
+    assert!(
+        body.contains("Commits:\n- Store reset tokens hashed\n- Compare tokens in constant time\n"),
+        "{body}"
+    );
     assert_eq!(
         repo.session()["pull_requests"],
         json!([{"number": 5, "issue": 2, "merged": false}])
@@ -790,11 +845,11 @@ fn bodies_sent_to_the_api_are_sanitised_but_keep_the_marker_and_forge_links() {
         .assert()
         .success();
     let reqs = fake.requests();
-    let patch = reqs
+    let create = reqs
         .iter()
-        .find(|r| r.method == "PATCH" && r.path.ends_with("/issues/2"))
-        .expect("the body of #2 is written");
-    let body = patch.body["body"].as_str().unwrap();
+        .find(|r| r.method == "POST" && r.body["title"] == "[TASK] Reset token store")
+        .expect("the issue of task-001 is created");
+    let body = create.body["body"].as_str().unwrap();
     let sid = repo.session()["id"].as_str().unwrap().to_string();
     assert!(
         body.starts_with(&format!("<!-- factory:task=task-001 sid={sid} -->\n")),

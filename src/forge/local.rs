@@ -229,6 +229,16 @@ impl Forge for LocalForge {
         })
     }
 
+    fn list_sub_issues(&self, parent: u64) -> Result<super::SubIssues, ForgeError> {
+        Ok(super::SubIssues::Listed(
+            self.load_issue(parent)?.sub_issues,
+        ))
+    }
+
+    fn next_issue_number(&self) -> Result<Option<u64>, ForgeError> {
+        self.next_number().map(Some)
+    }
+
     fn link_sub_issue(&self, parent: u64, child: &Issue) -> Result<SubIssueLink, ForgeError> {
         self.locked(|| {
             self.load_issue(child.number)?;

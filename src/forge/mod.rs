@@ -100,6 +100,31 @@ pub enum SubIssueLink {
     Unavailable(String),
 }
 
+/// The sub-issues of a parent, or why the forge cannot list them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubIssues {
+    Listed(Vec<u64>),
+    Unavailable(String),
+}
+
+/// Which issues a query asks for. Finding factory's own issues by their markers reads only
+/// the issues that can hold them, never the repository's whole history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueQuery {
+    /// Issues carrying every one of these labels.
+    pub labels: Vec<Label>,
+    /// Issues updated at or after this time.
+    pub since: Option<Timestamp>,
+}
+
+impl IssueQuery {
+    /// Whether `issue` answers the query.
+    pub fn matches(&self, issue: &Issue) -> bool {
+        self.labels.iter().all(|l| issue.labels.contains(l))
+            && self.since.is_none_or(|t| issue.updated_at >= t)
+    }
+}
+
 /// A pull request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullRequest {
@@ -155,6 +180,14 @@ impl Checks {
     pub fn is_empty(&self) -> bool {
         self.passed.is_empty() && self.pending.is_empty() && self.failing.is_empty()
     }
+}
+
+/// What a branch changes against its base: files (git's status letter and path) and the
+/// subjects of its commits, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
+    pub files: Vec<(char, String)>,
+    pub commits: Vec<String>,
 }
 
 /// What a new pull request needs.
@@ -330,8 +363,32 @@ pub trait Forge {
         )))
     }
 
+    /// The sub-issues linked under `parent`, so a re-run links the ones an earlier run could
+    /// not.
+    fn list_sub_issues(&self, parent: u64) -> Result<SubIssues, ForgeError> {
+        let _ = parent;
+        Ok(SubIssues::Unavailable(format!(
+            "the {} forge has no sub-issues",
+            self.name()
+        )))
+    }
+
+    /// The number the forge will give the next issue, where it can say; issues are created
+    /// with bodies that already name their numbers.
+    fn next_issue_number(&self) -> Result<Option<u64>, ForgeError> {
+        Ok(None)
+    }
+
     /// Every issue, open and closed, in number order.
     fn list_issues(&self) -> Result<Vec<Issue>, ForgeError>;
+    /// The issues that answer `query`, in number order.
+    fn find_issues(&self, query: &IssueQuery) -> Result<Vec<Issue>, ForgeError> {
+        Ok(self
+            .list_issues()?
+            .into_iter()
+            .filter(|i| query.matches(i))
+            .collect())
+    }
     fn get_issue(&self, number: u64) -> Result<Issue, ForgeError>;
     fn create_issue(&self, new: &NewIssue) -> Result<Issue, ForgeError>;
     /// Replace the title and body.
@@ -362,6 +419,12 @@ pub trait Forge {
     fn checks(&self, pr: &PullRequest) -> Result<Checks, ForgeError> {
         let _ = pr;
         Ok(Checks::default())
+    }
+    /// What `head` changes against `base`, as the forge sees the branches; `None` where the
+    /// forge has no such view (the local forge's branches are read with git directly).
+    fn compare(&self, base: &str, head: &str) -> Result<Option<Comparison>, ForgeError> {
+        let _ = (base, head);
+        Ok(None)
     }
     /// Whether the head branch contains every commit of the base branch.
     fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError>;

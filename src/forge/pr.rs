@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 use super::issues::{self, Plan, Task, code, line, prose};
-use super::{Forge, ForgeError, NewPullRequest, PullRequest, State};
+use super::{Comparison, Forge, ForgeError, NewPullRequest, PullRequest, State};
 use crate::state::{PullRequestRef, Session, StateDir};
 use crate::templates::{TemplateError, Templates};
 use crate::util::markers;
@@ -137,7 +137,10 @@ pub fn open_pull_request(
         .iter()
         .map(|p| read_evidence(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let changes = changed_files(&req.repo, forge, &base, &branch, task);
+    let compared = branch_changes(&req.repo, forge, &base, &branch);
+    let changes = change_rows(&compared, task);
+    // Commit subjects are written by the implementing agent: untrusted, one line each.
+    let commits: Vec<String> = compared.commits.iter().map(|c| line(c)).collect();
     let title = without_tag(&issue.title).to_string();
     // A session raised after planning outranks the class its plan gave the task.
     let change_class = match session {
@@ -174,6 +177,7 @@ pub fn open_pull_request(
         "summary": task.map(|t| prose(&t.description)).unwrap_or_else(|| line(&title)),
         "root_cause": plan.as_ref().and_then(|p| p.root_cause.as_deref()).map(prose).unwrap_or_else(|| "Not applicable: new functionality.".into()),
         "changes": changes,
+        "commits": commits,
         "files_in_scope": task.map(|t| t.files_in_scope.iter().map(|f| code(f)).collect::<Vec<_>>()).unwrap_or_default(),
         "files_out_of_scope": task.map(|t| t.files_out_of_scope.iter().map(|f| code(f)).collect::<Vec<_>>()).unwrap_or_default(),
         "validation": plan.as_ref().map(|p| p.ordered_validation().into_iter().map(|(n, c)| json!({"name": n, "command": code(&c)})).collect::<Vec<_>>()).unwrap_or_default(),
@@ -261,36 +265,71 @@ fn read_evidence(path: &Path) -> Result<Value, PrError> {
     Ok(json!({"name": line(&name), "text": clean}))
 }
 
-/// The files the branch changes against the base, for the Changes Made table.
-fn changed_files(
-    repo: &Path,
-    forge: &dyn Forge,
-    base: &str,
-    head: &str,
-    task: Option<&Task>,
-) -> Vec<Value> {
-    if forge.name() != "local" {
-        return Vec::new();
-    }
+/// What the branch changes against the base: read with git where the branches are here (the
+/// local forge; a checkout that pushed the branch), else from the forge's own comparison, so
+/// the pull request body says the same on every forge.
+fn branch_changes(repo: &Path, forge: &dyn Forge, base: &str, head: &str) -> Comparison {
     let git = super::git::Git::new(repo);
-    let Ok(changes) = git.name_status(&[
-        "diff",
-        "--name-status",
-        "--no-renames",
-        &format!("refs/heads/{base}...refs/heads/{head}"),
-    ]) else {
-        return Vec::new();
+    let resolve = |candidates: &[String]| {
+        candidates
+            .iter()
+            .find(|r| {
+                git.succeeds(&["rev-parse", "--verify", "-q", r])
+                    .unwrap_or(false)
+            })
+            .cloned()
     };
+    let remote_first = forge.name() != "local";
+    let refs = |name: &str| {
+        let (local, remote) = (
+            format!("refs/heads/{name}"),
+            format!("refs/remotes/origin/{name}"),
+        );
+        if remote_first {
+            vec![remote, local]
+        } else {
+            vec![local]
+        }
+    };
+    let local = resolve(&refs(base))
+        .zip(resolve(&refs(head)))
+        .and_then(|(b, h)| {
+            let files = git
+                .name_status(&[
+                    "diff",
+                    "--name-status",
+                    "--no-renames",
+                    &format!("{b}...{h}"),
+                ])
+                .ok()?;
+            let commits = git
+                .run(&["log", "--reverse", "--format=%s", &format!("{b}..{h}")])
+                .ok()?;
+            Some(Comparison {
+                files,
+                commits: commits.lines().map(str::to_string).collect(),
+            })
+        });
+    match local {
+        Some(c) => c,
+        None => forge.compare(base, head).ok().flatten().unwrap_or_default(),
+    }
+}
+
+/// The Changes Made table: each changed file with the requirement it serves.
+fn change_rows(changes: &Comparison, task: Option<&Task>) -> Vec<Value> {
     let requirement = task
         .map(|t| format!("{}: {}", t.id, line(&t.title)))
         .unwrap_or_else(|| "the issue".into());
     changes
+        .files
         .iter()
         .map(|(status, file)| {
             let change = match status {
                 'A' => "added",
                 'D' => "deleted",
                 'M' => "modified",
+                'R' => "renamed",
                 'T' => "type changed",
                 _ => "changed",
             };

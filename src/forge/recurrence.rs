@@ -171,8 +171,13 @@ pub fn on_incident(
     fingerprint: &str,
 ) -> Result<IncidentMatch, ForgeError> {
     let marker = markers::fingerprint(fingerprint);
+    // Every issue that tracks an incident carries the `incident` label.
+    let query = super::IssueQuery {
+        labels: vec!["incident".into()],
+        since: None,
+    };
     let matching: Vec<Issue> = forge
-        .list_issues()?
+        .find_issues(&query)?
         .into_iter()
         .filter(|i| i.body.contains(&marker))
         .collect();

@@ -485,15 +485,23 @@ impl<F: Forge> SafeForge<F> {
 
     /// `text` sanitised; a change is logged (what changed, never the text).
     fn text(&self, kind: TextKind, what: &str, text: &str) -> String {
+        let (text, changes) = self.sanitised(kind, text);
+        self.log_sanitised(what, &changes);
+        text
+    }
+
+    /// `text` sanitised, and what changed, for a write whose name is known only after it.
+    fn sanitised(&self, kind: TextKind, text: &str) -> (String, Vec<String>) {
         let s = self.policy.sanitise(kind, text);
-        if !s.changes.is_empty() {
-            let detail = format!(
-                "{what}: {}",
-                s.changes.iter().cloned().collect::<Vec<_>>().join("; ")
-            );
+        (s.text, s.changes.into_iter().collect())
+    }
+
+    /// Log what sanitising changed in `what` (what changed, never the text).
+    fn log_sanitised(&self, what: &str, changes: &[String]) {
+        if !changes.is_empty() {
+            let detail = format!("{what}: {}", changes.join("; "));
             tracing::info!(target: "factory::event", phase = "forge", action = crate::state::log::vocab::SAFE_OUTPUT, tool = self.inner.name(), status = "sanitised", detail);
         }
-        s.text
     }
 }
 
@@ -521,6 +529,18 @@ impl<F: Forge> Forge for SafeForge<F> {
         self.inner.list_issues()
     }
 
+    fn find_issues(&self, query: &super::IssueQuery) -> Result<Vec<Issue>, ForgeError> {
+        self.inner.find_issues(query)
+    }
+
+    fn list_sub_issues(&self, parent: u64) -> Result<super::SubIssues, ForgeError> {
+        self.inner.list_sub_issues(parent)
+    }
+
+    fn next_issue_number(&self) -> Result<Option<u64>, ForgeError> {
+        self.inner.next_issue_number()
+    }
+
     fn get_issue(&self, number: u64) -> Result<Issue, ForgeError> {
         self.inner.get_issue(number)
     }
@@ -535,13 +555,18 @@ impl<F: Forge> Forge for SafeForge<F> {
                 "max_issues_per_plan",
             ));
         }
+        // Logged under the number the forge gives the issue, once it has one.
+        let (title, title_changes) = self.sanitised(TextKind::Title, &new.title);
+        let (body, body_changes) = self.sanitised(TextKind::Body, &new.body);
         let safe = NewIssue {
-            title: self.text(TextKind::Title, "issue title", &new.title),
-            body: self.text(TextKind::Body, "issue body", &new.body),
+            title,
+            body,
             labels: new.labels.clone(),
         };
         let issue = self.inner.create_issue(&safe)?;
         self.counters.issues.fetch_add(1, Ordering::SeqCst);
+        self.log_sanitised(&format!("issue #{} title", issue.number), &title_changes);
+        self.log_sanitised(&format!("issue #{} body", issue.number), &body_changes);
         Ok(issue)
     }
 
@@ -574,6 +599,10 @@ impl<F: Forge> Forge for SafeForge<F> {
 
     fn checks(&self, pr: &PullRequest) -> Result<Checks, ForgeError> {
         self.inner.checks(pr)
+    }
+
+    fn compare(&self, base: &str, head: &str) -> Result<Option<super::Comparison>, ForgeError> {
+        self.inner.compare(base, head)
     }
 
     fn default_branch(&self) -> Result<String, ForgeError> {

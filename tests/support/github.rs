@@ -43,6 +43,8 @@ pub struct World {
     pub reviews: Vec<(u64, Value)>,
     /// Conversation comments posted without a canned answer: (issue or pull request, comment).
     pub comments: Vec<(u64, Value)>,
+    /// Sub-issue links: (parent number, child number), in the order they were made.
+    pub sub_issues: Vec<(u64, u64)>,
     /// The bare git repository that stands for the GitHub repository, when the fake serves
     /// pull requests and branches ([`Fake::with_origin`]).
     pub origin: Option<std::path::PathBuf>,
@@ -203,20 +205,43 @@ pub fn route(
         ),
         ("GET", ["rules", "branches", _]) => (200, vec![], json!([])),
         ("GET", ["issues"]) => {
-            let page: usize = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("page="))
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            };
+            let page: usize = param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let per_page: usize = param("per_page")
                 .and_then(|p| p.parse().ok())
-                .unwrap_or(1);
-            let items: Vec<Value> = w
+                .unwrap_or(30)
+                .min(100);
+            // Labels filter as GitHub's does: every one named must be on the issue.
+            let labels: Vec<String> = param("labels")
+                .map(|l| l.split(',').map(decode).collect())
+                .unwrap_or_default();
+            let mut all: Vec<Value> = w
                 .issues
                 .iter()
-                .skip((page - 1) * 100)
-                .take(100)
+                .filter(|i| {
+                    labels.iter().all(|l| {
+                        i["labels"]
+                            .as_array()
+                            .is_some_and(|ls| ls.iter().any(|x| x["name"] == l.as_str()))
+                    })
+                })
+                .cloned()
+                .collect();
+            if param("direction") == Some("desc") {
+                all.reverse();
+            }
+            let items: Vec<Value> = all
+                .iter()
+                .skip((page - 1) * per_page)
+                .take(per_page)
                 .cloned()
                 .collect();
             let mut headers = vec![];
-            if w.issues.len() > page * 100 {
+            if all.len() > page * per_page {
                 headers.push((
                     "link".to_string(),
                     format!(
@@ -250,8 +275,35 @@ pub fn route(
             (200, vec![], i.clone())
         }
         ("POST", ["issues", n, "sub_issues"]) => {
-            let i = &w.issues[n.parse::<usize>().unwrap() - 1];
-            (201, vec![], i.clone())
+            let parent: u64 = n.parse().unwrap();
+            let Some(child) = w
+                .issues
+                .iter()
+                .find(|i| i["id"] == body["sub_issue_id"])
+                .cloned()
+            else {
+                return (404, vec![], json!({"message": "Not Found"}));
+            };
+            let number = child["number"].as_u64().unwrap();
+            if w.sub_issues.iter().any(|(_, c)| *c == number) {
+                return (
+                    422,
+                    vec![],
+                    json!({"message": "Validation Failed", "errors": [{"message": "Sub issue may only have one parent"}]}),
+                );
+            }
+            w.sub_issues.push((parent, number));
+            (201, vec![], w.issues[parent as usize - 1].clone())
+        }
+        ("GET", ["issues", n, "sub_issues"]) => {
+            let parent: u64 = n.parse().unwrap();
+            let list: Vec<Value> = w
+                .sub_issues
+                .iter()
+                .filter(|(p, _)| *p == parent)
+                .map(|(_, c)| w.issues[*c as usize - 1].clone())
+                .collect();
+            (200, vec![], Value::Array(list))
         }
         ("POST", ["issues", n, "labels"]) => {
             let i = &mut w.issues[n.parse::<usize>().unwrap() - 1];
@@ -327,6 +379,21 @@ pub fn calls(fake: &Fake) -> Vec<String> {
     fake.requests()
         .iter()
         .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+/// [`calls`] with the value of every `since=` query parameter (a time taken from the session)
+/// shown as `T`.
+pub fn calls_at_t(fake: &Fake) -> Vec<String> {
+    calls(fake)
+        .into_iter()
+        .map(|c| match c.split_once("since=") {
+            Some((head, rest)) => {
+                let tail = rest.find('&').map(|i| &rest[i..]).unwrap_or("");
+                format!("{head}since=T{tail}")
+            }
+            None => c,
+        })
         .collect()
 }
 

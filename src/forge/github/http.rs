@@ -37,7 +37,7 @@ impl Method {
 }
 
 /// Percent-encode one path segment (branch names hold `#` and `/`).
-fn segment(s: &str) -> String {
+pub(super) fn segment(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -20,8 +20,9 @@ use octocrab::Octocrab;
 use serde_json::{Value, json};
 
 use super::{
-    Checks, Comment, Forge, ForgeError, Issue, Label, NewIssue, NewPullRequest, NewReview,
-    PostedReview, PullRequest, Review, ReviewEvent, State, SubIssueLink,
+    Checks, Comment, Comparison, Forge, ForgeError, Issue, IssueQuery, Label, NewIssue,
+    NewPullRequest, NewReview, PostedReview, PullRequest, Review, ReviewEvent, State, SubIssueLink,
+    SubIssues,
 };
 
 mod checks;
@@ -256,14 +257,56 @@ impl Forge for GithubForge {
     }
 
     fn list_issues(&self) -> Result<Vec<Issue>, ForgeError> {
-        let items = self.list(self.repo_url("/issues?state=all&per_page=100"))?;
-        let mut issues: Vec<Issue> = items
+        self.find_issues(&IssueQuery::default())
+    }
+
+    /// One narrow list: GitHub filters by `labels` and `since` itself.
+    fn find_issues(&self, query: &IssueQuery) -> Result<Vec<Issue>, ForgeError> {
+        let mut url = self.repo_url("/issues?state=all&per_page=100");
+        if !query.labels.is_empty() {
+            let labels: Vec<String> = query.labels.iter().map(|l| http::segment(l)).collect();
+            url.push_str(&format!("&labels={}", labels.join(",")));
+        }
+        if let Some(since) = query.since {
+            url.push_str(&format!("&since={}", since.strftime("%Y-%m-%dT%H:%M:%SZ")));
+        }
+        let mut issues: Vec<Issue> = self
+            .list(url)?
             .iter()
             .filter(|v| v.get("pull_request").is_none())
             .map(|v| to_issue(v, Vec::new()))
             .collect();
         issues.sort_by_key(|i| i.number);
         Ok(issues)
+    }
+
+    fn list_sub_issues(&self, parent: u64) -> Result<SubIssues, ForgeError> {
+        let url = self.repo_url(&format!("/issues/{parent}/sub_issues?per_page=100"));
+        match self.list(url) {
+            Ok(items) => Ok(SubIssues::Listed(
+                items.iter().filter_map(|v| v["number"].as_u64()).collect(),
+            )),
+            Err(e) if is_not_found(&e) => Ok(SubIssues::Unavailable(
+                "this GitHub has no sub-issues API (404)".into(),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Issues and pull requests share one sequence; the newest of either is the last number
+    /// given. (A discussion also takes a number: then the prediction is off by one and the
+    /// bodies are corrected after creation.)
+    fn next_issue_number(&self) -> Result<Option<u64>, ForgeError> {
+        let newest =
+            self.get(&self.repo_url("/issues?state=all&sort=created&direction=desc&per_page=1"))?;
+        Ok(Some(
+            newest
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(|i| i["number"].as_u64())
+                .unwrap_or(0)
+                + 1,
+        ))
     }
 
     fn get_issue(&self, number: u64) -> Result<Issue, ForgeError> {
@@ -436,6 +479,40 @@ impl Forge for GithubForge {
 
     fn checks(&self, pr: &PullRequest) -> Result<Checks, ForgeError> {
         self.head_checks(pr)
+    }
+
+    fn compare(&self, base: &str, head: &str) -> Result<Option<Comparison>, ForgeError> {
+        let v =
+            self.get(&self.repo_url(&format!("/compare/{}...{}", ref_path(base), ref_path(head))))?;
+        let status = |s: &str| match s {
+            "added" => 'A',
+            "removed" => 'D',
+            "modified" | "changed" => 'M',
+            "renamed" => 'R',
+            _ => '?',
+        };
+        Ok(Some(Comparison {
+            files: v["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| {
+                    Some((
+                        status(f["status"].as_str().unwrap_or("")),
+                        f["filename"].as_str()?.to_string(),
+                    ))
+                })
+                .collect(),
+            commits: v["commits"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| {
+                    let message = c["commit"]["message"].as_str()?;
+                    Some(message.lines().next().unwrap_or("").to_string())
+                })
+                .collect(),
+        }))
     }
 
     fn is_up_to_date(&self, pr: &PullRequest) -> Result<bool, ForgeError> {
