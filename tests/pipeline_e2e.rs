@@ -459,27 +459,43 @@ fn a_conflict_with_main_goes_back_to_implementation_then_review_then_merges() {
 
 #[test]
 fn the_same_feature_ships_on_github_through_the_api() {
-    github_waves(false);
+    github_waves(false, false);
 }
 
 #[test]
 fn on_github_a_stale_pull_request_can_be_rebased_and_pushed_with_a_lease() {
-    github_waves(true);
+    github_waves(true, false);
+}
+
+#[test]
+fn on_github_a_branch_that_moved_after_its_checks_is_reviewed_again_before_it_merges() {
+    github_waves(false, true);
 }
 
 /// The three-task, two-wave feature on the fake GitHub API; with `rebase`, branches behind
-/// their base are rebased locally and pushed instead of GitHub's update-branch.
-fn github_waves(rebase: bool) {
+/// their base are rebased locally and pushed instead of GitHub's update-branch; with
+/// `head_moved`, GitHub refuses the first merge of #5 with 409 (a push after the checks), and
+/// #5 is reviewed once more before it merges.
+fn github_waves(rebase: bool, head_moved: bool) {
     let repo = scratch();
+    let path = repo.path().join(".factory/workflow.yaml");
+    // CI needs a moment on every new head (the fake reports no check on a commit's first
+    // look): the merge waits on the backoff schedule for a few more tries than locally.
+    let mut yaml = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("max_attempts: 2", "max_attempts: 4");
     if rebase {
-        let path = repo.path().join(".factory/workflow.yaml");
-        let mut yaml = std::fs::read_to_string(&path).unwrap();
         yaml.push_str("phases:\n  merge:\n    update: rebase\n");
-        std::fs::write(&path, yaml).unwrap();
+    }
+    std::fs::write(&path, yaml).unwrap();
+    let mut script = WAVES_SCRIPT.to_vec();
+    if head_moved {
+        // After the 409: #5 is reviewed again (and approved), then wave 1 merges.
+        script.insert(10, "ok:review-approve.json");
     }
     std::fs::write(
         repo.path().join(".factory/fake/script"),
-        WAVES_SCRIPT.join("\n") + "\n",
+        script.join("\n") + "\n",
     )
     .unwrap();
     // The GitHub repository: a bare repository the API serves and the clone pushes to.
@@ -488,13 +504,16 @@ fn github_waves(rebase: bool) {
     repo.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
     repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     let api = support::github::Fake::with_origin(&bare);
+    if head_moved {
+        api.world.lock().unwrap().push_before_merge = Some(5);
+    }
     let mut cmd = repo.factory_with_agents();
     cmd.env("GITHUB_TOKEN", support::github::TOKEN)
         .env("GITHUB_REPOSITORY", "acme/shop")
         .env("GITHUB_API_URL", api.api());
     run_feature(cmd);
 
-    assert_eq!(fake(&repo, "count").trim(), "13");
+    assert_eq!(fake(&repo, "count").trim(), script.len().to_string());
     let saw = fake(&repo, "wave2-saw");
     assert!(saw.contains("constant-time compare"), "{saw}");
     assert!(saw.contains("Reset your password"), "{saw}");
@@ -510,9 +529,15 @@ fn github_waves(rebase: bool) {
     };
     let log = git(&["log", "--format=%s", "main"]);
     let subjects: Vec<&str> = log.lines().take(3).collect();
-    assert!(subjects[0].ends_with("(#7)"), "{log}");
-    assert!(subjects[1].ends_with("(#6)"), "{log}");
-    assert!(subjects[2].ends_with("(#5)"), "{log}");
+    // Newest first; when GitHub refused #5's first merge, #6 merged before it.
+    let order = if head_moved {
+        ["(#7)", "(#5)", "(#6)"]
+    } else {
+        ["(#7)", "(#6)", "(#5)"]
+    };
+    for (subject, pr) in subjects.iter().zip(order) {
+        assert!(subject.ends_with(pr), "{log}");
+    }
     assert_eq!(git(&["rev-list", "--merges", "main"]), "");
     let files = git(&["ls-tree", "-r", "--name-only", "main"]);
     for file in [
@@ -522,6 +547,8 @@ fn github_waves(rebase: bool) {
     ] {
         assert!(files.contains(file), "{file} not on main: {files}");
     }
+    // The push after the review merged only after a review that saw it.
+    assert_eq!(files.contains("PUSHED_BY_HAND.md"), head_moved, "{files}");
     for n in 1..=4 {
         assert_eq!(api.issue(n)["state"], "closed", "#{n}");
     }
@@ -529,10 +556,13 @@ fn github_waves(rebase: bool) {
         assert_eq!(api.issue(n)["merged"], true, "#{n}");
     }
     let calls = support::github::calls(&api);
-    // #6 fell behind when #5 merged: updated through the API with the head it was reviewed at
-    // (or rebased and pushed), then merged without another review.
+    // The second of wave 1 fell behind when the first merged: updated through the API with the
+    // head it was reviewed at (or rebased and pushed), then merged without another review.
+    let second = if head_moved { 5 } else { 6 };
     assert_eq!(
-        calls.iter().any(|c| c.ends_with("/pulls/6/update-branch")),
+        calls
+            .iter()
+            .any(|c| c.ends_with(&format!("/pulls/{second}/update-branch"))),
         !rebase,
         "{calls:#?}"
     );
@@ -547,13 +577,77 @@ fn github_waves(rebase: bool) {
     assert_eq!(
         calls
             .iter()
-            .filter(|c| c.starts_with("POST") && c.ends_with("/pulls/6/reviews"))
+            .filter(|c| c.starts_with("POST") && c.ends_with(&format!("/pulls/{second}/reviews")))
             .count(),
-        1
+        // #5: changes requested, approved, and approved again after the push.
+        if head_moved { 3 } else { 1 }
     );
     let s = repo.session();
     assert_eq!(s["waves"][1]["status"], "merged");
     assert_eq!(s["phases"]["completion"]["status"], "completed");
+
+    // GitHub's rules, met rather than run into.
+    let reqs = api.requests();
+    // One identity opened the pull requests and reviews them: every review is one COMMENT
+    // carrying the verdict, none refused first.
+    let reviews: Vec<&support::github::Request> = reqs
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/reviews"))
+        .collect();
+    assert_eq!(reviews.len(), 4 + usize::from(head_moved), "{calls:#?}");
+    assert!(reviews.iter().all(|r| r.body["event"] == "COMMENT"));
+    assert!(reviews.iter().any(|r| {
+        r.body["body"]
+            .as_str()
+            .unwrap()
+            .contains("**changes requested**")
+    }));
+    let refused: Vec<String> = reqs
+        .iter()
+        .filter(|r| matches!(r.status, 403 | 409 | 422 | 429))
+        .filter(|r| !(head_moved && r.status == 409 && r.path.ends_with("/pulls/5/merge")))
+        .map(|r| format!("{} {} -> {}", r.method, r.path, r.status))
+        .collect();
+    assert!(refused.is_empty(), "GitHub refused: {refused:#?}");
+    let log = std::fs::read_to_string(repo.path().join(".factory/workflow.log")).unwrap();
+    // Every merge names the head its checks were read on.
+    let merges: Vec<&support::github::Request> = reqs
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.ends_with("/merge"))
+        .collect();
+    assert_eq!(merges.len(), 3 + usize::from(head_moved));
+    if head_moved {
+        assert!(
+            log.lines().any(|l| l.contains("\"send_back\"")
+                && l.contains("its branch moved after it was checked")),
+            "{log}"
+        );
+        assert_eq!(s["pull_requests"][0]["review_cycle"], 3, "{s}");
+    }
+    assert!(
+        merges.iter().all(|r| r.body["sha"].is_string()),
+        "{merges:#?}"
+    );
+    // Right after each push no check had reported: the merge waited for CI instead of
+    // counting nothing as green.
+    assert!(
+        log.contains("no check has reported on its head commit yet"),
+        "{log}"
+    );
+    // Each issue was created with its final body: no task issue's body was edited after.
+    for n in 2..=4 {
+        assert!(
+            !reqs.iter().any(|r| r.method == "PATCH"
+                && r.path.ends_with(&format!("/issues/{n}"))
+                && r.body.get("body").is_some()),
+            "#{n} was edited after its creation"
+        );
+    }
+    // The tasks are the parent's sub-issues.
+    assert_eq!(
+        api.world.lock().unwrap().sub_issues,
+        vec![(1, 2), (1, 3), (1, 4)]
+    );
 }
 
 /// `factory status --json`.

@@ -171,7 +171,15 @@ pub fn run(
         start_waves(state, &session, phase)?;
         let session = state.load_session()?.unwrap_or(session);
         let outcome = run_phase(state, workflow, registry, &session, phase, opts)?;
-        if outcome.is_none() && phase == PhaseName::Merge {
+        // A merge phase that sent work back (a conflict, a changed diff, a head that moved)
+        // did not complete: the wave goes on, not the next one.
+        let merge_completed = phase == PhaseName::Merge
+            && state.load_session()?.is_some_and(|s| {
+                s.phases
+                    .get(&PhaseName::Merge)
+                    .is_some_and(|p| p.status == PhaseStatus::Completed)
+            });
+        if outcome.is_none() && merge_completed {
             next_wave(state, &session)?;
         }
         match outcome {

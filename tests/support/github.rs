@@ -2,7 +2,10 @@
 //! request (method, path, body), answers canned responses first, and otherwise keeps issues,
 //! comments and reviews in memory. With [`Fake::with_origin`] it also serves pull requests,
 //! branches, compare, update-branch and squash merges from a bare git repository that stands
-//! for the GitHub repository (the test's clone pushes to it as `origin`).
+//! for the GitHub repository (the test's clone pushes to it as `origin`), and answers as
+//! GitHub's rules do: a pull request is opened by the token's identity ([`BOT`]), which may
+//! not approve or request changes on it (422); a pushed commit has no check run until the
+//! repository's CI has started, i.e. the first time its checks are read it has none.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -23,6 +26,8 @@ pub struct Request {
     pub body: Value,
     pub authorization: String,
     pub accept: String,
+    /// The status the fake answered with.
+    pub status: u16,
 }
 
 /// A canned answer for the first request matching `method` and `path` (prefix).
@@ -48,6 +53,11 @@ pub struct World {
     /// The bare git repository that stands for the GitHub repository, when the fake serves
     /// pull requests and branches ([`Fake::with_origin`]).
     pub origin: Option<std::path::PathBuf>,
+    /// Commits whose checks were read once: CI has started on them.
+    pub checks_started: std::collections::BTreeSet<String>,
+    /// A pull request whose branch somebody pushes to (a file of theirs) just before factory
+    /// merges it, once: the merge names the head it checked, so GitHub answers 409.
+    pub push_before_merge: Option<u64>,
 }
 
 pub struct Fake {
@@ -142,8 +152,13 @@ pub fn serve(stream: std::net::TcpStream, world: &Mutex<World>, base: &str) -> s
             body: body.clone(),
             authorization,
             accept,
+            status: 0,
         });
-        route(&mut w, &method, &path, &body, base)
+        let answer = route(&mut w, &method, &path, &body, base);
+        if let Some(last) = w.requests.last_mut() {
+            last.status = answer.0;
+        }
+        answer
     };
     // A string answer is sent as it is (a diff), anything else as JSON.
     let (text, media) = match answer {
@@ -326,6 +341,26 @@ pub fn route(
             (200, vec![], Value::Array(list))
         }
         ("POST", ["pulls", n, "reviews"]) => {
+            // GitHub: no verdict on a pull request by the identity that opened it.
+            let own = w
+                .requests
+                .last()
+                .is_some_and(|r| r.authorization == format!("Bearer {TOKEN}"))
+                && w.issues
+                    .iter()
+                    .any(|i| i["number"].as_u64() == n.parse().ok() && i["user"]["login"] == BOT);
+            if own && body["event"] != "COMMENT" {
+                let what = if body["event"] == "APPROVE" {
+                    "approve"
+                } else {
+                    "request changes on"
+                };
+                return (
+                    422,
+                    vec![],
+                    json!({"message": "Unprocessable Entity", "errors": [format!("Can not {what} your own pull request")]}),
+                );
+            }
             let id = 700 + w.reviews.len() as u64;
             let state = match body["event"].as_str() {
                 Some("APPROVE") => "APPROVED",
@@ -463,6 +498,61 @@ fn commit_tree(origin: &std::path::Path, tree: &str, parents: &[&str], message: 
     git_in(origin, &args).0
 }
 
+/// Somebody's push: a commit adding `file` on top of `parent`, moved onto `head_ref`.
+fn push_file(origin: &std::path::Path, head_ref: &str, parent: &str, file: &str) -> String {
+    let index = tempfile::NamedTempFile::new().unwrap();
+    let git = |args: &[&str], stdin: Option<&str>| {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=Someone",
+                "-c",
+                "user.email=someone@example.com",
+            ])
+            .args(args)
+            .current_dir(origin)
+            .env("GIT_INDEX_FILE", index.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.unwrap_or("").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let blob = git(&["hash-object", "-w", "--stdin"], Some("pushed by hand\n"));
+    git(&["read-tree", parent], None);
+    git(
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{blob},{file}"),
+        ],
+        None,
+    );
+    let tree = git(&["write-tree"], None);
+    let commit = git(
+        &[
+            "commit-tree",
+            &tree,
+            "-p",
+            parent,
+            "-m",
+            "A push after the review",
+        ],
+        None,
+    );
+    git(&["update-ref", head_ref, &commit, parent], None);
+    commit
+}
+
 /// A pull request as GitHub answers it, with the head's current commit.
 fn pull_json(origin: &std::path::Path, pr: &Value) -> Value {
     let mut v = pr.clone();
@@ -550,7 +640,14 @@ fn repository_route(
                    "ahead_by": count(format!("refs/heads/{base}..refs/heads/{head}"))}),
         ));
     }
-    if route.starts_with("commits/") && route.ends_with("/check-runs") {
+    if let Some(sha) = route
+        .strip_prefix("commits/")
+        .and_then(|r| r.strip_suffix("/check-runs"))
+    {
+        // Right after a push CI has not created its check run yet.
+        if w.checks_started.insert(sha.to_string()) {
+            return Some((200, vec![], json!({"total_count": 0, "check_runs": []})));
+        }
         return Some((
             200,
             vec![],
@@ -558,7 +655,12 @@ fn repository_route(
         ));
     }
     if route.starts_with("commits/") && route.ends_with("/status") {
-        return Some((200, vec![], json!({"state": "success", "statuses": []})));
+        // GitHub's combined state with no status at all is `pending`.
+        return Some((
+            200,
+            vec![],
+            json!({"state": "pending", "total_count": 0, "statuses": []}),
+        ));
     }
     if let Some(n) = route.strip_prefix("issues/")
         && method == "GET"
@@ -590,7 +692,7 @@ fn repository_route(
         }
         let n = w.issues.len() as u64 + 1;
         let pr = json!({"id": 9000 + n, "number": n, "title": body["title"], "body": body["body"],
-            "state": "open", "merged": false, "labels": [],
+            "state": "open", "merged": false, "labels": [], "user": {"login": BOT},
             "pull_request": {"url": format!("https://api.github.com/repos/acme/shop/pulls/{n}")},
             "head": {"ref": head}, "base": {"ref": base}});
         w.issues.push(pr.clone());
@@ -673,10 +775,14 @@ fn repository_route(
                     json!({"message": "Pull Request is not mergeable"}),
                 ));
             }
-            let (base, head_sha) = (
+            let (base, mut head_sha) = (
                 pr["base"]["ref"].as_str()?.to_string(),
                 pr["head"]["sha"].as_str()?.to_string(),
             );
+            if w.push_before_merge.take() == n.parse().ok() {
+                let head_ref = format!("refs/heads/{}", pr["head"]["ref"].as_str()?);
+                head_sha = push_file(origin, &head_ref, &head_sha, "PUSHED_BY_HAND.md");
+            }
             if body["sha"].is_string() && body["sha"] != head_sha.as_str() {
                 return Some((
                     409,
