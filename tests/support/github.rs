@@ -21,6 +21,8 @@ pub struct Request {
     pub body: Value,
     pub authorization: String,
     pub accept: String,
+    /// When the request line arrived, to measure the pacing of writes.
+    pub at: std::time::Instant,
 }
 
 /// A canned answer for the first request matching `method` and `path` (prefix).
@@ -106,6 +108,7 @@ pub fn serve(stream: std::net::TcpStream, world: &Mutex<World>, base: &str) -> s
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
+    let at = std::time::Instant::now();
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
     let path = parts.next().unwrap_or("").to_string();
@@ -138,6 +141,7 @@ pub fn serve(stream: std::net::TcpStream, world: &Mutex<World>, base: &str) -> s
             body: body.clone(),
             authorization,
             accept,
+            at,
         });
         route(&mut w, &method, &path, &body, base)
     };
