@@ -10,11 +10,14 @@ use serde_json::{Value, json};
 use support::github::{Canned, Fake, PREFIX, TOKEN, calls, calls_at_t, canned, reqs_bodies};
 use support::repo::{Repo, plan};
 
+/// `factory` against the fake API, sleeping a thousandth of each wait on GitHub (waits are
+/// still computed and logged at their nominal length).
 fn github(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
     let mut cmd = repo.factory();
     cmd.env("GITHUB_TOKEN", TOKEN)
         .env("GITHUB_REPOSITORY", "acme/shop")
-        .env("GITHUB_API_URL", fake.api());
+        .env("GITHUB_API_URL", fake.api())
+        .env("FACTORY_GITHUB_TIME_SCALE", "0.001");
     cmd
 }
 
@@ -183,6 +186,20 @@ fn issue_lists_are_followed_page_by_page() {
     assert_eq!(calls(&fake).len(), 3, "{:?}", calls(&fake));
 }
 
+/// Every `backoff` event of the forge: the reason and the nominal wait in seconds.
+fn backoffs(repo: &Repo) -> Vec<(String, f64)> {
+    repo.events("backoff")
+        .iter()
+        .filter(|e| e["phase"] == "forge")
+        .map(|e| {
+            (
+                e["refs"]["reason"].as_str().unwrap().to_string(),
+                e["refs"]["wait_seconds"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn rate_limits_are_waited_out_and_retried() {
     let repo = Repo::with_plan(&plan());
@@ -223,13 +240,22 @@ fn rate_limits_are_waited_out_and_retried() {
         4,
         "no duplicate from the retry"
     );
+    // The used-up quota is waited out until its reset (already past) plus a second; the
+    // secondary limit as long as retry-after says.
+    assert_eq!(
+        backoffs(&repo),
+        vec![
+            ("primary rate limit".to_string(), 1.0),
+            ("secondary rate limit".to_string(), 0.0)
+        ]
+    );
 }
 
 #[test]
 fn a_rate_limit_that_does_not_lift_stops_after_bounded_retries() {
     let repo = Repo::with_plan(&plan());
     let fake = Fake::start();
-    for _ in 0..5 {
+    for _ in 0..7 {
         fake.can(Canned {
             method: "GET",
             path: format!("{PREFIX}/issues"),
@@ -243,9 +269,13 @@ fn a_rate_limit_that_does_not_lift_stops_after_bounded_retries() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "GitHub rate limit after 4 attempt(s)",
+            "GitHub secondary rate limit after 6 attempt(s); GitHub is throttling",
         ));
-    assert_eq!(calls(&fake).len(), 4);
+    assert_eq!(calls(&fake).len(), 6, "five retries, then it stops");
+    assert_eq!(
+        backoffs(&repo),
+        vec![("secondary rate limit".to_string(), 0.0); 5]
+    );
 }
 
 #[test]
@@ -886,7 +916,8 @@ fn github_with_agents(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
     let mut cmd = repo.factory_with_agents();
     cmd.env("GITHUB_TOKEN", TOKEN)
         .env("GITHUB_REPOSITORY", "acme/shop")
-        .env("GITHUB_API_URL", fake.api());
+        .env("GITHUB_API_URL", fake.api())
+        .env("FACTORY_GITHUB_TIME_SCALE", "0.001");
     cmd
 }
 

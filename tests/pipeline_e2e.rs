@@ -510,7 +510,8 @@ fn github_waves(rebase: bool, head_moved: bool) {
     let mut cmd = repo.factory_with_agents();
     cmd.env("GITHUB_TOKEN", support::github::TOKEN)
         .env("GITHUB_REPOSITORY", "acme/shop")
-        .env("GITHUB_API_URL", api.api());
+        .env("GITHUB_API_URL", api.api())
+        .env("FACTORY_GITHUB_TIME_SCALE", "0.001");
     run_feature(cmd);
 
     assert_eq!(fake(&repo, "count").trim(), script.len().to_string());

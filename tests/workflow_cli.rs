@@ -201,3 +201,45 @@ fn default_prints_a_file_that_checks_clean_as_an_override() {
         .assert()
         .success();
 }
+
+#[test]
+fn the_forge_time_budget_is_checked_and_shown() {
+    let dir = repo_with(Some("forge:\n  time_budget_seconds: 120\n"));
+    let out = factory(dir.path())
+        .args(["workflow", "show", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["forge"], serde_json::json!({"time_budget_seconds": 120}));
+    factory(dir.path())
+        .args(["workflow", "show"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "GitHub waits: rate limits and server errors waited out for at most 120s per phase attempt",
+        ));
+    let default = repo_with(None);
+    let out = factory(default.path())
+        .args(["workflow", "show", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["forge"]["time_budget_seconds"], 900);
+
+    let dir = repo_with(Some("version: 1\nforge:\n  time_budget: 120\n"));
+    factory(dir.path())
+        .args(["workflow", "check"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            ".factory/workflow.yaml:2: /forge: Additional properties are not allowed ('time_budget' was unexpected)",
+        ));
+    let dir = repo_with(Some("forge:\n  time_budget_seconds: -5\n"));
+    factory(dir.path())
+        .args(["workflow", "check"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            ".factory/workflow.yaml:2: /forge/time_budget_seconds: -5 is less than the minimum of 0",
+        ));
+}

@@ -83,6 +83,7 @@ fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
                 "routes": routes,
                 "limits": w.limits,
                 "backoff": w.backoff,
+                "forge": w.forge,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
@@ -109,6 +110,10 @@ fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
             println!(
                 "tool unavailable: retry after {}s, ×{} each time, at most {}s a wait, {} attempts",
                 b.base_seconds, b.factor, b.max_seconds, b.max_attempts
+            );
+            println!(
+                "GitHub waits: rate limits and server errors waited out for at most {}s per phase attempt",
+                w.forge.time_budget_seconds
             );
             let a = &w.agents;
             let show = |r: &crate::workflow::AgentRole| {

@@ -96,7 +96,8 @@ pub fn open_forge(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, Forge
 }
 
 /// [`open_forge`] in direct mode whatever the mode of the process: what `factory apply`
-/// writes through.
+/// writes through. The GitHub forge gets the workflow's `forge.time_budget_seconds` for its
+/// waits on rate limits and server errors.
 pub fn open_direct(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, ForgeError> {
     let env = ForgeEnv::from_process(repo);
     let kind = choose(&env)?;
@@ -118,10 +119,9 @@ pub fn open_direct(state: &StateDir, repo: &Path) -> Result<Box<dyn Forge>, Forg
                 )
             })?;
             let policy = Policy::new(&workflow.outputs, Some(&github_host()));
-            Ok(Box::new(SafeForge::new(
-                super::github::GithubForge::from_env(&repository)?,
-                policy,
-            )))
+            let github = super::github::GithubForge::from_env(&repository)?
+                .with_time_budget(workflow.forge.time_budget());
+            Ok(Box::new(SafeForge::new(github, policy)))
         }
     }
 }

@@ -31,6 +31,41 @@ pub struct Workflow {
     /// How intake chooses the change class (docs/intake.md).
     #[serde(default, skip_serializing_if = "IntakeConfig::is_default")]
     pub intake: IntakeConfig,
+    /// How long the GitHub forge may wait on GitHub (docs/forge.md).
+    #[serde(default)]
+    pub forge: ForgeConfig,
+}
+
+/// `forge:` in workflow.yaml: what the forge may spend waiting out GitHub's rate limits and
+/// server errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForgeConfig {
+    /// Seconds of waiting on GitHub one forge may spend (one is opened per phase attempt, and
+    /// per command); a wait that would go over it stops the phase with exit 2.
+    #[serde(default = "default_time_budget_seconds")]
+    pub time_budget_seconds: u64,
+}
+
+impl Default for ForgeConfig {
+    fn default() -> ForgeConfig {
+        ForgeConfig {
+            time_budget_seconds: default_time_budget_seconds(),
+        }
+    }
+}
+
+impl ForgeConfig {
+    /// `time_budget_seconds` as a duration.
+    pub fn time_budget(&self) -> Duration {
+        Duration::from_secs(self.time_budget_seconds)
+    }
+}
+
+/// Fifteen minutes: room for a few secondary-limit backoffs (60 s, 120 s, 240 s, ...) but not
+/// for an hour-long primary reset, which is better met by running again later.
+fn default_time_budget_seconds() -> u64 {
+    900
 }
 
 /// `intake:` in workflow.yaml.

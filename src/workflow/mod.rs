@@ -8,8 +8,8 @@ pub mod config;
 pub mod load;
 
 pub use config::{
-    AdapterKind, AgentRole, Agents, ArtifactPath, Backoff, Budget, EffectivePhase, OutputPaths,
-    Outputs, Price, Role, RouteStep, Workflow,
+    AdapterKind, AgentRole, Agents, ArtifactPath, Backoff, Budget, EffectivePhase, ForgeConfig,
+    OutputPaths, Outputs, Price, Role, RouteStep, Workflow,
 };
 pub use load::{WorkflowError, default_workflow, load};
 

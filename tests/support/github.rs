@@ -28,6 +28,8 @@ pub struct Request {
     pub accept: String,
     /// The status the fake answered with.
     pub status: u16,
+    /// When the request line arrived, to measure the pacing of writes.
+    pub at: std::time::Instant,
 }
 
 /// A canned answer for the first request matching `method` and `path` (prefix).
@@ -120,6 +122,7 @@ pub fn serve(stream: std::net::TcpStream, world: &Mutex<World>, base: &str) -> s
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
+    let at = std::time::Instant::now();
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
     let path = parts.next().unwrap_or("").to_string();
@@ -153,6 +156,7 @@ pub fn serve(stream: std::net::TcpStream, world: &Mutex<World>, base: &str) -> s
             authorization,
             accept,
             status: 0,
+            at,
         });
         let answer = route(&mut w, &method, &path, &body, base);
         if let Some(last) = w.requests.last_mut() {

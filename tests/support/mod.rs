@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 /// Environment variables that would change what `factory` does if the tests inherited them.
-const INHERITED: [&str; 11] = [
+const INHERITED: [&str; 12] = [
     "FACTORY_STATE_DIR",
     "FACTORY_FORGE",
     "FACTORY_WRITES",
@@ -36,6 +36,7 @@ const INHERITED: [&str; 11] = [
     "GH_TOKEN",
     "GITHUB_REPOSITORY",
     "GITHUB_API_URL",
+    "FACTORY_GITHUB_TIME_SCALE",
     "GITHUB_EVENT_PATH",
     "GITHUB_STEP_SUMMARY",
     "NO_COLOR",

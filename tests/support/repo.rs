@@ -261,6 +261,16 @@ impl Repo {
             .to_string()
     }
 
+    /// The events of `.factory/workflow.log` with `action`, in order.
+    pub fn events(&self, action: &str) -> Vec<Value> {
+        std::fs::read_to_string(self.path().join(".factory/workflow.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|e| e["action"] == action)
+            .collect()
+    }
+
     pub fn log_has(&self, action: &str, status: &str) -> bool {
         std::fs::read_to_string(self.path().join(".factory/workflow.log"))
             .unwrap_or_default()

@@ -1,16 +1,16 @@
-//! The request layer of the GitHub forge: one exchange with the API, retries on rate limits
-//! and server errors, pages of lists, and errors that name the permission or input missing.
+//! The request layer of the GitHub forge: one exchange with the API, writes paced and failures
+//! retried as GitHub asks (the rules are in `retry.rs`; the waits share the forge's time
+//! budget), pages of lists, and errors that name the permission or input missing.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::GithubForge;
+use super::retry::{self, Budget, Kind, Pacer, RateHeaders, Retries};
 use crate::forge::ForgeError;
 
-/// Requests retried at most this many times after a rate limit or a server error.
-pub const MAX_RETRIES: u32 = 3;
 /// Longest time for one request, answer included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -33,6 +33,11 @@ impl Method {
             Method::Put => "PUT",
             Method::Delete => "DELETE",
         }
+    }
+
+    /// Whether GitHub counts the request as content-creating, and so paces it.
+    fn is_write(self) -> bool {
+        self != Method::Get
     }
 }
 
@@ -110,11 +115,66 @@ pub(super) const DIFF_MEDIA: &str = "application/vnd.github.diff";
 /// What one exchange with the API gave: the status, the headers factory reads, the body text.
 struct Answer {
     status: u16,
-    retry_after: Option<u64>,
-    remaining: Option<String>,
-    reset: Option<i64>,
+    headers: RateHeaders,
     link: Option<String>,
     text: String,
+}
+
+/// An attempt that may be retried: its kind, the status and headers of the answer (none for a
+/// network error), and GitHub's message or the transport's cause.
+struct Failure {
+    kind: Kind,
+    status: Option<u16>,
+    headers: RateHeaders,
+    cause: String,
+}
+
+impl Failure {
+    /// The failure in a message: the kind, with the status of a server error or the cause of
+    /// a network error.
+    fn label(&self) -> String {
+        match (self.kind, self.status) {
+            (Kind::ServerError, Some(status)) => format!("server error {status}"),
+            (Kind::Network, _) => format!("network error ({})", self.cause),
+            (kind, _) => kind.as_str().to_string(),
+        }
+    }
+}
+
+/// The error when the next wait would go over the time budget: the limit hit, the time waited,
+/// the budget and its setting, and what to do.
+fn over_budget(
+    what: &str,
+    failure: &Failure,
+    wait: Duration,
+    budget: Budget,
+    attempt: u32,
+) -> ForgeError {
+    ForgeError::Api(format!(
+        "{what}: GitHub {}: waiting {} more would go over the time budget for waiting on GitHub (waited {} of {}, forge.time_budget_seconds in .factory/workflow.yaml); stopped after {attempt} attempt(s); {}, or raise forge.time_budget_seconds",
+        failure.label(),
+        secs(wait),
+        secs(budget.spent),
+        secs(budget.limit),
+        failure.kind.advice()
+    ))
+}
+
+/// A wait as people read it: whole seconds, with a tenth under ten seconds.
+fn secs(d: Duration) -> String {
+    if d < Duration::from_secs(10) && d.subsec_millis() != 0 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}s", d.as_secs())
+    }
+}
+
+/// A random fraction in [0, 1) for backoff jitter; the middle when the system has no
+/// randomness to give.
+fn jitter() -> f64 {
+    getrandom::u64()
+        .map(|r| (r >> 11) as f64 / (1u64 << 53) as f64)
+        .unwrap_or(0.5)
 }
 
 impl GithubForge {
@@ -159,9 +219,11 @@ impl GithubForge {
             };
             let mut answer = Answer {
                 status: response.status().as_u16(),
-                retry_after: header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()),
-                remaining: header("x-ratelimit-remaining"),
-                reset: header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok()),
+                headers: RateHeaders {
+                    retry_after: header("retry-after"),
+                    remaining: header("x-ratelimit-remaining"),
+                    reset: header("x-ratelimit-reset").and_then(|v| v.trim().parse::<i64>().ok()),
+                },
                 link: header("link"),
                 text: String::new(),
             };
@@ -186,7 +248,8 @@ impl GithubForge {
         self.request_as(method, url, body, JSON_MEDIA)
     }
 
-    /// [`Self::request`] asking for the media type `accept`.
+    /// [`Self::request`] asking for the media type `accept`. Failures GitHub asks clients to
+    /// retry are waited out as [`retry`] says, within the forge's time budget.
     pub(super) fn request_as(
         &self,
         method: Method,
@@ -195,133 +258,178 @@ impl GithubForge {
         accept: &str,
     ) -> Result<Response, ForgeError> {
         let path = url.strip_prefix(&self.api).unwrap_or(url).to_string();
+        let what = format!("{} {path}", method.as_str());
+        let mut retries = Retries::default();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let answer = match self.exchange(method, url, body, accept) {
-                Ok(a) => a,
-                Err(e) => {
-                    if attempt > MAX_RETRIES {
-                        return Err(ForgeError::Api(format!(
-                            "{} {path}: cannot reach GitHub at {}: {e}; check GITHUB_API_URL and the network",
-                            method.as_str(),
-                            self.api
-                        )));
+            let failure = match self.send(method, url, body, accept) {
+                Err(cause) => Failure {
+                    kind: Kind::Network,
+                    status: None,
+                    headers: RateHeaders::default(),
+                    cause,
+                },
+                Ok(answer) => {
+                    let value: Value = serde_json::from_str(&answer.text).unwrap_or(Value::Null);
+                    let status = answer.status;
+                    if (200..300).contains(&status) || status == 404 && method == Method::Get {
+                        return Ok(Response {
+                            status,
+                            body: value,
+                            text: answer.text,
+                            link: answer.link,
+                        });
                     }
-                    std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
-                    continue;
+                    let message = value["message"].as_str().unwrap_or("").to_string();
+                    let Some(kind) = retry::classify(status, &answer.headers, &message) else {
+                        return Err(self.refusal(method, &path, status, &value));
+                    };
+                    Failure {
+                        kind,
+                        status: Some(status),
+                        headers: answer.headers,
+                        cause: message,
+                    }
                 }
             };
-            let Answer {
-                status,
-                retry_after,
-                remaining,
-                reset,
-                link,
-                text,
-            } = answer;
-            let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            if (200..300).contains(&status) || status == 404 && method == Method::Get {
-                return Ok(Response {
-                    status,
-                    body: value,
-                    text,
-                    link,
-                });
-            }
-            let message = value["message"].as_str().unwrap_or("").to_string();
-            // Primary limit: remaining 0 with a reset time; secondary: retry-after, or a 403/429
-            // whose message says so.
-            let limited = status == 429
-                || (status == 403
-                    && (retry_after.is_some()
-                        || remaining.as_deref() == Some("0")
-                        || message.to_ascii_lowercase().contains("rate limit")));
-            if limited || status >= 500 {
-                let wait = match (retry_after, reset) {
-                    (Some(s), _) => Duration::from_secs(s),
-                    (None, Some(at)) => {
-                        let now = Timestamp::now().as_second();
-                        Duration::from_secs(u64::try_from(at - now).unwrap_or(0))
-                    }
-                    (None, None) => Duration::from_secs(u64::from(attempt)),
-                };
-                if attempt > MAX_RETRIES || wait > self.max_wait {
-                    return Err(ForgeError::Api(format!(
-                        "{} {path}: {} after {attempt} attempt(s){}; try again later",
-                        method.as_str(),
-                        if limited {
-                            "GitHub rate limit".to_string()
-                        } else {
-                            format!("GitHub server error {status}")
-                        },
-                        if wait > self.max_wait {
-                            format!(" (the limit resets in {}s)", wait.as_secs())
-                        } else {
-                            String::new()
-                        }
-                    )));
-                }
-                let event = format!(
-                    "{} {path}: {}; waiting {}s (attempt {attempt} of {})",
-                    method.as_str(),
-                    if limited {
-                        "rate limited"
-                    } else {
-                        "server error"
-                    },
-                    wait.as_secs(),
-                    MAX_RETRIES + 1
-                );
-                tracing::info!(target: "factory::event", phase = "forge", action = "backoff", tool = "github", status = "waiting", detail = event);
-                std::thread::sleep(wait);
-                continue;
-            }
-            let what = format!("{} {path}", method.as_str());
-            return Err(ForgeError::Api(match status {
-                401 => format!(
-                    "{what}: 401 Unauthorized: GitHub rejected the token; check that GITHUB_TOKEN (or GH_TOKEN) is valid and not expired"
-                ),
-                403 => format!(
-                    "{what}: 403 Forbidden: the token lacks the permission `{}` on {}; grant it in the workflow's `permissions:` or the token's scopes{}",
-                    permission_for(method, &path),
-                    self.repo,
-                    if message.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (GitHub: {message})")
-                    }
-                ),
-                404 => format!(
-                    "{what}: 404 Not Found: check GITHUB_REPOSITORY ({}) and that the token can see it (GitHub answers 404 when a permission such as `{}` is missing)",
-                    self.repo,
-                    permission_for(method, &path)
-                ),
-                422 => format!(
-                    "{what}: 422 Unprocessable: GitHub rejected the input: {}{}",
-                    if message.is_empty() {
-                        "validation failed"
-                    } else {
-                        &message
-                    },
-                    value["errors"]
-                        .as_array()
-                        .map(|e| format!(
-                            " ({})",
-                            e.iter()
-                                .map(|x| x
-                                    .get("message")
-                                    .and_then(Value::as_str)
-                                    .map(str::to_string)
-                                    .unwrap_or_else(|| x.to_string()))
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ))
-                        .unwrap_or_default()
-                ),
-                other => format!("{what}: HTTP {other}: {message}"),
-            }));
+            self.back_off(&what, &failure, &mut retries, attempt)?;
         }
+    }
+
+    /// One exchange, paced when it creates content: GitHub asks for a second between such
+    /// requests and at most about 80 a minute. Reads go at once.
+    fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        accept: &str,
+    ) -> Result<Answer, String> {
+        if !method.is_write() {
+            return self.exchange(method, url, body, accept);
+        }
+        let pause = self.pacer().wait(Instant::now());
+        self.sleep(pause);
+        let answer = self.exchange(method, url, body, accept);
+        self.pacer().record(Instant::now());
+        answer
+    }
+
+    /// Wait before the next attempt of a failed request, or say why there is none: the kind's
+    /// retries are used up, or the wait would go over the time budget.
+    fn back_off(
+        &self,
+        what: &str,
+        failure: &Failure,
+        retries: &mut Retries,
+        attempt: u32,
+    ) -> Result<(), ForgeError> {
+        let kind = failure.kind;
+        let Some(retry) = retries.next(kind) else {
+            return Err(self.gave_up(what, failure, attempt));
+        };
+        let now = Timestamp::now().as_second();
+        let wait = retry::wait(kind, &failure.headers, retry, now, jitter());
+        let budget = {
+            let mut budget = self.budget();
+            if !budget.take(wait) {
+                return Err(over_budget(what, failure, wait, *budget, attempt));
+            }
+            *budget
+        };
+        let event = format!(
+            "{what}: {}; waiting {} (retry {retry} of {}; {} of the {} budget waited)",
+            failure.label(),
+            secs(wait),
+            kind.max_retries(),
+            secs(budget.spent),
+            secs(budget.limit)
+        );
+        tracing::info!(target: "factory::event", phase = "forge", action = "backoff", tool = "github", status = "waiting", reason = kind.as_str(), wait_seconds = wait.as_millis() as f64 / 1000.0, detail = event);
+        self.sleep(wait);
+        Ok(())
+    }
+
+    /// The error when a kind's retries are used up, in the words of the kind.
+    fn gave_up(&self, what: &str, failure: &Failure, attempt: u32) -> ForgeError {
+        ForgeError::Api(match failure.kind {
+            Kind::Network => format!(
+                "{what}: cannot reach GitHub at {}: {}; check GITHUB_API_URL and the network",
+                self.api, failure.cause
+            ),
+            kind => format!(
+                "{what}: GitHub {} after {attempt} attempt(s); {}",
+                failure.label(),
+                kind.advice()
+            ),
+        })
+    }
+
+    /// Sleep `nominal` scaled by the forge's time scale (1 but in tests).
+    fn sleep(&self, nominal: Duration) {
+        if !nominal.is_zero() && self.time_scale > 0.0 {
+            std::thread::sleep(nominal.mul_f64(self.time_scale));
+        }
+    }
+
+    /// The pacing of writes (a poisoned lock still holds valid times).
+    fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
+        self.pacer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The time budget (a poisoned lock still holds a valid account).
+    fn budget(&self) -> std::sync::MutexGuard<'_, Budget> {
+        self.budget.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The error for an answer that retrying cannot change: what is missing, and where.
+    fn refusal(&self, method: Method, path: &str, status: u16, value: &Value) -> ForgeError {
+        let what = format!("{} {path}", method.as_str());
+        let message = value["message"].as_str().unwrap_or("");
+        ForgeError::Api(match status {
+            401 => format!(
+                "{what}: 401 Unauthorized: GitHub rejected the token; check that GITHUB_TOKEN (or GH_TOKEN) is valid and not expired"
+            ),
+            403 => format!(
+                "{what}: 403 Forbidden: the token lacks the permission `{}` on {}; grant it in the workflow's `permissions:` or the token's scopes{}",
+                permission_for(method, path),
+                self.repo,
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (GitHub: {message})")
+                }
+            ),
+            404 => format!(
+                "{what}: 404 Not Found: check GITHUB_REPOSITORY ({}) and that the token can see it (GitHub answers 404 when a permission such as `{}` is missing)",
+                self.repo,
+                permission_for(method, path)
+            ),
+            422 => format!(
+                "{what}: 422 Unprocessable: GitHub rejected the input: {}{}",
+                if message.is_empty() {
+                    "validation failed"
+                } else {
+                    message
+                },
+                value["errors"]
+                    .as_array()
+                    .map(|e| format!(
+                        " ({})",
+                        e.iter()
+                            .map(|x| x
+                                .get("message")
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                                .unwrap_or_else(|| x.to_string()))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ))
+                    .unwrap_or_default()
+            ),
+            other => format!("{what}: HTTP {other}: {message}"),
+        })
     }
 
     pub(super) fn not_found(&self, url: &str) -> ForgeError {
@@ -390,7 +498,10 @@ mod tests {
             .unwrap()
             .port();
         let api = format!("http://127.0.0.1:{port}/api/v3");
-        let f = GithubForge::new(&api, "a/b", "ghp_secret").unwrap();
+        // Waits are computed in full but not slept.
+        let f = GithubForge::new(&api, "a/b", "ghp_secret")
+            .unwrap()
+            .with_time_scale(0.0);
         let e = f.default_branch().unwrap_err().to_string();
         assert!(
             e.contains(&format!(
@@ -401,6 +512,50 @@ mod tests {
         assert!(e.to_ascii_lowercase().contains("connect"), "{e}");
         assert!(e.ends_with("check GITHUB_API_URL and the network"), "{e}");
         assert!(!e.contains("ghp_secret"), "{e}");
+        // Three retries, a second then doubling, all taken from the budget.
+        let spent = f.budget().spent;
+        assert!(
+            spent >= Duration::from_secs(7) && spent <= Duration::from_millis(8400),
+            "{spent:?}"
+        );
+    }
+
+    #[test]
+    fn a_wait_over_the_budget_is_not_taken() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let f = GithubForge::new(&format!("http://127.0.0.1:{port}"), "a/b", "t")
+            .unwrap()
+            .with_time_budget(Duration::from_secs(2))
+            .with_time_scale(0.0);
+        let e = f.default_branch().unwrap_err().to_string();
+        assert!(
+            e.contains("GitHub network error (client error (Connect)")
+                && e.contains("): waiting 2")
+                && e.contains("(waited 1"),
+            "{e}"
+        );
+        assert!(e.contains("of 2s, forge.time_budget_seconds"), "{e}");
+        assert!(e.contains("check https://www.githubstatus.com"), "{e}");
+    }
+
+    #[test]
+    fn only_content_creating_requests_are_paced() {
+        assert!(!Method::Get.is_write());
+        for m in [Method::Post, Method::Patch, Method::Put, Method::Delete] {
+            assert!(m.is_write(), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn waits_read_in_seconds() {
+        assert_eq!(secs(Duration::from_millis(1130)), "1.1s");
+        assert_eq!(secs(Duration::from_secs(2)), "2s");
+        assert_eq!(secs(Duration::from_millis(63_900)), "63s");
+        assert_eq!(secs(Duration::ZERO), "0s");
     }
 
     /// A server on 127.0.0.1 that answers each connection with the next of `answers` and

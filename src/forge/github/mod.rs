@@ -7,12 +7,14 @@
 //! The API base comes from `GITHUB_API_URL` (GitHub Enterprise Server works:
 //! `https://ghe.example.com/api/v3`), the token from `GITHUB_TOKEN` or `GH_TOKEN`, the repository
 //! from `GITHUB_REPOSITORY` or the `origin` remote. Lists are followed page by page
-//! (`Link: rel="next"`); primary and secondary rate limits are honoured (`retry-after`,
-//! `x-ratelimit-reset`) with bounded retries; 401, 403, 404 and 422 become errors that say which
-//! permission or input is missing. The token is handed to octocrab (which keeps it as a secret
-//! and sends it only in the Authorization header to the API host) and never appears in an
-//! error, the log or state.
+//! (`Link: rel="next"`); rate limits, server and network errors are retried as GitHub asks
+//! (`retry.rs`: `retry-after`, `x-ratelimit-reset`, at least a minute after a secondary limit,
+//! exponential backoff) within a time budget per forge, and content-creating requests are
+//! paced; 401, 403, 404 and 422 become errors that say which permission or input is missing.
+//! The token is handed to octocrab (which keeps it as a secret and sends it only in the
+//! Authorization header to the API host) and never appears in an error, the log or state.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -28,14 +30,18 @@ use super::{
 mod checks;
 mod http;
 mod pages;
+mod retry;
 mod reviews;
 
 use http::{DIFF_MEDIA, Method, ref_path};
+pub use retry::TIME_SCALE_ENV;
 
 /// Default API base (github.com).
 pub const DEFAULT_API: &str = "https://api.github.com";
 /// Longest time to open a connection to the API.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The time budget for waiting on GitHub when the workflow gives none.
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(900);
 
 /// A GitHub repository reached through the REST API.
 pub struct GithubForge {
@@ -45,14 +51,19 @@ pub struct GithubForge {
     client: Octocrab,
     /// Current-thread runtime that the synchronous methods block on.
     runtime: tokio::runtime::Runtime,
-    /// Longest wait for a rate limit before giving up.
-    max_wait: Duration,
     /// The second identity that posts reviews (`FACTORY_REVIEW_TOKEN`), when one is set.
     reviewer: Option<Box<GithubForge>>,
     /// The login of the token's identity, asked once (`None`: the API would not say).
     identity: std::sync::OnceLock<Option<String>>,
     /// Who opened the pull requests read so far, so posting a review needs no second read.
     authors: std::sync::Mutex<std::collections::BTreeMap<u64, reviews::Author>>,
+    /// The time this forge may spend waiting on GitHub (`forge.time_budget_seconds`), and what
+    /// it has spent.
+    budget: Mutex<retry::Budget>,
+    /// When the last content-creating requests finished, to pace the next.
+    pacer: Mutex<retry::Pacer>,
+    /// The fraction of each wait actually slept: 1, or less in tests ([`TIME_SCALE_ENV`]).
+    time_scale: f64,
 }
 
 impl std::fmt::Debug for GithubForge {
@@ -109,14 +120,35 @@ impl GithubForge {
             repo: repo.to_string(),
             client,
             runtime,
-            max_wait: Duration::from_secs(120),
+            budget: Mutex::new(retry::Budget::new(DEFAULT_TIME_BUDGET)),
+            pacer: Mutex::new(retry::Pacer::default()),
+            time_scale: 1.0,
             reviewer: None,
             identity: std::sync::OnceLock::new(),
             authors: Default::default(),
         })
     }
 
-    /// From the environment: `GITHUB_API_URL`, `GITHUB_TOKEN`/`GH_TOKEN`, and `repo`.
+    /// The same forge with `limit` as its time budget for waiting on GitHub: the workflow's
+    /// `forge.time_budget_seconds`, so a phase attempt never waits longer than its owner chose.
+    pub fn with_time_budget(self, limit: Duration) -> GithubForge {
+        GithubForge {
+            budget: Mutex::new(retry::Budget::new(limit)),
+            ..self
+        }
+    }
+
+    /// The same forge sleeping `scale` of each wait (0 to 1): for tests, which must not sleep
+    /// for minutes; waits are still computed, logged and budgeted at their nominal length.
+    pub fn with_time_scale(self, scale: f64) -> GithubForge {
+        GithubForge {
+            time_scale: scale.clamp(0.0, 1.0),
+            ..self
+        }
+    }
+
+    /// From the environment: `GITHUB_API_URL`, `GITHUB_TOKEN`/`GH_TOKEN`, `repo`, and the
+    /// test-only [`TIME_SCALE_ENV`].
     pub fn from_env(repo: &str) -> Result<GithubForge, ForgeError> {
         let token = super::git::forge_token().ok_or_else(|| {
             ForgeError::Unsupported(
@@ -127,13 +159,22 @@ impl GithubForge {
             .ok()
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| DEFAULT_API.to_string());
-        let forge = GithubForge::new(&api, repo, &token)?;
-        let reviewer = match std::env::var(reviews::REVIEW_TOKEN_VAR) {
-            Ok(t) if !t.trim().is_empty() => {
-                Some(Box::new(GithubForge::new(&api, repo, &t).map_err(|e| {
-                    ForgeError::Unsupported(format!("{}: {e}", reviews::REVIEW_TOKEN_VAR))
-                })?))
+        let scale = match std::env::var(TIME_SCALE_ENV) {
+            Ok(v) if !v.is_empty() => {
+                retry::parse_time_scale(&v).map_err(ForgeError::Unsupported)?
             }
+            _ => 1.0,
+        };
+        let forge = GithubForge::new(&api, repo, &token)?.with_time_scale(scale);
+        // A second identity posts reviews: its own client, paced and budgeted on its own.
+        let reviewer = match std::env::var(reviews::REVIEW_TOKEN_VAR) {
+            Ok(t) if !t.trim().is_empty() => Some(Box::new(
+                GithubForge::new(&api, repo, &t)
+                    .map_err(|e| {
+                        ForgeError::Unsupported(format!("{}: {e}", reviews::REVIEW_TOKEN_VAR))
+                    })?
+                    .with_time_scale(scale),
+            )),
             _ => None,
         };
         Ok(GithubForge { reviewer, ..forge })
