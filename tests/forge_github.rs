@@ -7,25 +7,16 @@ mod support;
 
 use predicates::prelude::*;
 use serde_json::{Value, json};
-use support::github::{Canned, Fake, PREFIX, TOKEN, calls, calls_at_t, canned, reqs_bodies};
+use support::github::{
+    Canned, Fake, PREFIX, TOKEN, backoffs, calls, calls_at_t, canned, factory, reqs_bodies,
+};
 use support::repo::{Repo, plan};
-
-/// `factory` against the fake API, sleeping a thousandth of each wait on GitHub (waits are
-/// still computed and logged at their nominal length).
-fn github(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
-    let mut cmd = repo.factory();
-    cmd.env("GITHUB_TOKEN", TOKEN)
-        .env("GITHUB_REPOSITORY", "acme/shop")
-        .env("GITHUB_API_URL", fake.api())
-        .env("FACTORY_GITHUB_TIME_SCALE", "0.001");
-    cmd
-}
 
 #[test]
 fn issues_are_created_with_exact_calls_on_a_ghes_base_and_reruns_only_read() {
     let repo = Repo::with_plan(&plan());
     let fake = Fake::start();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success()
@@ -111,7 +102,7 @@ fn issues_are_created_with_exact_calls_on_a_ghes_base_and_reruns_only_read() {
     );
 
     fake.clear();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success()
@@ -130,7 +121,7 @@ fn a_github_without_sub_issues_keeps_the_task_list_and_says_so_once() {
         headers: vec![],
         body: json!({"message": "Not Found"}),
     });
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success();
@@ -153,7 +144,7 @@ fn issue_lists_are_followed_page_by_page() {
     let repo = Repo::with_plan(&plan());
     let fake = Fake::start();
     fake.seed(150);
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success()
@@ -179,25 +170,11 @@ fn issue_lists_are_followed_page_by_page() {
 
     // The second page is read on a re-run too, so the issues made there are found again.
     fake.clear();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success();
     assert_eq!(calls(&fake).len(), 3, "{:?}", calls(&fake));
-}
-
-/// Every `backoff` event of the forge: the reason and the nominal wait in seconds.
-fn backoffs(repo: &Repo) -> Vec<(String, f64)> {
-    repo.events("backoff")
-        .iter()
-        .filter(|e| e["phase"] == "forge")
-        .map(|e| {
-            (
-                e["refs"]["reason"].as_str().unwrap().to_string(),
-                e["refs"]["wait_seconds"].as_f64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -222,7 +199,7 @@ fn rate_limits_are_waited_out_and_retried() {
         headers: vec![("retry-after".into(), "0".into())],
         body: json!({"message": "You have exceeded a secondary rate limit"}),
     });
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success();
@@ -264,7 +241,7 @@ fn a_rate_limit_that_does_not_lift_stops_after_bounded_retries() {
             body: json!({"message": "secondary rate limit"}),
         });
     }
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .code(2)
@@ -289,7 +266,7 @@ fn forbidden_not_found_and_unprocessable_say_what_is_missing() {
         headers: vec![],
         body: json!({"message": "Resource not accessible by integration"}),
     });
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .code(2)
@@ -305,7 +282,7 @@ fn forbidden_not_found_and_unprocessable_say_what_is_missing() {
         headers: vec![],
         body: json!({"message": "Not Found"}),
     });
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .code(2)
@@ -320,7 +297,7 @@ fn forbidden_not_found_and_unprocessable_say_what_is_missing() {
         headers: vec![],
         body: json!({"message": "Validation Failed", "errors": [{"message": "title is too long"}]}),
     });
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .code(2)
@@ -335,7 +312,7 @@ fn forbidden_not_found_and_unprocessable_say_what_is_missing() {
         headers: vec![],
         body: json!({"message": "Bad credentials"}),
     });
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .code(2)
@@ -381,38 +358,8 @@ fn an_approved_pull_request_is_squash_merged_through_the_api() {
         ]),
         json!([{"context": "ci/lint", "state": "success"}]),
     );
-    fake.can(canned(
-        "GET",
-        "/compare/",
-        200,
-        json!({"behind_by": 0, "ahead_by": 1}),
-    ));
-    fake.can(canned(
-        "PUT",
-        "/pulls/5/merge",
-        200,
-        json!({"sha": "0123456789abcdef0123", "merged": true}),
-    ));
-    fake.can(canned("DELETE", "/git/refs/heads/", 200, json!({})));
-    fake.can(canned(
-        "POST",
-        "/issues/5/comments",
-        201,
-        json!({"id": 1, "body": "x"}),
-    ));
-    fake.can(canned(
-        "POST",
-        "/issues/2/comments",
-        201,
-        json!({"id": 2, "body": "x"}),
-    ));
-    fake.can(canned(
-        "PATCH",
-        "/issues/2",
-        200,
-        json!({"number": 2, "state": "closed"}),
-    ));
-    github(&repo, &fake)
+    support::github::can_merge_of_5(&fake);
+    factory(&repo, &fake)
         .args(["merge", "--pr", "5"])
         .assert()
         .success()
@@ -463,7 +410,7 @@ fn failing_or_running_checks_keep_an_approved_pull_request_unmerged() {
         ]),
         json!([{"context": "ci/deploy-preview", "state": "error"}]),
     );
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["merge", "--pr", "5"])
         .assert()
         .code(1)
@@ -479,7 +426,7 @@ fn failing_or_running_checks_keep_an_approved_pull_request_unmerged() {
         json!([{"name": "test", "status": "in_progress", "conclusion": null}]),
         json!([]),
     );
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["merge", "--pr", "5"])
         .assert()
         .code(1)
@@ -520,7 +467,7 @@ fn in_a_run_checks_still_running_are_waited_for_on_the_backoff_schedule() {
             json!([]),
         );
     }
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["run", "--resume", "--phase", "merge"])
         .assert()
         .code(1)
@@ -566,7 +513,7 @@ fn a_pull_request_behind_its_base_is_updated_through_the_api_with_the_expected_h
         202,
         json!({"message": "Updating pull request branch.", "url": "https://github.com/acme/shop/pull/5"}),
     ));
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["merge", "--pr", "5"])
         .assert()
         .code(1)
@@ -595,7 +542,7 @@ fn a_pull_request_that_conflicts_with_its_base_is_not_merged_through_the_api() {
         422,
         json!({"message": "merge conflict between base and head", "documentation_url": "https://docs.github.com/rest"}),
     ));
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["merge", "--pr", "5"])
         .assert()
         .code(1)
@@ -644,7 +591,7 @@ fn a_pull_request_is_opened_through_the_api_with_a_branch_from_the_base() {
             "head": {"ref": "feat/#2-reset-token-store"}, "base": {"ref": "main"}
         }),
     ));
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args([
             "pr",
             "open",
@@ -709,7 +656,7 @@ fn a_pull_request_is_opened_through_the_api_with_a_branch_from_the_base() {
 fn implementation_pushes_with_the_token_off_the_command_line_and_opens_the_pull_request() {
     let repo = Repo::with_plan(&plan());
     let fake = Fake::start();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success();
@@ -791,7 +738,7 @@ fn implementation_pushes_with_the_token_off_the_command_line_and_opens_the_pull_
         support::repo::manifest("tests/fixtures/agents").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .env("PATH", path)
         .env("FAKE_AGENT_DIR", &agent_dir)
         .env("CODEX_API_KEY", "test-key")
@@ -869,7 +816,7 @@ fn bodies_sent_to_the_api_are_sanitised_but_keep_the_marker_and_forge_links() {
             .into();
     let repo = Repo::with_plan(&p);
     let fake = Fake::start();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .env("GITHUB_SERVER_URL", "https://github.com")
         .args(["issues", "create"])
         .assert()
@@ -1322,7 +1269,7 @@ fn three_review_rounds_through_the_api_post_each_finding_once_in_one_sticky_comm
 fn a_deferred_implementation_calls_no_api_and_apply_opens_the_pull_request_once() {
     let repo = Repo::with_plan(&plan());
     let fake = Fake::start();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success();
@@ -1405,7 +1352,7 @@ fn a_deferred_implementation_calls_no_api_and_apply_opens_the_pull_request_once(
             "head": {"ref": branch}, "base": {"ref": "main"}
         }),
     ));
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["apply", "--pending"])
         .assert()
         .success()
@@ -1441,12 +1388,12 @@ fn a_deferred_implementation_calls_no_api_and_apply_opens_the_pull_request_once(
     );
 
     fake.clear();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["apply", "--pending"])
         .assert()
         .success()
         .stdout(predicate::str::contains("nothing to apply"));
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args([
             "apply",
             ".factory/outbox/0001-implementation-pull-request-2.json",
@@ -1518,7 +1465,7 @@ fn applied_review_artifacts_post_the_review_once_and_update_the_summary() {
     let mut pull = open_pull();
     pull["user"] = json!({"login": support::github::BOT});
     fake.can(canned("GET", "/pulls/5$", 200, pull));
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["apply", "--pending"])
         .assert()
         .success()
@@ -1559,7 +1506,7 @@ fn applied_review_artifacts_post_the_review_once_and_update_the_summary() {
     assert!(summary.contains("cc ＠someone"), "{summary}");
 
     fake.clear();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["apply", "--pending"])
         .assert()
         .success()
@@ -1572,7 +1519,7 @@ fn applied_review_artifacts_post_the_review_once_and_update_the_summary() {
         artifact("review", json!({"pr": 99, "event": "APPROVE", "body": "x"})).to_string(),
     )
     .unwrap();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["apply", "--pending"])
         .assert()
         .code(2)

@@ -7,17 +7,8 @@ mod support;
 
 use predicates::prelude::*;
 use serde_json::json;
-use support::github::{Canned, Fake, PREFIX, TOKEN, calls, canned};
+use support::github::{Canned, Fake, PREFIX, calls, canned, factory};
 use support::repo::{Repo, plan};
-
-fn github(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
-    let mut cmd = repo.factory();
-    cmd.env("GITHUB_TOKEN", TOKEN)
-        .env("GITHUB_REPOSITORY", "acme/shop")
-        .env("GITHUB_API_URL", fake.api())
-        .env("FACTORY_GITHUB_TIME_SCALE", "0.001");
-    cmd
-}
 
 fn body(fake: &Fake, n: u64) -> String {
     fake.issue(n)["body"].as_str().unwrap().to_string()
@@ -36,7 +27,7 @@ fn an_issue_opened_meanwhile_shifts_the_numbers_and_the_bodies_are_corrected_onc
         200,
         json!([{"number": 1, "title": "old", "state": "closed", "body": "", "labels": []}]),
     ));
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success()
@@ -72,7 +63,7 @@ fn sub_issue_links_a_failed_run_left_out_are_made_by_the_next_run() {
         headers: vec![],
         body: json!({"message": "Resource not accessible by personal access token"}),
     });
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .code(2)
@@ -82,7 +73,7 @@ fn sub_issue_links_a_failed_run_left_out_are_made_by_the_next_run() {
     // Fixed permission, same session: the issues are found by their markers and every missing
     // link is made; nothing is created twice.
     fake.clear();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success();
@@ -100,7 +91,7 @@ fn sub_issue_links_a_failed_run_left_out_are_made_by_the_next_run() {
 
     // And once every link is there, a run only reads.
     fake.clear();
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success();
@@ -113,7 +104,7 @@ fn a_list_longer_than_factory_reads_is_an_error_not_a_shorter_list() {
     let fake = Fake::start();
     // The fake ignores `since`, as if every issue had been touched since the session began.
     fake.seed(10_050);
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .code(2)

@@ -14,23 +14,10 @@ use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 use serde_json::json;
-use support::github::{Canned, Fake, PREFIX, TOKEN, calls_at_t as calls};
+use support::github::{
+    Canned, Fake, PREFIX, TOKEN, backoffs, calls_at_t as calls, factory, factory_scaled,
+};
 use support::repo::{Repo, plan};
-
-/// `factory` against the fake API, sleeping `scale` of each wait on GitHub.
-fn github_scaled(repo: &Repo, fake: &Fake, scale: &str) -> assert_cmd::Command {
-    let mut cmd = repo.factory();
-    cmd.env("GITHUB_TOKEN", TOKEN)
-        .env("GITHUB_REPOSITORY", "acme/shop")
-        .env("GITHUB_API_URL", fake.api())
-        .env("FACTORY_GITHUB_TIME_SCALE", scale);
-    cmd
-}
-
-/// `factory` against the fake API, sleeping a thousandth of each wait.
-fn github(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
-    github_scaled(repo, fake, "0.001")
-}
 
 /// The rate-limit headers GitHub sends with every answer: `remaining` requests left, the
 /// primary window resetting in 3594 s.
@@ -57,20 +44,6 @@ fn secondary_limit(method: &'static str, path: &str) -> Canned {
             "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
         }),
     }
-}
-
-/// Every `backoff` event of the forge: the reason and the nominal wait in seconds.
-fn backoffs(repo: &Repo) -> Vec<(String, f64)> {
-    repo.events("backoff")
-        .iter()
-        .filter(|e| e["phase"] == "forge")
-        .map(|e| {
-            (
-                e["refs"]["reason"].as_str().unwrap().to_string(),
-                e["refs"]["wait_seconds"].as_f64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 /// The list read first by `issues create` (the issues updated since the session began).
@@ -110,7 +83,7 @@ fn a_secondary_limit_without_retry_after_waits_a_minute_not_until_the_primary_re
     let repo = Repo::with_plan(&plan());
     let fake = Fake::start();
     fake.can(secondary_limit("GET", "/issues"));
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success()
@@ -161,7 +134,7 @@ fn a_server_error_with_the_usual_rate_limit_headers_is_retried_after_a_second() 
         headers: usual_headers("4999"),
         body: json!({"message": "Server Error"}),
     });
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .success();
@@ -203,7 +176,7 @@ fn server_errors_back_off_exponentially_and_stop_after_five_attempts() {
             body: json!({"message": "Server Error"}),
         });
     }
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .code(2)
@@ -236,7 +209,7 @@ fn repeated_secondary_limits_back_off_exponentially_until_the_time_budget_stops_
     for _ in 0..6 {
         fake.can(secondary_limit("GET", "/issues"));
     }
-    let out = github(&repo, &fake)
+    let out = factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .code(2)
@@ -288,7 +261,7 @@ fn a_primary_limit_resetting_in_an_hour_stops_at_once_within_the_default_budget(
         headers: usual_headers("0"),
         body: json!({"message": "API rate limit exceeded for installation ID 1."}),
     });
-    let out = github(&repo, &fake)
+    let out = factory(&repo, &fake)
         .args(["issues", "create"])
         .assert()
         .code(2)
@@ -312,7 +285,7 @@ fn writes_are_paced_a_second_apart_and_reads_are_not() {
     // Two pages of old issues: two reads before the first write.
     fake.seed(150);
     let started = Instant::now();
-    github_scaled(&repo, &fake, "1")
+    factory_scaled(&repo, &fake, "1")
         .args(["issues", "create"])
         .assert()
         .success()
@@ -367,7 +340,7 @@ fn writes_are_paced_a_second_apart_and_reads_are_not() {
 fn a_time_scale_that_is_not_a_fraction_is_refused() {
     let repo = Repo::with_plan(&plan());
     let fake = Fake::start();
-    github_scaled(&repo, &fake, "fast")
+    factory_scaled(&repo, &fake, "fast")
         .args(["issues", "create"])
         .assert()
         .code(2)

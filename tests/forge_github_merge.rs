@@ -7,17 +7,8 @@ mod support;
 
 use predicates::prelude::*;
 use serde_json::{Value, json};
-use support::github::{Canned, Fake, PREFIX, TOKEN, calls, canned, reqs_bodies};
+use support::github::{Canned, Fake, PREFIX, calls, can_merge_of_5, canned, factory, reqs_bodies};
 use support::repo::{Repo, plan};
-
-fn github(repo: &Repo, fake: &Fake) -> assert_cmd::Command {
-    let mut cmd = repo.factory();
-    cmd.env("GITHUB_TOKEN", TOKEN)
-        .env("GITHUB_REPOSITORY", "acme/shop")
-        .env("GITHUB_API_URL", fake.api())
-        .env("FACTORY_GITHUB_TIME_SCALE", "0.001");
-    cmd
-}
 
 /// PR #5, approved by its latest review, head `abc123`, up to date with `main`.
 fn approved(repo_yaml: Option<&str>) -> (Repo, Fake) {
@@ -82,6 +73,16 @@ fn fix_links(fake: &Fake) {
     }
 }
 
+/// One check run on the head commit, passed.
+fn can_one_green_run(fake: &Fake) {
+    fake.can(canned(
+        "GET",
+        "/commits/abc123/check-runs",
+        200,
+        json!({"total_count": 1, "check_runs": [{"name": "test", "status": "completed", "conclusion": "success"}]}),
+    ));
+}
+
 fn can_green_statuses(fake: &Fake) {
     fake.can(canned(
         "GET",
@@ -92,7 +93,7 @@ fn can_green_statuses(fake: &Fake) {
 }
 
 fn merge_refused(repo: &Repo, fake: &Fake, says: &str) {
-    github(repo, fake)
+    factory(repo, fake)
         .args(["merge", "--pr", "5"])
         .assert()
         .code(1)
@@ -133,12 +134,7 @@ fn the_105th_check_run_failing_on_the_second_page_refuses_the_merge() {
 #[test]
 fn the_35th_status_failing_on_the_second_page_refuses_the_merge() {
     let (repo, fake) = approved(None);
-    fake.can(canned(
-        "GET",
-        "/commits/abc123/check-runs",
-        200,
-        json!({"total_count": 1, "check_runs": [{"name": "test", "status": "completed", "conclusion": "success"}]}),
-    ));
+    can_one_green_run(&fake);
     let statuses: Vec<Value> = (1..=35)
         .map(|i| json!({"context": format!("deploy-{i}"), "state": if i == 35 { "failure" } else { "success" }}))
         .collect();
@@ -210,33 +206,8 @@ fn no_checks_at_all_is_not_green_unless_the_workflow_says_the_repository_has_no_
         200,
         json!({"state": "pending", "total_count": 0, "statuses": []}),
     ));
-    fake.can(canned("GET", "/compare/", 200, json!({"behind_by": 0})));
-    fake.can(canned(
-        "PUT",
-        "/pulls/5/merge",
-        200,
-        json!({"sha": "0123456789abcdef", "merged": true}),
-    ));
-    fake.can(canned("DELETE", "/git/refs/heads/", 204, Value::Null));
-    fake.can(canned(
-        "POST",
-        "/issues/5/comments",
-        201,
-        json!({"id": 1, "body": "x"}),
-    ));
-    fake.can(canned(
-        "POST",
-        "/issues/2/comments",
-        201,
-        json!({"id": 2, "body": "x"}),
-    ));
-    fake.can(canned(
-        "PATCH",
-        "/issues/2",
-        200,
-        json!({"number": 2, "state": "closed"}),
-    ));
-    github(&repo, &fake)
+    can_merge_of_5(&fake);
+    factory(&repo, &fake)
         .args(["merge", "--pr", "5"])
         .assert()
         .success()
@@ -246,12 +217,7 @@ fn no_checks_at_all_is_not_green_unless_the_workflow_says_the_repository_has_no_
 #[test]
 fn a_required_check_that_has_not_reported_is_waited_for() {
     let (repo, fake) = approved(None);
-    fake.can(canned(
-        "GET",
-        "/commits/abc123/check-runs",
-        200,
-        json!({"total_count": 1, "check_runs": [{"name": "test", "status": "completed", "conclusion": "success"}]}),
-    ));
+    can_one_green_run(&fake);
     can_green_statuses(&fake);
     // Branch protection requires `e2e`; a ruleset requires `security`.
     fake.can(canned(
@@ -279,12 +245,7 @@ fn a_required_check_that_has_not_reported_is_waited_for() {
 #[test]
 fn required_checks_the_token_may_not_read_add_nothing() {
     let (repo, fake) = approved(None);
-    fake.can(canned(
-        "GET",
-        "/commits/abc123/check-runs",
-        200,
-        json!({"total_count": 1, "check_runs": [{"name": "test", "status": "completed", "conclusion": "success"}]}),
-    ));
+    can_one_green_run(&fake);
     can_green_statuses(&fake);
     fake.can(canned(
         "GET",
@@ -298,33 +259,8 @@ fn required_checks_the_token_may_not_read_add_nothing() {
         403,
         json!({"message": "Resource not accessible by integration"}),
     ));
-    fake.can(canned("GET", "/compare/", 200, json!({"behind_by": 0})));
-    fake.can(canned(
-        "PUT",
-        "/pulls/5/merge",
-        200,
-        json!({"sha": "0123456789abcdef", "merged": true}),
-    ));
-    fake.can(canned("DELETE", "/git/refs/heads/", 204, Value::Null));
-    fake.can(canned(
-        "POST",
-        "/issues/5/comments",
-        201,
-        json!({"id": 1, "body": "x"}),
-    ));
-    fake.can(canned(
-        "POST",
-        "/issues/2/comments",
-        201,
-        json!({"id": 2, "body": "x"}),
-    ));
-    fake.can(canned(
-        "PATCH",
-        "/issues/2",
-        200,
-        json!({"number": 2, "state": "closed"}),
-    ));
-    github(&repo, &fake)
+    can_merge_of_5(&fake);
+    factory(&repo, &fake)
         .args(["merge", "--pr", "5"])
         .assert()
         .success();
@@ -333,12 +269,7 @@ fn required_checks_the_token_may_not_read_add_nothing() {
 #[test]
 fn a_head_that_moved_after_the_checks_is_refused_by_github_and_not_merged() {
     let (repo, fake) = approved(None);
-    fake.can(canned(
-        "GET",
-        "/commits/abc123/check-runs",
-        200,
-        json!({"total_count": 1, "check_runs": [{"name": "test", "status": "completed", "conclusion": "success"}]}),
-    ));
+    can_one_green_run(&fake);
     can_green_statuses(&fake);
     fake.can(canned("GET", "/compare/", 200, json!({"behind_by": 0})));
     fake.can(canned(
@@ -347,7 +278,7 @@ fn a_head_that_moved_after_the_checks_is_refused_by_github_and_not_merged() {
         409,
         json!({"message": "Head branch was modified. Review and try the merge again."}),
     ));
-    github(&repo, &fake)
+    factory(&repo, &fake)
         .args(["merge", "--pr", "5"])
         .assert()
         .code(1)

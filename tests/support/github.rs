@@ -832,3 +832,65 @@ fn repository_route(
         _ => None,
     }
 }
+
+/// `factory` in `repo` against the fake API, sleeping `scale` of each wait on GitHub (waits
+/// are still computed and logged at their nominal length).
+pub fn factory_scaled(repo: &super::repo::Repo, fake: &Fake, scale: &str) -> assert_cmd::Command {
+    let mut cmd = repo.factory();
+    cmd.env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", fake.api())
+        .env("FACTORY_GITHUB_TIME_SCALE", scale);
+    cmd
+}
+
+/// `factory` in `repo` against the fake API, sleeping a thousandth of each wait.
+pub fn factory(repo: &super::repo::Repo, fake: &Fake) -> assert_cmd::Command {
+    factory_scaled(repo, fake, "0.001")
+}
+
+/// Every `backoff` event of the forge in `repo`'s log: the reason and the nominal wait in
+/// seconds.
+pub fn backoffs(repo: &super::repo::Repo) -> Vec<(String, f64)> {
+    repo.events("backoff")
+        .iter()
+        .filter(|e| e["phase"] == "forge")
+        .map(|e| {
+            (
+                e["refs"]["reason"].as_str().unwrap().to_string(),
+                e["refs"]["wait_seconds"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Cans what a successful squash merge of pull request #5 (closing issue #2, up to date with
+/// its base) reads and writes after its checks.
+pub fn can_merge_of_5(fake: &Fake) {
+    fake.can(canned("GET", "/compare/", 200, json!({"behind_by": 0})));
+    fake.can(canned(
+        "PUT",
+        "/pulls/5/merge",
+        200,
+        json!({"sha": "0123456789abcdef", "merged": true}),
+    ));
+    fake.can(canned("DELETE", "/git/refs/heads/", 204, Value::Null));
+    fake.can(canned(
+        "POST",
+        "/issues/5/comments",
+        201,
+        json!({"id": 1, "body": "x"}),
+    ));
+    fake.can(canned(
+        "POST",
+        "/issues/2/comments",
+        201,
+        json!({"id": 2, "body": "x"}),
+    ));
+    fake.can(canned(
+        "PATCH",
+        "/issues/2",
+        200,
+        json!({"number": 2, "state": "closed"}),
+    ));
+}
