@@ -762,3 +762,148 @@ fn plans_get_the_ranked_lessons_fenced_and_the_session_packs_guidance() {
     plan_cmd(&s, "Add a report endpoint").success();
     assert!(!s.read("prompt-1").contains("lesson-0007"));
 }
+
+#[test]
+fn the_planner_loads_no_settings_file_gets_a_schema_claude_offers_and_stays_quiet() {
+    let s = Scratch::new("");
+    // A repository whose own Claude settings would run a hook in the planner's context.
+    std::fs::create_dir_all(s.root().join(".claude")).unwrap();
+    std::fs::write(
+        s.root().join(".claude/settings.json"),
+        r#"{"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"touch pwned"}]}]}}"#,
+    )
+    .unwrap();
+    s.script(&["ok:plan.json", "ok:plan.json"]);
+    s.factory()
+        .env("AWS_SECRET_ACCESS_KEY", "aws-secret")
+        .env("NODE_EXTRA_CA_CERTS", "/etc/ssl/corp.pem")
+        .env("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "8000")
+        .args([
+            "plan",
+            "strategic",
+            "--request",
+            "Let users reset their password",
+        ])
+        .assert()
+        .success();
+    let argv = s.read("argv-1");
+    let args: Vec<&str> = argv.lines().collect();
+    assert!(
+        args.windows(2).any(|w| w == ["--setting-sources", ""]),
+        "{args:?}"
+    );
+    let schema = args
+        .windows(2)
+        .find(|w| w[0] == "--json-schema")
+        .map(|w| w[1])
+        .unwrap();
+    let schema: Value = serde_json::from_str(schema).unwrap();
+    assert!(
+        schema.get("$schema").is_none(),
+        "Claude offers no tool for a 2020-12 schema"
+    );
+    assert_eq!(schema["type"], "object");
+    let env = s.read("env-1");
+    for name in [
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+        "DISABLE_TELEMETRY",
+        "NODE_EXTRA_CA_CERTS",
+        "CLAUDE_CODE_MAX_OUTPUT_TOKENS",
+    ] {
+        assert!(env.lines().any(|l| l == name), "{name} missing:\n{env}");
+    }
+    assert!(
+        !env.lines().any(|l| l == "AWS_SECRET_ACCESS_KEY"),
+        "no cloud credentials without Bedrock"
+    );
+
+    // With Bedrock turned on, its AWS credentials pass.
+    s.factory()
+        .env("AWS_SECRET_ACCESS_KEY", "aws-secret")
+        .env("CLAUDE_CODE_USE_BEDROCK", "1")
+        .args([
+            "plan",
+            "strategic",
+            "--request",
+            "Let users reset their password",
+        ])
+        .assert()
+        .success();
+    assert!(
+        s.read("env-2")
+            .lines()
+            .any(|l| l == "AWS_SECRET_ACCESS_KEY")
+    );
+}
+
+#[test]
+fn codex_runs_with_a_configuration_home_of_factorys_and_a_strict_schema() {
+    let s = Scratch::new("");
+    // The user's Codex home: a login and an MCP server factory's calls must not start.
+    let user = tempfile::tempdir().unwrap();
+    let codex_home = user.path().join(".codex");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    std::fs::write(
+        codex_home.join("auth.json"),
+        r#"{"OPENAI_API_KEY":"sk-user"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        codex_home.join("config.toml"),
+        "[mcp_servers.docs]\ncommand = \"docs-server\"\n",
+    )
+    .unwrap();
+    s.script(&["reconnect:plan.json"]);
+    s.factory()
+        .env("HOME", user.path())
+        .env_remove("CODEX_HOME")
+        .env("OPENAI_BASE_URL", "https://gateway.example.com/openai/v1")
+        .env("OPENAI_API_KEY", "sk-test")
+        .args([
+            "plan",
+            "strategic",
+            "--agent",
+            "codex",
+            "--request",
+            "Let users reset their password",
+        ])
+        .assert()
+        .success();
+    // One call: the reconnects were recovered from, not a failure to retry.
+    assert_eq!(s.calls(), 1);
+    let home = s.read("codex-home-1");
+    let home = home.trim();
+    assert!(
+        !home.is_empty() && !home.starts_with(user.path().to_str().unwrap()),
+        "{home}"
+    );
+    assert!(!Path::new(home).exists(), "removed after the call");
+    let config = s.read("codex-config-1");
+    assert!(!config.contains("mcp_servers"), "{config}");
+    assert!(config.contains("model_provider = \"factory\""), "{config}");
+    assert!(
+        config.contains("base_url = \"https://gateway.example.com/openai/v1\""),
+        "{config}"
+    );
+    assert!(config.contains("env_key = \"OPENAI_API_KEY\""), "{config}");
+    assert_eq!(s.read("codex-auth-1"), r#"{"OPENAI_API_KEY":"sk-user"}"#);
+    // The schema as strict mode takes it: every property of every object required.
+    let schema: Value = serde_json::from_str(&s.read("schema-1")).unwrap();
+    assert!(schema.get("$schema").is_none());
+    let props = schema["properties"].as_object().unwrap();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(props.keys().all(|k| required.contains(&k.as_str())));
+    // The warning is in the log, with the call's tokens.
+    let log = std::fs::read_to_string(s.root().join(".factory/workflow.log")).unwrap();
+    let call = log
+        .lines()
+        .find(|l| l.contains("\"invoke_agent\""))
+        .unwrap();
+    assert!(call.contains("recovered: Reconnecting... 1/5"), "{call}");
+    assert!(call.contains("20000 input"), "{call}");
+}

@@ -1326,3 +1326,26 @@ fn the_first_wave_runs_in_parallel_copies_and_the_later_wave_waits_for_its_merge
         .collect();
     assert_eq!(prs, vec![5, 6]);
 }
+
+#[test]
+fn claude_as_implementer_refused_an_edit_or_a_command_fails_naming_them() {
+    let repo = feature("    adapter: claude\n");
+    script(&repo, &["denied"]);
+    let out = factory(&repo)
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("claude was refused what the implementation needed"),
+        "{text}"
+    );
+    assert!(text.contains("Bash cargo test"), "{text}");
+    assert!(text.contains("/src/lib.rs"), "{text}");
+    // Not "the agent changed nothing": the refusal is the reason, said once.
+    assert!(!text.contains("the agent changed nothing"), "{text}");
+}

@@ -11,18 +11,52 @@ const LOGIN_HINT: &str = "run `claude` once and log in with /login, or set ANTHR
 const INSTALL_HINT: &str =
     "install it with `npm install -g @anthropic-ai/claude-code` (tested with 2.1.197)";
 
-/// Credentials and settings Claude Code reads; nothing else from the environment.
+/// Settings Claude Code reads one by one: its configuration directory, telemetry switches,
+/// proxies and certificate authorities (a corporate proxy's CA in `NODE_EXTRA_CA_CERTS`).
 pub const ENV: &[&str] = &[
-    "ANTHROPIC_API_KEY",
-    "CLAUDE_CODE_OAUTH_TOKEN",
-    "ANTHROPIC_BASE_URL",
-    "ANTHROPIC_MODEL",
     "CLAUDE_CONFIG_DIR",
-    "CLAUDE_CODE_USE_BEDROCK",
-    "CLAUDE_CODE_USE_VERTEX",
+    "DISABLE_TELEMETRY",
+    "DISABLE_ERROR_REPORTING",
+    "DISABLE_AUTOUPDATER",
+    "DISABLE_BUG_COMMAND",
+    "DISABLE_COST_WARNINGS",
+    "DISABLE_NON_ESSENTIAL_MODEL_CALLS",
+    "MAX_THINKING_TOKENS",
+    "BASH_DEFAULT_TIMEOUT_MS",
+    "BASH_MAX_TIMEOUT_MS",
     "HTTPS_PROXY",
     "HTTP_PROXY",
     "NO_PROXY",
+    "ALL_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
+
+/// Families of variables Claude Code reads, by prefix: its own settings (`CLAUDE_CODE_*`,
+/// among them `CLAUDE_CODE_USE_BEDROCK` and `_VERTEX`) and the API's (`ANTHROPIC_*`: key, base
+/// URL, model, custom headers).
+pub const ENV_FAMILIES: &[&str] = &["CLAUDE_CODE_", "ANTHROPIC_"];
+
+/// The cloud credentials Claude Code needs when the user turned a provider on: Bedrock's AWS
+/// variables with `CLAUDE_CODE_USE_BEDROCK`, Vertex's Google ones with `CLAUDE_CODE_USE_VERTEX`.
+pub const PROVIDER_FAMILIES: &[(&str, &[&str])] = &[
+    ("CLAUDE_CODE_USE_BEDROCK", &["AWS_"]),
+    (
+        "CLAUDE_CODE_USE_VERTEX",
+        &["GOOGLE_", "CLOUDSDK_", "CLOUD_ML_REGION", "VERTEX_REGION_"],
+    ),
+];
+
+/// Defaults factory sets for its calls unless the environment says otherwise: no telemetry,
+/// and no nonessential traffic (without it every call also asks the model for a title,
+/// sending the whole prompt again).
+pub const QUIET: &[(&str, &str)] = &[
+    ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+    ("DISABLE_TELEMETRY", "1"),
 ];
 
 /// Tools for roles that only read.
@@ -48,13 +82,21 @@ impl Claude {
         if req.role.writes() {
             a.extend(["acceptEdits".into(), "--tools".into(), WRITE_TOOLS.into()]);
         } else {
-            a.extend(["dontAsk".into(), "--tools".into(), READ_ONLY_TOOLS.into()]);
+            // The repository under review may carry `.claude/settings.json` with hooks: a
+            // planner or reviewer loads no settings file at all, only what factory passes.
+            a.extend([
+                "dontAsk".into(),
+                "--tools".into(),
+                READ_ONLY_TOOLS.into(),
+                "--setting-sources".into(),
+                String::new(),
+            ]);
         }
         if let Some(m) = &req.model {
             a.extend(["--model".into(), m.clone()]);
         }
         if let Some(schema) = &req.schema {
-            a.extend(["--json-schema".into(), schema.to_string()]);
+            a.extend(["--json-schema".into(), for_claude(schema).to_string()]);
         }
         if let Some(sid) = &req.resume {
             a.extend(["--resume".into(), sid.clone()]);
@@ -83,12 +125,87 @@ impl Agent for Claude {
             .map(|s| s.to_string())
             .chain(self.env.iter().cloned())
             .collect();
+        spec.allow_prefixes = families(|name| std::env::var_os(name).is_some());
         spec.deny_env = FORGE_SECRETS.iter().map(|s| s.to_string()).collect();
+        for (name, value) in QUIET {
+            spec.default_env(name, value);
+        }
         let out = process::run(&spec).map_err(|e| super::spawn_error("claude", INSTALL_HINT, e))?;
         if let Some(e) = super::exit_error("claude", req, &out) {
             return Err(e);
         }
-        parse(&out.stdout, &out.stderr, out.code())
+        let r = parse(&out.stdout, &out.stderr, out.code())?;
+        // An implementer refused a write or a command did not do its work: say which.
+        if req.role.writes() && !r.denials.is_empty() {
+            return Err(AgentError::PermissionDenied {
+                agent: "claude".into(),
+                denied: r.denials.join("; "),
+            });
+        }
+        Ok(r)
+    }
+}
+
+/// The variable families passed to Claude Code: its own, and a cloud provider's credentials
+/// only when `enabled` says the user turned that provider on.
+pub fn families(enabled: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut out: Vec<String> = ENV_FAMILIES.iter().map(|s| s.to_string()).collect();
+    for (switch, prefixes) in PROVIDER_FAMILIES {
+        if enabled(switch) {
+            out.extend(prefixes.iter().map(|s| s.to_string()));
+        }
+    }
+    out
+}
+
+/// The schema as Claude Code takes it: without the top-level `$schema` key. With a 2020-12
+/// `$schema`, Claude Code offers the model no structured-output tool and answers in prose;
+/// factory still validates the answer against the full contract.
+pub fn for_claude(schema: &Value) -> Value {
+    let mut s = schema.clone();
+    if let Some(o) = s.as_object_mut() {
+        o.remove("$schema");
+    }
+    s
+}
+
+/// What each entry of `permission_denials` names: the tool and the file or command.
+fn denials(v: &Value) -> Vec<String> {
+    v.get("permission_denials")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let tool = d.get("tool_name").and_then(Value::as_str).unwrap_or("tool");
+            let input = d.get("tool_input").cloned().unwrap_or(Value::Null);
+            let target = ["file_path", "path", "command", "pattern"]
+                .iter()
+                .find_map(|k| input.get(*k).and_then(Value::as_str));
+            match target {
+                Some(t) => format!("{tool} {}", first_line(t)),
+                None => tool.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// The error Claude's numeric `api_error_status` names, before any text is read.
+fn by_status(status: u64, detail: &str) -> Option<AgentError> {
+    let agent = "claude".to_string();
+    let detail = format!("API status {status}: {}", first_line(detail));
+    match status {
+        401 | 403 => Some(AgentError::NotAuthenticated {
+            agent,
+            detail,
+            hint: LOGIN_HINT.into(),
+        }),
+        429 => Some(AgentError::RateLimited {
+            agent,
+            detail,
+            retry_after: None,
+        }),
+        500..=599 => Some(AgentError::Unavailable { agent, detail }),
+        _ => None,
     }
 }
 
@@ -131,11 +248,25 @@ pub fn parse(stdout: &str, stderr: &str, code: Option<i32>) -> Result<AgentRespo
         } else {
             result.to_string()
         };
+        // The structured fields first; the text only when they say nothing.
+        if let Some(e) = v
+            .get("api_error_status")
+            .and_then(Value::as_u64)
+            .and_then(|s| by_status(s, &message))
+        {
+            return Err(e);
+        }
         if let Some(e) = classify("claude", &message, LOGIN_HINT) {
             return Err(e);
         }
+        let reason = v.get("terminal_reason").and_then(Value::as_str);
         let detail = match subtype {
             "error_max_turns" => "it ran out of turns (error_max_turns)".to_string(),
+            _ if reason.is_some() => format!(
+                "{} (terminal reason: {})",
+                first_line(&message),
+                reason.unwrap_or_default()
+            ),
             "error_during_execution" => format!("error during execution: {}", first_line(&message)),
             _ => first_line(&message),
         };
@@ -167,12 +298,76 @@ pub fn parse(stdout: &str, stderr: &str, code: Option<i32>) -> Result<AgentRespo
             .map(str::to_string),
         num_turns: v.get("num_turns").and_then(Value::as_u64).map(|n| n as u32),
         model,
+        warnings: Vec::new(),
+        denials: denials(&v),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_status_decides_before_the_text() {
+        let out = |status: u64| {
+            format!(
+                r#"{{"type":"result","subtype":"success","is_error":true,"result":"Something went wrong","api_error_status":{status}}}"#
+            )
+        };
+        assert_eq!(
+            parse(&out(401), "", Some(1)).unwrap_err().kind(),
+            "not_authenticated"
+        );
+        assert_eq!(
+            parse(&out(429), "", Some(1)).unwrap_err().kind(),
+            "rate_limited"
+        );
+        assert_eq!(
+            parse(&out(529), "", Some(1)).unwrap_err().kind(),
+            "unavailable"
+        );
+        assert_eq!(
+            parse(&out(400), "", Some(1)).unwrap_err().kind(),
+            "agent_error"
+        );
+    }
+
+    #[test]
+    fn permission_denials_name_the_tool_and_the_path() {
+        let out = r#"{"type":"result","subtype":"success","is_error":false,"result":"I could not edit the file.","permission_denials":[{"tool_name":"Edit","tool_use_id":"t1","tool_input":{"file_path":"/repo/.git/factory-worktrees/issue-4/src/a.ts"}},{"tool_name":"Bash","tool_use_id":"t2","tool_input":{"command":"python3 -m pytest"}}]}"#;
+        let r = parse(out, "", Some(0)).unwrap();
+        assert_eq!(
+            r.denials,
+            vec![
+                "Edit /repo/.git/factory-worktrees/issue-4/src/a.ts".to_string(),
+                "Bash python3 -m pytest".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn the_schema_goes_to_claude_without_its_dialect() {
+        let s = serde_json::json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"});
+        assert_eq!(for_claude(&s), serde_json::json!({"type": "object"}));
+    }
+
+    #[test]
+    fn cloud_credentials_pass_only_for_the_provider_turned_on() {
+        let none = families(|_| false);
+        assert_eq!(
+            none,
+            vec!["CLAUDE_CODE_".to_string(), "ANTHROPIC_".to_string()]
+        );
+        let bedrock = families(|n| n == "CLAUDE_CODE_USE_BEDROCK");
+        assert!(bedrock.contains(&"AWS_".to_string()));
+        assert!(!bedrock.contains(&"GOOGLE_".to_string()));
+        let vertex = families(|n| n == "CLAUDE_CODE_USE_VERTEX");
+        assert!(
+            vertex.contains(&"GOOGLE_".to_string())
+                && vertex.contains(&"CLOUD_ML_REGION".to_string())
+        );
+        assert!(!vertex.contains(&"AWS_".to_string()));
+    }
 
     #[test]
     fn a_success_result_gives_text_usage_cost_and_session() {

@@ -14,16 +14,25 @@ use crate::workflow::Price;
 const LOGIN_HINT: &str = "set CODEX_API_KEY (or OPENAI_API_KEY) in the environment factory runs in, or run `codex login` once on this machine";
 const INSTALL_HINT: &str = "install it with `npm install -g @openai/codex` (tested with 0.171.0)";
 
-/// Credentials and settings Codex reads; nothing else from the environment.
+/// Settings Codex reads one by one: proxies and certificate authorities.
 pub const ENV: &[&str] = &[
-    "CODEX_API_KEY",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "CODEX_HOME",
     "HTTPS_PROXY",
     "HTTP_PROXY",
     "NO_PROXY",
+    "ALL_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
 ];
+
+/// Families of variables Codex reads, by prefix: its own (`CODEX_API_KEY`, ...), OpenAI's and
+/// Azure OpenAI's credentials. `CODEX_HOME` is always factory's own ([`home`]).
+pub const ENV_FAMILIES: &[&str] = &["CODEX_", "OPENAI_", "AZURE_OPENAI_"];
+
+/// The provider name factory gives a custom endpoint in its Codex configuration.
+pub const PROVIDER: &str = "factory";
 
 pub struct Codex {
     pub program: String,
@@ -95,7 +104,9 @@ impl Agent for Codex {
         std::fs::create_dir_all(&req.scratch).map_err(io)?;
         let last = req.scratch.join("codex-last-message.txt");
         let _ = std::fs::remove_file(&last);
-        let schema_file = match &req.schema {
+        // Codex sends the schema in strict mode: only a strict-compatible form goes out.
+        let strict = req.schema.as_ref().and_then(super::strict_schema::strict);
+        let schema_file = match &strict {
             Some(s) => {
                 let f = req.scratch.join("codex-output-schema.json");
                 std::fs::write(&f, s.to_string()).map_err(io)?;
@@ -103,6 +114,7 @@ impl Agent for Codex {
             }
             None => None,
         };
+        let home = home(req).map_err(io)?;
         let argv = self.argv(req, &last.display().to_string(), schema_file.as_deref());
         let mut spec = Spec::new(self.program.clone(), argv, req.timeout);
         spec.cwd = Some(req.workdir.clone());
@@ -112,21 +124,121 @@ impl Agent for Codex {
             .map(|s| s.to_string())
             .chain(self.env.iter().cloned())
             .collect();
+        spec.allow_prefixes = ENV_FAMILIES.iter().map(|s| s.to_string()).collect();
         spec.deny_env = FORGE_SECRETS.iter().map(|s| s.to_string()).collect();
+        spec.set_env
+            .push(("CODEX_HOME".into(), home.path().as_os_str().to_owned()));
         let out = process::run(&spec).map_err(|e| super::spawn_error("codex", INSTALL_HINT, e))?;
         if let Some(e) = super::exit_error("codex", req, &out) {
             return Err(e);
         }
         let last_message = std::fs::read_to_string(&last).ok();
         let mut r = parse(&out.stdout, &out.stderr, out.code(), last_message)?;
+        if let (Some(_), Some(full)) = (&strict, &req.schema) {
+            r.json = super::structured::extract_json(&r.text).map(|mut v| {
+                super::strict_schema::drop_optional_nulls(&mut v, full);
+                v
+            });
+        }
         r.model = req.model.clone();
         r.cost_usd = self.cost(req.model.as_deref(), &r.usage);
         Ok(r)
     }
 }
 
-/// Read Codex's JSONL events: usage from every `turn.completed`, failures from `turn.failed`
-/// and `error`, the final message from the `-o` file or the last `agent_message` item.
+/// A configuration home of factory's own for one Codex call, removed after it: no user
+/// `config.toml` (its MCP servers, profiles and hooks do not start in factory's calls), the
+/// user's login copied in when there is one (`auth.json` of `$CODEX_HOME` or `~/.codex`), and
+/// a custom endpoint when `OPENAI_BASE_URL` names one (Azure, a gateway), which Codex reads
+/// only from its configuration.
+pub fn home(req: &AgentRequest) -> std::io::Result<Home> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = Home(
+        req.scratch
+            .join(format!("codex-home-{}-{stamp}", std::process::id())),
+    );
+    std::fs::create_dir_all(dir.path())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+    }
+    let user_home = std::env::var_os("CODEX_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".codex")));
+    if let Some(auth) = user_home.map(|h| h.join("auth.json"))
+        && auth.is_file()
+    {
+        let to = dir.path().join("auth.json");
+        std::fs::copy(&auth, &to)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let base = std::env::var("OPENAI_BASE_URL")
+        .ok()
+        .filter(|b| !b.trim().is_empty());
+    std::fs::write(dir.path().join("config.toml"), config(base.as_deref()))?;
+    Ok(dir)
+}
+
+/// A configuration home of factory's, removed with everything in it when dropped.
+pub struct Home(std::path::PathBuf);
+
+impl Home {
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Codex's `config.toml` for factory's calls: a provider for `base_url` when one is given.
+pub fn config(base_url: Option<&str>) -> String {
+    let mut c = String::from("# Written by factory for one call; removed after it.\n");
+    if let Some(url) = base_url {
+        let key = if std::env::var_os("OPENAI_API_KEY").is_some() {
+            "OPENAI_API_KEY"
+        } else {
+            "CODEX_API_KEY"
+        };
+        c.push_str(&format!(
+            "model_provider = \"{PROVIDER}\"\n\n[model_providers.{PROVIDER}]\nname = \"OPENAI_BASE_URL\"\nbase_url = {}\nenv_key = \"{key}\"\nwire_api = \"responses\"\n",
+            toml_string(url.trim())
+        ));
+    }
+    c
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Read Codex's JSONL events as a stream with state: usage from every `turn.completed`; an
+/// `error` event that a later `turn.completed` follows was recovered from (Codex reports its
+/// reconnects that way, then finishes the turn) and is a warning; `turn.failed`, an error no
+/// turn completed after, or a non-zero exit is the failure. The final message comes from the
+/// `-o` file or the last `agent_message` item.
 pub fn parse(
     stdout: &str,
     stderr: &str,
@@ -136,6 +248,10 @@ pub fn parse(
     let mut usage = Usage::default();
     let mut session = None;
     let mut failure: Option<String> = None;
+    // An `error` not yet followed by a completed turn.
+    let mut unresolved: Option<String> = None;
+    let mut warnings: Vec<String> = Vec::new();
+    let mut completed = 0;
     let mut last_item: Option<String> = None;
     let mut events = 0;
     for line in stdout.lines() {
@@ -151,6 +267,10 @@ pub fn parse(
                     .map(str::to_string)
             }
             "turn.completed" => {
+                completed += 1;
+                if let Some(recovered) = unresolved.take() {
+                    warnings.push(format!("recovered: {}", first_line(&recovered)));
+                }
                 let u = v.get("usage").cloned().unwrap_or(Value::Null);
                 let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
                 usage.add(&Usage {
@@ -168,11 +288,14 @@ pub fn parse(
                     .or(Some("turn failed".into()))
             }
             "error" => {
-                failure = v
+                let message = v
                     .get("message")
                     .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .or(failure)
+                    .unwrap_or("error")
+                    .to_string();
+                if let Some(earlier) = unresolved.replace(message) {
+                    warnings.push(format!("recovered: {}", first_line(&earlier)));
+                }
             }
             "item.completed"
                 if v.pointer("/item/type").and_then(Value::as_str) == Some("agent_message") =>
@@ -183,6 +306,14 @@ pub fn parse(
                     .map(str::to_string);
             }
             _ => {}
+        }
+    }
+    // An error after the last completed turn stands when the run did not end well.
+    if let Some(message) = unresolved {
+        if completed > 0 && code == Some(0) {
+            warnings.push(format!("after the last turn: {}", first_line(&message)));
+        } else {
+            failure = failure.or(Some(message));
         }
     }
     if let Some(message) = failure {
@@ -220,8 +351,10 @@ pub fn parse(
         usage,
         cost_usd: None,
         session_id: session,
-        num_turns: None,
+        num_turns: (completed > 0).then_some(completed),
         model: None,
+        warnings,
+        denials: Vec::new(),
     })
 }
 
@@ -234,6 +367,66 @@ mod tests {
 {"type":"item.completed","item":{"id":"i0","type":"agent_message","text":"hi"}}
 {"type":"turn.completed","usage":{"input_tokens":1000,"cached_input_tokens":400,"output_tokens":50}}
 "#;
+
+    #[test]
+    fn a_reconnect_that_completes_is_a_success_with_a_warning_and_every_turn_counts() {
+        let out = r#"{"type":"thread.started","thread_id":"t-2"}
+{"type":"turn.started"}
+{"type":"error","message":"Reconnecting... 1/5 (stream disconnected before completion)"}
+{"type":"error","message":"Reconnecting... 2/5 (stream disconnected before completion)"}
+{"type":"item.completed","item":{"id":"i0","type":"agent_message","text":"done"}}
+{"type":"turn.completed","usage":{"input_tokens":700,"cached_input_tokens":100,"output_tokens":30}}
+{"type":"turn.started"}
+{"type":"turn.completed","usage":{"input_tokens":300,"cached_input_tokens":0,"output_tokens":20}}
+"#;
+        let r = parse(out, "", Some(0), None).unwrap();
+        assert_eq!(r.text, "done");
+        assert_eq!(r.usage.input_tokens, 1000);
+        assert_eq!(r.usage.output_tokens, 50);
+        assert_eq!(r.num_turns, Some(2));
+        assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
+        assert!(
+            r.warnings[1].contains("Reconnecting... 2/5"),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn a_turn_that_fails_or_an_error_no_turn_follows_is_the_failure() {
+        let failed = r#"{"type":"error","message":"Reconnecting... 5/5 (high demand)"}
+{"type":"turn.failed","error":{"message":"high demand"}}
+"#;
+        let e = parse(failed, "", Some(1), None).unwrap_err().to_string();
+        assert!(e.contains("high demand"), "{e}");
+        let dangling = r#"{"type":"thread.started","thread_id":"t"}
+{"type":"error","message":"stream disconnected"}
+"#;
+        assert!(parse(dangling, "", Some(0), None).is_err());
+        // The same error after a completed turn with exit 1 fails too.
+        let late = r#"{"type":"turn.completed","usage":{"input_tokens":1}}
+{"type":"error","message":"stream disconnected"}
+"#;
+        assert!(parse(late, "", Some(1), None).is_err());
+    }
+
+    #[test]
+    fn a_custom_endpoint_becomes_a_provider_in_factorys_configuration() {
+        assert!(!config(None).contains("model_provider"));
+        let c = config(Some("https://gw.example.com/openai/v1 "));
+        assert!(c.contains("model_provider = \"factory\""), "{c}");
+        assert!(c.contains("[model_providers.factory]"), "{c}");
+        assert!(
+            c.contains("base_url = \"https://gw.example.com/openai/v1\""),
+            "{c}"
+        );
+        assert!(c.contains("wire_api = \"responses\""), "{c}");
+        // A quote cannot end the TOML string early.
+        assert!(
+            config(Some("http://x\"\nmodel = \"evil"))
+                .contains(r#"base_url = "http://x\"\u000Amodel = \"evil""#)
+        );
+    }
 
     #[test]
     fn usage_session_and_last_message_are_read() {

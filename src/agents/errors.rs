@@ -46,6 +46,10 @@ pub enum AgentError {
     #[error("cannot run {agent}: {detail}")]
     Io { agent: String, detail: String },
     #[error(
+        "{agent} was refused what the implementation needed: {denied}; the change was not made. Check that the worktree is writable by the agent and that the validation commands are allowed (docs/agents.md#permissions-least-privilege)"
+    )]
+    PermissionDenied { agent: String, denied: String },
+    #[error(
         "{detail}: no further agent call is made; raise `budget` in .factory/workflow.yaml, then `factory run --resume --acknowledge`"
     )]
     BudgetExceeded { detail: String },
@@ -73,6 +77,7 @@ impl AgentError {
             AgentError::SchemaInvalid { .. } => "schema_invalid",
             AgentError::Reported { .. } => "agent_error",
             AgentError::Io { .. } => "io",
+            AgentError::PermissionDenied { .. } => "permission_denied",
             AgentError::BudgetExceeded { .. } => "budget_exceeded",
         }
     }

@@ -10,6 +10,7 @@ pub mod context;
 pub mod errors;
 pub mod process;
 pub mod strategic;
+pub mod strict_schema;
 pub mod structured;
 pub mod tactical;
 
@@ -73,6 +74,10 @@ pub struct AgentResponse {
     pub session_id: Option<String>,
     pub num_turns: Option<u32>,
     pub model: Option<String>,
+    /// What went wrong but did not fail the call (Codex reconnecting, then finishing).
+    pub warnings: Vec<String>,
+    /// Tool uses the CLI refused (Claude's `permission_denials`): tool and file or command.
+    pub denials: Vec<String>,
 }
 
 /// An agent CLI.
@@ -187,13 +192,18 @@ fn log_invocation(
         Ok(r) => (
             "ok",
             format!(
-                "{} as {}: {} input, {} cached, {} output tokens{}",
+                "{} as {}: {} input, {} cached, {} output tokens{}{}",
                 agent.name(),
                 req.role.as_str(),
                 r.usage.input_tokens,
                 r.usage.cached_input_tokens,
                 r.usage.output_tokens,
-                r.cost_usd.map(|c| format!(", ${c:.4}")).unwrap_or_default()
+                r.cost_usd.map(|c| format!(", ${c:.4}")).unwrap_or_default(),
+                if r.warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", r.warnings.join("; "))
+                }
             ),
             json!({
                 "role": req.role.as_str(),
@@ -205,6 +215,8 @@ fn log_invocation(
                 "output_tokens": r.usage.output_tokens,
                 "reasoning_tokens": r.usage.reasoning_tokens,
                 "cost_usd": r.cost_usd,
+                "warnings": r.warnings,
+                "denied": r.denials,
             }),
         ),
         Err(e) => (

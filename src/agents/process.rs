@@ -53,6 +53,8 @@ pub struct Spec {
     pub stdin: Option<Vec<u8>>,
     /// Extra variable names to inherit besides [`INHERITED`].
     pub allow_env: Vec<String>,
+    /// Families of variables to inherit, by name prefix (`CLAUDE_CODE_`, `AWS_`, ...).
+    pub allow_prefixes: Vec<String>,
     /// Names dropped even if allowed (see [`FORGE_SECRETS`]).
     pub deny_env: Vec<String>,
     /// Variables set explicitly.
@@ -70,6 +72,7 @@ impl Spec {
             cwd: None,
             stdin: None,
             allow_env: Vec::new(),
+            allow_prefixes: Vec::new(),
             deny_env: Vec::new(),
             set_env: Vec::new(),
             timeout,
@@ -77,14 +80,38 @@ impl Spec {
         }
     }
 
-    /// The names the child will inherit from this process's environment, in order.
+    /// The names the child will inherit from this process's environment, in order: the base
+    /// set, the names allowed one by one, then those of the allowed families present now.
     pub fn inherited_names(&self) -> Vec<String> {
-        INHERITED
+        let mut family: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| {
+                self.allow_prefixes
+                    .iter()
+                    .any(|p| k.starts_with(p.as_str()))
+            })
+            .collect();
+        family.sort();
+        let mut names: Vec<String> = Vec::new();
+        for n in INHERITED
             .iter()
             .map(|s| s.to_string())
             .chain(self.allow_env.iter().cloned())
-            .filter(|n| !self.deny_env.iter().any(|d| d == n))
-            .collect()
+            .chain(family)
+        {
+            if !self.deny_env.contains(&n) && !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        names
+    }
+
+    /// Set `name` to `value` unless this process's environment gives it (the user's choice
+    /// wins over factory's default).
+    pub fn default_env(&mut self, name: &str, value: &str) {
+        if std::env::var_os(name).is_none() {
+            self.set_env.push((name.into(), value.into()));
+        }
     }
 }
 
