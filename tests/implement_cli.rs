@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 use serde_json::{Value, json};
@@ -148,7 +148,8 @@ fn an_issue_is_implemented_committed_with_evidence_and_a_pull_request() {
             "evidence: .factory/artifacts/evidence/2/build.log",
         ));
 
-    // The agent: the implementer's sandbox, in a worktree inside the git directory, no token.
+    // The agent: the implementer's sandbox, in a worktree outside the repository (neither in
+    // .factory, the state CI carries, nor under .git, where Claude Code may not edit), no token.
     let argv = read(&repo, "argv-1");
     let args: Vec<&str> = argv.lines().collect();
     assert!(
@@ -156,9 +157,11 @@ fn an_issue_is_implemented_committed_with_evidence_and_a_pull_request() {
             .any(|w| w == ["--sandbox", "workspace-write"])
     );
     let dir = args[args.iter().position(|a| *a == "-C").unwrap() + 1];
+    assert!(dir.ends_with("/issue-2"), "{dir}");
+    let repo_dir = std::fs::canonicalize(repo.path()).unwrap();
     assert!(
-        dir.ends_with(".git/factory-worktrees/issue-2"),
-        "the worktree is under the git dir, not in .factory: {dir}"
+        !Path::new(dir).starts_with(&repo_dir) && !dir.contains("/.git/"),
+        "the worktree is outside the checkout and any git directory: {dir}"
     );
     let env = read(&repo, "env-1");
     assert!(env.lines().any(|l| l == "CODEX_API_KEY"));
@@ -191,7 +194,7 @@ fn an_issue_is_implemented_committed_with_evidence_and_a_pull_request() {
         "src/auth/reset_token.ts"
     );
     assert_eq!(worktrees(&repo), 1, "the worktree was removed");
-    assert!(!repo.path().join(".git/factory-worktrees/issue-2").exists());
+    assert!(!Path::new(dir).exists());
     assert_eq!(
         repo.git(&["status", "--porcelain"]),
         "",

@@ -6,6 +6,10 @@ use std::process::{Command, Stdio};
 
 use super::ForgeError;
 
+/// The variable that moves factory's temporary worktrees (default: the system's temporary
+/// directory).
+pub const WORKTREES_VAR: &str = "FACTORY_WORKTREES_DIR";
+
 /// A repository git runs in.
 #[derive(Debug, Clone)]
 pub struct Git {
@@ -52,10 +56,51 @@ impl Git {
         })
     }
 
-    /// Where factory keeps its temporary worktrees: `factory-worktrees/` in the common git
-    /// directory.
+    /// Where factory keeps its temporary worktrees: outside both the repository's git
+    /// directory (Claude Code refuses every edit under a `.git/` path) and `.factory/` (the state
+    /// CI jobs carry), so they never show in the checkout's status. `FACTORY_WORKTREES_DIR`
+    /// when set, else the system's temporary directory; then one folder per repository, named
+    /// after it and its git directory.
     pub fn worktrees_dir(&self) -> Result<PathBuf, ForgeError> {
-        Ok(self.common_dir()?.join("factory-worktrees"))
+        use sha2::{Digest, Sha256};
+        let common = self.common_dir()?;
+        let common = std::fs::canonicalize(&common).unwrap_or(common);
+        let base = std::env::var_os(WORKTREES_VAR)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let user = std::env::var("USER")
+                    .ok()
+                    .filter(|u| {
+                        u.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                    })
+                    .unwrap_or_else(|| "user".into());
+                std::env::temp_dir()
+                    .join(format!("factory-{user}"))
+                    .join("worktrees")
+            });
+        let top = if common.file_name().is_some_and(|n| n == ".git") {
+            common.parent().unwrap_or(&common).to_path_buf()
+        } else {
+            common.clone()
+        };
+        let name: String = top
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "repo".into())
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let hash = Sha256::digest(common.to_string_lossy().as_bytes());
+        let key: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        Ok(base.join(format!("{name}-{key}")))
     }
 
     /// A path list (`diff --name-only`, `ls-files`, …) read NUL-separated with `-z`, so every

@@ -1,6 +1,7 @@
 //! The git side of implementation: a separate worktree per issue on the issue's branch, kept
-//! inside the repository's git directory (`<git-common-dir>/factory-worktrees/issue-<N>`) so
-//! that it never lands in `.factory/`, the state CI jobs carry between them; the diff of the
+//! outside the repository (`<temp>/factory-<user>/worktrees/<repo>-<hash>/issue-<N>`, see
+//! [`Git::worktrees_dir`]) so that it never lands in `.factory/`, the state CI jobs carry
+//! between them, nor under `.git/`, where an agent may not edit; the diff of the
 //! branch against its base; factory's commit; and the push goes through [`crate::forge::git::push`]
 //! (the token in git's environment, never on the command line).
 
@@ -172,6 +173,10 @@ fn remove_path(repo: &Git, path: &Path) {
         let _ = std::fs::remove_dir_all(path);
     }
     let _ = repo.run(&["worktree", "prune"]);
+    // The repository's folder of worktrees goes too once it is empty (it is only removed if so).
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::remove_dir(parent);
+    }
 }
 
 #[cfg(test)]
@@ -181,16 +186,25 @@ mod tests {
     use crate::forge::git::test_git as git;
 
     #[test]
-    fn a_worktree_lives_in_the_git_dir_is_reused_or_reset_and_removed() {
+    fn a_worktree_lives_outside_the_repository_is_reused_or_reset_and_removed() {
         let tmp = tempfile::tempdir().unwrap();
         git(tmp.path(), &["init", "-q", "-b", "main"]);
         git(tmp.path(), &["commit", "-q", "--allow-empty", "-m", "init"]);
         let repo = Git::new(tmp.path());
         let wt = Worktree::open(&repo, 3, "feat/#3-x", "main", false).unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
         assert!(
-            wt.path.starts_with(tmp.path().join(".git")),
+            !wt.path.starts_with(&root) && !wt.path.starts_with(tmp.path()),
             "{:?}",
             wt.path
+        );
+        assert!(wt.path.ends_with("issue-3"), "{:?}", wt.path);
+        // Another repository gets another folder.
+        let other = tempfile::tempdir().unwrap();
+        git(other.path(), &["init", "-q", "-b", "main"]);
+        assert_ne!(
+            worktrees_dir(&Git::new(other.path())).unwrap(),
+            worktrees_dir(&repo).unwrap()
         );
         std::fs::write(wt.path.join("a.txt"), "a").unwrap();
         let wt = Worktree::open(&repo, 3, "feat/#3-x", "main", true).unwrap();
@@ -200,6 +214,10 @@ mod tests {
         let path = wt.path.clone();
         wt.remove();
         assert!(!path.exists());
+        assert!(
+            !path.parent().unwrap().exists(),
+            "the empty folder goes too"
+        );
         assert!(repo.branch_exists("feat/#3-x").unwrap());
     }
 }
