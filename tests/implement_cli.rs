@@ -1351,4 +1351,17 @@ fn claude_as_implementer_refused_an_edit_or_a_command_fails_naming_them() {
     assert!(text.contains("/src/lib.rs"), "{text}");
     // Not "the agent changed nothing": the refusal is the reason, said once.
     assert!(!text.contains("the agent changed nothing"), "{text}");
+    // It was allowed to run the validation commands (acceptEdits refuses the others).
+    let argv = read(&repo, "argv-1");
+    let args: Vec<&str> = argv.lines().collect();
+    for rule in ["Bash(sh check.sh build)", "Bash(sh check.sh test:*)"] {
+        assert!(
+            args.windows(2).any(|w| w == ["--allowedTools", rule]),
+            "{rule} missing from {args:?}"
+        );
+    }
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--permission-mode", "acceptEdits"])
+    );
 }

@@ -81,6 +81,11 @@ impl Claude {
         ];
         if req.role.writes() {
             a.extend(["acceptEdits".into(), "--tools".into(), WRITE_TOOLS.into()]);
+            // acceptEdits refuses every command that is not read-only: the validation commands
+            // are allowed by name, so the implementer can run the tests it must pass.
+            for rule in bash_rules(&req.commands) {
+                a.extend(["--allowedTools".into(), rule]);
+            }
         } else {
             // The repository under review may carry `.claude/settings.json` with hooks: a
             // planner or reviewer loads no settings file at all, only what factory passes.
@@ -156,6 +161,26 @@ pub fn families(enabled: impl Fn(&str) -> bool) -> Vec<String> {
         }
     }
     out
+}
+
+/// Claude Code permission rules for `commands`: each exactly, and with anything after it
+/// (`Bash(cargo test:*)` also allows `cargo test -p x`). A command that cannot be written as a
+/// rule (parentheses, a line break) is left out: the implementer then cannot run it itself,
+/// and factory still runs it after the agent.
+pub fn bash_rules(commands: &[String]) -> Vec<String> {
+    let mut rules = Vec::new();
+    for c in commands {
+        let c = c.trim();
+        if c.is_empty() || c.contains(['(', ')', '\n', '\r']) {
+            continue;
+        }
+        for rule in [format!("Bash({c})"), format!("Bash({c}:*)")] {
+            if !rules.contains(&rule) {
+                rules.push(rule);
+            }
+        }
+    }
+    rules
 }
 
 /// The schema as Claude Code takes it: without the top-level `$schema` key. With a 2020-12
@@ -341,6 +366,25 @@ mod tests {
             vec![
                 "Edit /repo/.git/factory-worktrees/issue-4/src/a.ts".to_string(),
                 "Bash python3 -m pytest".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn validation_commands_become_bash_rules_and_odd_ones_are_left_out() {
+        let rules = bash_rules(&[
+            "python3 -m pytest".into(),
+            "sh check.sh build".into(),
+            "echo $(id)".into(),
+            "python3 -m pytest".into(),
+        ]);
+        assert_eq!(
+            rules,
+            vec![
+                "Bash(python3 -m pytest)",
+                "Bash(python3 -m pytest:*)",
+                "Bash(sh check.sh build)",
+                "Bash(sh check.sh build:*)"
             ]
         );
     }

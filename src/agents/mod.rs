@@ -40,6 +40,9 @@ pub struct AgentRequest {
     pub resume: Option<String>,
     pub timeout: Duration,
     pub model: Option<String>,
+    /// Commands an implementer may run to check its own work (the validation
+    /// commands): allowed by name where the CLI asks permission per command (Claude Code).
+    pub commands: Vec<String>,
 }
 
 /// Tokens used by one invocation.

@@ -46,6 +46,7 @@ pub fn ask_role(
         resume: None,
         timeout: cfg.timeout(call.timeout),
         model: cfg.model.clone(),
+        commands: Vec::new(),
     };
     let (value, _) = ask(
         agent.as_ref(),

@@ -340,6 +340,7 @@ fn attempt_in(
         resume: None,
         timeout: cfg.timeout(opts.timeout),
         model: cfg.model.clone(),
+        commands: work.validation.iter().map(|c| c.command.clone()).collect(),
     };
     let name = agent.name().to_string();
     let response = match agents::call(
