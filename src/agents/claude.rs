@@ -325,6 +325,8 @@ pub fn parse(stdout: &str, stderr: &str, code: Option<i32>) -> Result<AgentRespo
         model,
         warnings: Vec::new(),
         denials: denials(&v),
+        files_changed: Vec::new(),
+        commands_run: Vec::new(),
     })
 }
 

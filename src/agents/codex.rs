@@ -253,6 +253,8 @@ pub fn parse(
     let mut warnings: Vec<String> = Vec::new();
     let mut completed = 0;
     let mut last_item: Option<String> = None;
+    let mut files_changed: Vec<String> = Vec::new();
+    let mut commands_run: Vec<String> = Vec::new();
     let mut events = 0;
     for line in stdout.lines() {
         let Ok(v) = serde_json::from_str::<Value>(line.trim()) else {
@@ -296,6 +298,36 @@ pub fn parse(
                 if let Some(earlier) = unresolved.replace(message) {
                     warnings.push(format!("recovered: {}", first_line(&earlier)));
                 }
+            }
+            "item.completed"
+                if v.pointer("/item/type").and_then(Value::as_str) == Some("file_change") =>
+            {
+                for c in v
+                    .pointer("/item/changes")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(p) = c.get("path").and_then(Value::as_str)
+                        && !files_changed.iter().any(|f| f == p)
+                    {
+                        files_changed.push(p.to_string());
+                    }
+                }
+            }
+            "item.completed"
+                if v.pointer("/item/type").and_then(Value::as_str) == Some("command_execution") =>
+            {
+                let command = v
+                    .pointer("/item/command")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
+                let exit = v
+                    .pointer("/item/exit_code")
+                    .and_then(Value::as_i64)
+                    .map(|c| format!("exit {c}"))
+                    .unwrap_or_else(|| "no exit code".into());
+                commands_run.push(format!("{} ({exit})", first_line(command)));
             }
             "item.completed"
                 if v.pointer("/item/type").and_then(Value::as_str) == Some("agent_message") =>
@@ -355,6 +387,8 @@ pub fn parse(
         model: None,
         warnings,
         denials: Vec::new(),
+        files_changed,
+        commands_run,
     })
 }
 
@@ -381,6 +415,7 @@ mod tests {
 "#;
         let r = parse(out, "", Some(0), None).unwrap();
         assert_eq!(r.text, "done");
+        assert!(r.files_changed.is_empty() && r.commands_run.is_empty());
         assert_eq!(r.usage.input_tokens, 1000);
         assert_eq!(r.usage.output_tokens, 50);
         assert_eq!(r.num_turns, Some(2));
@@ -408,6 +443,19 @@ mod tests {
 {"type":"error","message":"stream disconnected"}
 "#;
         assert!(parse(late, "", Some(1), None).is_err());
+    }
+
+    #[test]
+    fn changed_files_and_commands_run_are_read_from_their_items() {
+        let out = r#"{"type":"thread.started","thread_id":"t"}
+{"type":"item.completed","item":{"id":"i0","type":"command_execution","command":"cargo test","aggregated_output":"ok","exit_code":101,"status":"completed"}}
+{"type":"item.completed","item":{"id":"i1","type":"file_change","changes":[{"path":"src/a.rs","kind":"update"},{"path":"src/b.rs","kind":"add"}],"status":"completed"}}
+{"type":"item.completed","item":{"id":"i2","type":"file_change","changes":[{"path":"src/a.rs","kind":"update"}],"status":"completed"}}
+{"type":"turn.completed","usage":{"input_tokens":1}}
+"#;
+        let r = parse(out, "", Some(0), None).unwrap();
+        assert_eq!(r.files_changed, vec!["src/a.rs", "src/b.rs"]);
+        assert_eq!(r.commands_run, vec!["cargo test (exit 101)"]);
     }
 
     #[test]

@@ -98,6 +98,8 @@ pub fn classify(agent: &str, text: &str, login_hint: &str) -> Option<AgentError>
         "401",
         "login required",
         "api key",
+        "api_key",
+        "missing environment variable",
     ]) {
         return Some(AgentError::NotAuthenticated {
             agent: agent.into(),
@@ -161,6 +163,17 @@ pub(crate) fn first_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_key_variable_is_not_authenticated() {
+        let e = classify(
+            "codex",
+            "Missing environment variable: `OPENAI_API_KEY`.",
+            "hint",
+        )
+        .unwrap();
+        assert_eq!(e.kind(), "not_authenticated");
+    }
 
     #[test]
     fn login_rate_limit_and_network_are_told_apart() {

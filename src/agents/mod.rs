@@ -81,6 +81,11 @@ pub struct AgentResponse {
     pub warnings: Vec<String>,
     /// Tool uses the CLI refused (Claude's `permission_denials`): tool and file or command.
     pub denials: Vec<String>,
+    /// Files the agent says it changed (Codex's `file_change` items), for the log.
+    pub files_changed: Vec<String>,
+    /// Commands the agent says it ran, with their exit codes (Codex's `command_execution`
+    /// items), for the log: what it checked before handing over.
+    pub commands_run: Vec<String>,
 }
 
 /// An agent CLI.
@@ -220,6 +225,8 @@ fn log_invocation(
                 "cost_usd": r.cost_usd,
                 "warnings": r.warnings,
                 "denied": r.denials,
+                "files_changed": r.files_changed,
+                "commands_run": r.commands_run,
             }),
         ),
         Err(e) => (
