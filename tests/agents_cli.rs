@@ -107,6 +107,16 @@ impl Scratch {
     }
 }
 
+/// `factory plan strategic` with Codex as the planner.
+const CODEX_PLAN: [&str; 6] = [
+    "plan",
+    "strategic",
+    "--agent",
+    "codex",
+    "--request",
+    "Let users reset their password",
+];
+
 fn plan_cmd(s: &Scratch, request: &str) -> assert_cmd::assert::Assert {
     s.factory()
         .args(["plan", "strategic", "--request", request])
@@ -490,17 +500,7 @@ fn a_clean_diff_with_an_approving_agent_is_approved() {
 fn codex_plans_in_a_read_only_sandbox_with_the_schema_in_a_file() {
     let s = Scratch::new("");
     s.script(&["ok:plan.json"]);
-    s.factory()
-        .args([
-            "plan",
-            "strategic",
-            "--agent",
-            "codex",
-            "--request",
-            "Let users reset their password",
-        ])
-        .assert()
-        .success();
+    s.factory().args(CODEX_PLAN).assert().success();
     assert_eq!(s.plan()["tasks"].as_array().unwrap().len(), 3);
     let argv = s.read("argv-1");
     let args: Vec<&str> = argv.lines().collect();
@@ -523,14 +523,7 @@ fn codex_failures_are_classified() {
     let s = Scratch::new("");
     s.script(&["failed", "failed", "failed"]);
     s.factory()
-        .args([
-            "plan",
-            "strategic",
-            "--agent",
-            "codex",
-            "--request",
-            "Let users reset their password",
-        ])
+        .args(CODEX_PLAN)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("rate limited"));
@@ -538,14 +531,7 @@ fn codex_failures_are_classified() {
     let s = Scratch::new("");
     s.script(&["notlogged"]);
     s.factory()
-        .args([
-            "plan",
-            "strategic",
-            "--agent",
-            "codex",
-            "--request",
-            "Let users reset their password",
-        ])
+        .args(CODEX_PLAN)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("CODEX_API_KEY"));
@@ -859,14 +845,7 @@ fn codex_runs_with_a_configuration_home_of_factorys_and_a_strict_schema() {
         .env_remove("CODEX_HOME")
         .env("OPENAI_BASE_URL", "https://gateway.example.com/openai/v1")
         .env("OPENAI_API_KEY", "sk-test")
-        .args([
-            "plan",
-            "strategic",
-            "--agent",
-            "codex",
-            "--request",
-            "Let users reset their password",
-        ])
+        .args(CODEX_PLAN)
         .assert()
         .success();
     // One call: the reconnects were recovered from, not a failure to retry.
