@@ -626,3 +626,69 @@ fn markdown_summary_escapes_table_cells() {
     // severity, rule, location, message: five unescaped pipes.
     assert_eq!(row.replace("\\|", "").matches('|').count(), 5, "{row}");
 }
+
+#[test]
+fn input_files_the_gate_does_not_understand_fail_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let diff = fix("scope-target.diff");
+    // A scope file with a key it does not have would otherwise mean "no scope, 0 findings".
+    let cases = [
+        (
+            "--scope",
+            write("typo.json", r#"{"in_scope": ["src/api/**"]}"#),
+            "unknown key(s) `in_scope` in the scope file",
+        ),
+        (
+            "--scope",
+            write("empty.json", "{}"),
+            "the scope file has none of the keys files_in_scope, files_out_of_scope",
+        ),
+        (
+            "--scope",
+            write("list.json", r#"["src/**"]"#),
+            "a scope file is a JSON object",
+        ),
+        (
+            "--plan",
+            write("plan.json", r#"{"issue": 4, "steps": []}"#),
+            "the plan has no scope",
+        ),
+        (
+            "--plan",
+            write(
+                "handoff.json",
+                r#"{"issue_number": 4, "handoff": {"notes": "x"}}"#,
+            ),
+            "handoff has neither in_scope_files nor out_of_scope_files",
+        ),
+        (
+            "--baseline",
+            write(
+                "baseline.json",
+                r#"{"version": 1, "findings": [], "ignore": ["secret"]}"#,
+            ),
+            "not a preflight baseline (unknown field `ignore`",
+        ),
+    ];
+    for (flag, file, says) in cases {
+        factory()
+            .args([
+                "preflight",
+                "--diff",
+                &diff,
+                flag,
+                &file,
+                "--fail-on",
+                "never",
+            ])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says))
+            .stderr(predicate::str::contains(file.as_str()));
+    }
+}

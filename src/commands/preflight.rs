@@ -162,7 +162,8 @@ fn use_color() -> bool {
 pub fn run(args: PreflightArgs) -> anyhow::Result<Outcome> {
     let audit = parse_audit(&args.audit, &args.osv_url)?;
     let scope = match (&args.scope, &args.plan) {
-        (Some(p), _) | (None, Some(p)) => Some(Scope::load(p)?),
+        (Some(p), _) => Some(Scope::load(p)?),
+        (None, Some(p)) => Some(Scope::load_plan(p)?),
         _ => None,
     };
     let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;

@@ -21,6 +21,7 @@ use crate::findings::Finding;
 pub const VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BaselineEntry {
     pub fingerprint: String,
     pub rule_id: String,
@@ -28,6 +29,7 @@ pub struct BaselineEntry {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Baseline {
     pub version: u32,
     pub findings: Vec<BaselineEntry>,

@@ -73,6 +73,78 @@ pub fn metas() -> Vec<&'static RuleMeta> {
     vec![&SCOPE_OUTSIDE, &SCOPE_EXCLUDED, &SCOPE_PROTECTED_PATH]
 }
 
+/// What a scope file looks like, for error messages.
+const EXPECTED: &str = "{\"files_in_scope\": [..], \"files_out_of_scope\": [..], \"change_class\": \"feature\"}, or a tactical plan with handoff.in_scope_files";
+
+/// The keys a scope file may have (besides a tactical plan's, recognised by its `handoff`).
+const SCOPE_KEYS: &[&str] = &[
+    "files_in_scope",
+    "files_out_of_scope",
+    "change_class",
+    "class",
+];
+
+/// How strictly a scope's file is read: a scope file has only the scope keys, a plan has its
+/// own keys besides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strictness {
+    ScopeFile,
+    Plan,
+}
+
+/// A scope's file fails closed: one with none of the scope keys (or, for a scope file, a key
+/// factory does not know: `in_scope` for `files_in_scope`) would otherwise mean "no scope" and
+/// pass every path.
+fn check_keys(
+    value: &serde_json::Value,
+    source: &str,
+    strictness: Strictness,
+) -> anyhow::Result<()> {
+    let Some(object) = value.as_object() else {
+        anyhow::bail!("{source}: a scope file is a JSON object; expected {EXPECTED}");
+    };
+    if let Some(handoff) = object.get("handoff") {
+        let has_scope = handoff.as_object().is_some_and(|h| {
+            h.contains_key("in_scope_files") || h.contains_key("out_of_scope_files")
+        });
+        if !has_scope {
+            anyhow::bail!(
+                "{source}: the tactical plan's handoff has neither in_scope_files nor out_of_scope_files; expected {EXPECTED}"
+            );
+        }
+        return Ok(());
+    }
+    let unknown: Vec<&str> = object
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !SCOPE_KEYS.contains(k) && *k != "schema_version")
+        .collect();
+    if strictness == Strictness::ScopeFile && !unknown.is_empty() {
+        anyhow::bail!(
+            "{source}: unknown key(s) {} in the scope file; the keys are {}; expected {EXPECTED}",
+            unknown
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            SCOPE_KEYS.join(", ")
+        );
+    }
+    let lists = ["files_in_scope", "files_out_of_scope"];
+    if strictness == Strictness::Plan && !lists.iter().any(|k| object.contains_key(*k)) {
+        anyhow::bail!(
+            "{source}: the plan has no scope: neither handoff.in_scope_files nor files_in_scope / files_out_of_scope; expected {EXPECTED}"
+        );
+    }
+    if !SCOPE_KEYS.iter().any(|k| object.contains_key(*k)) {
+        anyhow::bail!(
+            "{source}: the scope file has none of the keys {}; expected {EXPECTED}",
+            SCOPE_KEYS.join(", ")
+        );
+    }
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 struct ScopeFile {
     #[serde(default)]
@@ -153,17 +225,35 @@ impl Scope {
         })
     }
 
-    /// Load a `--scope` file or a tactical plan: `files_in_scope` / `files_out_of_scope`, or a
-    /// tactical plan's `handoff.in_scope_files` / `handoff.out_of_scope_files`; the class is
-    /// `change_class` (or `class`).
+    /// Load a `--scope` file: `files_in_scope` / `files_out_of_scope` and `change_class` (or
+    /// `class`), nothing else, or a tactical plan (`handoff.in_scope_files` /
+    /// `handoff.out_of_scope_files`).
     pub fn load(path: &Path) -> anyhow::Result<Scope> {
+        Scope::read(path, Strictness::ScopeFile)
+    }
+
+    /// Load a plan's scope (`--plan`): a tactical plan's `handoff`, or a plan that lists
+    /// `files_in_scope` / `files_out_of_scope` among its other keys.
+    pub fn load_plan(path: &Path) -> anyhow::Result<Scope> {
+        Scope::read(path, Strictness::Plan)
+    }
+
+    fn read(path: &Path, strictness: Strictness) -> anyhow::Result<Scope> {
         let source = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read scope file {source}: {e}"))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{source}: line {}, column {}: not a valid scope file ({e}); expected {EXPECTED}",
+                e.line(),
+                e.column()
+            )
+        })?;
+        check_keys(&value, &source, strictness)?;
+        // Read again as the typed file, so a wrong type is reported with its line.
         let file: ScopeFile = serde_json::from_str(&text).map_err(|e| {
             anyhow::anyhow!(
-                "{source}: line {}, column {}: not a valid scope file ({e}); expected \
-                 {{\"files_in_scope\": [..], \"files_out_of_scope\": [..], \"change_class\": \"feature\"}}",
+                "{source}: line {}, column {}: not a valid scope file ({e}); expected {EXPECTED}",
                 e.line(),
                 e.column()
             )

@@ -56,7 +56,7 @@ pub fn scope_for_issue(
     let class = session.map(|s| s.change_class.as_str().to_string());
     let tactical = crate::agents::tactical::artifact_path(state, issue);
     if tactical.is_file() {
-        let mut scope = Scope::load(&tactical)?;
+        let mut scope = Scope::load_plan(&tactical)?;
         scope.change_class = class;
         return Ok(Some(ScopeSource {
             scope,
