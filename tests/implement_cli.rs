@@ -1365,3 +1365,43 @@ fn claude_as_implementer_refused_an_edit_or_a_command_fails_naming_them() {
             .any(|w| w == ["--permission-mode", "acceptEdits"])
     );
 }
+
+#[test]
+fn a_hotfix_in_a_repository_without_configured_validation_uses_its_makefile_test_target() {
+    let repo = scratch(
+        "routes:\n  hotfix:\n    - phase: implementation\n      inline_issue: true\n",
+        &[
+            "--request",
+            "Checkout returns 500 when the cart is empty",
+            "--class",
+            "hotfix",
+        ],
+    );
+    std::fs::write(
+        repo.path().join("Makefile"),
+        "build:\n\tsh check.sh build\ntest:\n\tsh check.sh test\n",
+    )
+    .unwrap();
+    repo.git(&["add", "Makefile"]);
+    repo.git(&["commit", "-q", "-m", "make test"]);
+    script(&repo, &["edit:hotfix.sh"]);
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+    assert!(repo.log_has("validation_detected", "ok"));
+    let log = std::fs::read_to_string(repo.path().join(".factory/workflow.log")).unwrap();
+    assert!(
+        log.contains("using `make test` from Makefile (target `test`)"),
+        "{log}"
+    );
+    assert!(read(&repo, "prompt-1").contains("- make-test: `make test`"));
+    // The evidence is the Makefile's run.
+    let evidence = std::fs::read_to_string(
+        repo.path()
+            .join(".factory/artifacts/evidence/1/make-test.log"),
+    )
+    .unwrap_or_default();
+    assert!(evidence.contains("check test"), "{evidence}");
+}

@@ -154,9 +154,18 @@ pub fn gather(
         (Vec::new(), Vec::new(), "the route has no plan".to_string())
     };
 
-    let validation = validation_commands(workflow, tactical.as_ref(), plan.as_ref());
+    let mut validation = validation_commands(workflow, tactical.as_ref(), plan.as_ref());
     if validation.is_empty() {
-        return Err(ImplementError::NoValidation(number));
+        // Nothing planned or configured: what the repository itself declares.
+        let Some(found) = super::detect::validation(&state.repo()) else {
+            return Err(ImplementError::NoValidation(number));
+        };
+        let detail = format!(
+            "#{number}: no plan or workflow gives validation commands; using {} (set phases.implementation.validation to choose)",
+            found.why
+        );
+        tracing::info!(target: "factory::event", phase = PhaseName::Implementation.as_str(), action = "validation_detected", tool = "factory", status = "ok", detail);
+        validation = found.checks;
     }
     let change_class = task
         .as_ref()

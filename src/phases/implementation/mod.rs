@@ -15,6 +15,7 @@
 //! When code review sends the work back, the agent runs again on the same branch with the
 //! review findings, and the same pull request is updated. Docs: docs/agents.md.
 
+pub mod detect;
 pub mod inputs;
 pub mod validation;
 pub mod worktree;
@@ -61,7 +62,7 @@ pub enum ImplementError {
     )]
     BadTactical { path: String, problems: String },
     #[error(
-        "no validation commands for issue #{0}: neither a tactical nor a strategic plan gives any; set `phases.implementation.validation` in .factory/workflow.yaml (docs/agents.md)"
+        "no validation commands for issue #{0}: neither a tactical nor a strategic plan gives any, `phases.implementation.validation` is not set, and the repository declares no test runner factory knows (a Makefile `test` target, Cargo.toml, go.mod, a package.json test script, tox.ini or pytest settings); set `phases.implementation.validation` in .factory/workflow.yaml (docs/agents.md)"
     )]
     NoValidation(u64),
     #[error("the GitHub forge needs GITHUB_TOKEN or GH_TOKEN to push the branch of issue #{0}")]
