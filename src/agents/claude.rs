@@ -9,7 +9,7 @@ use super::{Agent, AgentRequest, AgentResponse, Usage};
 
 const LOGIN_HINT: &str = "run `claude` once and log in with /login, or set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN from `claude setup-token`) in the environment factory runs in";
 const INSTALL_HINT: &str =
-    "install it with `npm install -g @anthropic-ai/claude-code` (tested with 2.1.197)";
+    "install it with `npm install -g @anthropic-ai/claude-code` (tested with 2.1.332)";
 
 /// Settings Claude Code reads one by one: its configuration directory, telemetry switches,
 /// proxies and certificate authorities (a corporate proxy's CA in `NODE_EXTRA_CA_CERTS`).
@@ -52,11 +52,13 @@ pub const PROVIDER_FAMILIES: &[(&str, &[&str])] = &[
 ];
 
 /// Defaults factory sets for its calls unless the environment says otherwise: no telemetry,
-/// and no nonessential traffic (without it every call also asks the model for a title,
-/// sending the whole prompt again).
-pub const QUIET: &[(&str, &str)] = &[
+/// no nonessential traffic (without it every call also asks the model for a title, sending the
+/// whole prompt again), and few retries inside Claude Code — left alone it retries even a 401
+/// for more than a minute, and factory has its own backoff for what is worth retrying.
+pub const DEFAULTS: &[(&str, &str)] = &[
     ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
     ("DISABLE_TELEMETRY", "1"),
+    ("CLAUDE_CODE_MAX_RETRIES", "2"),
 ];
 
 /// Tools for roles that only read.
@@ -132,7 +134,7 @@ impl Agent for Claude {
             .collect();
         spec.allow_prefixes = families(|name| std::env::var_os(name).is_some());
         spec.deny_env = FORGE_SECRETS.iter().map(|s| s.to_string()).collect();
-        for (name, value) in QUIET {
+        for (name, value) in DEFAULTS {
             spec.default_env(name, value);
         }
         let out = process::run(&spec).map_err(|e| super::spawn_error("claude", INSTALL_HINT, e))?;

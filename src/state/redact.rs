@@ -63,6 +63,12 @@ fn secret_rules() -> &'static [Box<dyn Rule>] {
     RULES.get_or_init(secrets::rules)
 }
 
+/// A plain word of lowercase letters (a hyphen allowed), as prose has after "bearer" or
+/// "basic"; a token after those schemes has digits, capitals or symbols.
+fn is_word(s: &str) -> bool {
+    s.len() < 24 && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+}
+
 /// Is this already a mask (so a second pass leaves it alone)?
 fn is_masked(s: &str) -> bool {
     s.ends_with("********")
@@ -113,7 +119,10 @@ pub fn scrub_patterns(text: &str) -> String {
     }
     for re in &p.keyed {
         let replaced = re.replace_all(&out, |c: &Captures<'_>| {
-            if is_masked(&c[2]) || looks_harmless(&c[2]) {
+            let scheme = c[1].trim().to_ascii_lowercase();
+            // "bearer credentials", "basic authentication": prose, not a token.
+            let prose = (scheme == "bearer" || scheme == "basic") && is_word(&c[2]);
+            if is_masked(&c[2]) || looks_harmless(&c[2]) || prose {
                 c[0].to_string()
             } else {
                 format!("{}{}", &c[1], redact(&c[2]))
@@ -195,6 +204,8 @@ mod tests {
     #[test]
     fn ordinary_text_is_left_alone() {
         for text in [
+            "Reset tokens are bearer credentials sent by e-mail",
+            "HTTP basic authentication is not used",
             "classified as feature: new endpoint, no infra files",
             "review cycle 2 of 3; author=alice; commit 3f9a1c2b",
             "tokens used: 1200",
