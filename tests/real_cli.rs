@@ -497,3 +497,186 @@ fn claude_reviews_through_its_structured_output_tool() {
     );
     assert_only_messages_calls(&api);
 }
+
+/// The file the implementer writes: task-001 of the bundled plan has it in scope.
+const TASK_FILE: &str = "src/auth/reset_token.ts";
+const TASK_CONTENT: &str = "export const resetTokenBytes = 32;\n";
+
+/// A repository on the local forge with a one-task plan and its issues (#1 parent, #2
+/// task-001), `implementer_yaml` under `agents:`, and its own HOME.
+fn implementation_repo(implementer_yaml: &str) -> (support::repo::Repo, PathBuf) {
+    let repo = support::repo::Repo::new();
+    let home = repo.path().join(".factory/home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        repo.path().join(".factory/workflow.yaml"),
+        format!(
+            "backoff:\n  base_seconds: 0.01\n  factor: 2\n  max_seconds: 0.05\n  max_attempts: 2\nagents:\n  implementer:\n{implementer_yaml}"
+        ),
+    )
+    .unwrap();
+    repo.intake("Add password reset by e-mail", "feature");
+    let mut plan = support::repo::plan();
+    let first = plan["tasks"][0].clone();
+    plan["tasks"] = json!([first]);
+    repo.write_plan(&plan);
+    isolated(repo.factory(), &home)
+        .env("FACTORY_FORGE", "local")
+        .args(["issues", "create"])
+        .assert()
+        .success();
+    (repo, home)
+}
+
+/// `cmd` without the agent settings of the developer's environment, with HOME at `home`.
+fn isolated(mut cmd: assert_cmd::Command, home: &Path) -> assert_cmd::Command {
+    for (name, _) in std::env::vars() {
+        if [
+            "ANTHROPIC_",
+            "CLAUDE_",
+            "OPENAI_",
+            "CODEX_",
+            "AZURE_OPENAI_",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
+        {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("HOME", home).env("FACTORY_FORGE", "local");
+    cmd
+}
+
+/// The branch of issue #2 holds the implementer's file, committed by factory.
+fn assert_implemented(repo: &support::repo::Repo) {
+    let branch = "feat/#2-reset-token-store";
+    assert_eq!(
+        repo.git(&["diff", "--name-only", &format!("main...{branch}")]),
+        TASK_FILE
+    );
+    assert_eq!(
+        repo.git(&["show", &format!("{branch}:{TASK_FILE}")]),
+        TASK_CONTENT.trim_end()
+    );
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        "",
+        "the checkout is untouched"
+    );
+}
+
+/// The working directory a recorded request names: outside the repository.
+fn assert_worktree_outside(request: &Value, repo: &support::repo::Repo) -> String {
+    let text = request["body"].to_string();
+    let cwd = ["Primary working directory: ", "<cwd>"]
+        .iter()
+        .find_map(|marker| {
+            let start = text.find(marker)? + marker.len();
+            let rest = &text[start..];
+            let end = rest.find(['<', '\\', '"'])?;
+            Some(rest[..end].to_string())
+        })
+        .unwrap_or_else(|| panic!("no working directory in the request"));
+    let repo_dir = std::fs::canonicalize(repo.path()).unwrap();
+    assert!(cwd.ends_with("/issue-2"), "{cwd}");
+    assert!(!Path::new(&cwd).starts_with(&repo_dir), "{cwd}");
+    cwd
+}
+
+#[test]
+fn codex_implements_an_issue_through_its_apply_patch_tool() {
+    if !real_clis(&["codex"]) {
+        return;
+    }
+    let (repo, home) = implementation_repo("    adapter: codex\n    timeout_seconds: 60\n");
+    // Codex 0.171 offers the model one freeform tool, `exec` (JavaScript), through which it
+    // calls the others: `tools.apply_patch(patch)` edits files.
+    let patch = format!(
+        "*** Begin Patch\n*** Add File: {TASK_FILE}\n+{}\n*** End Patch\n",
+        TASK_CONTENT.trim_end()
+    );
+    let script = format!(
+        "const result = await tools.apply_patch({});\ntext(result);\n",
+        serde_json::to_string(&patch).unwrap()
+    );
+    let api = ModelApi::start(
+        &home,
+        &json!([
+            {"custom_tool": "exec", "input": script},
+            {"text": "Added the reset token constant."}
+        ]),
+    );
+    isolated(repo.factory(), &home)
+        .env("OPENAI_BASE_URL", format!("{}/v1", api.url()))
+        .env("OPENAI_API_KEY", "sk-test")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success();
+    assert_implemented(&repo);
+
+    let calls = api.model_requests();
+    assert_eq!(calls.len(), 2, "{:?}", api.summary());
+    assert_worktree_outside(&calls[0], &repo);
+    let offered = calls[0]["body"]["input"].to_string();
+    assert!(
+        offered.contains("\"name\":\"exec\"") && offered.contains("apply_patch"),
+        "Codex offers apply_patch through exec"
+    );
+    let metadata = calls[0]["body"]["client_metadata"]["x-codex-turn-metadata"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        metadata.contains("\"sandbox_mode\":\"workspace-write\""),
+        "the implementer's sandbox: {metadata}"
+    );
+    // The second request carries the tool's result back: the patch applied.
+    let result = calls[1]["body"]["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "custom_tool_call_output")
+        .cloned()
+        .expect("the exec result");
+    assert!(result.to_string().contains("Script completed"), "{result}");
+}
+
+#[test]
+fn claude_implements_an_issue_with_its_write_tool_in_the_worktree() {
+    if !real_clis(&["claude"]) {
+        return;
+    }
+    let (repo, home) = implementation_repo("    adapter: claude\n    timeout_seconds: 60\n");
+    let api = ModelApi::start(
+        &home,
+        &json!([
+            {"tool": "Write", "input": {"file_path": format!("{{{{cwd}}}}/{TASK_FILE}"), "content": TASK_CONTENT}},
+            {"text": "Added the reset token constant."}
+        ]),
+    );
+    isolated(repo.factory(), &home)
+        .env("ANTHROPIC_BASE_URL", api.url())
+        .env("ANTHROPIC_API_KEY", "sk-ant-test")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success();
+    assert_implemented(&repo);
+
+    let calls = api.model_requests();
+    assert_eq!(calls.len(), 2, "{:?}", api.summary());
+    assert_worktree_outside(&calls[0], &repo);
+    let tools: Vec<&str> = calls[0]["body"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for tool in ["Read", "Grep", "Glob", "Edit", "Write", "Bash"] {
+        assert!(tools.contains(&tool), "{tool} missing from {tools:?}");
+    }
+    // The Write went through: its result, not a refusal, went back to the model.
+    let result = calls[1]["body"]["messages"].to_string();
+    assert!(result.contains("tool_result"), "{result}");
+    assert!(!result.contains("\"is_error\":true"), "{result}");
+    assert_only_messages_calls(&api);
+}
