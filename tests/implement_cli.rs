@@ -1405,3 +1405,43 @@ fn a_hotfix_in_a_repository_without_configured_validation_uses_its_makefile_test
     .unwrap_or_default();
     assert!(evidence.contains("check test"), "{evidence}");
 }
+
+#[test]
+fn a_critical_finding_without_a_clear_fix_goes_to_a_person_not_back_to_the_agent() {
+    let repo = feature(
+        "  reviewer:\n    env: [FAKE_AGENT_DIR]\nroutes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n    - phase: code_review\n",
+    );
+    let review = support::agents::review_answer(
+        "REQUEST_CHANGES",
+        serde_json::json!([{"severity": "critical", "category": "auth",
+            "file": "src/auth/reset_token.ts", "line": 1,
+            "description": "Reset tokens never expire, and the plan says nothing about how long they should live",
+            "recommendation": "Decide the token lifetime with the product owner.",
+            "no_clear_fix": true}]),
+    );
+    std::fs::write(fake(&repo).join("nofix.json"), review.to_string()).unwrap();
+    script(&repo, &["edit:good.sh", "ok:nofix.json"]);
+    let out = factory(&repo)
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .args(["run", "--resume"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("critical-finding"), "{text}");
+    assert!(
+        text.contains("a critical finding has no clear fix"),
+        "{text}"
+    );
+    assert!(
+        text.contains("src/auth/reset_token.ts:1 Reset tokens never expire"),
+        "{text}"
+    );
+    // One implementation and one review: no second round for the agent.
+    assert_eq!(read(&repo, "count").trim(), "2");
+    let s = repo.session();
+    assert_eq!(s["escalation"]["reason"], "critical-finding", "{s}");
+    assert_eq!(s["counters"]["implementation_retries"], 0);
+}

@@ -61,6 +61,9 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
     pub recommendation: String,
+    /// The reviewer sees no clear fix: a critical one goes to a person, not back to the agent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_clear_fix: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_cause: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -24,6 +24,8 @@ impl Phase for CodeReview {
         let mut approved = Vec::new();
         let mut kept = Vec::new();
         let mut rework = Vec::new();
+        // Critical findings the reviewer sees no clear fix for.
+        let mut stuck: Vec<String> = Vec::new();
         let mut sent_back = Vec::new();
         let mut limit = false;
         let mut reviewed = 0;
@@ -110,6 +112,7 @@ impl Phase for CodeReview {
             if r.reviewed.approved() {
                 approved.push(format!("#{}", p.number));
             } else {
+                stuck.extend(without_clear_fix(p.number, &r.reviewed.review));
                 limit |= r.limit_reached;
                 rework.push(rework_list(p.number, &r.reviewed.review, REWORK_LINES));
                 sent_back.extend(p.issue);
@@ -126,6 +129,16 @@ impl Phase for CodeReview {
             return Ok(PhaseOutcome::NeedsHuman {
                 reason: EscalationReason::PhaseFailed,
                 detail: incomplete.join("\n"),
+            });
+        }
+        if !stuck.is_empty() {
+            // Another implementation round cannot fix what the reviewer sees no fix for.
+            return Ok(PhaseOutcome::NeedsHuman {
+                reason: EscalationReason::CriticalFinding,
+                detail: format!(
+                    "a critical finding has no clear fix; a person decides how to go on (change the plan, accept the risk, or close the pull request):\n{}",
+                    stuck.join("\n")
+                ),
             });
         }
         let kept_note = if kept.is_empty() {
@@ -171,4 +184,26 @@ impl Phase for CodeReview {
             why: SendBackReason::ChangesRequested,
         })
     }
+}
+
+/// The critical findings of `review` (of pull request `pr`) the reviewer marked as having no
+/// clear fix, one line each.
+fn without_clear_fix(pr: u64, review: &serde_json::Value) -> Vec<String> {
+    review["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["severity"] == "critical" && f["no_clear_fix"] == true)
+        .map(|f| {
+            let file = f["file"].as_str().unwrap_or("?");
+            let at = match f["line"].as_u64() {
+                Some(l) => format!("{file}:{l}"),
+                None => file.to_string(),
+            };
+            format!(
+                "- PR #{pr}: [critical] {at} {}",
+                crate::util::text::first_line(f["description"].as_str().unwrap_or(""), 200)
+            )
+        })
+        .collect()
 }
