@@ -123,6 +123,7 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
     let state = r.state;
     // Preflight first: deterministic findings the agent cannot talk away.
     let scope_origin = r.scope.as_ref().map(|s| s.origin.clone());
+    let change_class = r.scope.as_ref().and_then(|s| s.scope.change_class.clone());
     let engine = Engine::new(rules::builtin(), r.scope.map(|s| s.scope));
     let mut report = engine
         .scan(std::io::BufReader::new(r.diff.as_bytes()))
@@ -231,6 +232,7 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
                     "machine_findings": machine_here.join("\n"),
                     "scope": scope_origin.as_ref().map(|o| format!("checked against {o}")),
                     "thorough": r.mode == ReviewMode::Thorough,
+                    "change_class": change_class,
                     "part": part,
                     "agents_md": context::agents_md(&root),
                     "lessons": context::relevant_lessons(state.root(), &lesson_paths, r.workflow.limits.lessons_in_prompt as usize),

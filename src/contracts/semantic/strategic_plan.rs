@@ -140,9 +140,10 @@ pub(crate) fn check(plan: &Value) -> Vec<Violation> {
         );
     }
 
-    // SP007 threat assessment, SP008 ADR.
+    // SP007 threat assessment (every plan but a hotfix's: a refactor can open a hole too),
+    // SP008 ADR.
     let class = effective_class(plan, &tasks);
-    if matches!(class, "feature" | "risky-infra") && !has_threat_assessment(plan, &tasks) {
+    if class != "hotfix" && !has_threat_assessment(plan, &tasks) {
         out.push(Violation::new("SP007", "/threat_assessment", format!(
             "a {class} plan needs a threat assessment: add `threat_assessment` with a summary, or `security_notes` on every task of medium or higher risk"
         )));
@@ -350,6 +351,12 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("security_notes");
+        assert_eq!(
+            codes(&check(&p)),
+            vec!["SP007"],
+            "a refactor plan needs one too"
+        );
+        p["change_class"] = json!("hotfix");
         assert!(check(&p).is_empty());
     }
 }
