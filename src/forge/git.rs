@@ -176,6 +176,16 @@ impl Git {
         .collect()
     }
 
+    /// The first of `candidates` (full ref names) that exists here.
+    pub fn first_ref(&self, candidates: &[String]) -> Result<Option<String>, ForgeError> {
+        for r in candidates {
+            if self.succeeds(&["rev-parse", "--verify", "--quiet", r])? {
+                return Ok(Some(r.clone()));
+            }
+        }
+        Ok(None)
+    }
+
     /// Run git and report only whether it exited 0 (for questions such as `merge-base
     /// --is-ancestor`).
     pub fn succeeds(&self, args: &[&str]) -> Result<bool, ForgeError> {

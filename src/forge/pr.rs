@@ -270,15 +270,7 @@ fn read_evidence(path: &Path) -> Result<Value, PrError> {
 /// the pull request body says the same on every forge.
 fn branch_changes(repo: &Path, forge: &dyn Forge, base: &str, head: &str) -> Comparison {
     let git = super::git::Git::new(repo);
-    let resolve = |candidates: &[String]| {
-        candidates
-            .iter()
-            .find(|r| {
-                git.succeeds(&["rev-parse", "--verify", "-q", r])
-                    .unwrap_or(false)
-            })
-            .cloned()
-    };
+    let resolve = |candidates: &[String]| git.first_ref(candidates).ok().flatten();
     let remote_first = forge.name() != "local";
     let refs = |name: &str| {
         let (local, remote) = (

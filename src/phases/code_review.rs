@@ -189,20 +189,20 @@ impl Phase for CodeReview {
 /// The critical findings of `review` (of pull request `pr`) the reviewer marked as having no
 /// clear fix, one line each.
 fn without_clear_fix(pr: u64, review: &serde_json::Value) -> Vec<String> {
-    review["findings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|f| f["severity"] == "critical" && f["no_clear_fix"] == true)
+    use crate::artifacts::review::{Review, Severity};
+    // The review passed its contract before it was written, so it reads as the typed review.
+    let Ok(review) = Review::from_value(review) else {
+        return Vec::new();
+    };
+    review
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Critical && f.no_clear_fix)
         .map(|f| {
-            let file = f["file"].as_str().unwrap_or("?");
-            let at = match f["line"].as_u64() {
-                Some(l) => format!("{file}:{l}"),
-                None => file.to_string(),
-            };
             format!(
-                "- PR #{pr}: [critical] {at} {}",
-                crate::util::text::first_line(f["description"].as_str().unwrap_or(""), 200)
+                "- PR #{pr}: [critical] {} {}",
+                f.location(),
+                crate::util::text::first_line(&f.description, 200)
             )
         })
         .collect()

@@ -93,15 +93,11 @@ impl DeferredForge {
 
     /// A ref for branch `name`: the local branch, else the remote-tracking one.
     pub fn branch_ref(git: &Git, name: &str) -> Result<String, ForgeError> {
-        for r in [
+        git.first_ref(&[
             format!("refs/heads/{name}"),
             format!("refs/remotes/origin/{name}"),
-        ] {
-            if git.succeeds(&["rev-parse", "--verify", "--quiet", &r])? {
-                return Ok(r);
-            }
-        }
-        Err(ForgeError::NoBranch(name.to_string()))
+        ])?
+        .ok_or_else(|| ForgeError::NoBranch(name.to_string()))
     }
 
     /// The issue bodies factory knows without the forge: the task's description, else the

@@ -79,7 +79,7 @@ impl GithubForge {
         let readable = |r: Result<super::http::Response, ForgeError>| match r {
             Ok(r) if (200..300).contains(&r.status) => Ok(Some(r.body)),
             Ok(_) => Ok(None),
-            Err(ForgeError::Api(m)) if m.contains(": 403 ") || m.contains(": 404 ") => Ok(None),
+            Err(e) if super::is_forbidden(&e) || super::is_not_found(&e) => Ok(None),
             Err(e) => Err(e),
         };
         let protection = readable(self.request(

@@ -213,6 +213,11 @@ fn is_not_found(e: &ForgeError) -> bool {
     matches!(e, ForgeError::Api(m) if m.contains(": 404 Not Found"))
 }
 
+/// Whether `e` is GitHub's 403 answer (a permission the token lacks).
+fn is_forbidden(e: &ForgeError) -> bool {
+    matches!(e, ForgeError::Api(m) if m.contains(": 403 Forbidden"))
+}
+
 /// Whether `e` is GitHub's 422 answer (the input was refused, e.g. a token that may not approve).
 fn is_unprocessable(e: &ForgeError) -> bool {
     matches!(e, ForgeError::Api(m) if m.contains(": 422 Unprocessable"))
