@@ -404,9 +404,14 @@ fn binary_reports_a_vulnerable_bump_from_an_offline_database() {
     assert_eq!(findings[0]["path"], "package-lock.json");
     assert_eq!(findings[0]["line"], 5);
     assert_eq!(findings[0]["severity"], "critical");
-    // Without an audit source the same diff is clean.
-    let (code, _) = preflight_json(&["--diff", diff.to_str().unwrap()]);
+    assert_eq!(report["summary"]["dependency_audit"]["status"], "audited");
+    // With the audit turned off the same diff is clean, and the report says the audit was off.
+    let (code, report) = preflight_json(&["--diff", diff.to_str().unwrap(), "--audit", "off"]);
     assert_eq!(code, Some(0));
+    assert_eq!(
+        report["summary"]["dependency_audit"],
+        json!({"status": "off"})
+    );
 }
 
 #[test]
@@ -536,4 +541,202 @@ fn a_proxy_that_is_not_http_is_refused_without_showing_its_password() {
     assert!(stderr.contains("is not an http:// proxy"), "{stderr}");
     assert!(stderr.contains("socks5://127.0.0.1"), "{stderr}");
     assert!(!stderr.contains("secret-pass"), "{stderr}");
+}
+
+/// An address on the loopback where nothing listens: connections are refused at once.
+fn closed_port_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}
+
+/// An offline database with the lodash advisory, in `dir`/osv.
+fn offline_db(dir: &std::path::Path) -> String {
+    std::fs::create_dir_all(dir.join("osv/npm")).unwrap();
+    std::fs::write(
+        dir.join("osv/npm/GHSA-35jh-r3h4-6jhm.json"),
+        lodash_advisory().to_string(),
+    )
+    .unwrap();
+    dir.join("osv").display().to_string()
+}
+
+#[test]
+fn the_default_audit_asks_osv_and_reports_what_it_checked() {
+    let (base, log) = serve(|req, _| Some(osv_answer(req)));
+    let dir = tempfile::tempdir().unwrap();
+    let diff = dir.path().join("bump.diff");
+    std::fs::write(&diff, LOCKFILE_DIFF).unwrap();
+    // No --audit: the default is auto.
+    let (code, report) = preflight_json(&["--diff", diff.to_str().unwrap(), "--osv-url", &base]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["findings"][0]["rule_id"], "vulnerable-dependency");
+    assert_eq!(
+        report["summary"]["dependency_audit"],
+        json!({"status": "audited", "source": format!("OSV ({base})"), "packages": 1})
+    );
+    assert!(!log.lock().unwrap().is_empty());
+
+    // A diff without a lockfile asks nothing and says there was nothing to check.
+    let plain = dir.path().join("plain.diff");
+    std::fs::write(
+        &plain,
+        "diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-a\n+b\n",
+    )
+    .unwrap();
+    let before = log.lock().unwrap().len();
+    let (code, report) = preflight_json(&["--diff", plain.to_str().unwrap(), "--osv-url", &base]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        report["summary"]["dependency_audit"]["status"],
+        "no_lockfile_changes"
+    );
+    assert_eq!(
+        log.lock().unwrap().len(),
+        before,
+        "no request without a lockfile change"
+    );
+}
+
+#[test]
+fn an_unreachable_osv_is_said_in_every_format_and_is_not_a_failure() {
+    let osv = closed_port_url();
+    let dir = tempfile::tempdir().unwrap();
+    let diff = dir.path().join("bump.diff");
+    std::fs::write(&diff, LOCKFILE_DIFF).unwrap();
+    let diff = diff.to_str().unwrap();
+    let (code, report) = preflight_json(&["--diff", diff, "--osv-url", &osv]);
+    assert_eq!(code, Some(0), "{report}");
+    let audit = &report["summary"]["dependency_audit"];
+    assert_eq!(audit["status"], "unavailable");
+    let reason = audit["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("OSV request to {osv}/v1/querybatch failed")),
+        "{reason}"
+    );
+    assert!(reason.contains("audit.offline_db"), "{reason}");
+
+    let run = |format: &str| {
+        let mut cmd = assert_cmd::Command::cargo_bin("factory").unwrap();
+        for name in PROXY_VARIABLES {
+            cmd.env_remove(name);
+        }
+        let summary = dir.path().join(format!("summary-{format}.md"));
+        let out = cmd
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .args([
+                "preflight",
+                "--diff",
+                diff,
+                "--osv-url",
+                &osv,
+                "--format",
+                format,
+            ])
+            .arg("--summary")
+            .arg(&summary)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{format}");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            std::fs::read_to_string(summary).unwrap(),
+        )
+    };
+    let (text, markdown) = run("text");
+    assert!(
+        text.contains("warning: dependency audit unavailable: OSV request to"),
+        "{text}"
+    );
+    assert!(
+        markdown.contains("⚠️ Dependency audit unavailable: OSV request to"),
+        "{markdown}"
+    );
+    let (github, _) = run("github");
+    assert!(
+        github.contains(
+            "::warning title=factory dependency audit::dependency audit unavailable: OSV request to"
+        ),
+        "{github}"
+    );
+    let (sarif, _) = run("sarif");
+    let sarif: Value = serde_json::from_str(&sarif).unwrap();
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    assert!(
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["level"] == "warning"
+                && n["message"]["text"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("dependency audit unavailable")),
+        "{notes}"
+    );
+
+    // Asked for by name, OSV that cannot be reached is an error (exit 2), not a note.
+    let out = preflight_output(&["--diff", diff, "--audit", "osv", "--osv-url", &osv], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OSV request to"));
+}
+
+#[test]
+fn the_default_audit_falls_back_to_the_offline_database() {
+    let osv = closed_port_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = offline_db(dir.path());
+    let diff = dir.path().join("bump.diff");
+    std::fs::write(&diff, LOCKFILE_DIFF).unwrap();
+    let (code, report) = preflight_json(&[
+        "--diff",
+        diff.to_str().unwrap(),
+        "--osv-url",
+        &osv,
+        "--offline-db",
+        &db,
+    ]);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["findings"][0]["rule_id"], "vulnerable-dependency");
+    let audit = &report["summary"]["dependency_audit"];
+    assert_eq!(audit["status"], "audited");
+    let source = audit["source"].as_str().unwrap();
+    assert!(
+        source.starts_with(&format!(
+            "the offline database {db} (OSV was unavailable: OSV request to {osv}"
+        )),
+        "{source}"
+    );
+
+    // --offline-db belongs to auto; elsewhere, or naming no directory, it is refused.
+    let out = preflight_output(
+        &[
+            "--diff",
+            diff.to_str().unwrap(),
+            "--audit",
+            "osv",
+            "--offline-db",
+            &db,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--offline-db is the fallback of --audit auto")
+    );
+    let out = preflight_output(
+        &[
+            "--diff",
+            diff.to_str().unwrap(),
+            "--offline-db",
+            "no-such-dir",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--offline-db no-such-dir: not a directory")
+    );
 }

@@ -1097,3 +1097,133 @@ fn a_diff_file_larger_than_the_budget_fails_with_its_coverage_too() {
         json!(["src/b.ts: a hunk larger than limits.review_chunk_bytes"])
     );
 }
+
+/// A lockfile on task-001's branch that brings lodash back to 4.17.20 (GHSA-35jh-r3h4-6jhm).
+const LOCKFILE: &str = "{\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    \"node_modules/lodash\": {\n      \"version\": \"4.17.20\",\n      \"resolved\": \"https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz\"\n    }\n  }\n}\n";
+
+/// An address on the loopback where nothing listens: connections are refused at once.
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}
+
+fn append_workflow(repo: &Repo, yaml: &str) {
+    let wf = repo.path().join(".factory/workflow.yaml");
+    let text = std::fs::read_to_string(&wf).unwrap() + yaml;
+    std::fs::write(&wf, text).unwrap();
+}
+
+#[test]
+fn the_review_audits_dependencies_by_default_and_says_so_when_it_cannot() {
+    let repo = opened();
+    repo.commit_content(BRANCH, "package-lock.json", LOCKFILE);
+    let scope = wide_scope(&repo);
+    // OSV cannot be reached and no offline database is set: the review goes on, and says so
+    // in its summary, on the pull request, in the step summary, the log and REPORT.md.
+    let osv = closed_port_url();
+    repo.fake_agents(&["ok:review-approve.json", "ok:review-approve.json"]);
+    append_workflow(&repo, &format!("audit:\n  osv_url: {osv}\n"));
+    let step_summary = repo.path().join("step-summary.md");
+    repo.factory_with_agents()
+        .env("GITHUB_STEP_SUMMARY", &step_summary)
+        .args(["review", "--pr", "5", "--scope", &scope])
+        .assert()
+        .success();
+    let review = repo.json(".factory/artifacts/reviews/5-1.json");
+    let summary = review["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("Dependency audit unavailable: OSV request to"),
+        "{summary}"
+    );
+    assert!(summary.contains(&osv), "{summary}");
+    assert!(
+        summary.contains("audit.offline_db in workflow.yaml"),
+        "{summary}"
+    );
+    assert_eq!(
+        review["verdict"], "APPROVE",
+        "the audit is unavailable, not failed"
+    );
+    assert!(sticky_comments(&repo)[0].contains("Dependency audit unavailable"));
+    let written = std::fs::read_to_string(&step_summary).unwrap();
+    assert!(written.contains("#### factory review of #5"), "{written}");
+    assert!(
+        written.contains("⚠️ Dependency audit unavailable: OSV request to"),
+        "{written}"
+    );
+    assert!(repo.log_has("dependency_audit", "unavailable"));
+    repo.factory().arg("report").assert().success();
+    let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
+    let section = report
+        .split("## Dependency audit")
+        .nth(1)
+        .expect("a Dependency audit section");
+    assert!(
+        section.contains("| unavailable | dependency audit unavailable: OSV request to"),
+        "{report}"
+    );
+
+    // With an offline database the fallback answers: the vulnerable version is a machine
+    // finding the reviewer's approval cannot outvote.
+    // The evals' OSV database export holds GHSA-35jh-r3h4-6jhm.
+    let db = concat!(env!("CARGO_MANIFEST_DIR"), "/evals/osv");
+    append_workflow(&repo, &format!("  offline_db: {db}\n"));
+    repo.factory_with_agents()
+        .env("GITHUB_STEP_SUMMARY", &step_summary)
+        .args(["review", "--pr", "5", "--scope", &scope])
+        .assert()
+        .code(1);
+    let review = repo.json(".factory/artifacts/reviews/5-2.json");
+    assert_eq!(review["verdict"], "REQUEST_CHANGES", "{review}");
+    let findings = review["findings"].as_array().unwrap();
+    let cve = findings
+        .iter()
+        .find(|f| {
+            f["description"]
+                .as_str()
+                .unwrap()
+                .contains("GHSA-35jh-r3h4-6jhm")
+        })
+        .unwrap_or_else(|| panic!("no dependency finding: {review}"));
+    assert_eq!(cve["file"], "package-lock.json");
+    assert_eq!(cve["severity"], "critical");
+    assert!(!review["summary"].as_str().unwrap().contains("unavailable"));
+    assert!(repo.log_has("dependency_audit", "audited"));
+    let written = std::fs::read_to_string(&step_summary).unwrap();
+    assert!(
+        written
+            .contains("Dependency audit: 1 package version checked against the offline database"),
+        "{written}"
+    );
+}
+
+#[test]
+fn an_audit_source_asked_for_by_name_fails_the_review_when_it_cannot_answer() {
+    let repo = opened();
+    repo.commit_content(BRANCH, "package-lock.json", LOCKFILE);
+    repo.fake_agents(&["ok:review-approve.json"]);
+    append_workflow(
+        &repo,
+        &format!("audit:\n  source: osv\n  osv_url: {}\n", closed_port_url()),
+    );
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("OSV request to"))
+        .stderr(predicate::str::contains("audit.source: auto"));
+    assert_eq!(repo.fake_file("count"), "", "no agent was called");
+    // offline without a database is a setting error, named.
+    let wf = repo.path().join(".factory/workflow.yaml");
+    let text = std::fs::read_to_string(&wf)
+        .unwrap()
+        .replace("source: osv", "source: offline");
+    std::fs::write(&wf, text).unwrap();
+    repo.factory_with_agents()
+        .args(["review", "--pr", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("audit.offline_db is not set"));
+}

@@ -560,7 +560,9 @@ fn bad_flags_and_config_files_exit_two_with_the_reason() {
         .args(["preflight", "--diff", &diff, "--audit", "bogus"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("expected off, osv or offline:DIR"));
+        .stderr(predicate::str::contains(
+            "expected auto, osv, offline:DIR or off",
+        ));
     factory()
         .args([
             "preflight",

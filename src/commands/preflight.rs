@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::Context;
@@ -40,11 +40,16 @@ pub struct PreflightArgs {
     /// Write the fingerprints of the current findings to this file (and exit 0).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
-    /// Dependency audit: off, osv (the OSV API) or offline:DIR (an OSV database export).
-    #[arg(long, value_name = "off|osv|offline:DIR", default_value = "off")]
+    /// Dependency audit of lockfile changes: auto (the OSV API when it answers, else
+    /// --offline-db, else a visible "dependency audit unavailable" note), osv (the OSV API;
+    /// fails when unreachable), offline:DIR (an OSV database export) or off.
+    #[arg(long, value_name = "auto|osv|offline:DIR|off", default_value = "auto")]
     pub audit: String,
+    /// The offline OSV database `--audit auto` falls back to when the OSV API cannot be reached.
+    #[arg(long, value_name = "DIR")]
+    pub offline_db: Option<PathBuf>,
     /// Base URL of the OSV API for --audit osv.
-    #[arg(long, value_name = "URL", default_value = "https://api.osv.dev")]
+    #[arg(long, value_name = "URL", default_value = crate::preflight::dependencies::OSV_URL)]
     pub osv_url: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -63,9 +68,31 @@ pub struct PreflightArgs {
     pub packs: Vec<PathBuf>,
 }
 
-fn parse_audit(spec: &str, osv_url: &str) -> anyhow::Result<AuditSource> {
+fn parse_audit(
+    spec: &str,
+    osv_url: &str,
+    offline_db: Option<&Path>,
+) -> anyhow::Result<AuditSource> {
+    if let Some(dir) = offline_db {
+        if spec != "auto" {
+            anyhow::bail!(
+                "--offline-db is the fallback of --audit auto; with --audit {spec} leave it out (or use --audit offline:{})",
+                dir.display()
+            );
+        }
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "--offline-db {}: not a directory; point it at an OSV database export",
+                dir.display()
+            );
+        }
+    }
     match spec {
         "off" => Ok(AuditSource::Off),
+        "auto" => Ok(AuditSource::Auto {
+            base_url: osv_url.trim_end_matches('/').to_string(),
+            offline: offline_db.map(Path::to_path_buf),
+        }),
         "osv" => Ok(AuditSource::Osv {
             base_url: osv_url.trim_end_matches('/').to_string(),
         }),
@@ -80,7 +107,7 @@ fn parse_audit(spec: &str, osv_url: &str) -> anyhow::Result<AuditSource> {
                 }
                 Ok(AuditSource::Offline { dir })
             }
-            _ => anyhow::bail!("--audit `{other}`: expected off, osv or offline:DIR"),
+            _ => anyhow::bail!("--audit `{other}`: expected auto, osv, offline:DIR or off"),
         },
     }
 }
@@ -160,7 +187,7 @@ fn use_color() -> bool {
 }
 
 pub fn run(args: PreflightArgs) -> anyhow::Result<Outcome> {
-    let audit = parse_audit(&args.audit, &args.osv_url)?;
+    let audit = parse_audit(&args.audit, &args.osv_url, args.offline_db.as_deref())?;
     let scope = match (&args.scope, &args.plan) {
         (Some(p), _) => Some(Scope::load(p)?),
         (None, Some(p)) => Some(Scope::load_plan(p)?),
@@ -217,6 +244,7 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<Outcome> {
         skipped: &report.skipped,
         suppressed: report.suppressed,
         baselined: report.baselined,
+        audit: Some(&report.audit),
     };
     match &args.output {
         Some(path) => {
@@ -235,19 +263,10 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.summary {
         super::write_output(path, summary.as_bytes())?;
     }
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| {
-                format!(
-                    "cannot append to GITHUB_STEP_SUMMARY ({})",
-                    PathBuf::from(&path).display()
-                )
-            })?;
-        f.write_all(summary.as_bytes())
-            .context("cannot append to GITHUB_STEP_SUMMARY")?;
+    crate::util::step_summary::append(&summary).map_err(anyhow::Error::msg)?;
+    if report.audit.is_unavailable() && args.output.is_some() {
+        // Every format carries it; a report written to a file is not read on the terminal.
+        eprintln!("warning: {}", report.audit.line());
     }
 
     if args.write_baseline.is_some() {

@@ -1,6 +1,7 @@
 //! The finding: the one shape every deterministic check reports (preflight rules, contract
 //! checks, review merges). Renderers for each output format live in `render/`.
 
+pub mod audit;
 pub mod render;
 
 use std::fmt;

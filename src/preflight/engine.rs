@@ -51,6 +51,8 @@ pub struct ScanReport {
     pub suppressed: u64,
     /// Findings dropped because the baseline already knows them.
     pub baselined: u64,
+    /// What the dependency audit did (set by [`finish`]).
+    pub audit: dependencies::AuditStatus,
 }
 
 /// Rules plus their keyword prefilter and the optional scope.
@@ -221,10 +223,9 @@ pub fn finish(
     audit: &AuditSource,
     baseline: Option<&crate::preflight::baseline::Baseline>,
 ) -> Result<(), PreflightError> {
-    if *audit != AuditSource::Off {
-        let found = dependencies::audit(&report.packages, audit)?;
-        report.findings.extend(found);
-    }
+    let (found, status) = dependencies::audit_reporting(&report.packages, audit)?;
+    report.findings.extend(found);
+    report.audit = status;
     if let Some(baseline) = baseline {
         report.baselined += baseline.filter(&mut report.findings) as u64;
     }

@@ -230,6 +230,22 @@ pub fn render_report_with(session: &Session, events: &[Event], extras: &ReportEx
     }
     let _ = writeln!(out, "{}", if any_finding { "" } else { "None recorded.\n" });
 
+    // What each review's dependency audit did; one that could not run is said, never hidden.
+    if events
+        .iter()
+        .any(|e| e.action == crate::state::log::vocab::DEPENDENCY_AUDIT)
+    {
+        let _ = writeln!(out, "## Dependency audit\n");
+        if !event_table(
+            &mut out,
+            s,
+            events,
+            crate::state::log::vocab::DEPENDENCY_AUDIT,
+        ) {
+            let _ = writeln!(out, "None recorded.\n");
+        }
+    }
+
     let _ = writeln!(out, "## Verification\n");
     if !event_table(&mut out, s, events, "verify") {
         let _ = writeln!(out, "None recorded.\n");

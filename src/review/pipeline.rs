@@ -15,7 +15,7 @@ use crate::agents::{AgentError, Role, context, structured};
 use crate::contracts::Contract;
 use crate::findings::render::{Report, json as render_json};
 use crate::findings::{Category, Finding};
-use crate::preflight::dependencies::AuditSource;
+use crate::preflight::dependencies::{AuditSource, AuditStatus};
 use crate::preflight::engine::{self, Engine};
 use crate::preflight::rules;
 use crate::preflight::scope::Scope;
@@ -57,6 +57,8 @@ pub struct Reviewed {
     pub machine: Vec<Finding>,
     pub cycle: u32,
     pub path: PathBuf,
+    /// What the dependency audit did.
+    pub audit: AuditStatus,
 }
 
 impl Reviewed {
@@ -128,7 +130,12 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
     let mut report = engine
         .scan(std::io::BufReader::new(r.diff.as_bytes()))
         .context("cannot parse the diff")?;
-    engine::finish(&mut report, &AuditSource::Off, None).map_err(anyhow::Error::from)?;
+    // The dependency audit: CVEs in what the change adds to a lockfile, before the reviewer.
+    let audit_source = audit_source(&r.workflow.audit, &state.repo())?;
+    engine::finish(&mut report, &audit_source, None).map_err(|e| {
+        anyhow::anyhow!("{e}; set audit.source: auto in .factory/workflow.yaml to review without it (docs/review.md#dependency-audit)")
+    })?;
+    log_audit(&report.audit, r.number, report.packages.len());
     let machine: Vec<Value> = report
         .findings
         .iter()
@@ -160,6 +167,7 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
             skipped: &report.skipped,
             suppressed: report.suppressed,
             baselined: report.baselined,
+            audit: Some(&report.audit),
         });
         state
             .write_artifact(&format!("preflight/{}.json", r.number), &doc)
@@ -274,6 +282,11 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
             "Incomplete review, not approved: {text}. {summary}"
         ));
     }
+    if report.audit.is_unavailable() {
+        // Never a silent skip: the summary people read says the CVE check did not happen.
+        let summary = review["summary"].as_str().unwrap_or("").to_string();
+        review["summary"] = json!(format!("{}. {summary}", report.audit.sentence()));
+    }
     let problems = structured::violations(Contract::ReviewOutput, &review, &|_| Vec::new());
     if !problems.is_empty() {
         return Err(anyhow::anyhow!(
@@ -298,12 +311,65 @@ pub fn review(r: ReviewRequest<'_>) -> Result<Reviewed, ReviewError> {
         detail = format!("cycle {} of PR {}: {verdict}", r.cycle, r.number),
         refs = json!({"cycle": r.cycle, "pr": r.number, "machine_findings": machine.len()}).to_string()
     );
-    Ok(Reviewed {
+    let reviewed = Reviewed {
         review,
         machine: report.findings,
         cycle: r.cycle,
         path,
+        audit: report.audit,
+    };
+    crate::util::step_summary::append(&step_summary(&reviewed)).map_err(anyhow::Error::msg)?;
+    Ok(reviewed)
+}
+
+/// Where the review's dependency audit looks (`audit:` in workflow.yaml); an error names the
+/// missing setting.
+fn audit_source(
+    config: &crate::workflow::config::AuditConfig,
+    root: &std::path::Path,
+) -> anyhow::Result<AuditSource> {
+    use crate::workflow::config::AuditMode;
+    let base_url = config.osv_url.trim_end_matches('/').to_string();
+    let offline = config.offline_db.as_ref().map(|d| root.join(d));
+    Ok(match config.source {
+        AuditMode::Off => AuditSource::Off,
+        AuditMode::Osv => AuditSource::Osv { base_url },
+        AuditMode::Auto => AuditSource::Auto { base_url, offline },
+        AuditMode::Offline => AuditSource::Offline {
+            dir: offline.ok_or_else(|| {
+                anyhow::anyhow!("audit.source is `offline` but audit.offline_db is not set in .factory/workflow.yaml; set it to an OSV database export")
+            })?,
+        },
     })
+}
+
+/// The `dependency_audit` event of one review.
+fn log_audit(audit: &AuditStatus, number: u64, packages: usize) {
+    tracing::info!(
+        target: "factory::event",
+        phase = crate::workflow::PhaseName::CodeReview.as_str(),
+        action = crate::state::log::vocab::DEPENDENCY_AUDIT,
+        tool = "factory",
+        status = audit.as_str(),
+        detail = audit.line(),
+        refs = json!({"pr": number, "packages": packages}).to_string()
+    );
+}
+
+/// The review's lines in the Actions step summary: the verdict and what the dependency audit
+/// did.
+fn step_summary(r: &Reviewed) -> String {
+    let mark = if r.audit.is_unavailable() {
+        "⚠️ "
+    } else {
+        ""
+    };
+    format!(
+        "#### factory review of #{}\n\n{}\n\n{mark}{}\n\n",
+        r.review["pr_number"],
+        describe(r),
+        r.audit.sentence()
+    )
 }
 
 /// The answers of the reviewer calls of one review (one per chunk) as one answer: every

@@ -204,23 +204,9 @@ pub fn complete(state: &StateDir, opts: &CompleteOptions) -> anyhow::Result<Comp
         }
     }
     let report = crate::report::write(state)?;
-    if opts.step_summary
-        && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
-    {
+    if opts.step_summary {
         let text = std::fs::read_to_string(&report).unwrap_or_default();
-        use std::io::Write as _;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&summary)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot append to GITHUB_STEP_SUMMARY ({}): {e}",
-                    PathBuf::from(&summary).display()
-                )
-            })?;
-        writeln!(f, "{text}")
-            .map_err(|e| anyhow::anyhow!("cannot append to GITHUB_STEP_SUMMARY: {e}"))?;
+        crate::util::step_summary::append(&format!("{text}\n")).map_err(anyhow::Error::msg)?;
     }
     Ok(Completion {
         scorecard: card,

@@ -46,6 +46,8 @@ pub mod vocab {
     pub const VALIDATE: &str = "validate";
     /// The deterministic security gate ran.
     pub const PREFLIGHT: &str = "preflight";
+    /// A review's dependency audit: `audited`, `no_lockfile_changes`, `off` or `unavailable`.
+    pub const DEPENDENCY_AUDIT: &str = "dependency_audit";
     /// Forge operations (`tool` = `gh`).
     pub const ISSUE_CREATE: &str = "issue_create";
     pub const PR_OPEN: &str = "pr_open";

@@ -34,6 +34,54 @@ pub struct Workflow {
     /// How long the GitHub forge may wait on GitHub (docs/forge.md).
     #[serde(default)]
     pub forge: ForgeConfig,
+    /// The dependency audit of every review (docs/review.md).
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// `audit:` in workflow.yaml: where the review's dependency audit looks up advisories.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    #[serde(default)]
+    pub source: AuditMode,
+    /// Base URL of the OSV API.
+    #[serde(default = "default_osv_url")]
+    pub osv_url: String,
+    /// An OSV database export (relative to the repository root): the fallback of `auto`, the
+    /// source of `offline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_db: Option<String>,
+}
+
+impl Default for AuditConfig {
+    fn default() -> AuditConfig {
+        AuditConfig {
+            source: AuditMode::default(),
+            osv_url: default_osv_url(),
+            offline_db: None,
+        }
+    }
+}
+
+/// The public OSV API.
+fn default_osv_url() -> String {
+    "https://api.osv.dev".to_string()
+}
+
+/// `audit.source`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditMode {
+    /// OSV when it answers, else the offline database, else a visible "unavailable".
+    #[default]
+    Auto,
+    /// The OSV API; the review fails when OSV cannot be reached.
+    Osv,
+    /// The offline database only (`offline_db` is required).
+    Offline,
+    /// No dependency audit.
+    Off,
 }
 
 /// `forge:` in workflow.yaml: what the forge may spend waiting out GitHub's rate limits and

@@ -52,6 +52,13 @@ pub fn render(report: &Report<'_>) -> String {
             escape_data(&format!("preflight skipped this file ({})", s.reason))
         );
     }
+    if let Some(audit) = report.audit.filter(|a| a.is_unavailable()) {
+        let _ = writeln!(
+            out,
+            "::warning title=factory dependency audit::{}",
+            escape_data(&audit.line())
+        );
+    }
     let _ = writeln!(
         out,
         "factory preflight: {} finding(s): {}",

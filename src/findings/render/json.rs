@@ -11,7 +11,8 @@
 //!     "by_category": {},
 //!     "files_scanned": 0, "bytes_scanned": 0,
 //!     "skipped": [{"path", "reason"}],
-//!     "suppressed": 0, "baselined": 0
+//!     "suppressed": 0, "baselined": 0,
+//!     "dependency_audit": {"status": "audited", "source": "OSV (https://api.osv.dev)", "packages": 3}
 //!   }
 //! }
 //! ```
@@ -41,6 +42,10 @@ struct Summary<'a> {
     skipped: &'a [Skipped],
     suppressed: u64,
     baselined: u64,
+    /// `off`, `no_lockfile_changes`, `audited` (with `source`, `packages`) or `unavailable`
+    /// (with `reason`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dependency_audit: Option<&'a crate::findings::audit::AuditStatus>,
 }
 
 /// Serialised straight from borrowed data: no intermediate JSON tree, so a report with many
@@ -70,6 +75,7 @@ fn build<'a>(report: &'a Report<'a>) -> JsonReport<'a> {
             skipped: report.skipped,
             suppressed: report.suppressed,
             baselined: report.baselined,
+            dependency_audit: report.audit,
         },
     }
 }

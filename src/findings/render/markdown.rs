@@ -62,6 +62,14 @@ pub fn render(report: &Report<'_>) -> String {
                 .join(", ")
         );
     }
+    if let Some(audit) = report.audit {
+        let mark = if audit.is_unavailable() {
+            "⚠️ "
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{mark}{}\n", cell(&audit.sentence()));
+    }
     if report.suppressed > 0 || report.baselined > 0 {
         let _ = writeln!(
             out,

@@ -46,6 +46,8 @@ pub struct Report<'a> {
     pub skipped: &'a [Skipped],
     pub suppressed: u64,
     pub baselined: u64,
+    /// What the dependency audit did; `None` where no audit applies (a review's own report).
+    pub audit: Option<&'a crate::findings::audit::AuditStatus>,
 }
 
 impl Report<'_> {

@@ -105,6 +105,13 @@ pub fn value(report: &Report<'_>) -> Value {
                 "message": {"text": format!("skipped {} ({})", s.path, s.reason)},
             })
         })
+        .chain(report.audit.filter(|a| a.is_unavailable()).map(|a| {
+            json!({
+                "level": "warning",
+                "descriptor": {"id": "dependency-audit-unavailable"},
+                "message": {"text": a.line()},
+            })
+        }))
         .collect();
     json!({
         "$schema": SCHEMA,

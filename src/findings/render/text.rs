@@ -49,6 +49,15 @@ pub fn render(report: &Report<'_>, color: bool) -> String {
     for s in report.skipped {
         let _ = writeln!(out, "note: skipped {} ({})", clean(&s.path), s.reason);
     }
+    // An audit that could not run is said; one that ran, or had nothing to check, is not news.
+    if let Some(audit) = report.audit.filter(|a| a.is_unavailable()) {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            paint("warning", "33", color),
+            clean(&audit.line())
+        );
+    }
     let total = report.findings.len();
     let _ = write!(
         out,
@@ -100,6 +109,7 @@ mod tests {
             skipped: &[],
             suppressed: 0,
             baselined: 0,
+            audit: None,
         };
         let plain = render(&report, false);
         assert!(!plain.contains('\x1b'), "{plain}");

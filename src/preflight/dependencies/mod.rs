@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::findings::audit::AuditStatus;
 use crate::findings::{Category, Finding, Severity, fingerprint};
 use crate::preflight::diff::FileDiff;
 use crate::preflight::rules::RuleMeta;
@@ -40,7 +41,17 @@ pub enum AuditSource {
     Osv { base_url: String },
     /// An offline OSV database directory (one JSON advisory per file, per ecosystem folder).
     Offline { dir: PathBuf },
+    /// The default: the OSV API when it answers, else the offline database when one is
+    /// configured, else no audit and an [`AuditStatus::Unavailable`] that every report shows.
+    /// Unlike `Osv` and `Offline`, an unreachable source is not an error here.
+    Auto {
+        base_url: String,
+        offline: Option<PathBuf>,
+    },
 }
+
+/// The public OSV API.
+pub const OSV_URL: &str = "https://api.osv.dev";
 
 /// Network limits for the OSV API.
 #[derive(Debug, Clone)]
@@ -66,7 +77,7 @@ pub enum AuditError {
         body: String,
     },
     #[error(
-        "OSV request to {url} failed: {message} (check the network or use --audit offline:DIR)"
+        "OSV request to {url} failed: {message} (check the network, or audit from an OSV database export: --audit offline:DIR, audit.offline_db in workflow.yaml)"
     )]
     Transport { url: String, message: String },
     #[error("unexpected OSV response from {url}: {message}")]
@@ -111,6 +122,68 @@ pub fn audit(changes: &[PackageChange], source: &AuditSource) -> Result<Vec<Find
     audit_with(changes, source, &AuditOptions::default())
 }
 
+/// [`audit`], and what the audit did. `Osv` and `Offline` fail when their source does;
+/// `Auto` falls back to the offline database, then to [`AuditStatus::Unavailable`].
+pub fn audit_reporting(
+    changes: &[PackageChange],
+    source: &AuditSource,
+) -> Result<(Vec<Finding>, AuditStatus), AuditError> {
+    if *source == AuditSource::Off {
+        return Ok((Vec::new(), AuditStatus::Off));
+    }
+    if changes.is_empty() {
+        return Ok((Vec::new(), AuditStatus::NoLockfileChanges));
+    }
+    let packages = changes.len();
+    let audited = |source: String| AuditStatus::Audited { source, packages };
+    match source {
+        AuditSource::Auto { base_url, offline } => {
+            let osv = AuditSource::Osv {
+                base_url: base_url.clone(),
+            };
+            let online = match audit_with(changes, &osv, &AuditOptions::auto()) {
+                Ok(found) => return Ok((found, audited(format!("OSV ({base_url})")))),
+                Err(e) => e,
+            };
+            let Some(dir) = offline else {
+                return Ok((
+                    Vec::new(),
+                    AuditStatus::Unavailable {
+                        reason: online.to_string(),
+                    },
+                ));
+            };
+            let local = AuditSource::Offline { dir: dir.clone() };
+            match audit_with(changes, &local, &AuditOptions::default()) {
+                Ok(found) => Ok((
+                    found,
+                    audited(format!(
+                        "the offline database {} (OSV was unavailable: {online})",
+                        dir.display()
+                    )),
+                )),
+                Err(offline) => Ok((
+                    Vec::new(),
+                    AuditStatus::Unavailable {
+                        reason: format!("{online}; and {offline}"),
+                    },
+                )),
+            }
+        }
+        AuditSource::Osv { base_url } => audit_with(changes, source, &AuditOptions::default())
+            .map(|found| (found, audited(format!("OSV ({base_url})")))),
+        AuditSource::Offline { dir } => {
+            audit_with(changes, source, &AuditOptions::default()).map(|found| {
+                (
+                    found,
+                    audited(format!("the offline database {}", dir.display())),
+                )
+            })
+        }
+        AuditSource::Off => unreachable!("handled above"),
+    }
+}
+
 /// [`audit`] with explicit network limits.
 pub fn audit_with(
     changes: &[PackageChange],
@@ -122,7 +195,9 @@ pub fn audit_with(
     }
     let mut findings = Vec::new();
     match source {
-        AuditSource::Off => {}
+        AuditSource::Off | AuditSource::Auto { .. } => {
+            return audit_reporting(changes, source).map(|(found, _)| found);
+        }
         AuditSource::Offline { dir } => {
             let ecosystems: BTreeSet<String> =
                 changes.iter().map(|c| c.ecosystem.clone()).collect();

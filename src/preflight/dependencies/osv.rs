@@ -270,6 +270,18 @@ fn build_request(
     }
 }
 
+impl AuditOptions {
+    /// Limits for the default audit, which must not hold a review up for long on a machine
+    /// without the network: a short connect, one retry.
+    pub fn auto() -> AuditOptions {
+        AuditOptions {
+            connect_timeout: Duration::from_secs(5),
+            retries: 1,
+            ..AuditOptions::default()
+        }
+    }
+}
+
 impl Default for AuditOptions {
     fn default() -> Self {
         AuditOptions {
