@@ -9,6 +9,7 @@
 
 pub mod diffs;
 pub mod embedded;
+pub mod idioms;
 pub mod intake;
 pub mod packs;
 pub mod plans;
@@ -144,6 +145,11 @@ pub const SUITES: &[Suite] = &[
         name: "intake",
         about: "labelled natural requests through intake: accuracy, risky-infra and hotfix recall against their goals",
         run: intake::run,
+    },
+    Suite {
+        name: "idioms",
+        about: "labelled code in the idioms real repositories use: recall and precision per kind (secrets, SQL, command and Actions injection) and per family against 0.97",
+        run: idioms::run,
     },
 ];
 
