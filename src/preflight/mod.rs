@@ -5,6 +5,7 @@
 //! rule family; `engine` runs them with the scope, suppression and baseline steps.
 
 pub mod baseline;
+pub mod context;
 pub mod dependencies;
 pub mod diff;
 pub mod engine;
