@@ -170,6 +170,7 @@ impl Engine {
             }
         }
         let path = file.path();
+        crate::preflight::context::apply(path, &mut found);
         for mut f in found {
             // Guard: a secret finding's excerpt must be redacted; re-redact one that is not.
             if f.category == Category::Secret
