@@ -163,6 +163,7 @@ impl Rule for ShellInjection {
                 };
                 let added = line.kind == LineKind::Added;
                 if lang == Lang::JavaScript
+                    && text.contains("promisify")
                     && let Some(c) = PROMISIFIED_EXEC.captures(text)
                 {
                     aliases.push(c[1].to_string());

@@ -171,7 +171,12 @@ impl Rule for SqlInjection {
                     reported.push(new_line);
                     continue;
                 }
-                let is_sink = sink(text, lang);
+                let sql_text = added && SQL_TEXT.is_match(text);
+                // The query call is only worth finding on a line with SQL text, a line that
+                // opens a call continued below, or when a variable holds built SQL.
+                let is_sink =
+                    (sql_text || !tainted.is_empty() || (added && text.trim_end().ends_with('(')))
+                        && sink(text, lang);
                 if added && is_sink {
                     let stmt = statement(&hunk.lines, i, lang);
                     if SQL_TEXT.is_match(&stmt)
@@ -190,12 +195,7 @@ impl Rule for SqlInjection {
                         continue;
                     }
                 }
-                if added
-                    && !is_sink
-                    && SQL_TEXT.is_match(text)
-                    && builds_string(text, lang)
-                    && !safe_build(text, lang)
-                {
+                if sql_text && !is_sink && builds_string(text, lang) && !safe_build(text, lang) {
                     if let Some(var) = assigned_variable(text) {
                         tainted.push((var.to_string(), new_line, text.to_string()));
                     }
