@@ -140,7 +140,7 @@ impl Rule for SqlInjection {
     fn keywords(&self) -> &[&'static str] {
         &[
             "select", "insert", "update", "delete", "drop", "alter", "truncate", "merge", "where",
-            "#{", "raw", "extra(", "literal(", "order", "having",
+            "#{", "raw(", "extra(", "literal(", "order(", "having(",
         ]
     }
 
