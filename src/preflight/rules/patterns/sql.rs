@@ -94,14 +94,27 @@ static PY_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| re(r"\.extra\s*\(|\bRawSQ
 
 /// A raw SQL fragment built from data, handed to a query-builder method, in code.
 fn fragment(text: &str, lang: Lang) -> bool {
-    let pattern: &Regex = match lang {
-        Lang::Ruby => &RUBY_FRAGMENT,
-        Lang::Php => &PHP_FRAGMENT,
-        Lang::JavaScript => &JS_FRAGMENT,
-        Lang::Go => &GO_FRAGMENT,
-        Lang::Python => &PY_FRAGMENT,
+    // Cheap substring checks first: most lines hold none of these calls.
+    let (pattern, likely): (&Regex, bool) = match lang {
+        Lang::Ruby => (&RUBY_FRAGMENT, text.contains("#{") || text.contains('+')),
+        Lang::Php => (&PHP_FRAGMENT, text.contains("aw(")),
+        Lang::JavaScript => (
+            &JS_FRAGMENT,
+            text.contains("here")
+                || text.contains("aving")
+                || text.contains("aw(")
+                || text.contains("literal("),
+        ),
+        Lang::Go => (&GO_FRAGMENT, text.contains("Sprintf") || text.contains('+')),
+        Lang::Python => (
+            &PY_FRAGMENT,
+            text.contains("extra") || text.contains("RawSQL"),
+        ),
         _ => return false,
     };
+    if !likely {
+        return false;
+    }
     pattern
         .find_iter(text)
         .any(|m| is_code(text, m.start(), lang))
