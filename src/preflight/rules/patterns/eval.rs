@@ -9,6 +9,7 @@ use crate::preflight::diff::FileDiff;
 use crate::preflight::rules::{Rule, RuleMeta};
 
 use super::lang::Lang;
+use super::literals::is_code;
 use super::report;
 
 pub(crate) struct EvalInjection;
@@ -84,6 +85,11 @@ fn evaluates_non_constant(text: &str, lang: Lang) -> bool {
     let code = strip_line_comment(text, lang);
     for m in CALL.find_iter(code) {
         let name = m.as_str();
+        let name_at = m.start() + name.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(0);
+        if !is_code(code, name_at, lang) {
+            // `'javascript:eval(1)'` names a call inside a string: data, not a call.
+            continue;
+        }
         let rest = &code[m.end()..];
         let args = if name.contains("Function") {
             arguments(rest, false)
@@ -221,5 +227,10 @@ mod tests {
         assert!(!fires("a.js", "const m = re.exec(line);"));
         assert!(!fires("a.py", "# never eval(user_input)"));
         assert!(!fires("a.py", "assert isinstance(x, int)"));
+        assert!(!fires("a.js", "var xss = 'javascript:eval(alert(1))';"));
+        assert!(!fires(
+            "a.rb",
+            "  \"<img src=x onerror=eval('alert(1)')>\","
+        ));
     }
 }

@@ -7,6 +7,7 @@ mod deserialization;
 mod dynamic;
 mod eval;
 mod lang;
+mod literals;
 pub mod pack;
 mod password_hashing;
 mod shell;

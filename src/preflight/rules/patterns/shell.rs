@@ -10,6 +10,7 @@ use crate::preflight::rules::{Rule, RuleMeta};
 
 use super::dynamic::{assigned_variable, builds_string, passes_variable};
 use super::lang::Lang;
+use super::literals::{is_code, only_safe_parts, statement};
 use super::report;
 
 pub(crate) struct ShellInjection;
@@ -20,10 +21,18 @@ static META: RuleMeta = RuleMeta {
     category: Category::Pattern,
     severity: Severity::Critical,
     description: "Catches command lines assembled by interpolation or concatenation and run \
-through a shell: `os.system`, `subprocess` with `shell=True`, `child_process.exec`/`execSync`, \
-`Runtime.exec`, `sh -c` in Go or Rust, Ruby backticks/`system`/`%x`, PHP `shell_exec`, \
-`system`, `passthru`, `proc_open`. A value containing `;`, `|`, `$(...)` or a newline runs \
-arbitrary commands with the service's privileges.\n\n\
+through a shell: `os.system`, `subprocess` with `shell=True` (or `shell=` set from a variable), \
+`asyncio.create_subprocess_shell`, `child_process.exec`/`execSync` and promisified `exec` under \
+another name, `spawn`/`execFile` of `sh -c` or with `shell: true`, `Runtime.exec`, \
+`ProcessBuilder` and Go `exec.Command` of `sh -c`, Rust `Command::new(\"sh\").arg(\"-c\")`, .NET \
+`Process.Start`/`ProcessStartInfo` of `cmd.exe /c`, `bash -c` or `powershell -Command`, Ruby \
+backticks/`%x`/`system`/`exec`/`IO.popen`/`Open3`, PHP `shell_exec`, `exec`, `system`, \
+`passthru`, `popen`, `proc_open` and backticks. The command may span the lines of one call or \
+be built in a variable on an earlier added line. A value containing `;`, `|`, `$(...)` or a \
+newline runs arbitrary commands with the service's privileges.\n\n\
+Not reported: argument lists without a shell, constant commands, calls named inside a string \
+literal or a comment, and commands whose every interpolated value is quoted (`shlex.quote`, \
+`escapeshellarg`, `Shellwords.escape`) or an upper-case constant.\n\n\
 Fix: call the program directly with an argument list (`subprocess.run([\"git\", \"log\", ref])`, \
 `execFile`, `exec.Command(\"git\", \"log\", ref)`), never through a shell; if a shell is \
 unavoidable, quote with `shlex.quote` / `escapeshellarg`.",
@@ -38,13 +47,16 @@ static SINK: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?x)
         \bos\.(?:system|popen|popen2|popen3)\s*\(
       | \bsubprocess\.(?:call|run|Popen|check_output|check_call|getoutput|getstatusoutput)\s*\(
+      | \basyncio\.create_subprocess_shell\s*\(
       | \bcommands\.getoutput\s*\(
-      | (?:\bchild_process\.|\bcp\.|\b)(?:exec|execSync)\s*\(
+      | (?:\bchild_process\.|\bcp\.|\b)(?:exec|execSync|execFile|execFileSync|spawnSync)\s*\(
       | \bRuntime\.getRuntime\(\)\.exec\s*\(
       | \bnew\s+ProcessBuilder\s*\(
+      | \bnew\s+ProcessStartInfo\b
       | \bexec\.Command(?:Context)?\s*\(
       | \bCommand::new\s*\(
       | (?:^|[^.\w])(?:system|exec|spawn|IO\.popen|Open3\.\w+|%x)\s*[(\[{]
+      | \bKernel\.(?:system|exec|spawn)\s*\(
       | \b(?:shell_exec|passthru|proc_open|popen|pcntl_exec)\s*\(
       | \bProcess\.Start\s*\(
     "#,
@@ -52,19 +64,22 @@ static SINK: LazyLock<Regex> = LazyLock::new(|| {
     .expect("built-in pattern compiles")
 });
 
-/// A shell is involved: `shell=True`, `sh -c`, `cmd /c`, `{shell: true}`, or an API that
-/// always uses one.
+/// A shell is involved: `shell=True` (or `shell=` from a variable), `sh -c`, `cmd /c`,
+/// `powershell -Command`, `{shell: true}`, or an API that always uses one.
 static SHELL_INVOLVED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?x)
-        shell\s*=\s*True | shell\s*:\s*true
-      | ["'](?:/bin/)?(?:ba|z|k|da)?sh["']\s*,\s*["']-c["']
-      | ["'](?:/bin/)?(?:ba|z|k|da)?sh["']\s*\)\s*\.arg\s*\(\s*["']-c["']
-      | ["']cmd(?:\.exe)?["']\s*,\s*["']/c["']
+        shell\s*=\s*(?:True\b|not\b|[a-z_][\w.]*) | shell\s*:\s*true
+      | ["'](?:/usr)?(?:/bin/)?(?:ba|z|k|da)?sh["']\s*,\s*\[?\s*\$?@?["']-c\b
+      | ["'](?:/usr)?(?:/bin/)?(?:ba|z|k|da)?sh["']\s*\)\s*\.args?\s*\(\s*&?\[?\s*["']-c["']
+      | ["']cmd(?:\.exe)?["']\s*,\s*\$?@?["']/c\b
+      | ["'](?:powershell|pwsh)(?:\.exe)?["']\s*,\s*\$?@?["']-(?:c|Command)\b
+      | \bFileName\s*=\s*["'](?:/usr)?(?:/bin/)?(?:(?:ba|z|k|da)?sh|cmd(?:\.exe)?)["']
       | \bos\.(?:system|popen) | \bsubprocess\.(?:getoutput|getstatusoutput) | \bcommands\.getoutput
+      | \basyncio\.create_subprocess_shell
       | (?:^|[^.\w])(?:child_process\.|cp\.)?(?:exec|execSync)\s*\(
       | \bRuntime\.getRuntime\(\)\.exec
-      | (?:^|[^.\w])(?:system|IO\.popen|%x)\s*[(\[{] | \bOpen3\.
+      | (?:^|[^.\w])(?:system|IO\.popen|%x)\s*[(\[{] | \bOpen3\. | \bKernel\.(?:system|exec|spawn)
       | \b(?:shell_exec|passthru|proc_open|popen)\s*\(
       | \bProcess\.Start
     "#,
@@ -75,6 +90,40 @@ static SHELL_INVOLVED: LazyLock<Regex> = LazyLock::new(|| {
 /// Ruby and PHP backtick command substitution with interpolation.
 static BACKTICK_INTERP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"`[^`]*(?:#\{|\$[A-Za-z_{])[^`]*`").expect("compiles"));
+
+/// `const run = util.promisify(child_process.exec)`: a name for `exec` that returns a promise.
+static PROMISIFIED_EXEC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*[^;=]*?\bpromisify\s*\(\s*(?:require\s*\(\s*["']child_process["']\s*\)\s*\.|child_process\.|cp\.)?exec\s*\)"#)
+        .expect("compiles")
+});
+
+/// The first match of `pattern` whose call name starts in code, not in a string or comment.
+fn in_code(pattern: &Regex, text: &str, lang: Lang) -> bool {
+    pattern.find_iter(text).any(|m| {
+        let name = m.start()
+            + m.as_str()
+                .find(|c: char| c.is_ascii_alphabetic() || c == '%' || c == '`')
+                .unwrap_or(0);
+        if text.as_bytes()[name] == b'`' {
+            // The backtick opens the literal: what matters is that it opens in code.
+            return name == 0 || is_code(text, name - 1, lang);
+        }
+        is_code(text, name, lang)
+    })
+}
+
+/// Whether `text` calls one of the promisified `exec` names.
+fn calls_alias(text: &str, aliases: &[String]) -> bool {
+    aliases.iter().any(|a| {
+        text.match_indices(a.as_str()).any(|(at, _)| {
+            let before_ok = text[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '$'));
+            before_ok && text[at + a.len()..].trim_start().starts_with('(')
+        })
+    })
+}
 
 impl Rule for ShellInjection {
     fn meta(&self) -> &RuleMeta {
@@ -105,14 +154,25 @@ impl Rule for ShellInjection {
         }
         let mut tainted: Vec<(String, u32, String)> = Vec::new();
         let mut reported: Vec<u32> = Vec::new();
+        let mut aliases: Vec<String> = Vec::new();
         for hunk in &file.hunks {
-            for line in &hunk.lines {
+            for (i, line) in hunk.lines.iter().enumerate() {
                 let text = line.text.as_str();
                 let Some(new_line) = line.new_line else {
                     continue;
                 };
                 let added = line.kind == LineKind::Added;
-                if added && matches!(lang, Lang::Ruby | Lang::Php) && BACKTICK_INTERP.is_match(text)
+                if lang == Lang::JavaScript
+                    && text.contains("promisify")
+                    && let Some(c) = PROMISIFIED_EXEC.captures(text)
+                {
+                    aliases.push(c[1].to_string());
+                    continue;
+                }
+                if added
+                    && matches!(lang, Lang::Ruby | Lang::Php)
+                    && in_code(&BACKTICK_INTERP, text, lang)
+                    && !only_safe_parts(text, lang)
                 {
                     report(
                         &META,
@@ -125,32 +185,44 @@ impl Rule for ShellInjection {
                     reported.push(new_line);
                     continue;
                 }
-                let sink = SINK.is_match(text);
-                if added && sink && builds_string(text, lang) && SHELL_INVOLVED.is_match(text) {
-                    report(
-                        &META,
-                        file,
-                        new_line,
-                        text,
-                        "shell command built from data: pass an argument list without a shell"
-                            .into(),
-                        out,
-                    );
-                    reported.push(new_line);
-                    continue;
+                let alias = !aliases.is_empty() && calls_alias(text, &aliases);
+                let sink = alias || in_code(&SINK, text, lang);
+                if added && sink {
+                    let stmt = statement(&hunk.lines, i, lang);
+                    if builds_string(&stmt, lang)
+                        && (alias || SHELL_INVOLVED.is_match(&stmt))
+                        && !only_safe_parts(&stmt, lang)
+                    {
+                        report(
+                            &META,
+                            file,
+                            new_line,
+                            text,
+                            "shell command built from data: pass an argument list without a shell"
+                                .into(),
+                            out,
+                        );
+                        reported.push(new_line);
+                        continue;
+                    }
                 }
                 if added && !sink {
                     if let Some(var) = assigned_variable(text)
                         && looks_like_command_var(var)
                         && builds_string(text, lang)
+                        && !only_safe_parts(text, lang)
                     {
                         tainted.push((var.to_string(), new_line, text.to_string()));
                     }
                     continue;
                 }
-                if sink && !tainted.is_empty() && SHELL_INVOLVED.is_match(text) {
+                if !sink || tainted.is_empty() {
+                    continue;
+                }
+                let stmt = statement(&hunk.lines, i, lang);
+                if alias || SHELL_INVOLVED.is_match(&stmt) {
                     for (var, at, built) in &tainted {
-                        if *at < new_line && !reported.contains(at) && passes_variable(text, var) {
+                        if *at < new_line && !reported.contains(at) && passes_variable(&stmt, var) {
                             report(
                                 &META,
                                 file,
@@ -231,5 +303,57 @@ mod tests {
             "a.py",
             "cmd = f\"tar -xf {name}\"\nsubprocess.call(cmd.split())"
         ));
+    }
+
+    #[test]
+    fn catches_shells_behind_other_names_and_over_lines() {
+        assert!(fires(
+            "a.js",
+            "const c = spawn('sh', ['-c', 'ls ' + input]);"
+        ));
+        assert!(fires(
+            "a.js",
+            "const execP = util.promisify(exec);\nawait execP(`git log ${r}`);"
+        ));
+        assert!(fires(
+            "a.py",
+            "await asyncio.create_subprocess_shell(f\"ffmpeg -i {a} {b}\")"
+        ));
+        assert!(fires(
+            "a.py",
+            "subprocess.run(f\"ls {p}\", shell=use_shell)"
+        ));
+        assert!(fires(
+            "a.py",
+            "subprocess.run(\n    f\"rsync {a} {b}\",\n    shell=True,\n)"
+        ));
+        assert!(fires("a.rb", "out = %x(git log #{range})"));
+        assert!(fires(
+            "a.cs",
+            r#"var p = new ProcessStartInfo("/bin/bash", $"-c \"tar -xf {a}\"");"#
+        ));
+        assert!(fires("a.cs", r#"Process.Start("cmd.exe", "/c " + x);"#));
+    }
+
+    #[test]
+    fn quoted_values_and_literals_pass() {
+        assert!(!fires(
+            "a.py",
+            r#"subprocess.run(f"rsync {shlex.quote(a)} {shlex.quote(b)}", shell=True)"#
+        ));
+        assert!(!fires(
+            "a.php",
+            "$o = shell_exec('ping -c 1 ' . escapeshellarg($host));"
+        ));
+        assert!(!fires(
+            "a.rb",
+            "sha = `git rev-parse #{Shellwords.escape(branch)}`.strip"
+        ));
+        assert!(!fires("a.js", "const bad = \"exec(`rm -rf ${dir}`)\";"));
+        assert!(!fires(
+            "a.py",
+            r#"help = "Never call os.system(f'rm {x}') with user data.""#
+        ));
+        assert!(!fires("a.rb", r#"Open3.capture2("dig", "+short", host)"#));
     }
 }

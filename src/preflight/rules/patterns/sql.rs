@@ -10,6 +10,7 @@ use crate::preflight::rules::{Rule, RuleMeta};
 
 use super::dynamic::{assigned_variable, builds_string, passes_variable};
 use super::lang::Lang;
+use super::literals::{is_code, only_safe_parts, statement};
 use super::report;
 
 pub(crate) struct SqlInjection;
@@ -22,8 +23,20 @@ static META: RuleMeta = RuleMeta {
     description: "Catches SQL statements assembled with interpolation, formatting or \
 concatenation (f-strings, `%`, `.format`, template literals, `fmt.Sprintf`, `format!`, \
 `String.format`, `\"#{...}\"`, `$\"...\"`, PHP `\"$var\"`) that reach a query or execute call, \
-on the same line or through a variable assigned on an earlier added line. Whoever controls the \
-interpolated value controls the statement: data theft, authentication bypass, data loss.\n\n\
+on the same line, on the following lines of the same call, or through a variable assigned on an \
+earlier added line; and raw fragments built from data handed to a query builder (Laravel \
+`whereRaw`, knex `whereRaw`, TypeORM `where`, ActiveRecord `where`/`order`, gorm `Where`, \
+Django `extra`). The query calls cover DB-API and asyncpg, node drivers, Prisma \
+`$queryRawUnsafe`/`$executeRawUnsafe`, knex, Sequelize, TypeORM, `database/sql`, gorm, sqlx, \
+JDBC, Spring `JdbcTemplate`, JPA, ActiveRecord, Sequel, PDO, mysqli, Laravel, WordPress, ADO.NET \
+commands and `CommandText`, EF Core `FromSqlRaw`/`ExecuteSqlRaw`, Dapper, sqlx, diesel, rusqlite \
+and postgres. Whoever controls the interpolated value controls the statement: data theft, \
+authentication bypass, data loss.\n\n\
+Not reported: a call named inside a string literal or a comment; EF Core `FromSql`, \
+`FromSqlInterpolated` and `ExecuteSqlInterpolated` and Prisma's `$queryRaw` tagged template, \
+which turn interpolated values into parameters; statements whose only interpolated parts are \
+upper-case constants, a generated list of placeholders or quoted identifiers \
+(`sql.Identifier`, `pq.QuoteIdentifier`).\n\n\
 Fix: pass values as bind parameters (`?`, `$1`, `%s` with a separate argument tuple, named \
 parameters) or use the query builder of your ORM.",
     fails: "const users = await db.query(`SELECT * FROM users WHERE name = '${name}'`);",
@@ -39,21 +52,98 @@ static SQL_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("built-in pattern compiles")
 });
 
-/// Query APIs across languages: DB-API, node drivers, database/sql, JDBC/JPA, ActiveRecord,
-/// PDO/mysqli, ADO.NET, sqlx/diesel/rusqlite.
+/// Query APIs across languages: DB-API and asyncpg, node drivers, Prisma, knex, Sequelize,
+/// database/sql, gorm and sqlx, JDBC/JPA and Spring, ActiveRecord and Sequel, PDO/mysqli,
+/// Laravel and WordPress, ADO.NET and Dapper, sqlx/diesel/rusqlite/postgres.
 static SINK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?:\.|\b)(?:execute|executemany|executescript|exec|exec_query|query|queryrow|queryrowcontext|querycontext|execcontext|query_row|query_map|raw|rawquery|raw_query|createquery|createnativequery|createsqlquery|executequery|executeupdate|executelargeupdate|preparestatement|preparecall|prepare|find_by_sql|select_all|select_one|select_value|select_rows|where|order|having|joins|mysqli_query|mysql_query|pg_query|sqlite_query|fromsqlraw|executesqlraw|fromsqlinterpolated|sqlquery|sql|text|unsafe|knex\.raw|sequelize\.query)\s*!?\s*\(|\bnew\s+SqlCommand\s*\(|\bsqlx::query(?:_as|_scalar)?\s*(?:::<[^>]*>)?\s*\(",
+        r"(?i)(?:\.|\b)(?:execute|executemany|executescript|exec|exec_query|exec_update|exec_delete|exec_insert|query|queryrow|queryrowcontext|querycontext|execcontext|query_row|query_map|query_one|query_opt|raw|rawquery|raw_query|createquery|createnativequery|createsqlquery|executequery|executeupdate|executelargeupdate|preparestatement|preparecall|prepare|find_by_sql|count_by_sql|select_all|select_one|select_value|select_values|select_rows|where|order|having|joins|mysqli_query|mysql_query|pg_query|sqlite_query|fromsqlraw|executesqlraw|executesqlrawasync|sqlquery|sql|text|unsafe|knex\.raw|sequelize\.query|queryrawunsafe|executerawunsafe|queryfor\w+|update|batchupdate|fetch|fetchrow|fetchval|fetchone|fetchall|sql_query|get_results|get_row|get_var|get_col|statement|select|unprepared)\s*!?\s*(?:<[^<>()]*>)?\s*\(|\bnew\s+(?:Sql|Npgsql|MySql|Sqlite|SQLite|OleDb|Odbc|Oracle)Command\s*\(|\bsqlx::query(?:_as|_scalar)?\s*(?:::<[^>]*>)?\s*\(|\.CommandText\s*=|\bDB\s*\[",
     )
     .expect("built-in pattern compiles")
 });
 
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("built-in pattern compiles")
+}
+
 /// ActiveRecord query methods take raw SQL fragments (`where("name = '#{x}'")`) that carry no
 /// statement keyword of their own.
-static ACTIVE_RECORD_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\.(?:where|not|or|order|reorder|having|joins|group|pluck|select|from|exists\?|find_by|delete_all|update_all|lock)\s*\(\s*"[^"]*#\{"#)
-        .expect("built-in pattern compiles")
+static RUBY_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"\.(?:where|not|or|order|reorder|having|joins|group|pluck|select|from|exists\?|find_by|delete_all|update_all|lock)\s*\(\s*"(?:[^"]*#\{|[^"]*"\s*\+)"#,
+    )
 });
+/// Laravel raw fragments: `->whereRaw("name = '$name'")`, `DB::raw('x = ' . $x)`.
+static PHP_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)(?:->|::)\s*(?:whereRaw|orWhereRaw|havingRaw|orHavingRaw|orderByRaw|selectRaw|groupByRaw|raw)\s*\(\s*(?:"[^"]*\$|'[^']*'\s*\.)"#,
+    )
+});
+/// knex, TypeORM and Sequelize fragments: `.whereRaw(`a = '${x}'`)`, `.where("a = " + x)`.
+static JS_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"\.(?:where|andWhere|orWhere|having|andHaving|orHaving|whereRaw|orWhereRaw|havingRaw|orderByRaw|joinRaw|literal)\s*\(\s*(?:`[^`]*\$\{|["'][^"']*["']\s*\+)"#,
+    )
+});
+/// gorm conditions: `db.Where(fmt.Sprintf("name = '%s'", n))`, `.Where("a = '" + x + "'")`.
+static GO_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"\.(?:Where|Or|Not|Having|Joins|Order|Group)\s*\(\s*(?:fmt\.Sprintf\s*\(|"[^"]*"\s*\+)"#)
+});
+/// Django escape hatches: `.extra(where=[...])`, `RawSQL(...)`.
+static PY_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| re(r"\.extra\s*\(|\bRawSQL\s*\("));
+
+/// A raw SQL fragment built from data, handed to a query-builder method, in code.
+fn fragment(text: &str, lang: Lang) -> bool {
+    // Cheap substring checks first: most lines hold none of these calls.
+    let (pattern, likely): (&Regex, bool) = match lang {
+        Lang::Ruby => (&RUBY_FRAGMENT, text.contains("#{") || text.contains('+')),
+        Lang::Php => (&PHP_FRAGMENT, text.contains("aw(")),
+        Lang::JavaScript => (
+            &JS_FRAGMENT,
+            text.contains("here")
+                || text.contains("aving")
+                || text.contains("aw(")
+                || text.contains("literal("),
+        ),
+        Lang::Go => (&GO_FRAGMENT, text.contains("Sprintf") || text.contains('+')),
+        Lang::Python => (
+            &PY_FRAGMENT,
+            text.contains("extra") || text.contains("RawSQL"),
+        ),
+        _ => return false,
+    };
+    if !likely {
+        return false;
+    }
+    pattern
+        .find_iter(text)
+        .any(|m| is_code(text, m.start(), lang))
+        && builds_string(text, lang)
+        && !safe_build(text, lang)
+}
+
+/// A query call in code: not inside a string or comment, and not `RegExp.prototype.exec`.
+fn sink(text: &str, lang: Lang) -> bool {
+    SINK.find_iter(text).any(|m| {
+        let name = m.start()
+            + m.as_str()
+                .find(|c: char| c.is_ascii_alphabetic() || c == '$')
+                .unwrap_or(0);
+        if !is_code(text, name, lang) {
+            return false;
+        }
+        // `/re/.exec(...)` in JavaScript is a regular expression, not a database.
+        let before = text[..m.start()].trim_end_matches(|c: char| c.is_ascii_lowercase());
+        !(lang == Lang::JavaScript && before.ends_with('/'))
+    })
+}
+
+/// The string is built, but only from constants, generated placeholders or quoted
+/// identifiers (`sql.SQL(...).format(sql.Identifier(t))`).
+fn safe_build(text: &str, lang: Lang) -> bool {
+    only_safe_parts(text, lang)
+        || (lang == Lang::Python && text.contains("sql.SQL(") && text.contains("sql.Identifier("))
+}
 
 impl Rule for SqlInjection {
     fn meta(&self) -> &RuleMeta {
@@ -63,7 +153,7 @@ impl Rule for SqlInjection {
     fn keywords(&self) -> &[&'static str] {
         &[
             "select", "insert", "update", "delete", "drop", "alter", "truncate", "merge", "where",
-            "#{",
+            "#{", "raw(", "extra(", "literal(", "order(", "having(",
         ]
     }
 
@@ -76,26 +166,36 @@ impl Rule for SqlInjection {
         let mut tainted: Vec<(String, u32, String)> = Vec::new();
         let mut reported: Vec<u32> = Vec::new();
         for hunk in &file.hunks {
-            for line in &hunk.lines {
+            for (i, line) in hunk.lines.iter().enumerate() {
                 let text = line.text.as_str();
                 let Some(new_line) = line.new_line else {
                     continue;
                 };
                 let added = line.kind == LineKind::Added;
-                if added && lang == Lang::Ruby && ACTIVE_RECORD_FRAGMENT.is_match(text) {
+                if added && fragment(text, lang) {
                     report(
                         &META,
                         file,
                         new_line,
                         text,
-                        "SQL fragment interpolates data into an ActiveRecord query: use placeholders or a hash condition".into(),
+                        "SQL fragment built from data is passed to a query builder: use placeholders and bindings".into(),
                         out,
                     );
                     reported.push(new_line);
                     continue;
                 }
-                if added && SQL_TEXT.is_match(text) && builds_string(text, lang) {
-                    if SINK.is_match(text) {
+                let sql_text = added && SQL_TEXT.is_match(text);
+                // The query call is only worth finding on a line with SQL text, a line that
+                // opens a call continued below, or when a variable holds built SQL.
+                let is_sink =
+                    (sql_text || !tainted.is_empty() || (added && text.trim_end().ends_with('(')))
+                        && sink(text, lang);
+                if added && is_sink {
+                    let stmt = statement(&hunk.lines, i, lang);
+                    if SQL_TEXT.is_match(&stmt)
+                        && builds_string(&stmt, lang)
+                        && !safe_build(&stmt, lang)
+                    {
                         report(
                             &META,
                             file,
@@ -107,13 +207,15 @@ impl Rule for SqlInjection {
                         reported.push(new_line);
                         continue;
                     }
+                }
+                if sql_text && !is_sink && builds_string(text, lang) && !safe_build(text, lang) {
                     if let Some(var) = assigned_variable(text) {
                         tainted.push((var.to_string(), new_line, text.to_string()));
                     }
                     continue;
                 }
                 // Only a line that passes a tainted variable can still be a finding.
-                if tainted.is_empty() || !SINK.is_match(text) {
+                if tainted.is_empty() || !is_sink {
                     continue;
                 }
                 for (var, at, built) in &tainted {
@@ -213,6 +315,70 @@ mod tests {
         assert!(!fires(
             "a.py",
             "query = f\"SELECT * FROM t WHERE id = {i}\"\nprint(query)"
+        ));
+    }
+
+    #[test]
+    fn catches_raw_escape_hatches_and_calls_over_lines() {
+        assert!(fires(
+            "a.py",
+            "cursor.execute(\n    f\"SELECT * FROM users WHERE id = {uid}\"\n)"
+        ));
+        assert!(fires(
+            "a.py",
+            "qs = Q.objects.extra(where=[f\"name = '{n}'\"])"
+        ));
+        assert!(fires(
+            "a.php",
+            "return $query->whereRaw(\"name = '$name'\");"
+        ));
+        assert!(fires(
+            "a.ts",
+            "await prisma.$queryRawUnsafe(`SELECT * FROM t WHERE id = ${id}`);"
+        ));
+        assert!(fires(
+            "a.go",
+            r#"db.Where(fmt.Sprintf("name = '%s'", name)).First(&u)"#
+        ));
+        assert!(fires(
+            "a.cs",
+            "cmd.CommandText = \"DELETE FROM t WHERE id = \" + id;"
+        ));
+        assert!(fires(
+            "a.cs",
+            r#"var r = conn.Query<Order>($"SELECT * FROM Orders WHERE Id = {id}");"#
+        ));
+    }
+
+    #[test]
+    fn binding_apis_literals_and_constants_pass() {
+        assert!(!fires(
+            "a.cs",
+            r#"ctx.Blogs.FromSqlInterpolated($"SELECT * FROM Blogs WHERE Author = {a}")"#
+        ));
+        assert!(!fires(
+            "a.cs",
+            r#"ctx.Blogs.FromSql($"SELECT * FROM Blogs WHERE Author = {a}")"#
+        ));
+        assert!(!fires(
+            "a.ts",
+            "await prisma.$queryRaw`SELECT * FROM t WHERE id = ${id}`;"
+        ));
+        assert!(!fires(
+            "a.go",
+            r#"const w = "do not write db.Query(\"SELECT * FROM users WHERE id = \" + id)""#
+        ));
+        assert!(!fires(
+            "a.ts",
+            "// db.query(`SELECT * FROM users WHERE id = ${id}`)"
+        ));
+        assert!(!fires(
+            "a.ts",
+            "await pool.query(`SELECT * FROM ${TABLE} WHERE actor = $1`, [actor]);"
+        ));
+        assert!(!fires(
+            "a.py",
+            "cur.execute(f\"SELECT * FROM users WHERE id IN ({placeholders})\", ids)"
         ));
     }
 }
