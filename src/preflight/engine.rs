@@ -169,6 +169,7 @@ impl Engine {
                 rule.check(file, &mut found);
             }
         }
+        crate::preflight::rules::secrets::dedupe_secret_findings(&mut found);
         let path = file.path();
         for mut f in found {
             // Guard: a secret finding's excerpt must be redacted; re-redact one that is not.
