@@ -327,7 +327,13 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
             continue;
         };
         results.push(goal_case(
-            format!("{} recall {:.3} ({} of {})", kind.as_str(), t.recall(), t.tp, t.tp + t.fn_),
+            format!(
+                "{} recall {:.3} ({} of {})",
+                kind.as_str(),
+                t.recall(),
+                t.tp,
+                t.tp + t.fn_
+            ),
             t.recall(),
             Vec::new(),
         ));
