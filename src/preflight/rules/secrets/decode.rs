@@ -118,7 +118,12 @@ fn joins(between: &str, in_join: bool) -> bool {
 
 /// Join runs of two or more literals that the language concatenates on this line.
 fn join_literals(line: &str) -> Option<String> {
-    if line.len() > 2000 {
+    // Two literals need four quotes: most lines are rejected here without allocating.
+    let quotes = line
+        .bytes()
+        .filter(|b| matches!(b, b'"' | b'\'' | b'`'))
+        .count();
+    if line.len() > 2000 || quotes < 4 {
         return None;
     }
     let lits = literals(line);

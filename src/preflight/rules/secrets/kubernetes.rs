@@ -167,3 +167,63 @@ impl Rule for KubernetesSecret {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::rules::patterns::test_support::run;
+
+    fn manifest(kind: &str, entries: &[(&str, &str)]) -> String {
+        let mut text = format!("apiVersion: v1\nkind: {kind}\nmetadata:\n  name: x\ndata:\n");
+        for (k, v) in entries {
+            text.push_str(&format!("  {k}: {v}\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn registry_auth_inside_dockerconfigjson_is_decoded_twice() {
+        // {"auths":{"r.io":{"auth":base64("ci:Wq8vLz3KpR7xTm2N")}}}
+        let auth = "Y2k6V3E4dkx6M0twUjd4VG0yTg==";
+        let json = format!(r#"{{"auths":{{"r.io":{{"auth":"{auth}"}}}}}}"#);
+        let encoded: String = {
+            const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut out = String::new();
+            for chunk in json.as_bytes().chunks(3) {
+                let n = chunk.iter().fold(0u32, |a, b| a << 8 | u32::from(*b))
+                    << (8 * (3 - chunk.len()));
+                for i in 0..4 {
+                    out.push(if i <= chunk.len() {
+                        B64[(n >> (18 - 6 * i) & 63) as usize] as char
+                    } else {
+                        '='
+                    });
+                }
+            }
+            out
+        };
+        let text = manifest("Secret", &[(".dockerconfigjson", &encoded)]);
+        let found = run(&KubernetesSecret, "k8s/pull.yaml", &text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            !serde_json::to_string(&found)
+                .unwrap()
+                .contains("Wq8vLz3KpR7xTm2N")
+        );
+    }
+
+    #[test]
+    fn ordinary_text_and_other_kinds_are_not_reported() {
+        // base64 of "log_level: info\nport: 8080\n", "true" and "changeme".
+        let data = [
+            ("config.yaml", "bG9nX2xldmVsOiBpbmZvCnBvcnQ6IDgwODAK"),
+            ("tls", "dHJ1ZQ=="),
+            ("password", "Y2hhbmdlbWU="),
+        ];
+        assert!(run(&KubernetesSecret, "k8s/s.yaml", &manifest("Secret", &data)).is_empty());
+        // The same connection string as the documented example, in a ConfigMap.
+        let url = META.fails.rsplit("DATABASE_URL: ").next().unwrap();
+        let cm = manifest("ConfigMap", &[("DATABASE_URL", url)]);
+        assert!(run(&KubernetesSecret, "k8s/cm.yaml", &cm).is_empty());
+    }
+}
