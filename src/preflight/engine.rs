@@ -169,6 +169,7 @@ impl Engine {
                 rule.check(file, &mut found);
             }
         }
+        crate::preflight::rules::secrets::dedupe_secret_findings(&mut found);
         let path = file.path();
         crate::preflight::context::apply(path, &mut found);
         for mut f in found {

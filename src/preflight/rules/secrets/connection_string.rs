@@ -1,4 +1,12 @@
-//! `connection-string-password`: database and broker URLs with an inline password.
+//! `connection-string-password`: credentials inside connection strings of every shape: URLs of
+//! any scheme with a password in the user-info part (`redis://:pw@`, `amqps://`, `ldap://`,
+//! `sftp://`, `https://user:pass@` index URLs), credential query parameters (`?password=`,
+//! `&api_key=`, JDBC's `;password=`), ADO.NET strings (`Server=…;Password=…`) and the
+//! `.npmrc` `_auth` (base64 `user:password`).
+//!
+//! `azure-shared-access-key`: Azure Service Bus and Event Hubs shared access keys and the
+//! signatures of shared access signature (SAS) URLs. (Storage account keys have their own
+//! provider rule, `azure-storage-account-key`.)
 
 use std::sync::LazyLock;
 
@@ -9,6 +17,8 @@ use crate::preflight::diff::FileDiff;
 use crate::preflight::rules::{Rule, RuleMeta};
 
 use super::allowlist::is_placeholder;
+use super::decode;
+use super::generic::looks_random;
 use super::report;
 
 pub(crate) struct ConnectionString;
@@ -18,9 +28,16 @@ static META: RuleMeta = RuleMeta {
     title: "Connection string with a password",
     category: Category::Secret,
     severity: Severity::Critical,
-    description: "A PostgreSQL, MySQL, MongoDB, Redis, AMQP or MSSQL URL with an inline password \
-(`scheme://user:password@host`). Placeholders (`${DB_PASSWORD}`, `<password>`, `changeme`, \
-`password`) and local development defaults are not reported.\n\n\
+    description: "A password inside a connection string: a URL of any scheme with one in its \
+user-info part (`postgres://user:password@host`, `rediss://:password@host`, `amqps://`, \
+`mongodb+srv://`, `mssql://`, `ldap://`, `ftp://`, `sftp://`, `smtp://`, and `https://` index \
+URLs such as pip's `--extra-index-url`), a credential query parameter of a URL (`?password=`, \
+`&api_key=`, `access_token=`, JDBC's `;password=`), an ADO.NET connection string \
+(`Server=…;User Id=…;Password=…`, `Data Source=…;Pwd=…`) or an `.npmrc` `_auth` (base64 of \
+`user:password`). Lines are read with same-line literal concatenation joined and JSON escapes \
+(`\\/`) undone. Placeholders (`${DB_PASSWORD}`, `{password}`, `<password>`, `changeme`, \
+`password`), empty passwords, documentation hosts (`example.com`) and local development \
+defaults are not reported.\n\n\
 Fix: change the password, and build the URL at run time from an environment variable or a \
 secret store.",
     fails: "DATABASE_URL=postgres://app:Vq8rT2nLx4mZ9pKw@db.internal:5432/orders",
@@ -28,10 +45,58 @@ secret store.",
     example_path: ".env.production",
 };
 
+/// `scheme://user:password@host`, the user possibly empty.
 static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://([^:@/\s'\x22]+):([^@/\s'\x22]+)@([^/\s'\x22:]+)")
+    Regex::new(r"\b([A-Za-z][A-Za-z0-9+.-]{1,24})://([^:@/\s'\x22`]*):([^@/\s'\x22`]+)@([^/\s'\x22`:?;,#]+)")
         .expect("compiles")
 });
+
+/// A credential query (or JDBC `;`) parameter.
+static QUERY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[?&;](password|passwd|pwd|api_?key|apikey|access_?token|auth_?token|client_secret|token)=([^&;\s'\x22`#<>]+)")
+        .expect("compiles")
+});
+
+/// An ADO.NET-style `Password=` or `Pwd=` in a `key=value;` connection string.
+static ADO_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:^|[;"'\s])(?:password|pwd)\s*=\s*([^;"'<\s][^;"'<]*)"#).expect("compiles")
+});
+static ADO_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:server|data source|host|initial catalog|database)\s*=[^;]*;")
+        .expect("compiles")
+});
+
+/// `.npmrc` `_auth=` (base64 `user:password`).
+static NPM_AUTH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|:)_auth\s*=\s*([A-Za-z0-9+/]{8,}={0,2})\s*$").expect("compiles")
+});
+
+/// Hosts of documentation (RFC 2606) and local development.
+fn documentation_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    ["example.com", "example.org", "example.net"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        || host.ends_with(".example")
+        || host.ends_with(".test")
+        || host.ends_with(".invalid")
+}
+
+fn local_host(host: &str) -> bool {
+    matches!(
+        host,
+        "localhost" | "127.0.0.1" | "::1" | "db" | "postgres" | "mysql" | "redis" | "mongo"
+    )
+}
+
+/// A template or placeholder, including `{password}` and `%(password)s` forms.
+fn placeholder(value: &str) -> bool {
+    is_placeholder(value)
+        || value.starts_with('{') && value.ends_with('}')
+        || value.starts_with('%')
+        || value.starts_with('$')
+        || value.contains("...")
+}
 
 impl Rule for ConnectionString {
     fn meta(&self) -> &RuleMeta {
@@ -39,38 +104,121 @@ impl Rule for ConnectionString {
     }
 
     fn keywords(&self) -> &[&'static str] {
-        &["://"]
+        &["://", ":\\/\\/", "password=", "pwd=", "passwd=", "_auth"]
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
-        for (n, text) in file.added_lines() {
-            for caps in URL.captures_iter(text) {
-                let password = &caps[2];
-                let host = &caps[3];
-                if is_placeholder(password) || password.len() < 4 {
+        for (n, text) in decode::added_lines(file) {
+            let mut report_one = |secret: &str, message: String| {
+                report(&META, META.severity, file, n, secret, message, out);
+            };
+            let mut found = false;
+            for caps in URL.captures_iter(&text) {
+                let password = &caps[3];
+                let host = &caps[4];
+                if placeholder(password) || password.len() < 4 || documentation_host(host) {
                     continue;
                 }
-                let local = matches!(
-                    host,
-                    "localhost"
-                        | "127.0.0.1"
-                        | "::1"
-                        | "db"
-                        | "postgres"
-                        | "mysql"
-                        | "redis"
-                        | "mongo"
+                if local_host(host) && password.len() < 12 {
+                    continue;
+                }
+                found = true;
+                report_one(
+                    password,
+                    format!("connection string for `{host}` embeds a password"),
                 );
-                if local && password.len() < 12 {
+            }
+            if text.contains("://") || text.contains("jdbc:") {
+                for caps in QUERY.captures_iter(&text) {
+                    let (name, value) = (caps[1].to_ascii_lowercase(), &caps[2]);
+                    let password = name.starts_with("pass") || name == "pwd";
+                    let credible = if password {
+                        value.len() >= 6 && !placeholder(value)
+                    } else {
+                        value.len() >= 16 && !placeholder(value) && looks_random(value)
+                    };
+                    if credible {
+                        found = true;
+                        report_one(
+                            value,
+                            format!("URL carries a credential in its `{name}` parameter"),
+                        );
+                    }
+                }
+            }
+            if !found && ADO_CONTEXT.is_match(&text) {
+                for caps in ADO_PASSWORD.captures_iter(&text) {
+                    let value = caps[1].trim();
+                    if value.len() >= 4 && !placeholder(value) {
+                        report_one(value, "connection string embeds a password".into());
+                    }
+                }
+            }
+            if let Some(caps) = NPM_AUTH.captures(&text)
+                && let Some(decoded) = decode::printable_base64(&caps[1])
+                && let Some((_, password)) = decoded.split_once(':')
+                && password.len() >= 4
+                && !placeholder(password)
+            {
+                report_one(
+                    password,
+                    "`_auth` holds a registry user name and password (base64)".into(),
+                );
+            }
+        }
+    }
+}
+
+pub(crate) struct AzureSharedKey;
+
+static AZURE_META: RuleMeta = RuleMeta {
+    id: "azure-shared-access-key",
+    title: "Azure shared access key or SAS signature",
+    category: Category::Secret,
+    severity: Severity::Critical,
+    description: "An Azure Service Bus or Event Hubs `SharedAccessKey=` (in \
+`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…`) or the `sig=` signature of a \
+shared access signature URL (`https://account.blob.core.windows.net/…?sv=…&sig=…`). Anyone \
+holding the key can send, read and manage the namespace's queues and topics; a SAS grants its \
+permissions until it expires. Placeholders (`<your-key>`, `${SB_KEY}`) are not reported.\n\n\
+Fix: regenerate the key (or revoke the SAS through its stored access policy), and use a \
+managed identity or a Key Vault reference instead of a key in configuration.",
+    fails: "\"ServiceBus\": \"Endpoint=sb://orders.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=Tz4kq9WmP2vRb7xYc1LnD8sHf3Ga6JeQ0uKiMo5tNwE=\"",
+    passes: "\"ServiceBus\": \"Endpoint=sb://orders.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=<your-key>\"",
+    example_path: "appsettings.json",
+};
+
+static AZURE_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)SharedAccessKey\s*=\s*([A-Za-z0-9+/]{30,}={0,2})|[?&]sig=([A-Za-z0-9%+/]{30,}(?:%3D|=){0,2})")
+        .expect("compiles")
+});
+
+impl Rule for AzureSharedKey {
+    fn meta(&self) -> &RuleMeta {
+        &AZURE_META
+    }
+
+    fn keywords(&self) -> &[&'static str] {
+        &["sharedaccesskey=", "sig="]
+    }
+
+    fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        for (n, text) in decode::added_lines(file) {
+            for caps in AZURE_KEY.captures_iter(&text) {
+                let Some(key) = caps.get(1).or_else(|| caps.get(2)) else {
+                    continue;
+                };
+                let key = key.as_str();
+                if placeholder(key) {
                     continue;
                 }
                 report(
-                    &META,
-                    META.severity,
+                    &AZURE_META,
+                    AZURE_META.severity,
                     file,
                     n,
-                    password,
-                    format!("connection string for `{host}` embeds a password"),
+                    key,
+                    "Azure shared access key committed: regenerate it and use a managed identity or Key Vault".into(),
                     out,
                 );
             }

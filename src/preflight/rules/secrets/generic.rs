@@ -1,6 +1,9 @@
 //! `generic-secret-assignment`: a high-entropy literal assigned to a name that says it is a
 //! secret (`password`, `api_key`, `client_secret`, `token`, …), for credentials with no
-//! recognisable format of their own.
+//! recognisable format of their own. It reads the assignment forms configuration files use
+//! (`.env`, YAML plain and block scalars, docker-compose `environment:` lists, Dockerfile
+//! `ENV`/`ARG`, PHP `define()`, subscripts such as `app.config['SECRET_KEY'] =`) and judges a
+//! base64 value by the text it decodes to.
 
 use std::sync::LazyLock;
 
@@ -11,7 +14,7 @@ use crate::preflight::diff::FileDiff;
 use crate::preflight::rules::{Rule, RuleMeta};
 
 use super::allowlist::is_placeholder;
-use super::report;
+use super::{decode, report};
 
 pub(crate) struct GenericSecret;
 
@@ -26,6 +29,16 @@ named like a credential (`password`, `passwd`, `secret`, `api_key`, `access_toke
 12 characters with Shannon entropy of at least 3.5 bits per character (hexadecimal values: at \
 least 32 characters and 3.0 bits), mixing letters and digits. Placeholders, references \
 (`${VAR}`, `{{ secrets.X }}`), URLs and paths are not reported, nor are lockfiles.\n\n\
+Values are read quoted, and unquoted where the format allows it: `.env`, `.properties`, \
+`.ini`, `.npmrc`, `.conf`, YAML (plain scalars, and `|`/`>` block scalars whose value is on the \
+next line), docker-compose `environment:` lists (`- DB_PASSWORD=…`) and Dockerfile `ENV`/`ARG` \
+(`ENV A=1 DB_PASSWORD=… B=2`, `ENV API_TOKEN value`). PHP `define('DB_PASSWORD', '…')` and \
+subscript assignments (`app.config['SECRET_KEY'] = '…'`) count as assignments. A base64 value \
+that decodes to text is judged by that text, so base64 of `changeme` or of a test fixture's \
+name is not reported; Kubernetes SealedSecret ciphertext, SOPS `ENC[…]` values and \
+ansible-vault blocks are not secrets in the clear. Published test vectors used as keys (the \
+RFC 4231 HMAC keys, the NIST SP 800-38A AES keys such as `2b7e151628aed2a6abf7158809cf4f3c`, \
+the FIPS-197 appendix C keys) and Stripe's documented test keys are not reported.\n\n\
 This rule is deliberately conservative: a provider-specific rule reports known formats with \
 more confidence. Fix: rotate the value and load it from the environment or a secret store.",
     fails: "DB_PASSWORD = \"q8Zr2vLx9TmK4pWn7Yc3\"",
@@ -42,8 +55,13 @@ fn assigned_value(line: &str, name_end: usize, bare: bool) -> Option<&str> {
     while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
         i += 1;
     }
-    if i < bytes.len() && matches!(bytes[i], b'"' | b'\'') {
+    let quoted_name = i < bytes.len() && matches!(bytes[i], b'"' | b'\'');
+    if quoted_name {
         i += 1;
+        // `config['SECRET_KEY'] = …`
+        if bytes.get(i) == Some(&b']') {
+            i += 1;
+        }
     }
     while i < bytes.len() && bytes[i] == b' ' {
         i += 1;
@@ -51,6 +69,10 @@ fn assigned_value(line: &str, name_end: usize, bare: bool) -> Option<&str> {
     match bytes.get(i..i + 2) {
         Some(b":=") | Some(b"=>") => i += 2,
         _ if matches!(bytes.get(i), Some(b'=') | Some(b':')) => i += 1,
+        // PHP `define('DB_PASSWORD', '…')`.
+        _ if quoted_name && bytes.get(i) == Some(&b',') && line[..name_end].contains("define(") => {
+            i += 1
+        }
         _ => return None,
     }
     if bytes.get(i) == Some(&b'=') {
@@ -65,7 +87,10 @@ fn assigned_value(line: &str, name_end: usize, bare: bool) -> Option<&str> {
             let inner = &rest[1..];
             &inner[..inner.find(*q as char)?]
         }
-        Some(_) if bare => rest.split([' ', '\t', '#', ';', ',']).next()?,
+        Some(_) if bare => rest
+            .split([' ', '\t', '#', ';', ','])
+            .next()?
+            .trim_end_matches(['"', '\'']),
         _ => return None,
     };
     (12..=200)
@@ -112,12 +137,32 @@ static WORD_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[A-Za-z]+[-_.]?[0-9]+$|^[0-9]+[-_.]?[A-Za-z]+$").expect("compiles")
 });
 
+/// A UUID: an identifier, not generated key material.
+static UUID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+        .expect("compiles")
+});
+
+/// A password passed to a credential constructor: .NET `new NetworkCredential("user", "…")`,
+/// Java `new PasswordAuthentication("user", "…".toCharArray())`.
+static CREDENTIAL_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\b(?:NetworkCredential|PasswordAuthentication|UsernamePasswordCredentials?)\(\s*"[^"]*"\s*,\s*"([^"]{8,200})""#)
+        .expect("compiles")
+});
+
+/// A call (`get_key(settings)`, `os.urandom(32)`) rather than a value.
+static CALL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_.:]*\(.*\)$").expect("compiles"));
+
 /// Whether `value` reads like a generated secret rather than a word, a reference or a path.
-fn looks_random(value: &str) -> bool {
+pub(crate) fn looks_random(value: &str) -> bool {
     if is_placeholder(value)
         || value.contains("://")
         || value.contains("${")
         || value.starts_with('/')
+        || value.starts_with("ENC[")
+        || value.starts_with('!')
+        || UUID.is_match(value)
     {
         return false;
     }
@@ -132,7 +177,7 @@ fn looks_random(value: &str) -> bool {
     if !upper && value.contains(['/', '.']) {
         return false;
     }
-    if !digit || !(lower || upper) || value.contains(['(', ')']) || WORD_NUMBER.is_match(value) {
+    if !digit || !(lower || upper) || CALL.is_match(value) || WORD_NUMBER.is_match(value) {
         return false;
     }
     let e = entropy(value);
@@ -158,6 +203,7 @@ static NAMES: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
             "token",
             "private_key",
             "private-key",
+            "_pass",
         ])
         .expect("compiles")
 });
@@ -168,31 +214,108 @@ impl Rule for GenericSecret {
     }
 
     fn keywords(&self) -> &[&'static str] {
-        &["pass", "pwd", "secret", "key", "token"]
+        &["pass", "pwd", "secret", "key", "token", "credential"]
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
         if skipped(file.path()) {
             return;
         }
-        let env_style = file.path().rsplit('/').next().is_some_and(|n| {
-            n.starts_with(".env")
-                || n.ends_with(".env")
-                || n.ends_with(".properties")
-                || n.ends_with(".ini")
-        });
-        for (n, text) in file.added_lines() {
-            let Some(value) = NAMES
-                .find_iter(text)
-                .find_map(|m| assigned_value(text, m.end(), env_style))
-            else {
+        let name = file.path().rsplit('/').next().unwrap_or_default();
+        let env_style = name.starts_with(".env")
+            || [".env", ".properties", ".ini", ".conf", ".cfg", "rc"]
+                .iter()
+                .any(|x| name.ends_with(x));
+        let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
+        let dockerfile = name.starts_with("Dockerfile") || name.ends_with(".dockerfile");
+        let lines = decode::added_lines(file);
+        // Sealed-secrets ciphertext is meant to be committed.
+        if yaml && lines.iter().any(|(_, l)| l.trim() == "kind: SealedSecret") {
+            return;
+        }
+        for (k, (n, text)) in lines.iter().enumerate() {
+            let text: &str = text;
+            let trimmed = text.trim_start();
+            let bare = env_style
+                || yaml
+                || dockerfile
+                || trimmed.starts_with("- ") && trimmed.contains('=');
+            let found = NAMES.find_iter(text).find_map(|m| {
+                if names_an_id(text, m.end()) {
+                    return None;
+                }
+                if let Some(v) = assigned_value(text, m.end(), bare) {
+                    return Some((*n, v));
+                }
+                if dockerfile {
+                    return env_instruction_value(text, m.end()).map(|v| (*n, v));
+                }
+                if yaml && block_scalar(text, m.end()) {
+                    // The value is on the next added line.
+                    let (next_n, next) = lines[k + 1..].iter().find(|(l, _)| l > n)?;
+                    let v = next.trim();
+                    return (*next_n == n + 1
+                        && (12..=200).contains(&v.len())
+                        && !v.contains(char::is_whitespace))
+                    .then_some((*next_n, v));
+                }
+                None
+            });
+            let found = found.or_else(|| {
+                CREDENTIAL_CALL
+                    .captures(text)
+                    .and_then(|c| c.get(1))
+                    .map(|m| (*n, m.as_str()))
+            });
+            let Some((line, value)) = found else {
                 continue;
             };
-            if looks_random(value) {
-                report(&META, META.severity, file, n, value, "a random-looking literal is assigned to a credential name: rotate it and load it at run time".into(), out);
+            let random = match decode::printable_base64(value) {
+                Some(text) if text != value => looks_random(&text),
+                _ => looks_random(value),
+            };
+            if random {
+                report(&META, META.severity, file, line, value, "a random-looking literal is assigned to a credential name: rotate it and load it at run time".into(), out);
             }
         }
     }
+}
+
+/// The value of a Dockerfile `ENV NAME value` or `ARG NAME value` (the form without `=`),
+/// when the credential name ending at `name_end` is the instruction's key.
+fn env_instruction_value(line: &str, name_end: usize) -> Option<&str> {
+    let t = line.trim_start();
+    if !(t.starts_with("ENV ") || t.starts_with("ARG ")) {
+        return None;
+    }
+    let mut words = t[4..].split_whitespace();
+    let (key, value) = (words.next()?, words.next()?);
+    let key_start = line.len() - t.len() + 4 + t[4..].find(key)?;
+    let inside = key_start < name_end && name_end <= key_start + key.len();
+    (inside && !key.contains('=') && words.next().is_none() && (12..=200).contains(&value.len()))
+        .then_some(value)
+}
+
+/// Whether the identifier the credential name ends in names an identifier of the key rather
+/// than the key (`private_key_id`, `secretKeyId`).
+fn names_an_id(line: &str, name_end: usize) -> bool {
+    let rest = &line[name_end..];
+    let ident_end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let tail = rest[..ident_end].to_ascii_lowercase();
+    tail == "_id" || tail == "id" || tail.ends_with("key_id") || tail.ends_with("keyid")
+}
+
+/// Whether the credential name ending at `name_end` opens a YAML block scalar (`key: |`,
+/// `key: >-`), whose value is on the next line.
+fn block_scalar(line: &str, name_end: usize) -> bool {
+    let rest = line[name_end..].trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
+    let rest = rest.trim_start_matches(['"', '\'']).trim_start();
+    let Some(rest) = rest.strip_prefix(':') else {
+        return false;
+    };
+    matches!(rest.trim(), "|" | "|-" | "|+" | ">" | ">-" | ">+")
 }
 
 #[cfg(test)]
@@ -215,6 +338,49 @@ mod tests {
         assert!(fires(
             "a.js",
             r#"const authToken = 'Yv3Kp8Qz1Lm6Tx9Rc2Wn';"#
+        ));
+    }
+
+    #[test]
+    fn configuration_forms() {
+        assert!(fires(
+            "docker-compose.yml",
+            "      - POSTGRES_PASSWORD=Hq7vR2mX9kLp4sTz"
+        ));
+        assert!(fires(
+            "docker-compose.yml",
+            r#"      - "API_KEY=Hq7vR2mX9kLp4sTzW3nB""#
+        ));
+        assert!(fires(
+            "Dockerfile",
+            "ENV A=1 DB_PASSWORD=Hq7vR2mX9kLp4sTz B=2"
+        ));
+        assert!(fires("Dockerfile", "ENV API_TOKEN Hq7vR2mX9kLp4sTzW3nB"));
+        assert!(!fires("Dockerfile", "ENV API_TOKEN ${API_TOKEN}"));
+        assert!(fires(
+            "config/app.yml",
+            "password: >-\n  Hq7vR2mX9kLp4sTzW3nB"
+        ));
+        assert!(fires(
+            "config/database.yml",
+            "  password: Hq7vR2mX9kLp4sTzW3nB"
+        ));
+        assert!(fires(
+            "wp-config.php",
+            "define( 'DB_PASSWORD', 'Hq7vR2mX9kLp4sTz' );"
+        ));
+        assert!(fires(
+            "app.py",
+            "app.config['SECRET_KEY'] = 'Hq7vR2mX9kLp4sTz'"
+        ));
+        // base64 of `fake-token-for-tests`
+        assert!(!fires(
+            "k8s/s.yaml",
+            "  api-token: ZmFrZS10b2tlbi1mb3ItdGVzdHM="
+        ));
+        assert!(!fires(
+            "a.yml",
+            "password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256"
         ));
     }
 

@@ -8,7 +8,7 @@ use crate::findings::{Category, Finding, Severity};
 use crate::preflight::diff::FileDiff;
 use crate::preflight::rules::{Rule, RuleMeta};
 
-use super::report;
+use super::{decode, report};
 
 pub(crate) struct Jwt;
 
@@ -19,7 +19,10 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Important,
     description: "A JSON Web Token: three base64url segments whose first decodes to a JSON header \
 with an `alg`. A signed token is a bearer credential until it expires, and long-lived service \
-tokens often never do. Tokens with `alg: none` are reported too.\n\n\
+tokens often never do. Tokens with `alg: none` are reported too. The published example \
+tokens are not reported: the jwt.io default token (`eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.…`, and its variant \
+with `\"admin\": true`) and the example JWT of RFC 7519 section 3.1, matched exactly.\n\n\
 Fix: revoke the token or rotate the signing key, and mint tokens at run time.",
     fails: "const auth = \"Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzdmMtYmlsbGluZyIsInNjb3BlIjoiYWRtaW4ifQ.Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdo\";",
     passes: "const auth = `Bearer ${await tokenProvider.get()}`;",
@@ -65,8 +68,8 @@ impl Rule for Jwt {
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
-        for (n, text) in file.added_lines() {
-            for caps in TOKEN.captures_iter(text) {
+        for (n, text) in decode::added_lines(file) {
+            for caps in TOKEN.captures_iter(&text) {
                 let header = base64url(&caps[1])
                     .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
                 if header.as_ref().and_then(|h| h.get("alg")).is_none() {

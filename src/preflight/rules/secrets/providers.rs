@@ -12,7 +12,7 @@ use crate::preflight::rules::{Rule, RuleMeta};
 
 use super::allowlist::is_placeholder;
 use super::checksum::crc32_base62_valid;
-use super::report;
+use super::{decode, report};
 
 /// How a matched token is confirmed.
 #[derive(Clone, Copy)]
@@ -42,8 +42,8 @@ impl Rule for TokenRule {
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
         let _ = self.pattern;
-        for (n, text) in file.added_lines() {
-            for caps in self.regex.captures_iter(text) {
+        for (n, text) in decode::added_lines(file) {
+            for caps in self.regex.captures_iter(&text) {
                 let Some(secret) = caps.get(1).map(|m| m.as_str()) else {
                     continue;
                 };
@@ -101,7 +101,7 @@ macro_rules! token_rules {
                     title: $title,
                     category: Category::Secret,
                     severity: Severity::$severity,
-                    description: concat!($description, "\n\nFix: revoke the credential at the provider (it is exposed as soon as it is pushed), then load it at run time from the environment or a secret store."),
+                    description: concat!($description, "\n\nLines are read with same-line literal concatenation joined (`'sk_live_' + '…'`, `\"AKIA\" \"…\"`, `[…].join('')`) and JSON escapes (`\\/`, `\\u002f`) undone. When another secret rule reports the same value on the same line, only this more specific finding is kept.\n\nFix: revoke the credential at the provider (it is exposed as soon as it is pushed), then load it at run time from the environment or a secret store."),
                     fails: $fails,
                     passes: $passes,
                     example_path: $path,
@@ -125,7 +125,7 @@ token_rules! {
         r"AWS_SECRET_ACCESS_KEY=wkEJ3PEVVIPcP4Y7p4tD14z4gzM/jppZxO4z7Kdc",
         r"AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY}",
         ".env.production",
-        r"The 40-character secret half of an AWS access key, assigned to a variable or key named like `aws_secret_access_key`.";
+        r"The 40-character secret half of an AWS access key, assigned to a variable or key named like `aws_secret_access_key`. AWS's documented example secret `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY` is ignored.";
     "github-token", "GitHub token (classic PAT, OAuth, app, refresh)", Critical, ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"], r#"\b(gh[pousr]_[A-Za-z0-9]{36})\b"#, Crc32Base62,
         r#"const token = "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";"#,
         r"const token = process.env.GITHUB_TOKEN;",
@@ -165,7 +165,7 @@ token_rules! {
         r#"stripe.api_key = "sk_live_Cx2NEv3Np3BGthcxOq6csRHpYntCcxkg""#,
         r#"stripe.api_key = "sk_test_placeholder""#,
         "billing/stripe.py",
-        r"A Stripe live secret key (`sk_live_`) or restricted key (`rk_live_`): it moves real money. Test-mode keys are not reported.";
+        r"A Stripe live secret key (`sk_live_`) or restricted key (`rk_live_`): it moves real money. Test-mode keys are not reported, nor is Stripe's documented test key `sk_test_4eC39HqLyjWDarjtT1zdp7dc`.";
     "square-access-token", "Square access token", Critical, ["eaaa"], r#"\b(EAAA[A-Za-z0-9_-]{60})\b"#, None,
         r#"SQUARE_TOKEN="EAAAMBE25UheeiLGsZqGuzN8XTyXZjdURlSDWqbqt0hdhzwP3M79Ntow1Uxd1i_0""#,
         r#"SQUARE_TOKEN="${SQUARE_TOKEN}""#,
@@ -260,7 +260,7 @@ token_rules! {
         r#""Storage": "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=cS1c52b30NUgrB9rRWdeMR19YDxs+lH0IGk/rBjP0HONABTrig+Y7lEz1QaO8ltNarNIkv2sEIvHVEMPuWN91q==;EndpointSuffix=core.windows.net""#,
         r#""Storage": "UseDevelopmentStorage=true""#,
         "appsettings.json",
-        r"An Azure storage account key inside a connection string: full access to the account's blobs, queues and tables.";
+        r"An Azure storage account key inside a connection string: full access to the account's blobs, queues and tables. The storage emulator's (Azurite's) published account key `Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==` is not reported.";
     "gitlab-runner-token", "GitLab runner authentication token", Critical, ["glrt-"], r#"\b(glrt-[A-Za-z0-9_-]{20,})"#, None,
         r#"token = "glrt-u8jzPde0IgxLd6GncfBA""#,
         r#"token = "${RUNNER_TOKEN}""#,
