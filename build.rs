@@ -12,12 +12,12 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            // The labelled intake requests (about 110 KiB) are the project's own quality gate,
-            // not something a user's scheduled evals need: they stay out of the binary, whose
-            // size is budgeted (docs/release.md).
+            // The labelled intake requests (about 110 KiB) and idiom cases are the project's
+            // own quality gate, not something a user's scheduled evals need: they stay out of
+            // the binary, whose size is budgeted (docs/release.md).
             if path
                 .strip_prefix(root)
-                .is_ok_and(|r| r == Path::new("intake"))
+                .is_ok_and(|r| r == Path::new("intake") || r == Path::new("idioms"))
             {
                 continue;
             }
