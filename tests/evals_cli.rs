@@ -84,7 +84,7 @@ fn junit_is_well_formed_with_one_testsuite_per_suite() {
         .children()
         .filter(|n| n.has_tag_name("testsuite"))
         .collect();
-    assert_eq!(suites.len(), 7);
+    assert_eq!(suites.len(), 8);
     let cases: usize = suites
         .iter()
         .map(|s| s.children().filter(|n| n.has_tag_name("testcase")).count())

@@ -51,13 +51,37 @@ fn the_idioms_corpus_meets_the_goals_and_the_figures_are_documented() {
          parameterise or quote safely; workflow expressions; and ordinary code (payloads in \
          tests, calls named in strings) that must stay quiet. Goals: recall and precision ≥ 0.97 \
          per kind, no important-or-worse finding on ordinary code, one finding per secret \
-         value.\n\n| kind | result |\n|---|---|\n",
+         value. Like the corpora above it is written alongside the rules, so these figures say \
+         the idioms listed are handled, not how the gate does on code nobody has looked at; \
+         `bench/history.sh` runs the gate over real repositories' recent commits for that, and \
+         a miss or false alarm found there becomes a case here first.\n\n| kind | recall | precision |\n|---|---|---|\n",
     );
-    for name in &names {
-        let (kind, rest) = name.split_once(' ').unwrap();
-        section.push_str(&format!("| {kind} | {rest} |\n"));
+    let figure = |kind: &str, measure: &str| {
+        names
+            .iter()
+            .find_map(|n| n.strip_prefix(&format!("{kind} {measure} ")))
+            .unwrap_or_else(|| panic!("no {kind} {measure} in {names:?}"))
+            .to_string()
+    };
+    for kind in [
+        "secret",
+        "sql-injection",
+        "command-injection",
+        "actions-injection",
+    ] {
+        section.push_str(&format!(
+            "| {kind} | {} | {} |\n",
+            figure(kind, "recall"),
+            figure(kind, "precision")
+        ));
     }
-    section.push_str("\nPer idiom family:\n\n| kind | family | result |\n|---|---|---|\n");
+    section.push('\n');
+    for name in names.iter().skip(8) {
+        section.push_str(&format!("- {name}: pass\n"));
+    }
+    section.push_str(
+        "\nPer idiom family (positives found, traps, false alarms on the traps):\n\n| kind | family | result |\n|---|---|---|\n",
+    );
     for line in detail.iter().filter(|l| l.starts_with("family ")) {
         let rest = line.trim_start_matches("family ");
         let (kind, rest) = rest.split_once(" / ").unwrap();

@@ -274,7 +274,7 @@ fn engine_drops_findings_off_added_lines() {
         ..TOKEN_META
     };
     let engine = Engine::new(vec![Box::new(NoisyRule(meta))], None);
-    let diff = "--- a/x.txt\n+++ b/x.txt\n@@ -10,4 +20,4 @@\n ctx\n-old\n+new\n ctx\n-old\n+new\n";
+    let diff = "--- a/x.cfg\n+++ b/x.cfg\n@@ -10,4 +20,4 @@\n ctx\n-old\n+new\n ctx\n-old\n+new\n";
     let files = parse_str(diff).unwrap();
     let mut report = ScanReport::default();
     engine.check_file(&files[0], &mut report);

@@ -301,7 +301,14 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
                 t.fp + t.tn,
                 t.fp
             ),
-            _ => format!("family {} / {family}: {}", kind.as_str(), t.line()),
+            _ => format!(
+                "family {} / {family}: {}/{} found, {} trap(s), {} false alarm(s)",
+                kind.as_str(),
+                t.tp,
+                t.tp + t.fn_,
+                t.fp + t.tn,
+                t.fp
+            ),
         })
         .collect();
     for o in outcomes.iter().filter(|o| !o.right()) {

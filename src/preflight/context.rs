@@ -40,7 +40,8 @@ pub fn role(path: &str) -> FileRole {
     if matches!(
         ext,
         "md" | "markdown" | "mdx" | "rst" | "adoc" | "asciidoc" | "txt"
-    ) {
+    ) && name != "cmakelists.txt"
+    {
         return FileRole::Docs;
     }
     let dirs = lower.split('/').rev().skip(1);
@@ -107,6 +108,7 @@ mod tests {
         ] {
             assert_eq!(role(p), FileRole::Test, "{p}");
         }
+        assert_eq!(role("CMakeLists.txt"), FileRole::Code);
         for p in ["HISTORY.md", "docs/security.rst", "README.txt"] {
             assert_eq!(role(p), FileRole::Docs, "{p}");
         }
