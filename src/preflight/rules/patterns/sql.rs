@@ -68,6 +68,14 @@ impl Rule for SqlInjection {
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        let lines: Vec<(u32, &str)> = file.added_lines().collect();
+        self.check_lines(file, &lines, out);
+    }
+
+    /// The whole file is read (a statement built on one line may reach a query call on
+    /// another), but the SQL-text patterns run only on `lines`: each of them needs a keyword.
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
+        let may_hold_sql = |n: u32| lines.binary_search_by_key(&n, |&(k, _)| k).is_ok();
         let lang = Lang::of(file);
         if matches!(lang, Lang::Yaml | Lang::Docker) {
             return;
@@ -81,8 +89,8 @@ impl Rule for SqlInjection {
                 let Some(new_line) = line.new_line else {
                     continue;
                 };
-                let added = line.kind == LineKind::Added;
-                if added && lang == Lang::Ruby && ACTIVE_RECORD_FRAGMENT.is_match(text) {
+                let added_sql = line.kind == LineKind::Added && may_hold_sql(new_line);
+                if added_sql && lang == Lang::Ruby && ACTIVE_RECORD_FRAGMENT.is_match(text) {
                     report(
                         &META,
                         file,
@@ -94,7 +102,7 @@ impl Rule for SqlInjection {
                     reported.push(new_line);
                     continue;
                 }
-                if added && SQL_TEXT.is_match(text) && builds_string(text, lang) {
+                if added_sql && SQL_TEXT.is_match(text) && builds_string(text, lang) {
                     if SINK.is_match(text) {
                         report(
                             &META,

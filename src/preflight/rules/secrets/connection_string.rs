@@ -43,7 +43,13 @@ impl Rule for ConnectionString {
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
-        for (n, text) in file.added_lines() {
+        let lines: Vec<(u32, &str)> = file.added_lines().collect();
+        self.check_lines(file, &lines, out);
+    }
+
+    /// Line by line: a connection URL contains `://`.
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
+        for &(n, text) in lines {
             for caps in URL.captures_iter(text) {
                 let password = &caps[2];
                 let host = &caps[3];

@@ -172,6 +172,12 @@ impl Rule for GenericSecret {
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        let lines: Vec<(u32, &str)> = file.added_lines().collect();
+        self.check_lines(file, &lines, out);
+    }
+
+    /// Line by line: every credential name the rule looks for contains a keyword.
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
         if skipped(file.path()) {
             return;
         }
@@ -181,7 +187,7 @@ impl Rule for GenericSecret {
                 || n.ends_with(".properties")
                 || n.ends_with(".ini")
         });
-        for (n, text) in file.added_lines() {
+        for &(n, text) in lines {
             let Some(value) = NAMES
                 .find_iter(text)
                 .find_map(|m| assigned_value(text, m.end(), env_style))

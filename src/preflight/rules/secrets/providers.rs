@@ -29,7 +29,14 @@ struct TokenRule {
     pattern: &'static str,
     check: Check,
     regex: LazyLock<Regex>,
+    /// Whether every match contains one of the keywords, so the rule can judge keyword lines
+    /// only ([`Rule::check_lines`]).
+    line_scoped: bool,
 }
+
+/// Rules whose pattern accepts spellings their keywords do not cover (`DDAPIKEY` has no
+/// `dd_api`): they judge the whole file when a keyword occurs anywhere in it.
+const FILE_SCOPED: &[&str] = &["datadog-api-key"];
 
 impl Rule for TokenRule {
     fn meta(&self) -> &RuleMeta {
@@ -41,8 +48,23 @@ impl Rule for TokenRule {
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        let lines: Vec<(u32, &str)> = file.added_lines().collect();
+        self.judge(file, &lines, out);
+    }
+
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
+        if self.line_scoped {
+            self.judge(file, lines, out);
+        } else {
+            self.check(file, out);
+        }
+    }
+}
+
+impl TokenRule {
+    fn judge(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
         let _ = self.pattern;
-        for (n, text) in file.added_lines() {
+        for &(n, text) in lines {
             for caps in self.regex.captures_iter(text) {
                 let Some(secret) = caps.get(1).map(|m| m.as_str()) else {
                     continue;
@@ -110,6 +132,7 @@ macro_rules! token_rules {
                 pattern: $pattern,
                 check: Check::$check,
                 regex: LazyLock::new(|| Regex::new($pattern).expect("built-in pattern compiles")),
+                line_scoped: !FILE_SCOPED.contains(&$id),
             })),*]
         }
     };
