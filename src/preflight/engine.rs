@@ -1,10 +1,12 @@
 //! The preflight engine: streams a diff through the rules, scope checks, suppressions and the
 //! dependency collector, one file at a time.
 //!
-//! Keyword rules are prefiltered like gitleaks does: one aho-corasick automaton over every
-//! rule's keywords scans the file's lower-cased added text once, and only rules whose keywords
-//! occur run their (more expensive) regexes. As a guard the engine drops any rule finding whose
-//! line is not an added line of the file.
+//! Keyword rules are prefiltered like gitleaks does: one ASCII-case-insensitive aho-corasick
+//! automaton over every rule's keywords scans each added line once, and a rule runs only when
+//! one of its keywords occurs. It runs through [`Rule::check_lines`] with the lines that hold a
+//! keyword: rules that judge each line on its own look at those lines only, rules that need
+//! context judge the whole file. As a guard the engine drops any rule finding whose line is not
+//! an added line of the file.
 
 use std::io::BufRead;
 
@@ -58,8 +60,8 @@ pub struct ScanReport {
 /// Rules plus their keyword prefilter and the optional scope.
 pub struct Engine {
     rules: Vec<Box<dyn Rule>>,
-    /// Rules without keywords: they run on every file.
-    always: Vec<usize>,
+    /// Per rule: it has no keywords, so it runs on every file.
+    always: Vec<bool>,
     prefilter: Option<AhoCorasick>,
     /// For each prefilter pattern, the rules that declared it.
     keyword_rules: Vec<Vec<usize>>,
@@ -68,12 +70,12 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(rules: Vec<Box<dyn Rule>>, scope: Option<Scope>) -> Engine {
-        let mut always = Vec::new();
+        let mut always = vec![false; rules.len()];
         let mut keywords: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             if rule.keywords().is_empty() {
-                always.push(i);
+                always[i] = true;
                 continue;
             }
             for kw in rule.keywords() {
@@ -95,6 +97,7 @@ impl Engine {
                 // hundred keywords the automatic choice would be a slower NFA.
                 AhoCorasickBuilder::new()
                     .kind(Some(AhoCorasickKind::DFA))
+                    .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
                     .build(&keywords)
                     .expect("keywords build an automaton"),
@@ -113,36 +116,57 @@ impl Engine {
         self.rules.iter().map(|r| r.meta())
     }
 
-    /// Which rules run on this file: keyword-less rules always, keyword rules when one of
-    /// their keywords occurs in the lower-cased added text.
-    fn active_rules(&self, file: &FileDiff) -> Vec<bool> {
-        let mut active = vec![false; self.rules.len()];
-        for &i in &self.always {
-            active[i] = true;
-        }
+    /// The keyword prefilter alone: how many keyword occurrences the engine's automaton finds
+    /// in `haystack` (overlapping). The benchmark's ceiling, on the same bytes as [`scan`].
+    ///
+    /// [`scan`]: Engine::scan
+    pub fn keyword_scan(&self, haystack: &[u8]) -> usize {
+        self.prefilter
+            .as_ref()
+            .map_or(0, |ac| ac.find_overlapping_iter(haystack).count())
+    }
+
+    /// What the rules report on one file, before the engine's guards: keyword-less rules judge
+    /// the whole file; a keyword rule runs only when one of its keywords occurs on an added line,
+    /// and gets those lines ([`Rule::check_lines`]). Rules run in their order.
+    fn run_rules(&self, file: &FileDiff, added: &[(u32, &str)]) -> Vec<Finding> {
+        // For every keyword rule, the added lines that hold one of its keywords. Lines with
+        // non-ASCII text go to every rule that runs: a case-insensitive pattern can match a
+        // Unicode case variant (`ſ` for `s`, `K` for `k`) that no ASCII keyword finds.
+        let mut hits: Vec<Vec<(u32, &str)>> = vec![Vec::new(); self.rules.len()];
+        let mut non_ascii: Vec<(u32, &str)> = Vec::new();
         if let Some(ac) = &self.prefilter {
-            let mut text = Vec::new();
-            for (_, line) in file.added_lines() {
-                text.extend(line.bytes().map(|b| b.to_ascii_lowercase()));
-                text.push(b'\n');
-            }
-            let mut remaining = self.keyword_rules.len();
-            let mut seen = vec![false; self.keyword_rules.len()];
-            for m in ac.find_overlapping_iter(&text) {
-                let p = m.pattern().as_usize();
-                if !seen[p] {
-                    seen[p] = true;
-                    for &r in &self.keyword_rules[p] {
-                        active[r] = true;
-                    }
-                    remaining -= 1;
-                    if remaining == 0 {
-                        break;
+            for &(n, text) in added {
+                if !text.is_ascii() {
+                    non_ascii.push((n, text));
+                }
+                for m in ac.find_overlapping_iter(text) {
+                    for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                        let lines = &mut hits[r];
+                        if lines.last().is_none_or(|&(last, _)| last != n) {
+                            lines.push((n, text));
+                        }
                     }
                 }
             }
         }
-        active
+        let mut found = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            if self.always[i] {
+                rule.check(file, &mut found);
+            } else if !hits[i].is_empty() {
+                if non_ascii.is_empty() {
+                    rule.check_lines(file, &hits[i], &mut found);
+                } else {
+                    let mut lines = hits[i].clone();
+                    lines.extend_from_slice(&non_ascii);
+                    lines.sort_unstable_by_key(|&(n, _)| n);
+                    lines.dedup_by_key(|&mut (n, _)| n);
+                    rule.check_lines(file, &lines, &mut found);
+                }
+            }
+        }
+        found
     }
 
     /// Judge one file and add what it finds to the report.
@@ -162,13 +186,7 @@ impl Engine {
         if added.is_empty() {
             return;
         }
-        let active = self.active_rules(file);
-        let mut found = Vec::new();
-        for (rule, on) in self.rules.iter().zip(active) {
-            if on {
-                rule.check(file, &mut found);
-            }
-        }
+        let mut found = self.run_rules(file, &added);
         crate::preflight::rules::secrets::dedupe_secret_findings(&mut found);
         let path = file.path();
         crate::preflight::context::apply(path, &mut found);
@@ -252,4 +270,90 @@ pub fn sort_findings(findings: &mut Vec<Finding>) {
             ))
     });
     findings.dedup();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::rules::builtin;
+
+    /// What the engine ran before line activation: every rule with a keyword anywhere in the
+    /// file's lower-cased added text judges the whole file.
+    fn whole_file(rules: &[Box<dyn Rule>], file: &FileDiff) -> Vec<Finding> {
+        let text: String = file
+            .added_lines()
+            .map(|(_, l)| l.to_ascii_lowercase() + "\n")
+            .collect();
+        let mut out = Vec::new();
+        for rule in rules {
+            let kws = rule.keywords();
+            if kws.is_empty() || kws.iter().any(|k| text.contains(&k.to_ascii_lowercase())) {
+                rule.check(file, &mut out);
+            }
+        }
+        out
+    }
+
+    fn key(f: &Finding) -> (String, u32, String, String) {
+        (
+            f.rule_id.clone(),
+            f.line,
+            f.fingerprint.clone(),
+            f.message.clone(),
+        )
+    }
+
+    fn assert_same(engine: &Engine, rules: &[Box<dyn Rule>], file: &FileDiff) {
+        let added: Vec<(u32, &str)> = file.added_lines().collect();
+        let mut got: Vec<_> = engine.run_rules(file, &added).iter().map(key).collect();
+        let mut want: Vec<_> = whole_file(rules, file).iter().map(key).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{}", file.path());
+    }
+
+    #[test]
+    fn line_activation_reports_what_whole_file_activation_reports() {
+        let rules = builtin();
+        let engine = Engine::new(builtin(), None);
+        let mut together: std::collections::BTreeMap<&str, String> = Default::default();
+        for rule in &rules {
+            let meta = rule.meta();
+            for text in [meta.fails, meta.passes] {
+                assert_same(
+                    &engine,
+                    &rules,
+                    &FileDiff::new_file(meta.example_path, text),
+                );
+                let all = together.entry(meta.example_path).or_default();
+                all.push_str(text);
+                all.push('\n');
+            }
+        }
+        // Every example in every kind of file, so keywords of one rule sit on lines that hold
+        // another rule's match; then the same with the lines in reverse order.
+        let every: String = together.values().cloned().collect();
+        let reversed: String = every.lines().rev().map(|l| format!("{l}\n")).collect();
+        for path in together
+            .keys()
+            .copied()
+            .chain(["a.py", "a.js", "a.rb", "a.cs", ".env"])
+        {
+            assert_same(&engine, &rules, &FileDiff::new_file(path, &every));
+            assert_same(&engine, &rules, &FileDiff::new_file(path, &reversed));
+        }
+        // A keyword on one line and a match that needs no keyword on another: rules whose
+        // keywords do not cover every spelling they accept still judge the whole file.
+        for text in [
+            "# datadog\nDDAPIKEY=0926f6967e7893f57fd14c1604d115ce\n",
+            "// eval\nconst f = new  Function(req.body.code);\n",
+            // `ſ` and `K` fold to `s` and `k` in case-insensitive patterns.
+            "# aws\nawſ_secret_access_key = \"wkEJ3PEVVIPcP4Y7p4tD14z4gzM/jppZxO4z7Kdc\"\n",
+            "h = hashlib.sha1(x)\nh = hashlib.ſha1(password)\n",
+        ] {
+            for path in ["a.js", ".env", "a.py"] {
+                assert_same(&engine, &rules, &FileDiff::new_file(path, text));
+            }
+        }
+    }
 }

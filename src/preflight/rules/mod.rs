@@ -37,6 +37,23 @@ pub trait Rule: Send + Sync {
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>);
+
+    /// Judge the file knowing which added lines hold one of [`keywords`](Rule::keywords):
+    /// `lines` are those lines (new-file number, text), in file order, never empty, plus every
+    /// added line with non-ASCII text (where a case-insensitive pattern may match a Unicode case
+    /// variant of a keyword). The engine calls this instead of [`check`](Rule::check) for rules
+    /// with keywords.
+    ///
+    /// The default judges the whole file with `check`: right for rules that read context
+    /// (neighbouring lines, a workflow's structure, a variable built on one line and used on
+    /// another). Override it to judge `lines` only when a finding on a line can come from that
+    /// line's text (and the file's path) alone, AND that text always contains one of the
+    /// keywords (ASCII case-insensitive) when it produces a finding; `check` must then report
+    /// the same as this method given every added line.
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
+        let _ = lines;
+        self.check(file, out);
+    }
 }
 
 pub mod patterns;

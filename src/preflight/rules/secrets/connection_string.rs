@@ -101,11 +101,17 @@ fn placeholder(value: &str) -> bool {
 /// A password only a sample or a test would use in a URL: `user:pass@`, `pass%20pass`, a short
 /// word of letters. Tests of URL parsing are full of them; a real one has digits or length.
 fn trivial(password: &str) -> bool {
-    let decoded = password.replace("%20", " ").replace("%23", "#").replace("%25", "%");
+    let decoded = password
+        .replace("%20", " ")
+        .replace("%23", "#")
+        .replace("%25", "%");
     let lower = decoded.to_ascii_lowercase();
     let no_digit = !lower.bytes().any(|b| b.is_ascii_digit());
     decoded.len() < 8 && decoded.bytes().all(|b| b.is_ascii_alphabetic())
-        || no_digit && ["pass", "pwd", "user", "secret"].iter().any(|w| lower.contains(w))
+        || no_digit
+            && ["pass", "pwd", "user", "secret"]
+                .iter()
+                .any(|w| lower.contains(w))
 }
 
 impl Rule for ConnectionString {
