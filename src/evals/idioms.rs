@@ -263,15 +263,17 @@ fn describe(f: &Finding) -> String {
     format!("{} {} line {}", f.rule_id, f.severity, f.line)
 }
 
+/// "case-id: rule severity line N, …".
+fn listed(o: &Outcome) -> String {
+    format!(
+        "{}: {}",
+        o.id,
+        o.fired.iter().map(describe).collect::<Vec<_>>().join(", ")
+    )
+}
+
 fn goal_case(name: String, value: f64, detail: Vec<String>) -> CaseResult {
-    let expected = vec![format!("≥ {GOAL:.2}")];
-    let mut r = if value + 1e-9 >= GOAL {
-        CaseResult::compare(name, expected.clone(), expected)
-    } else {
-        CaseResult::compare(name, expected, vec![format!("{value:.3}")])
-    };
-    r.detail = detail;
-    r
+    super::intake::goal_case(name, GOAL, value, detail)
 }
 
 pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
@@ -359,13 +361,7 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
     let ordinary: Vec<String> = outcomes
         .iter()
         .filter(|o| o.kind == Kind::Ordinary && o.hit())
-        .map(|o| {
-            format!(
-                "{}: {}",
-                o.id,
-                o.fired.iter().map(describe).collect::<Vec<_>>().join(", ")
-            )
-        })
+        .map(listed)
         .collect();
     let ordinary_n = outcomes.iter().filter(|o| o.kind == Kind::Ordinary).count();
     results.push(CaseResult::compare(
@@ -376,13 +372,7 @@ pub fn run(config: &Config) -> Result<Vec<CaseResult>, EvalError> {
     let duplicated: Vec<String> = outcomes
         .iter()
         .filter(|o| o.duplicated())
-        .map(|o| {
-            format!(
-                "{}: {}",
-                o.id,
-                o.fired.iter().map(describe).collect::<Vec<_>>().join(", ")
-            )
-        })
+        .map(listed)
         .collect();
     results.push(CaseResult::compare(
         "one finding per secret value",

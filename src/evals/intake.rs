@@ -214,7 +214,8 @@ pub fn meets_goals(c: &Confusion) -> bool {
         && recall(ChangeClass::Hotfix) + 1e-9 >= HOTFIX_RECALL_GOAL
 }
 
-fn goal_case(name: String, goal: f64, value: f64, detail: Vec<String>) -> CaseResult {
+/// A case that passes when `value` reaches `goal`, with `detail` printed under it.
+pub(super) fn goal_case(name: String, goal: f64, value: f64, detail: Vec<String>) -> CaseResult {
     let expected = vec![format!("≥ {goal:.2}")];
     let mut r = if value + 1e-9 >= goal {
         CaseResult::compare(name, expected.clone(), expected)

@@ -34,30 +34,6 @@ static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
         .expect("compiles")
 });
 
-/// Decode base64url without padding; `None` on any invalid character.
-fn base64url(s: &str) -> Option<Vec<u8>> {
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-        }
-    }
-    Some(out)
-}
-
 impl Rule for Jwt {
     fn meta(&self) -> &RuleMeta {
         &META
@@ -70,7 +46,7 @@ impl Rule for Jwt {
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
         for (n, text) in decode::added_lines(file) {
             for caps in TOKEN.captures_iter(&text) {
-                let header = base64url(&caps[1])
+                let header = super::decode::base64(&caps[1])
                     .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
                 if header.as_ref().and_then(|h| h.get("alg")).is_none() {
                     continue;
