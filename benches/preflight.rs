@@ -111,7 +111,7 @@ fn bench(name: &str, diff: &[u8], per_rule: bool) {
                 (t, rule.meta().id, n)
             })
             .collect();
-        times.sort_by(|a, b| b.0.cmp(&a.0));
+        times.sort_by_key(|t| std::cmp::Reverse(t.0));
         println!("  every rule on every file (no prefilter), slowest first:");
         for (t, id, n) in times.iter().take(25) {
             println!("    {:>8.1} ms  {id} ({n} findings)", t.as_secs_f64() * 1e3);
