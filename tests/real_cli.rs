@@ -147,23 +147,10 @@ impl Scratch {
     /// `factory` in the repository, with no agent setting of the developer's environment and
     /// HOME in the scratch directory.
     fn factory(&self) -> assert_cmd::Command {
-        let mut cmd = support::factory_in(&self.root());
-        for (name, _) in std::env::vars() {
-            if [
-                "ANTHROPIC_",
-                "CLAUDE_",
-                "OPENAI_",
-                "CODEX_",
-                "AZURE_OPENAI_",
-            ]
-            .iter()
-            .any(|p| name.starts_with(p))
-            {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.env("HOME", self.dir.path().join("home"));
-        cmd
+        without_agent_settings(
+            support::factory_in(&self.root()),
+            &self.dir.path().join("home"),
+        )
     }
 
     /// `factory` with Claude Code pointed at `api`.
@@ -528,8 +515,16 @@ fn implementation_repo(implementer_yaml: &str) -> (support::repo::Repo, PathBuf)
     (repo, home)
 }
 
+/// `cmd` without the agent settings of the developer's environment, with HOME at `home`, on
+/// the local forge.
+fn isolated(cmd: assert_cmd::Command, home: &Path) -> assert_cmd::Command {
+    let mut cmd = without_agent_settings(cmd, home);
+    cmd.env("FACTORY_FORGE", "local");
+    cmd
+}
+
 /// `cmd` without the agent settings of the developer's environment, with HOME at `home`.
-fn isolated(mut cmd: assert_cmd::Command, home: &Path) -> assert_cmd::Command {
+fn without_agent_settings(mut cmd: assert_cmd::Command, home: &Path) -> assert_cmd::Command {
     for (name, _) in std::env::vars() {
         if [
             "ANTHROPIC_",
@@ -544,7 +539,7 @@ fn isolated(mut cmd: assert_cmd::Command, home: &Path) -> assert_cmd::Command {
             cmd.env_remove(name);
         }
     }
-    cmd.env("HOME", home).env("FACTORY_FORGE", "local");
+    cmd.env("HOME", home);
     cmd
 }
 
