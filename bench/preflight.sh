@@ -3,7 +3,7 @@
 # keyword-prefilter ceiling and the engine's ratio to it, and peak memory on a streamed diff.
 #
 #   bench/preflight.sh                 # 200 MiB ordinary diff, 50 MiB keyword-dense diff,
-#                                      # ceiling and ratio (cargo bench --profile release --bench preflight),
+#                                      # ceiling and ratio (cargo bench --profile dist --bench preflight),
 #                                      # RSS on a 500 MiB stream of each kind
 #   SIZE_MB=100 DENSE_MB=50 STREAM_MB=200 bench/preflight.sh
 #   bench/preflight.sh --compare       # also time detect-secrets, trufflehog3, secretlint,
@@ -22,9 +22,9 @@ stream_mb="${STREAM_MB:-500}"
 compare=0
 [[ "${1:-}" == "--compare" ]] && compare=1
 
-bin="${FACTORY_BIN:-$root/target/release/factory}"
+bin="${FACTORY_BIN:-$root/target/dist/factory}"
 if [[ -z "${FACTORY_BIN:-}" ]]; then
-  (cd "$root" && cargo build --release --bin factory >&2)
+  (cd "$root" && cargo build --profile dist --bin factory >&2)
 fi
 [[ -x /usr/bin/time ]] || { echo "GNU time missing: apt-get install -y time" >&2; exit 2; }
 
@@ -67,8 +67,8 @@ throughput "keyword-dense diff" "$dense"
 
 # The engine in memory next to the keyword-prefilter ceiling, in one process (bench target).
 if [[ "${SKIP_CEILING:-0}" != 1 ]]; then
-  (cd "$root" && cargo bench --profile release --bench preflight --no-run >&2)
-  (cd "$root" && "${pin[@]}" cargo bench --profile release --bench preflight -q -- "$dense" "$diff" 2>/dev/null)
+  (cd "$root" && cargo bench --profile dist --bench preflight --no-run >&2)
+  (cd "$root" && "${pin[@]}" cargo bench --profile dist --bench preflight -q -- "$dense" "$diff" 2>/dev/null)
 fi
 
 # Memory: a STREAM_MB diff of each kind generated on the fly and streamed on stdin.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the release binary for x86_64 Linux musl and check that it is fully static and under
+# Build the published binary (the dist profile) for x86_64 Linux musl and check that it is fully static and under
 # the size budget. Usage: scripts/check-static-build.sh [MAX_BYTES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +15,8 @@ if command -v musl-gcc >/dev/null 2>&1; then
   export CC_x86_64_unknown_linux_musl=musl-gcc
 fi
 
-cargo build --locked --release --target "$target" --bin factory
-bin="target/$target/release/factory"
+cargo build --locked --profile dist --target "$target" --bin factory
+bin="target/$target/dist/factory"
 
 # A static-pie binary has no PT_INTERP program header (no dynamic loader) and no NEEDED entries.
 if readelf -l "$bin" | grep -q "Requesting program interpreter"; then
