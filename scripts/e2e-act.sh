@@ -126,6 +126,9 @@ run_act() {
     --no-cache-server \
     --var FACTORY_BINARY_PATH="$bin" \
     --var FACTORY_UPLOAD_SARIF=true \
+    --var FACTORY_INSTALL_AGENTS=false \
+    --secret ANTHROPIC_API_KEY=scripted-model-key \
+    --secret CODEX_API_KEY=scripted-model-key \
     --env FACTORY_E2E_ARTIFACTS="$FACTORY_E2E_ARTIFACTS" \
     "${local_repos[@]}" "$@" </dev/null >"$work/$name.log" 2>&1) || rc=$?
   say "$name: act exited $rc (log: $work/$name.log)"

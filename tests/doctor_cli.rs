@@ -51,15 +51,36 @@ fn repo() -> tempfile::TempDir {
     dir
 }
 
+/// The variables that carry agent credentials or describe the runner: removed, so the
+/// developer's own login or a CI runner's environment cannot change what a test sees.
+const AMBIENT: &[&str] = &[
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GITHUB_REPOSITORY",
+    "GITHUB_ACTIONS",
+    "FACTORY_WRITE_IDENTITY",
+    "FACTORY_REVIEW_TOKEN",
+    "ANTHROPIC_API_KEY",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CODEX_API_KEY",
+    "OPENAI_API_KEY",
+    "CODEX_HOME",
+];
+
 fn doctor(path_dir: &Path, repo: &Path) -> Command {
     let mut cmd = Command::cargo_bin("factory").unwrap();
     cmd.arg("doctor")
         .arg("--repo")
         .arg(repo)
         .env("PATH", path_dir)
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GH_TOKEN")
-        .env_remove("GITHUB_REPOSITORY");
+        // No login files: HOME is the directory of fake tools.
+        .env("HOME", path_dir);
+    for var in AMBIENT {
+        cmd.env_remove(var);
+    }
     cmd
 }
 
@@ -97,7 +118,12 @@ fn everything_present_passes_with_versions() {
         "{out}"
     );
     assert!(line(&out, "schemas").starts_with("✓"), "{out}");
-    assert!(out.contains("6 passed, 1 warning, 0 failed"), "{out}");
+    assert!(
+        line(&out, "claude credentials").starts_with("!")
+            && line(&out, "claude credentials").contains("ANTHROPIC_API_KEY is not set"),
+        "{out}"
+    );
+    assert!(out.contains("6 passed, 3 warnings, 0 failed"), "{out}");
 }
 
 #[test]
@@ -170,7 +196,7 @@ fn json_report_never_contains_the_token() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["ok"], true);
     let checks = v["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 8);
+    assert_eq!(checks.len(), 10);
     let forge = checks.iter().find(|c| c["check"] == "forge").unwrap();
     assert_eq!(forge["ok"], true);
     assert_eq!(
@@ -241,4 +267,104 @@ fn help_lists_the_flags() {
         .code(0)
         .stdout(predicate::str::contains("--repo <DIR>"))
         .stdout(predicate::str::contains("--json"));
+}
+
+fn stdout(cmd: &mut Command, code: i32) -> String {
+    String::from_utf8(cmd.assert().code(code).get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn a_needed_agent_without_credentials_fails_and_names_the_secret() {
+    let repo = repo();
+    let bin = bin_dir(&[("claude", "echo '2.1.332 (Claude Code)'")]);
+    let out = stdout(
+        doctor(bin.path(), repo.path()).args(["--need", "claude"]),
+        1,
+    );
+    assert!(
+        line(&out, "claude credentials").starts_with("✗")
+            && line(&out, "claude credentials").contains("required")
+            && line(&out, "claude credentials").contains("CLAUDE_CODE_OAUTH_TOKEN"),
+        "{out}"
+    );
+    // Codex is not needed: its absence stays a warning.
+    assert!(line(&out, "codex").starts_with("!"), "{out}");
+
+    // In GitHub Actions the advice is where to set the secret and how to pass it.
+    let out = stdout(
+        doctor(bin.path(), repo.path())
+            .args(["--need", "codex"])
+            .env("GITHUB_ACTIONS", "true"),
+        1,
+    );
+    assert!(line(&out, "codex").starts_with("✗"), "{out}");
+    let creds = line(&out, "codex credentials");
+    assert!(
+        creds.starts_with("✗")
+            && creds.contains("CODEX_API_KEY is not set in this step")
+            && creds.contains("Settings → Secrets and variables → Actions")
+            && creds.contains("secrets: CODEX_API_KEY: ${{ secrets.CODEX_API_KEY }}"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_needed_agent_with_its_key_passes_and_the_key_is_never_shown() {
+    let repo = repo();
+    let bin = bin_dir(&[("claude", "echo '2.1.332 (Claude Code)'")]);
+    let key = "sk-ant-api03-doctor-test-value-never-printed";
+    let mut cmd = doctor(bin.path(), repo.path());
+    cmd.args(["--need", "claude", "--json"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("ANTHROPIC_API_KEY", key);
+    let out = stdout(&mut cmd, 0);
+    assert!(!out.contains(key), "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let creds = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "claude credentials")
+        .unwrap();
+    assert_eq!(creds["ok"], true);
+    assert_eq!(creds["required"], true);
+    assert_eq!(creds["detail"], "from ANTHROPIC_API_KEY");
+    // An empty variable is not a credential.
+    let mut cmd = doctor(bin.path(), repo.path());
+    cmd.args(["--need", "claude"]).env("ANTHROPIC_API_KEY", "");
+    stdout(&mut cmd, 1);
+}
+
+#[test]
+fn the_workflow_token_as_write_identity_warns_that_prs_run_no_ci() {
+    let repo = repo();
+    let bin = bin_dir(&[]);
+    let in_actions = |cmd: &mut Command| {
+        cmd.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_TOKEN", "ghs_workflowtokenvalue")
+            .env("GITHUB_REPOSITORY", "acme/shop");
+    };
+    let mut cmd = doctor(bin.path(), repo.path());
+    in_actions(&mut cmd);
+    let out = stdout(&mut cmd, 0);
+    let identity = line(&out, "write identity");
+    assert!(
+        identity.starts_with("!")
+            && identity.contains("run no CI")
+            && identity.contains("docs/actions.md#write-identity"),
+        "{out}"
+    );
+    assert!(!out.contains("ghs_workflowtokenvalue"), "{out}");
+
+    let mut cmd = doctor(bin.path(), repo.path());
+    in_actions(&mut cmd);
+    cmd.env("FACTORY_WRITE_IDENTITY", "app");
+    let out = stdout(&mut cmd, 0);
+    assert!(line(&out, "write identity").starts_with("✓"), "{out}");
+
+    // Outside Actions the check does not apply.
+    let mut cmd = doctor(bin.path(), repo.path());
+    cmd.env("GITHUB_TOKEN", "t")
+        .env("GITHUB_REPOSITORY", "acme/shop");
+    assert!(!stdout(&mut cmd, 0).contains("write identity"));
 }

@@ -243,3 +243,52 @@ fn the_forge_time_budget_is_checked_and_shown() {
             ".factory/workflow.yaml:2: /forge/time_budget_seconds: -5 is less than the minimum of 0",
         ));
 }
+
+#[test]
+fn agent_names_the_cli_a_role_needs_and_none_for_a_phase_program() {
+    let agent = |repo: &tempfile::TempDir, args: &[&str]| -> String {
+        let out = factory(repo.path())
+            .args(["workflow", "agent"])
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap().trim().to_string()
+    };
+    let default = repo_with(None);
+    assert_eq!(agent(&default, &["planner"]), "claude");
+    assert_eq!(
+        agent(&default, &["implementer", "--phase", "implementation"]),
+        "codex"
+    );
+    assert_eq!(
+        agent(&default, &["reviewer", "--phase", "code_review"]),
+        "claude"
+    );
+
+    let custom = repo_with(Some(
+        "agents:\n  reviewer:\n    adapter: codex\n  planner:\n    adapter: command\n    command: [\"sh\", \"plan.sh\"]\nphases:\n  implementation:\n    command: [\"sh\", \"implement.sh\"]\n",
+    ));
+    assert_eq!(
+        agent(&custom, &["reviewer", "--phase", "code_review"]),
+        "codex"
+    );
+    assert_eq!(
+        agent(&custom, &["planner", "--phase", "strategic_plan"]),
+        "command"
+    );
+    assert_eq!(
+        agent(&custom, &["implementer", "--phase", "implementation"]),
+        "none"
+    );
+
+    factory(default.path())
+        .args(["workflow", "agent", "architect"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "expected planner, implementer or reviewer",
+        ));
+}

@@ -6,6 +6,9 @@
 #   steps.sh restore [optional]   unpack $RUNNER_TEMP/factory-state-in/factory-state.tar (and
 #                                 the local forge's branches, see pack_branches)
 #   steps.sh merge                merge the matrix jobs' state copies into .factory
+#   steps.sh need ROLE PHASE      `factory doctor --need <agent>` for the CLI that plays ROLE in
+#                                 PHASE: stop before the phase when its CLI or credentials are
+#                                 missing, naming the secret (nothing for a command of yours)
 #   steps.sh run ARGS...          run `factory ARGS...`, record exit-code, then `outputs`
 #   steps.sh outputs [PHASE]      session outputs from `factory status --json`
 #   steps.sh pack                 .factory/ into $RUNNER_TEMP/factory-state-out/factory-state.tar
@@ -20,6 +23,25 @@ set -euo pipefail
 : "${RUNNER_TEMP:?RUNNER_TEMP is not set: run this inside a GitHub Actions job}"
 
 status_json="$RUNNER_TEMP/factory-status.json"
+
+# An action input left empty arrives as an empty variable; an agent CLI could take an empty
+# key for a set one, so empty credential variables are removed.
+for credential in ANTHROPIC_API_KEY CLAUDE_CODE_OAUTH_TOKEN CODEX_API_KEY OPENAI_API_KEY; do
+  [ -n "${!credential:-}" ] || unset "$credential"
+done
+
+need() {
+  local agent report="$RUNNER_TEMP/factory-doctor.txt"
+  agent="$("$FACTORY" workflow agent "$1" --phase "$2")"
+  case "$agent" in claude | codex) ;; *) return 0 ;; esac
+  if ! "$FACTORY" doctor --need "$agent" >"$report" 2>&1; then
+    cat "$report"
+    grep '✗' "$report" | while IFS= read -r line; do
+      printf '::error title=factory doctor::%s\n' "${line#✗ }"
+    done
+    exit 2
+  fi
+}
 
 restore() {
   local archive="$RUNNER_TEMP/factory-state-in/factory-state.tar"
@@ -207,12 +229,13 @@ cmd="${1:-}"
 case "$cmd" in
   restore) restore "$@" ;;
   merge) merge_copies ;;
+  need) need "$@" ;;
   run) run "$@" ;;
   outputs) outputs "$@" ;;
   pack) pack ;;
   summary) summary "${1:-factory}" ;;
   *)
-    echo "usage: steps.sh restore [optional] | merge | run ARGS... | outputs [PHASE] | pack | summary TITLE" >&2
+    echo "usage: steps.sh restore [optional] | merge | need ROLE PHASE | run ARGS... | outputs [PHASE] | pack | summary TITLE" >&2
     exit 2
     ;;
 esac

@@ -6,13 +6,20 @@
 # Inputs arrive as environment variables, never as ${{ }} text inside the script:
 #   FACTORY_BINARY_PATH   use this existing binary (self-hosted runners, tests)
 #   FACTORY_FROM_SOURCE   "true": build with cargo from the action's own checkout
-#   FACTORY_VERSION       release tag to install (default: the action's ref when it is a version)
-#   FACTORY_SHA256        expected sha256 of the release archive (default: the release's .sha256)
+#   FACTORY_VERSION       release tag to install (default: resolved from the action's ref)
+#   FACTORY_SHA256        expected sha256 of the release archive (default: the release's
+#                         checksum manifest sha256.sum, else the archive's .sha256)
 #   FACTORY_REPOSITORY    owner/name hosting the releases (default: the action's repository)
 #   FACTORY_ACTION_REF    the ref the action was used at (github.action_ref)
-#   FACTORY_SOURCE_DIR    the action repository's root (for source builds)
+#   FACTORY_SOURCE_DIR    the action repository's root: its Cargo.toml names the version a
+#                         major, minor or commit ref installs, and source builds use it
 #   FACTORY_RELEASE_URL   base URL of release downloads (default: https://github.com)
+#   FACTORY_ATTESTATIONS  auto (verify the archive's build attestation when `gh` and a token
+#                         are present), required, or off
+#   GH_TOKEN              token `gh attestation verify` uses (read access is enough)
 # Writes `path` and `version` to $GITHUB_OUTPUT and the binary's directory to $GITHUB_PATH.
+#
+# A version that has no release fails naming it: nothing is built unless from-source is true.
 set -euo pipefail
 
 log() { printf 'factory setup: %s\n' "$*" >&2; }
@@ -105,16 +112,39 @@ if [ "${FACTORY_FROM_SOURCE:-false}" = "true" ]; then
   build_from_source
 fi
 
-# 3. The release asset for the version: the input, else the action's ref when it names a version.
+# The version in the action checkout's Cargo.toml: the release built from the same commit as
+# the action's scripts. The release process moves the v<major> and v<major>.<minor> tags to
+# each release, so at `@v1` this file names the newest 1.x.y (docs/release.md).
+checkout_version() {
+  local src="${FACTORY_SOURCE_DIR:-}" v
+  [ -n "$src" ] && [ -f "$src/Cargo.toml" ] || return 1
+  v="$(sed -n '/^\[package\]/,/^\[/s/^version *= *"\([^"]*\)".*/\1/p' "$src/Cargo.toml" | head -1)"
+  [ -n "$v" ] || return 1
+  printf '%s\n' "$v"
+}
+
+# 3. The release for the version: the input; else the action's ref when it is a full version;
+#    else (a major or minor tag such as v1 or v1.4, a branch or a commit) the version named in
+#    the action's own Cargo.toml, which for a major or minor tag must lie inside it.
+ref="${FACTORY_ACTION_REF:-}"
 version="${FACTORY_VERSION:-}"
 if [ -z "$version" ]; then
-  case "${FACTORY_ACTION_REF:-}" in
-    v[0-9]*.[0-9]*.[0-9]* | [0-9]*.[0-9]*.[0-9]*) version="$FACTORY_ACTION_REF" ;;
+  case "$ref" in
+    v[0-9]*.[0-9]*.[0-9]* | [0-9]*.[0-9]*.[0-9]*) version="$ref" ;;
+    *)
+      version="$(checkout_version)" \
+        || die "cannot tell which factory release to install: the action's ref '${ref}' is not a full version and its checkout has no Cargo.toml version; set the version input (e.g. v1.2.3) or from-source: true"
+      if [[ "$ref" =~ ^v?[0-9]+(\.[0-9]+)?$ ]]; then
+        prefix="${ref#v}."
+        case "$version." in
+          "$prefix"*) log "the action's ref $ref resolves to release v$version (Cargo.toml at that ref)" ;;
+          *) die "the action's ref $ref holds Cargo.toml version $version, which is not a $ref release; the tag was not moved by the release process (docs/release.md) - use a full version ref such as @v$version" ;;
+        esac
+      else
+        log "the action's ref '${ref:-?}' is not a version tag: installing release v$version, the version in Cargo.toml at that ref"
+      fi
+      ;;
   esac
-fi
-if [ -z "$version" ]; then
-  log "the action's ref '${FACTORY_ACTION_REF:-}' is not a release version: building from source"
-  build_from_source
 fi
 case "$version" in v*) tag="$version" ;; *) tag="v$version" ;; esac
 
@@ -135,25 +165,59 @@ case "$url" in http://127.0.0.1:* | http://localhost:*) tls=() ;; esac
 work="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/factory-setup.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-log "downloading $url"
-status="$(curl "${tls[@]}" -sSL --retry 3 -o "$work/$asset" -w '%{http_code}' "$url" || true)"
-if [ "$status" = "404" ]; then
-  log "no release asset $asset for $tag: building from source"
-  build_from_source
-fi
-[ "$status" = "200" ] || die "download of $url failed (HTTP ${status:-none}); retry, or set from-source: true"
+# fetch URL FILE: prints the HTTP status ("000" when there was no answer).
+fetch() {
+  curl "${tls[@]}" -sSL --retry 3 --connect-timeout 10 -o "$2" -w '%{http_code}' "$1" 2>/dev/null || true
+}
 
+release_base="${url%/*}"
+log "downloading $url"
+status="$(fetch "$url" "$work/$asset")"
+case "$status" in
+  200) ;;
+  404) die "factory release $tag has no asset $asset ($url answered 404): check that $tag is published at $repo, set the version input to a published release, or set from-source: true to build with cargo" ;;
+  *) die "download of $url failed (HTTP ${status:-none}); retry, or set from-source: true" ;;
+esac
+
+# The expected sha256: the input, else the release's checksum manifest, else the archive's
+# own .sha256 file (releases made before the manifest existed).
 expected="${FACTORY_SHA256:-}"
+source="the sha256 input"
 if [ -z "$expected" ]; then
-  curl "${tls[@]}" -fsSL --retry 3 -o "$work/$asset.sha256" "$url.sha256" \
-    || die "download of $url.sha256 failed; cannot verify the archive"
-  expected="$(cut -d' ' -f1 <"$work/$asset.sha256" | tr -d '*\r\n')"
+  if [ "$(fetch "$release_base/sha256.sum" "$work/sha256.sum")" = 200 ]; then
+    expected="$(awk -v a="$asset" '{ f = $2; sub(/^\*/, "", f); if (f == a) { print $1; exit } }' "$work/sha256.sum")"
+    [ -n "$expected" ] || die "the checksum manifest $release_base/sha256.sum has no line for $asset; the archive was not installed"
+    source="sha256.sum"
+  elif [ "$(fetch "$url.sha256" "$work/$asset.sha256")" = 200 ]; then
+    expected="$(cut -d' ' -f1 <"$work/$asset.sha256" | tr -d '*\r\n')"
+    source="$asset.sha256"
+  else
+    die "release $tag publishes neither sha256.sum nor $asset.sha256; cannot verify the archive"
+  fi
 fi
 actual="$(sha256_of "$work/$asset")"
 if [ "$actual" != "$expected" ]; then
-  die "sha256 mismatch for $asset: expected $expected, got $actual; the archive was not installed"
+  die "sha256 mismatch for $asset: expected $expected ($source), got $actual; the archive was not installed"
 fi
-log "sha256 verified: $actual"
+log "sha256 verified against $source: $actual"
+
+# The build attestation: proves the archive was built by this repository's release workflow.
+attest="${FACTORY_ATTESTATIONS:-auto}"
+case "$attest" in
+  off) ;;
+  auto | required)
+    if command -v gh >/dev/null 2>&1 && [ -n "${GH_TOKEN:-}" ]; then
+      gh attestation verify "$work/$asset" --repo "$repo" >"$work/attest.log" 2>&1 \
+        || die "the build attestation of $asset does not verify against $repo: $(tail -3 "$work/attest.log" | tr '\n' ' ')"
+      log "build attestation verified ($repo)"
+    elif [ "$attest" = required ]; then
+      die "attestations: required, but $(command -v gh >/dev/null 2>&1 && echo 'no token was given (GH_TOKEN)' || echo 'the gh CLI is not installed')"
+    else
+      log "build attestation not checked: $(command -v gh >/dev/null 2>&1 && echo 'no GH_TOKEN' || echo 'gh is not installed') (the sha256 was)"
+    fi
+    ;;
+  *) die "attestations must be auto, required or off, got: $attest" ;;
+esac
 
 mkdir -p "$work/x"
 case "$asset" in

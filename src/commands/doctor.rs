@@ -8,7 +8,7 @@ use crate::intake::setup::{self, SetupCheck};
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Marks: ✓ passed, ✗ a required check failed (exit 1), ! an optional check failed.\n\n\
-Examples:\n  factory doctor\n  factory doctor --repo ../shop --json"
+Examples:\n  factory doctor\n  factory doctor --repo ../shop --json\n  factory doctor --need claude   # fail unless Claude Code and its credentials are there"
 )]
 pub struct DoctorArgs {
     /// The repository to check.
@@ -17,10 +17,14 @@ pub struct DoctorArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Make this agent's CLI and credentials required (repeatable): the actions run
+    /// `factory doctor --need claude` before a phase that runs Claude Code.
+    #[arg(long, value_enum, value_name = "AGENT")]
+    pub need: Vec<setup::Need>,
 }
 
 pub fn run(args: DoctorArgs) -> anyhow::Result<Outcome> {
-    let checks = setup::check_setup(&args.repo);
+    let checks = setup::check_setup_for(&args.repo, &setup::SetupEnv::from_process(), &args.need);
     let ok = setup::required_ok(&checks);
     if args.json {
         #[derive(serde::Serialize)]

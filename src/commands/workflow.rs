@@ -1,4 +1,5 @@
-//! `factory workflow show|check`: the effective pipeline, and validation of an override.
+//! `factory workflow show|check|agent`: the effective pipeline, validation of an override, and
+//! which agent CLI a role needs (what the actions install before a phase).
 
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use super::Outcome;
 use crate::commands::state_dir;
 use crate::workflow::load::{self, OVERRIDE_FILE, WorkflowError, shown};
-use crate::workflow::{ArtifactPath, ChangeClass, Workflow};
+use crate::workflow::{AdapterKind, ArtifactPath, ChangeClass, PhaseName, Role, Workflow};
 
 #[derive(Debug, Subcommand)]
 pub enum WorkflowCommand {
@@ -19,6 +20,33 @@ pub enum WorkflowCommand {
     Check(CheckArgs),
     /// Print the built-in default workflow.yaml, to start an override from.
     Default,
+    /// Print the agent CLI that plays ROLE: claude, codex, command (a program of yours), or
+    /// none when --phase runs a phase program instead. The actions install only what it names.
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// planner, implementer or reviewer.
+    #[arg(value_parser = parse_role)]
+    pub role: Role,
+    /// The phase about to run: a phase with its own `command` runs no agent.
+    #[arg(long, value_parser = parse_phase)]
+    pub phase: Option<PhaseName>,
+    /// The state directory holding workflow.yaml [default: .factory at the repository root].
+    #[arg(long, env = "FACTORY_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    [Role::Planner, Role::Implementer, Role::Reviewer]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+        .ok_or_else(|| format!("unknown role '{s}': expected planner, implementer or reviewer"))
+}
+
+fn parse_phase(s: &str) -> Result<PhaseName, String> {
+    s.parse()
 }
 
 #[derive(Debug, Args)]
@@ -61,7 +89,28 @@ pub fn run(cmd: WorkflowCommand) -> anyhow::Result<Outcome> {
             print!("{}", load::DEFAULT_YAML);
             Ok(Outcome::Clean)
         }
+        WorkflowCommand::Agent(args) => agent(args),
     }
+}
+
+fn agent(args: AgentArgs) -> anyhow::Result<Outcome> {
+    let path = state_dir(args.state_dir).join(OVERRIDE_FILE);
+    let workflow = load::load(&path)?.workflow;
+    let phase_program = args
+        .phase
+        .and_then(|p| workflow.phases.get(&p))
+        .is_some_and(|c| c.command.is_some());
+    let name = if phase_program {
+        "none"
+    } else {
+        match workflow.agents.role(args.role).adapter {
+            AdapterKind::Claude => "claude",
+            AdapterKind::Codex => "codex",
+            AdapterKind::Command => "command",
+        }
+    };
+    println!("{name}");
+    Ok(Outcome::Clean)
 }
 
 fn show(args: ShowArgs) -> anyhow::Result<Outcome> {

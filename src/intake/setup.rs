@@ -55,6 +55,23 @@ pub struct SetupEnv {
     pub github_repository: Option<String>,
     /// `FACTORY_REVIEW_TOKEN`: a second identity posts reviews.
     pub review_token: bool,
+    /// Running inside GitHub Actions (`GITHUB_ACTIONS=true`): credentials come from secrets.
+    pub in_actions: bool,
+    /// `FACTORY_WRITE_IDENTITY`, set by the workflows: `app`, `token` or `github-token`.
+    pub write_identity: Option<String>,
+    /// The variable that carries Claude Code's credentials, or a login on this machine.
+    pub claude_credentials: Option<String>,
+    /// The variable that carries Codex's credentials, or a login on this machine.
+    pub codex_credentials: Option<String>,
+}
+
+/// An agent whose setup `factory doctor --need` makes required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Need {
+    /// Claude Code (planning, review): the `claude` CLI and its credentials.
+    Claude,
+    /// Codex (implementation): the `codex` CLI and its credentials.
+    Codex,
 }
 
 impl SetupEnv {
@@ -69,8 +86,48 @@ impl SetupEnv {
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
             review_token: set("FACTORY_REVIEW_TOKEN"),
+            in_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            write_identity: std::env::var("FACTORY_WRITE_IDENTITY")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+            claude_credentials: credentials(
+                &[
+                    "ANTHROPIC_API_KEY",
+                    "CLAUDE_CODE_OAUTH_TOKEN",
+                    "ANTHROPIC_AUTH_TOKEN",
+                    "CLAUDE_CODE_USE_BEDROCK",
+                    "CLAUDE_CODE_USE_VERTEX",
+                ],
+                home().map(|h| h.join(".claude/.credentials.json")),
+            ),
+            codex_credentials: credentials(
+                &["CODEX_API_KEY", "OPENAI_API_KEY"],
+                std::env::var_os("CODEX_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| home().map(|h| h.join(".codex")))
+                    .map(|d| d.join("auth.json")),
+            ),
         }
     }
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from)
+}
+
+/// The first of `vars` that is set (its name, never its value), else the login file when it
+/// exists.
+fn credentials(vars: &[&str], login: Option<PathBuf>) -> Option<String> {
+    vars.iter()
+        .find(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+        .map(|v| v.to_string())
+        .or_else(|| {
+            login
+                .filter(|p| p.is_file())
+                .map(|p| format!("the login in {}", p.display()))
+        })
 }
 
 /// Run every check against `repo` with the process environment.
@@ -80,6 +137,12 @@ pub fn check_setup(repo: &Path) -> Vec<SetupCheck> {
 
 /// Run every check against `repo` with the given environment.
 pub fn check_setup_with(repo: &Path, env: &SetupEnv) -> Vec<SetupCheck> {
+    check_setup_for(repo, env, &[])
+}
+
+/// Run every check, with the CLI and credentials of each agent in `needs` required: a job
+/// that is about to run that agent fails here, naming what is missing, instead of minutes later.
+pub fn check_setup_for(repo: &Path, env: &SetupEnv, needs: &[Need]) -> Vec<SetupCheck> {
     let git = Git { repo, env };
     let mut checks = Vec::new();
     let in_repo = git_repository(&git, &mut checks);
@@ -100,20 +163,33 @@ pub fn check_setup_with(repo: &Path, env: &SetupEnv) -> Vec<SetupCheck> {
             "not checked: no git repository",
         ));
     }
-    checks.push(tool(
-        "claude",
-        "Claude Code plans and reviews; install with `npm install -g @anthropic-ai/claude-code`",
-        env,
+    let claude = needs.contains(&Need::Claude);
+    let codex = needs.contains(&Need::Codex);
+    checks.push(required_if(
+        claude,
+        tool(
+            "claude",
+            "Claude Code plans and reviews; install with `npm install -g @anthropic-ai/claude-code`",
+            env,
+        ),
     ));
-    checks.push(tool(
-        "codex",
-        "Codex implements; install with `npm install -g @openai/codex`",
-        env,
+    checks.push(agent_credentials(Need::Claude, env, claude));
+    checks.push(required_if(
+        codex,
+        tool(
+            "codex",
+            "Codex implements; install with `npm install -g @openai/codex`",
+            env,
+        ),
     ));
+    checks.push(agent_credentials(Need::Codex, env, codex));
     let forge = forge(&git, in_repo, env);
     let on_github = forge.ok;
     checks.push(forge);
     if on_github {
+        if env.in_actions {
+            checks.push(write_identity(env));
+        }
         checks.push(review_identity(env));
     }
     checks.push(schemas());
@@ -409,6 +485,79 @@ fn forge(git: &Git<'_>, in_repo: bool, env: &SetupEnv) -> SetupCheck {
 /// one token that also opens factory's pull requests a verdict goes out as a COMMENT review
 /// (factory's merge gate reads the verdict from its own state), and a branch rule that requires
 /// approvals is never met.
+fn required_if(required: bool, mut check: SetupCheck) -> SetupCheck {
+    check.required |= required;
+    check
+}
+
+/// Whether the agent's credentials are in the environment (only the variable's name is read
+/// into the report). In GitHub Actions they come from repository secrets, so the advice names
+/// the secret and where to set it.
+fn agent_credentials(agent: Need, env: &SetupEnv, required: bool) -> SetupCheck {
+    let (name, found, secret, alternative, login) = match agent {
+        Need::Claude => (
+            "claude credentials",
+            &env.claude_credentials,
+            "ANTHROPIC_API_KEY",
+            "CLAUDE_CODE_OAUTH_TOKEN (from `claude setup-token`)",
+            "run `claude` once and log in with /login",
+        ),
+        Need::Codex => (
+            "codex credentials",
+            &env.codex_credentials,
+            "CODEX_API_KEY",
+            "OPENAI_API_KEY",
+            "run `codex login` once",
+        ),
+    };
+    match found {
+        Some(from) => SetupCheck::new(name, true, required, format!("from {from}")),
+        None if env.in_actions => SetupCheck::new(
+            name,
+            false,
+            required,
+            format!(
+                "{secret} is not set in this step: add it as a secret (Settings → Secrets and variables → Actions → New repository secret; {alternative} works too) and pass it to the workflow with `secrets: {secret}: ${{{{ secrets.{secret} }}}}` (docs/actions.md#secrets)"
+            ),
+        ),
+        None => SetupCheck::new(
+            name,
+            false,
+            required,
+            format!(
+                "{secret} is not set and there is no login: set {secret} or {alternative}, or {login}"
+            ),
+        ),
+    }
+}
+
+/// In GitHub Actions: whether factory's pushes, pull requests and merges are made by an
+/// identity whose events start workflows. GitHub starts none for the workflow's own
+/// GITHUB_TOKEN, so with it factory's pull requests run no CI.
+fn write_identity(env: &SetupEnv) -> SetupCheck {
+    const NAME: &str = "write identity";
+    match env.write_identity.as_deref() {
+        Some("app") => SetupCheck::new(
+            NAME,
+            true,
+            false,
+            "a GitHub App installation token: factory's pull requests and merges start the repository's workflows",
+        ),
+        Some("token") => SetupCheck::new(
+            NAME,
+            true,
+            false,
+            "a fine-grained token: factory's pull requests and merges start the repository's workflows",
+        ),
+        _ => SetupCheck::new(
+            NAME,
+            false,
+            false,
+            "the workflow's GITHUB_TOKEN: GitHub starts no workflow for its pushes and pull requests, so factory's pull requests run no CI and the merge job waits for checks that never start; give the apply and merge jobs a GitHub App (docs/actions.md#write-identity)",
+        ),
+    }
+}
+
 fn review_identity(env: &SetupEnv) -> SetupCheck {
     const NAME: &str = "review identity";
     if env.review_token {
@@ -503,6 +652,73 @@ mod tests {
     }
 
     #[test]
+    fn needed_agents_make_their_cli_and_credentials_required() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_without_tools();
+        let checks = check_setup_for(dir.path(), &env, &[Need::Claude]);
+        for name in ["claude", "claude credentials"] {
+            let c = by_name(&checks, name);
+            assert!(!c.ok && c.required, "{name}: {c:?}");
+        }
+        for name in ["codex", "codex credentials"] {
+            assert!(!by_name(&checks, name).required, "{name} is not needed");
+        }
+        let plain = check_setup_with(dir.path(), &env);
+        assert!(
+            plain
+                .iter()
+                .filter(|c| c.check.contains("credentials"))
+                .all(|c| !c.required)
+        );
+    }
+
+    #[test]
+    fn credentials_name_the_secret_in_actions_and_never_a_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = env_without_tools();
+        env.in_actions = true;
+        let checks = check_setup_for(dir.path(), &env, &[Need::Codex]);
+        let c = by_name(&checks, "codex credentials");
+        assert!(
+            c.detail.contains("CODEX_API_KEY is not set in this step")
+                && c.detail
+                    .contains("Settings → Secrets and variables → Actions")
+                && c.detail
+                    .contains("secrets: CODEX_API_KEY: ${{ secrets.CODEX_API_KEY }}"),
+            "{}",
+            c.detail
+        );
+        env.claude_credentials = Some("CLAUDE_CODE_OAUTH_TOKEN".into());
+        let checks = check_setup_for(dir.path(), &env, &[Need::Claude]);
+        let c = by_name(&checks, "claude credentials");
+        assert!(c.ok && c.required);
+        assert_eq!(c.detail, "from CLAUDE_CODE_OAUTH_TOKEN");
+    }
+
+    #[test]
+    fn the_workflow_token_as_write_identity_is_a_warning_in_actions_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = env_without_tools();
+        env.github_token = true;
+        env.github_repository = Some("acme/shop".into());
+        let names = |env: &SetupEnv| -> Vec<String> {
+            check_setup_with(dir.path(), env)
+                .into_iter()
+                .map(|c| c.check)
+                .collect()
+        };
+        assert!(!names(&env).contains(&"write identity".to_string()));
+        env.in_actions = true;
+        let checks = check_setup_with(dir.path(), &env);
+        let w = by_name(&checks, "write identity");
+        assert!(!w.ok && !w.required);
+        assert!(w.detail.contains("run no CI"), "{}", w.detail);
+        env.write_identity = Some("app".into());
+        let checks = check_setup_with(dir.path(), &env);
+        assert!(by_name(&checks, "write identity").ok);
+    }
+
+    #[test]
     fn reports_every_problem_outside_a_repository() {
         let dir = tempfile::tempdir().unwrap();
         let checks = check_setup_with(dir.path(), &env_without_tools());
@@ -514,7 +730,9 @@ mod tests {
                 "working tree",
                 "default branch",
                 "claude",
+                "claude credentials",
                 "codex",
+                "codex credentials",
                 "forge",
                 "schemas"
             ]
