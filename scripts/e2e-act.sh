@@ -108,6 +108,7 @@ local_repos=(
   --local-repository "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f=$root/scripts/e2e-act/upload-artifact"
   --local-repository "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c=$root/scripts/e2e-act/download-artifact"
   --local-repository "github/codeql-action@8aad20d150bbac5944a9f9d289da16a4b0d87c1e=$root/scripts/e2e-act/codeql-action"
+  --local-repository "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3=$root/scripts/e2e-act/create-github-app-token"
 )
 
 # run_act NAME EVENT WORKFLOW EVENT_JSON [extra args]: runs act in the prepared repository,
@@ -141,6 +142,17 @@ pr_event() {
 }
 
 show_log() { sed 's/^/    | /' "$work/$1.log" | tail -60 >&2; }
+
+# The pipeline's state artifact: factory.yml names it factory-state-<session key>-a<attempt>;
+# the matrix jobs' copies add -w<wave>-... to that name and are not it.
+state_tar() {
+  local found=() d
+  for d in "$FACTORY_E2E_ARTIFACTS"/factory-state-*-a[0-9]*; do
+    [[ "$d" =~ -a[0-9]+$ ]] && [ -f "$d/factory-state.tar" ] && found+=("$d/factory-state.tar")
+  done
+  [ "${#found[@]}" -eq 1 ] || fail "expected one state artifact factory-state-<key>-a<attempt>, found: $(ls "$FACTORY_E2E_ARTIFACTS" | tr '\n' ' ')"
+  printf '%s\n' "${found[0]}"
+}
 
 # 1. The planted secret fails the review with its annotation.
 g checkout -q planted-secret
@@ -251,8 +263,8 @@ calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
   || { show_log feature; fail "the phases ran as: $calls"; }
 grep -q 'implementation attempt=1 call=2 context= rework=cycle1:' "$fake/calls" \
   || fail "the second implementation did not get the review's findings: $(cat "$fake/calls")"
-state="$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar"
-[ -f "$state" ] || fail "no factory-state artifact after the pipeline"
+state="$(state_tar)"
+case "$state" in */factory-state-feature-*-a1/*) ;; *) fail "the state artifact is not named after the session key and attempt: $state" ;; esac
 mkdir -p "$work/state" && tar -xf "$state" -C "$work/state"
 jq -e '[.phases[] | .status] | all(. == "completed")' "$work/state/.factory/session.json" >/dev/null \
   || fail "the session in the final state artifact is not complete"
@@ -287,7 +299,7 @@ calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
 [ "$calls" = "implementation code_review " ] \
   || { show_log escalated; fail "after the escalation the phases ran as: $calls"; }
 rm -rf "$work/state" && mkdir -p "$work/state"
-tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+tar -xf "$(state_tar)" -C "$work/state"
 jq -e '.escalation.reason == "critical-finding"' "$work/state/.factory/session.json" >/dev/null \
   || fail "the saved state does not record the escalation"
 say "escalated: code_review's job failed, merge did not run, the escalation was saved - ok"
@@ -302,7 +314,7 @@ run_act incident repository_dispatch .github/workflows/incident.yml "$work/incid
   || { show_log incident; fail "the incident pipeline failed"; }
 [ ! -e /tmp/factory-e2e-pwned ] || fail "text from the incident payload was executed"
 rm -rf "$work/state" && mkdir -p "$work/state"
-tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+tar -xf "$(state_tar)" -C "$work/state"
 jq -e '.trigger == "incident" and .change_class == "hotfix" and (.request | contains("$(touch /tmp/factory-e2e-pwned)"))' \
   "$work/state/.factory/session.json" >/dev/null \
   || fail "the incident session is not a hotfix started from the payload: $(jq -c '{trigger, change_class, request}' "$work/state/.factory/session.json")"
@@ -345,10 +357,24 @@ YAML
 g add check.sh && g add -f .factory/workflow.yaml
 g commit -qm "factory: fake agents for the built-in pipeline, check.sh for validation"
 jq -n '{inputs: {request: "Let users reset their password by e-mail", class: "feature"}}' >"$work/agents.json"
+# With a GitHub App as the write identity (the token action is a stand-in that records what
+# each job asks for); the local forge still takes the writes.
 run_act agents workflow_dispatch .github/workflows/feature.yml "$work/agents.json" \
   --use-gitignore=false --env FAKE_AGENT_DIR="$agents" --env PATH="$agents/bin:$PATH" \
   -s CODEX_API_KEY=test-key \
+  --var FACTORY_APP_CLIENT_ID=Iv23e2eclient -s FACTORY_APP_PRIVATE_KEY=e2e-private-key \
+  --env FACTORY_FORGE=local \
   || { show_log agents; fail "the built-in pipeline failed"; }
+calls="$FACTORY_E2E_ARTIFACTS/app-token-calls"
+[ -s "$calls" ] || fail "no writing job asked for a GitHub App token"
+grep -q '^merge client=Iv23e2eclient key=given contents=write issues=write pull-requests=write$' "$calls" \
+  || fail "the merge job did not get an App token scoped to its permissions: $(cat "$calls")"
+grep -q '^code_review_apply client=Iv23e2eclient key=given contents=read issues= pull-requests=write$' "$calls" \
+  || fail "the review apply job's App token is not scoped to pull requests: $(cat "$calls")"
+grep -qE '^(tactical_plan|implementation|code_review)(_issue)? ' "$calls" \
+  && fail "a job that runs an agent asked for a write token: $(cat "$calls")"
+grep -q 'e2e-private-key' "$calls" && fail "the App's private key was written down"
+grep -q 'factory write identity' "$work/agents.log" && fail "a warning about the workflow token although the App wrote"
 [ "$(cat "$agents/count")" = 12 ] || { show_log agents; fail "the fake agents were called $(cat "$agents/count" 2>/dev/null) times, not 12"; }
 grep -q 'task-001' "$agents/prompt-2" || fail "the first tactical plan was not task-001's"
 grep -q 'task-002' "$agents/prompt-3" || fail "the second tactical plan was not task-002's"
@@ -363,7 +389,7 @@ done
 grep -q 'constant-time compare' "$agents/wave2-saw" && grep -q 'Reset your password' "$agents/wave2-saw" \
   || fail "wave 2's implementer did not see wave 1's merged work: $(cat "$agents/wave2-saw" 2>/dev/null)"
 rm -rf "$work/state" && mkdir -p "$work/state"
-tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+tar -xf "$(state_tar)" -C "$work/state"
 session="$work/state/.factory/session.json"
 jq -e '[.phases[] | .status] | all(. == "completed")' "$session" >/dev/null \
   || fail "the built-in pipeline's session is not complete: $(jq -c '[.phases | to_entries[] | {(.key): .value.status}]' "$session")"
@@ -407,7 +433,7 @@ g add -f .factory/workflow.yaml
 g commit -qm "factory: no implementation retries"
 if run_act failing workflow_dispatch .github/workflows/feature.yml "$work/agents.json" \
   --use-gitignore=false --env FAKE_AGENT_DIR="$failing" --env PATH="$failing/bin:$PATH" \
-  -s CODEX_API_KEY=test-key; then
+  -s CODEX_API_KEY=test-key -s GITHUB_TOKEN=ghs_e2eWorkflowToken --env FACTORY_FORGE=local; then
   show_log failing
   fail "the pipeline passed although issue #2 could not be implemented"
 fi
@@ -416,13 +442,16 @@ grep -q '5 implementation - apply.*Job succeeded' "$work/failing.log" || { show_
 grep -q '\[wave 1/factory wave/5 implementation  *\].*Job' "$work/failing.log" && fail "the implementation job ran after a failed matrix job"
 grep -q '6 code review' "$work/failing.log" && fail "code review ran after implementation failed"
 rm -rf "$work/state" && mkdir -p "$work/state"
-tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+tar -xf "$(state_tar)" -C "$work/state"
 jq -e '.comments | any(.body | contains("Implementation of #2 stopped after 1 attempt(s)"))' \
   "$work/state/.factory/forge/issues/2.json" >/dev/null \
   || fail "issue #2 has no comment saying why implementation stopped: $(jq -c '.comments' "$work/state/.factory/forge/issues/2.json")"
 jq -e '.issues[] | select(.issue == 2) | .status == "failed"' \
   "$work/state/.factory/artifacts/implementation.json" >/dev/null \
   || fail "the merged record does not show issue #2 failed"
+# No App and no FACTORY_TOKEN: the writing jobs say that factory's pull requests run no CI.
+grep -q '::warning title=factory write identity::the workflow.s GITHUB_TOKEN' "$work/failing.log" \
+  || { show_log failing; fail "no write-identity warning with the workflow's own token"; }
 say "failing: a failed matrix job stops the pipeline, its copy merged and its comment posted by the apply job - ok"
 
 # 10. A plan with more waves than factory.yml has wave stages (four one-task waves, three
@@ -454,7 +483,7 @@ for w in 1 2 3; do
   grep -qF "[wave $w/factory wave/7 merge" "$work/waves-left.log" || fail "wave stage $w did not merge"
 done
 rm -rf "$work/state" && mkdir -p "$work/state"
-tar -xf "$FACTORY_E2E_ARTIFACTS/factory-state/factory-state.tar" -C "$work/state"
+tar -xf "$(state_tar)" -C "$work/state"
 jq -e '[.waves[] | .status] | .[:3] == ["merged", "merged", "merged"] and length == 4 and .[3] != "merged"' "$work/state/.factory/session.json" >/dev/null \
   || fail "expected waves 1-3 merged and wave 4 not: $(jq -c '.waves' "$work/state/.factory/session.json")"
 say "waves-left: three wave stages ran in order, the fourth wave failed the waves_left job loudly - ok"

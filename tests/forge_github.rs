@@ -484,6 +484,141 @@ fn in_a_run_checks_still_running_are_waited_for_on_the_backoff_schedule() {
     assert!(repo.log_has("backoff", "waiting"));
 }
 
+/// PR #5 approved and the session's, with everything before merge out of the way, and
+/// `workflow_yaml` as the repository's override.
+fn ready_to_merge(workflow_yaml: &str) -> Repo {
+    let repo = Repo::with_plan(&plan());
+    repo.review(5, 1, "APPROVE");
+    let path = repo.path().join(".factory/session.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for phase in s["route"].as_array().unwrap().clone() {
+        let p = phase.as_str().unwrap();
+        if p == "merge" || p == "completion" {
+            continue;
+        }
+        s["phases"][p] = json!({"status": "skipped", "attempts": 0});
+    }
+    s["pull_requests"] = json!([{"number": 5, "issue": 2}]);
+    std::fs::write(&path, s.to_string()).unwrap();
+    std::fs::write(repo.path().join(".factory/workflow.yaml"), workflow_yaml).unwrap();
+    repo
+}
+
+/// The workflow.log events of one action, as (status, detail).
+fn events(repo: &Repo, action: &str) -> Vec<(String, String)> {
+    std::fs::read_to_string(repo.path().join(".factory/workflow.log"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["action"] == action)
+        .map(|e| {
+            (
+                e["status"].as_str().unwrap_or_default().to_string(),
+                e["detail"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_merge_phase_waits_for_checks_that_start_after_the_push_and_then_merges() {
+    // No wait configured in the repository: the merge-verify action's checks-timeout sets it.
+    let repo = ready_to_merge("phases:\n  merge:\n    checks_poll_seconds: 0.05\n");
+    let fake = Fake::start();
+    // Right after the push no check exists; then CI queues; then it passes.
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    fake.can(canned(
+        "GET",
+        "/commits/abc123/check-runs",
+        200,
+        json!({"total_count": 0, "check_runs": []}),
+    ));
+    fake.can(canned(
+        "GET",
+        "/commits/abc123/status",
+        200,
+        json!({"state": "pending", "total_count": 0, "statuses": []}),
+    ));
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    can_checks(
+        &fake,
+        json!([{"name": "test", "status": "queued", "conclusion": null}]),
+        json!([]),
+    );
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    can_checks(
+        &fake,
+        json!([{"name": "test", "status": "completed", "conclusion": "success"}]),
+        json!([]),
+    );
+    support::github::can_merge_of_5(&fake);
+    factory(&repo, &fake)
+        .env("FACTORY_CHECKS_TIMEOUT", "60")
+        .args(["run", "--resume", "--phase", "merge"])
+        .assert()
+        .success();
+    let merges = calls(&fake)
+        .iter()
+        .filter(|c| c.starts_with("PUT") && c.ends_with("/pulls/5/merge"))
+        .count();
+    assert_eq!(merges, 1, "{:?}", calls(&fake));
+    let waits = events(&repo, "checks_wait");
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert_eq!(waits[0].0, "waiting");
+    assert!(
+        waits[0].1.contains("waiting up to 60 s for checks")
+            && waits[0]
+                .1
+                .contains("no check has reported on its head commit yet"),
+        "{waits:?}"
+    );
+    assert_eq!(waits[1].0, "ok");
+    // One attempt: the wait happened inside it, not on the backoff schedule.
+    assert!(!repo.log_has("backoff", "waiting"));
+}
+
+#[test]
+fn checks_still_running_when_the_wait_ends_are_named_and_nothing_merges() {
+    let repo = ready_to_merge(
+        "phases:\n  merge:\n    checks_timeout_seconds: 1\n    checks_poll_seconds: 0.2\nbackoff:\n  base_seconds: 0.01\n  factor: 2\n  max_seconds: 0.05\n  max_attempts: 1\n",
+    );
+    let fake = Fake::start();
+    for _ in 0..20 {
+        fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+        can_checks(
+            &fake,
+            json!([
+                {"name": "test", "status": "in_progress", "conclusion": null},
+                {"name": "lint", "status": "completed", "conclusion": "success"}
+            ]),
+            json!([]),
+        );
+    }
+    factory(&repo, &fake)
+        .args(["run", "--resume", "--phase", "merge"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "checks still running on its head commit: test",
+        ));
+    assert!(calls(&fake).iter().all(|c| !c.starts_with("PUT")));
+    let waits = events(&repo, "checks_wait");
+    assert_eq!(
+        waits.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(),
+        ["waiting", "timeout"],
+        "{waits:?}"
+    );
+    assert!(
+        waits[1].1.starts_with("still missing after 1 s: pull request #5: checks still running on its head commit: test"),
+        "{waits:?}"
+    );
+    let reads = calls(&fake)
+        .iter()
+        .filter(|c| c.ends_with("/check-runs?per_page=100"))
+        .count();
+    assert!(reads >= 3, "read again while waiting: {reads}");
+}
+
 /// PR #5 approved, green, and two commits behind `main`.
 fn approved_and_behind() -> (Repo, Fake) {
     let repo = Repo::with_plan(&plan());

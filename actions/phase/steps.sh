@@ -10,6 +10,8 @@
 #                                 PHASE: stop before the phase when its CLI or credentials are
 #                                 missing, naming the secret (nothing for a command of yours)
 #   steps.sh run ARGS...          run `factory ARGS...`, record exit-code, then `outputs`
+#   steps.sh identity             warn when factory writes with the workflow's GITHUB_TOKEN,
+#                                 whose pull requests run no CI (`factory doctor`'s check)
 #   steps.sh outputs [PHASE]      session outputs from `factory status --json`
 #   steps.sh pack                 .factory/ into $RUNNER_TEMP/factory-state-out/factory-state.tar
 #   steps.sh summary TITLE        `factory status` into the step summary
@@ -98,8 +100,16 @@ outputs() {
   } >>"$GITHUB_OUTPUT"
 }
 
+identity() {
+  [ -n "${GITHUB_TOKEN:-}" ] || return 0
+  "$FACTORY" doctor --json 2>/dev/null \
+    | jq -r '.checks[] | select(.check == "write identity" and (.ok | not)) | "::warning title=factory write identity::" + .detail' \
+    || true
+}
+
 run() {
   local rc=0
+  identity
   # stderr is kept for the step summary's error lines, and shown in the log as well.
   "$FACTORY" "$@" 2>"$RUNNER_TEMP/factory-stderr.txt" || rc=$?
   cat "$RUNNER_TEMP/factory-stderr.txt" >&2
@@ -230,12 +240,13 @@ case "$cmd" in
   restore) restore "$@" ;;
   merge) merge_copies ;;
   need) need "$@" ;;
+  identity) identity ;;
   run) run "$@" ;;
   outputs) outputs "$@" ;;
   pack) pack ;;
   summary) summary "${1:-factory}" ;;
   *)
-    echo "usage: steps.sh restore [optional] | merge | need ROLE PHASE | run ARGS... | outputs [PHASE] | pack | summary TITLE" >&2
+    echo "usage: steps.sh restore [optional] | merge | need ROLE PHASE | identity | run ARGS... | outputs [PHASE] | pack | summary TITLE" >&2
     exit 2
     ;;
 esac

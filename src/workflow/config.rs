@@ -466,7 +466,7 @@ pub enum ReviewMode {
 }
 
 /// How one phase runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -492,6 +492,14 @@ pub struct PhaseConfig {
     /// repository's workflows may not have created their checks yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_checks: Option<bool>,
+    /// Merge only: how long the merge phase keeps reading the checks of a pull request whose
+    /// checks are still running (or have not started) before it gives up for this attempt.
+    /// 0 (the default) refuses at once and leaves the wait to the backoff schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks_timeout_seconds: Option<u64>,
+    /// Merge only: how often the checks are read again while waiting (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks_poll_seconds: Option<f64>,
     /// Implementation only: validation commands (name → command line) for issues whose plan
     /// gives none, such as the hotfix route, which has no plan.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -598,6 +606,23 @@ impl Workflow {
             .get(&PhaseName::Merge)
             .and_then(|p| p.require_checks)
             .unwrap_or(true)
+    }
+
+    /// How long the merge phase waits for running checks: `FACTORY_CHECKS_TIMEOUT` (seconds,
+    /// set by the merge-verify action from its `checks-timeout` input) when set, else
+    /// `phases.merge.checks_timeout_seconds`, else no wait.
+    pub fn merge_checks_wait(&self) -> (Duration, Duration) {
+        let merge = self.phases.get(&PhaseName::Merge);
+        let timeout = std::env::var("FACTORY_CHECKS_TIMEOUT")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .or_else(|| merge.and_then(|p| p.checks_timeout_seconds))
+            .unwrap_or(0);
+        let poll = merge
+            .and_then(|p| p.checks_poll_seconds)
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(30.0);
+        (Duration::from_secs(timeout), Duration::from_secs_f64(poll))
     }
 
     /// The steps a class runs after intake.

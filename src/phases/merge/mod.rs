@@ -47,6 +47,7 @@ impl Phase for Merge {
                 Err(r) => refusals.push(r),
             }
         }
+        wait_for_checks(ctx, forge, &policy, &mut merged, &mut refusals)?;
         // Verification first: what merged is on the base whatever the others do. A merge
         // whose verification failed in an earlier attempt is verified again: a retry never
         // passes by having nothing left to merge.
@@ -89,6 +90,73 @@ impl Phase for Merge {
     }
 }
 
+/// Whether a refusal only asks to wait: checks running or not started, an update in progress.
+fn is_wait(r: &merge::Refusal) -> bool {
+    use merge::Refusal;
+    matches!(
+        r,
+        Refusal::ChecksPending { .. } | Refusal::NoChecks { .. } | Refusal::Updating { .. }
+    )
+}
+
+/// While every refusal is a wait, read the checks again every `checks_poll_seconds` for up to
+/// `checks_timeout_seconds` (`FACTORY_CHECKS_TIMEOUT` in the merge-verify action): CI that a
+/// write identity's push started takes minutes, and one attempt that waits for it is cheaper
+/// and clearer than a string of refused ones. The log names what is missing when the wait
+/// starts and how it ended.
+fn wait_for_checks(
+    ctx: &PhaseContext<'_>,
+    forge: &dyn crate::forge::Forge,
+    policy: &merge::MergePolicy,
+    merged: &mut Vec<merge::Merged>,
+    refusals: &mut Vec<merge::Refusal>,
+) -> anyhow::Result<()> {
+    use crate::state::log::vocab::CHECKS_WAIT;
+    let (timeout, poll) = ctx.workflow.merge_checks_wait();
+    if timeout.is_zero() || refusals.is_empty() || !refusals.iter().all(is_wait) {
+        return Ok(());
+    }
+    let phase = PhaseName::Merge.as_str();
+    let missing = |refusals: &[merge::Refusal]| {
+        refusals
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let detail = format!(
+        "waiting up to {} s for checks: {}",
+        timeout.as_secs(),
+        missing(refusals)
+    );
+    tracing::info!(target: "factory::event", phase, action = CHECKS_WAIT, tool = forge.name(), status = "waiting", detail);
+    let started = std::time::Instant::now();
+    while !refusals.is_empty() && refusals.iter().all(is_wait) {
+        let left = timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            let detail = format!(
+                "still missing after {} s: {}",
+                timeout.as_secs(),
+                missing(refusals)
+            );
+            tracing::info!(target: "factory::event", phase, action = CHECKS_WAIT, tool = forge.name(), status = "timeout", detail);
+            return Ok(());
+        }
+        std::thread::sleep(poll.min(left));
+        let again: Vec<u64> = refusals.iter().map(merge::Refusal::pr).collect();
+        refusals.clear();
+        for pr in again {
+            match merge::merge_pull_request(ctx.state, forge, pr, policy)? {
+                Ok(m) => merged.push(m),
+                Err(r) => refusals.push(r),
+            }
+        }
+    }
+    let detail = format!("waited {} s for checks", started.elapsed().as_secs());
+    tracing::info!(target: "factory::event", phase, action = CHECKS_WAIT, tool = forge.name(), status = "ok", detail);
+    Ok(())
+}
+
 /// The outcome of a merge phase that could not merge everything: a conflict goes back to
 /// implementation, a diff the approval does not cover back to review, checks or an update
 /// still running are a wait, the rest a failure.
@@ -127,12 +195,7 @@ fn refused(refusals: Vec<merge::Refusal>) -> PhaseOutcome {
             why: SendBackReason::DiffChanged,
         };
     }
-    if refusals.iter().all(|r| {
-        matches!(
-            r,
-            Refusal::ChecksPending { .. } | Refusal::NoChecks { .. } | Refusal::Updating { .. }
-        )
-    }) {
+    if refusals.iter().all(is_wait) {
         return PhaseOutcome::Unavailable { detail };
     }
     PhaseOutcome::Failed { detail }

@@ -90,6 +90,27 @@ pub enum Refusal {
     Blocked { pr: u64, findings: Vec<String> },
 }
 
+impl Refusal {
+    /// The pull request refused.
+    pub fn pr(&self) -> u64 {
+        match self {
+            Refusal::NoReview { pr }
+            | Refusal::InvalidReview { pr, .. }
+            | Refusal::NotApproved { pr, .. }
+            | Refusal::Behind { pr, .. }
+            | Refusal::ChecksFailing { pr, .. }
+            | Refusal::ChecksPending { pr, .. }
+            | Refusal::NoChecks { pr }
+            | Refusal::HeadMoved { pr, .. }
+            | Refusal::NotOpen { pr, .. }
+            | Refusal::Conflict { pr, .. }
+            | Refusal::Updating { pr, .. }
+            | Refusal::DiffChanged { pr, .. }
+            | Refusal::Blocked { pr, .. } => *pr,
+        }
+    }
+}
+
 /// The merge gate's settings from the workflow.
 #[derive(Debug, Clone)]
 pub struct MergePolicy {
