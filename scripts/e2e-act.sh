@@ -12,7 +12,9 @@
 #   1. code-review.yml fails on the planted secret, with the `::error` annotation naming the
 #      file and rule, a SARIF report and a step summary;
 #   2. code-review.yml passes on the clean pull request, and with FACTORY_AGENT_REVIEW its agent
-#      review (actions/review, a command reviewer) posts an approving review;
+#      review (actions/review, a command reviewer) posts an approving review; then the same
+#      with the real Claude Code, installed by the action from npm and answering from the
+#      scripted model API on 127.0.0.1 (needs the npm registry);
 #   3. pipeline-evals.yml passes and keeps its JUnit report;
 #   4. feature.yml -> factory.yml runs intake and the phase jobs in order, carrying the
 #      state artifact between them, with a review that sends the work back once (the second
@@ -41,6 +43,8 @@ cd "$root"
 
 fail() { printf 'e2e-act: FAIL: %s\n' "$*" >&2; exit 1; }
 say() { printf 'e2e-act: %s\n' "$*"; }
+cases=0
+ok_case() { cases=$((cases + 1)); say "$* - ok"; }
 
 act="${ACT:-}"
 if [ -z "$act" ]; then
@@ -58,7 +62,12 @@ fi
 bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/factory-e2e-act.XXXXXX")"
-[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+model_pid=""
+cleanup() {
+  [ -z "$model_pid" ] || kill "$model_pid" 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
 repo="$work/repo"
 export FACTORY_E2E_ARTIFACTS="$work/artifacts"
 # act looks for a newer release of itself on GitHub at start unless told not to.
@@ -127,7 +136,7 @@ run_act() {
     --no-cache-server \
     --var FACTORY_BINARY_PATH="$bin" \
     --var FACTORY_UPLOAD_SARIF=true \
-    --var FACTORY_INSTALL_AGENTS=false \
+    --var FACTORY_INSTALL_AGENTS="${INSTALL_AGENTS:-false}" \
     --secret ANTHROPIC_API_KEY=scripted-model-key \
     --secret CODEX_API_KEY=scripted-model-key \
     --env FACTORY_E2E_ARTIFACTS="$FACTORY_E2E_ARTIFACTS" \
@@ -173,7 +182,7 @@ grep -q 'Success - Main github/codeql-action/upload-sarif' "$work/secret.log" \
 # act prints each step's summary into its log ("Summary - ...") and then empties the file.
 grep -A12 'Summary - ## factory preflight' "$work/secret.log" | grep -q '`aws-access-key-id` | `deploy/upload.py:3`' \
   || fail "the step summary does not name the finding"
-say "secret: failed with the annotation, SARIF and summary - ok"
+ok_case "secret: failed with the annotation, SARIF and summary"
 
 # 2. A clean pull request passes.
 g checkout -q clean-change
@@ -181,7 +190,7 @@ pr_event "$clean_sha" clean-change >"$work/clean.json"
 run_act clean pull_request .github/workflows/code-review.yml "$work/clean.json" \
   || { show_log clean; fail "code-review failed a clean pull request"; }
 grep -q '::error file=' "$work/clean.log" && { show_log clean; fail "annotations on a clean pull request"; }
-say "clean: passed - ok"
+ok_case "clean: passed"
 
 # 2b. The agent review (code-review.yml's `review` job, actions/review with `pr`): enabled by the
 # FACTORY_AGENT_REVIEW variable, on a branch whose committed .factory/ holds the local forge's
@@ -219,7 +228,55 @@ grep -q 'Summary - ### factory review of #7 (cycle 1): APPROVE' "$work/review.lo
 grep -q '::set-output:: verdict=APPROVE' "$work/review.log" || fail "the review action has no verdict output"
 [ -f "$FACTORY_E2E_ARTIFACTS/factory-review-7/7-1.json" ] || fail "the review JSON was not kept as the factory-review-7 artifact"
 [ "$(cat "$agent/command-env")" = "reviewer schema" ] || fail "the reviewer agent was not asked as the reviewer with a schema"
-say "review: the agent review ran after preflight and posted its verdict - ok"
+ok_case "review: the agent review ran after preflight and posted its verdict"
+
+# 2c. The same review with the real Claude Code: the review action installs it from npm, the
+# step users get (install-agents defaults to true), and it talks to the scripted model API of
+# tests/fixtures/model-api/server.py on 127.0.0.1 instead of Anthropic's. Its HOME is a scratch
+# directory (npm's cache stays the runner's). The default reviewer (claude) reviews #7.
+g checkout -q clean-change
+g checkout -qb real-review
+mkdir -p "$repo/.factory/forge/pulls"
+jq -n --arg now "$now" '{number: 7, title: "docs: a harmless change", body: "", state: "open",
+  head: "real-review", base: "main", labels: [], comments: [], created_at: $now, updated_at: $now}' \
+  >"$repo/.factory/forge/pulls/7.json"
+g add -f .factory/forge/pulls/7.json
+g commit -qm "factory: the local forge's pull request #7"
+real_sha="$(g rev-parse HEAD)"
+jq -n --arg base "$base_sha" --arg head "$real_sha" \
+  '{pull_request: {number: 7, base: {sha: $base, ref: "main"}, head: {sha: $head, ref: "real-review", repo: {full_name: "software-factory/factory"}}},
+    repository: {full_name: "software-factory/factory"}}' >"$work/real-review.json"
+model="$work/model-api"
+mkdir -p "$model" "$work/claude-home"
+jq -n --slurpfile review "$repo/tests/fixtures/agents/review-approve.json" \
+  '[{tool: "StructuredOutput", input: $review[0]}, {text: "Reviewed."}]' >"$model/answers.json"
+python3 "$repo/tests/fixtures/model-api/server.py" "$model/requests.jsonl" "$model/answers.json" >"$model/port" 2>"$model/server.log" &
+model_pid=$!
+for _ in $(seq 1 100); do [ -s "$model/port" ] && break; sleep 0.1; done
+port="$(head -1 "$model/port")"
+[ -n "$port" ] || fail "the scripted model API did not start: $(cat "$model/server.log")"
+INSTALL_AGENTS=true run_act real-review pull_request .github/workflows/code-review.yml "$work/real-review.json" \
+  --use-gitignore=false --var FACTORY_AGENT_REVIEW=true \
+  --secret ANTHROPIC_API_KEY=sk-ant-e2e-scripted \
+  --env ANTHROPIC_BASE_URL="http://127.0.0.1:$port" \
+  --env HOME="$work/claude-home" --env npm_config_cache="${npm_config_cache:-$HOME/.npm}" \
+  || { show_log real-review; fail "the agent review with the real Claude Code failed"; }
+grep -qE 'factory agents: (installing @anthropic-ai/claude-code@[0-9.]+ from npm|@anthropic-ai/claude-code@[0-9.]+ found in the tool cache)' "$work/real-review.log" \
+  || { show_log real-review; fail "the review action did not install Claude Code from npm"; }
+grep -qE 'factory agents: claude [0-9.]+ ready' "$work/real-review.log" \
+  || { show_log real-review; fail "the installed claude did not report its version"; }
+grep -q 'posted on #7 in the local forge: review APPROVE' "$work/real-review.log" \
+  || { show_log real-review; fail "the real Claude Code's review was not posted on #7"; }
+jq -se '[.[] | select(.answer != null)] | length >= 1' "$model/requests.jsonl" >/dev/null \
+  || fail "Claude Code made no model request to the scripted API"
+jq -se '[.[] | select(.answer != null) | .path] | all(test("^/v1/messages([?]|$)"))' "$model/requests.jsonl" >/dev/null \
+  || fail "Claude Code called something besides the Messages API: $(jq -sc '[.[].path]' "$model/requests.jsonl")"
+jq -se '[.[] | select(.answer != null)][0].body | tostring | contains("A harmless line added by the e2e test.")' "$model/requests.jsonl" >/dev/null \
+  || fail "the pull request's diff is not in Claude Code's prompt"
+grep -q 'sk-ant-e2e-scripted' "$model/requests.jsonl" && fail "the API key was recorded unredacted"
+kill "$model_pid" 2>/dev/null || true
+model_pid=""
+ok_case "real-review: the review action installed Claude Code from npm and its review, from the scripted model API, was posted"
 
 # 3. The pipeline evals pass and keep the JUnit report.
 g checkout -q main
@@ -229,7 +286,7 @@ run_act evals workflow_dispatch .github/workflows/pipeline-evals.yml "$work/disp
 junit="$FACTORY_E2E_ARTIFACTS/evals-junit/factory-evals.xml"
 [ -f "$junit" ] || { show_log evals; fail "no JUnit report kept as the evals-junit artifact"; }
 grep -q '<testsuites .*failures="0"' "$junit" || fail "the JUnit report has failures"
-say "evals: passed - ok"
+ok_case "evals: passed"
 
 # 4. The feature pipeline: feature.yml calls factory.yml, whose jobs run intake and then one
 # phase each with the phase action, carrying .factory/ between jobs as the state artifact.
@@ -272,7 +329,7 @@ jq -e '.counters.review_cycles == 2' "$work/state/.factory/session.json" >/dev/n
   || fail "the session does not count two review rounds"
 jq -e '.request | contains("$(touch /tmp/pwned)")' "$work/state/.factory/session.json" >/dev/null \
   || fail "the request did not reach factory verbatim"
-say "feature: intake and the phase jobs ran in order, one review round sent the work back, state carried between them - ok"
+ok_case "feature: intake and the phase jobs ran in order, one review round sent the work back, state carried between them"
 
 # 5. A hotfix skips the planning jobs, and the jobs after them still run.
 rm -rf "$fake/calls" "$fake"/count-* "$fake/script"
@@ -283,7 +340,7 @@ run_act hotfix workflow_dispatch .github/workflows/feature.yml "$work/hotfix.jso
 calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
 [ "$calls" = "implementation code_review merge " ] \
   || { show_log hotfix; fail "the hotfix phases ran as: $calls"; }
-say "hotfix: planning jobs skipped, implementation, code_review and merge ran - ok"
+ok_case "hotfix: planning jobs skipped, implementation, code_review and merge ran"
 
 # 6. A phase that stops for a human fails its job, the jobs after it do not run, and the
 # state artifact still records the escalation (the phase action saves it before failing).
@@ -302,7 +359,7 @@ rm -rf "$work/state" && mkdir -p "$work/state"
 tar -xf "$(state_tar)" -C "$work/state"
 jq -e '.escalation.reason == "critical-finding"' "$work/state/.factory/session.json" >/dev/null \
   || fail "the saved state does not record the escalation"
-say "escalated: code_review's job failed, merge did not run, the escalation was saved - ok"
+ok_case "escalated: code_review's job failed, merge did not run, the escalation was saved"
 
 # 7. An incident through repository_dispatch: the payload (with shell metacharacters in its
 # title) reaches intake as a file, the session is an incident hotfix, and its phases run.
@@ -320,7 +377,7 @@ jq -e '.trigger == "incident" and .change_class == "hotfix" and (.request | cont
   || fail "the incident session is not a hotfix started from the payload: $(jq -c '{trigger, change_class, request}' "$work/state/.factory/session.json")"
 calls="$(cut -d' ' -f1 "$fake/calls" | tr '\n' ' ')"
 [ "$calls" = "implementation code_review merge " ] || fail "the incident phases ran as: $calls"
-say "incident: payload carried as a file, hotfix session, phases ran - ok"
+ok_case "incident: payload carried as a file, hotfix session, phases ran"
 
 # 8. The feature pipeline with factory's built-in phases and the test suite's fake agents, on
 # the local forge, for the strategic plan of evals/plans: three tasks in two waves (#2 and #3,
@@ -418,7 +475,7 @@ start2="$(awk 'index($0, "[wave 2/") { print NR; exit }' "$work/agents.log")"
 jq -e '[.issues[] | select(.issue == 2) | .attempts[] | select(.outcome == "done")] | length == 2' \
   "$work/state/.factory/artifacts/implementation.json" >/dev/null \
   || fail "issue #2 was not implemented once in its matrix job and once in the review round: $(jq -c '.issues' "$work/state/.factory/artifacts/implementation.json")"
-say "agents: built-in phases with fake agents ran two waves, each stage after the previous one's merge, tactical plan and implementation as matrices, writes applied by the apply jobs - ok"
+ok_case "agents: built-in phases with fake agents ran two waves, each stage after the previous one's merge, tactical plan and implementation as matrices, writes applied by the apply jobs"
 
 # 9. An implementation matrix job whose issue fails every attempt: the implementation job is
 # skipped rather than trying the issue again, implementation_apply merges the job's state copy
@@ -452,7 +509,7 @@ jq -e '.issues[] | select(.issue == 2) | .status == "failed"' \
 # No App and no FACTORY_TOKEN: the writing jobs say that factory's pull requests run no CI.
 grep -q '::warning title=factory write identity::the workflow.s GITHUB_TOKEN' "$work/failing.log" \
   || { show_log failing; fail "no write-identity warning with the workflow's own token"; }
-say "failing: a failed matrix job stops the pipeline, its copy merged and its comment posted by the apply job - ok"
+ok_case "failing: a failed matrix job stops the pipeline, its copy merged and its comment posted by the apply job"
 
 # 10. A plan with more waves than factory.yml has wave stages (four one-task waves, three
 # stages): the three stages run one after another, each after the previous one's merge, and
@@ -486,6 +543,6 @@ rm -rf "$work/state" && mkdir -p "$work/state"
 tar -xf "$(state_tar)" -C "$work/state"
 jq -e '[.waves[] | .status] | .[:3] == ["merged", "merged", "merged"] and length == 4 and .[3] != "merged"' "$work/state/.factory/session.json" >/dev/null \
   || fail "expected waves 1-3 merged and wave 4 not: $(jq -c '.waves' "$work/state/.factory/session.json")"
-say "waves-left: three wave stages ran in order, the fourth wave failed the waves_left job loudly - ok"
+ok_case "waves-left: three wave stages ran in order, the fourth wave failed the waves_left job loudly"
 
-say "11 passed, 0 failed"
+say "$cases cases passed"
