@@ -62,16 +62,22 @@ restore() {
   restore_branches
 }
 
-# The state was saved by an earlier job, perhaps one that ran an agent: the policy that
-# judges this job's writes (.factory/workflow.yaml, with its safe-outputs limits) comes from
-# the checkout, never from that state.
+# The policy entries of .factory/: what judges this job's writes (workflow.yaml, with its
+# safe-outputs limits) and what its prompts are made of (templates, packs, lessons).
+policy=(.factory/workflow.yaml .factory/templates .factory/packs .factory/lessons)
+
+# The state was saved by an earlier job, perhaps one that ran an agent: policy comes from the
+# checkout of the trusted base, never from that state. `factory state restore` already leaves
+# policy members of the archive out (and logs it); this puts back whatever the checkout has.
 policy_from_checkout() {
   git rev-parse --git-dir >/dev/null 2>&1 || return 0
-  if git ls-files --error-unmatch .factory/workflow.yaml >/dev/null 2>&1; then
-    git checkout -- .factory/workflow.yaml
-  else
-    rm -f .factory/workflow.yaml
-  fi
+  local p
+  for p in "${policy[@]}"; do
+    rm -rf "$p"
+    if [ -n "$(git ls-files -- "$p")" ]; then
+      git checkout -- "$p"
+    fi
+  done
 }
 
 # Session outputs, when there is a session to read. PHASE names the phase whose status is
@@ -211,7 +217,10 @@ pack() {
   pack_branches
   mkdir -p "$RUNNER_TEMP/factory-state-out"
   if [ -d .factory ]; then
-    tar -cf "$RUNNER_TEMP/factory-state-out/factory-state.tar" .factory
+    # Session, log, artifacts, outbox and the local forge; never policy (see policy above).
+    local p excludes=()
+    for p in "${policy[@]}"; do excludes+=(--exclude="$p"); done
+    tar -cf "$RUNNER_TEMP/factory-state-out/factory-state.tar" "${excludes[@]}" .factory
   fi
 }
 

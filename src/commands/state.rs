@@ -50,6 +50,9 @@ pub fn run(cmd: StateCommand) -> anyhow::Result<Outcome> {
         StateCommand::Merge(args) => merge_cmd(args),
         StateCommand::Restore(args) => {
             let r = crate::state::restore::restore(&args.archive, &args.into)?;
+            if !r.refused_policy.is_empty() {
+                refused_policy(&args.into, &r.refused_policy);
+            }
             println!(
                 "restored {} file(s) and {} director{} ({} bytes) into {}",
                 r.files,
@@ -60,6 +63,32 @@ pub fn run(cmd: StateCommand) -> anyhow::Result<Outcome> {
             );
             Ok(Outcome::Clean)
         }
+    }
+}
+
+/// Say on stderr and in the restored state's log that policy files in the archive were left
+/// out: an earlier job (perhaps one that ran an agent) tried to hand this one its policy.
+fn refused_policy(into: &std::path::Path, members: &[String]) {
+    let shown = members
+        .iter()
+        .take(10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = members.len().saturating_sub(10);
+    let detail = format!(
+        "left out {} policy file(s) the archive carried: {shown}{}; workflow.yaml, templates, packs and lessons come from the checkout, never from a saved state",
+        members.len(),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    );
+    eprintln!("warning: {detail}");
+    let state = StateDir::new(into.join(".factory"));
+    if crate::state::log::init(&state).is_ok() {
+        tracing::warn!(target: "factory::event", action = crate::state::log::vocab::STATE_RESTORE, status = "refused", detail);
     }
 }
 

@@ -59,6 +59,8 @@ pub mod vocab {
     pub const PLAN_WRITTEN: &str = "plan_written";
     /// `factory state merge` combined the state of parallel jobs.
     pub const STATE_MERGE: &str = "state_merge";
+    /// `factory state restore` left out policy files a state archive carried (`refused`).
+    pub const STATE_RESTORE: &str = "state_restore";
     /// The safe-outputs policy cleaned (`sanitised`) or refused (`refused`) a forge write.
     pub const SAFE_OUTPUT: &str = "safe_output";
     /// A deferred phase left a forge write as an apply artifact (`refs.artifact`).

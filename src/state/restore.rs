@@ -3,6 +3,10 @@
 //! plain files and directories. Every member is checked before anything is written, and one bad
 //! member refuses the whole archive: a hook under `.git/hooks/`, a `.git/config`, a link, a
 //! device, an absolute or `..` name never reach the disk of the job that holds a token.
+//!
+//! Policy is never taken from an archive: workflow.yaml, prompt templates, packs and the
+//! lessons store come from the job's checkout of the trusted base. An archive member under one
+//! of them is left out, and the restore reports it ([`Restored::refused_policy`]).
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -43,12 +47,30 @@ pub enum RestoreError {
     },
 }
 
+/// The entries of the state directory that are policy: what judges and prompts a job. A state
+/// archive never carries them (`actions/phase/steps.sh pack` leaves them out).
+pub const POLICY: [&str; 4] = [
+    super::layout::WORKFLOW,
+    super::layout::TEMPLATES_DIR,
+    "packs",
+    super::layout::LESSONS_DIR,
+];
+
 /// What a restore wrote.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Restored {
     pub files: usize,
     pub dirs: usize,
     pub bytes: u64,
+    /// Members under a policy entry that were left out, as named in the archive.
+    pub refused_policy: Vec<String>,
+}
+
+/// Whether `rel` (`.factory/...`) lies under a policy entry.
+fn is_policy(rel: &Path) -> bool {
+    rel.components()
+        .nth(1)
+        .is_some_and(|c| POLICY.iter().any(|p| c.as_os_str() == *p))
 }
 
 /// One member that passed the checks.
@@ -70,6 +92,7 @@ pub fn restore(archive: &Path, into: &Path) -> Result<Restored, RestoreError> {
     let file = std::fs::File::open(archive).map_err(read_err)?;
     let mut tar = tar::Archive::new(std::io::BufReader::new(file));
     let mut members = Vec::new();
+    let mut refused_policy = Vec::new();
     let mut total = 0u64;
     for entry in tar.entries().map_err(read_err)? {
         let mut entry = entry.map_err(read_err)?;
@@ -81,6 +104,12 @@ pub fn restore(archive: &Path, into: &Path) -> Result<Restored, RestoreError> {
         };
         let rel = checked_name(&raw).map_err(&refuse)?;
         let kind = entry.header().entry_type();
+        if is_policy(&rel) {
+            if kind != EntryType::Directory {
+                refused_policy.push(raw);
+            }
+            continue;
+        }
         let dir = match kind {
             EntryType::Regular | EntryType::Continuous => false,
             EntryType::Directory => true,
@@ -115,7 +144,9 @@ pub fn restore(archive: &Path, into: &Path) -> Result<Restored, RestoreError> {
             data,
         });
     }
-    write_members(into, &members)
+    let mut done = write_members(into, &members)?;
+    done.refused_policy = refused_policy;
+    Ok(done)
 }
 
 /// `name` as a relative path under `.factory/`, or why not.
