@@ -30,6 +30,7 @@ const PR_TEMPLATE: &str = include_str!("../../templates/init/pull_request_templa
 const ISSUE_FORM: &str = include_str!("../../templates/init/implementation_task.yml");
 const CODE_REVIEW: &str = include_str!("../../templates/init/code-review.yml");
 const FEATURE: &str = include_str!("../../templates/init/feature.yml");
+const EVALS: &str = include_str!("../../templates/init/evals.yml");
 const GITHUB_ACTIONS_PACK: &str = "pack-github-actions";
 
 /// Errors of `factory init`.
@@ -208,6 +209,11 @@ pub fn plan(repo: &Path) -> Vec<Planned> {
         ".github/workflows/factory-feature.yml",
         pinned(FEATURE),
         "the whole pipeline for a feature request (workflow_dispatch), pinned to this release",
+    ));
+    out.push(file(
+        ".github/workflows/factory-evals.yml",
+        pinned(EVALS),
+        "the self-evals, weekly and on changes to .factory/, pinned to this release",
     ));
     out.push(file(SKILL_PATH, SKILL_MD.to_string(), "the OpenClaw skill"));
     let bundled = crate::packs::BUNDLED;
@@ -467,6 +473,17 @@ mod tests {
                 .contains(&format!("factory-version: {}", release_tag()))
         );
         assert!(!unfilled(&feature.content));
+        let evals = plan
+            .iter()
+            .find(|p| p.path == ".github/workflows/factory-evals.yml")
+            .unwrap();
+        assert!(evals.content.contains(&format!(
+            "{}/actions/evals@{}",
+            repository(),
+            release_tag()
+        )));
+        assert!(evals.content.contains("cron:") && !unfilled(&evals.content));
+        assert!(wf.content.contains("github/codeql-action/upload-sarif@"));
         assert!(plan.iter().any(|p| p.path == SKILL_PATH));
     }
 }
