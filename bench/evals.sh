@@ -26,7 +26,7 @@ for _ in $(seq "$runs"); do
   end=$(date +%s%N)
   times+=($(( (end - start) / 1000 )))
 done
-sorted=($(printf '%s\n' "${times[@]}" | sort -n))
+mapfile -t sorted < <(printf '%s\n' "${times[@]}" | sort -n)
 best=${sorted[0]}
 median=${sorted[$(( runs / 2 ))]}
 

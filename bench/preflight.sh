@@ -46,7 +46,7 @@ echo "input: $((bytes / 1024 / 1024)) MiB diff, $(grep -c '^diff --git' "$diff")
 throughput() { # label, diff file
   local label="$1" file="$2" best="" start end t bytes
   bytes=$(stat -c %s "$file")
-  for i in 1 2 3; do
+  for _ in 1 2 3; do
     start=$(date +%s.%N)
     "${pin[@]}" "$bin" preflight --diff "$file" "${pack[@]}" --format json --fail-on never > /dev/null
     end=$(date +%s.%N)

@@ -159,7 +159,7 @@ state_tar() {
   for d in "$FACTORY_E2E_ARTIFACTS"/factory-state-*-a[0-9]*; do
     [[ "$d" =~ -a[0-9]+$ ]] && [ -f "$d/factory-state.tar" ] && found+=("$d/factory-state.tar")
   done
-  [ "${#found[@]}" -eq 1 ] || fail "expected one state artifact factory-state-<key>-a<attempt>, found: $(ls "$FACTORY_E2E_ARTIFACTS" | tr '\n' ' ')"
+  [ "${#found[@]}" -eq 1 ] || fail "expected one state artifact factory-state-<key>-a<attempt>, found: $(cd "$FACTORY_E2E_ARTIFACTS" && printf '%s ' *)"
   printf '%s\n' "${found[0]}"
 }
 
@@ -180,6 +180,7 @@ jq -e '[.runs[].results[] | select(.ruleId == "aws-access-key-id")] | length == 
 grep -q 'Success - Main github/codeql-action/upload-sarif' "$work/secret.log" \
   || { show_log secret; fail "the SARIF upload job did not run after the failed review"; }
 # act prints each step's summary into its log ("Summary - ...") and then empties the file.
+# shellcheck disable=SC2016 # the backticks are Markdown, matched literally
 grep -A12 'Summary - ## factory preflight' "$work/secret.log" | grep -q '`aws-access-key-id` | `deploy/upload.py:3`' \
   || fail "the step summary does not name the finding"
 ok_case "secret: failed with the annotation, SARIF and summary"
@@ -393,6 +394,7 @@ ok_case "incident: payload carried as a file, hotfix session, phases ran"
 g checkout -q main
 agents="$work/agents"
 scripts/e2e-act/agents/prepare.sh "$repo" "$agents"
+# shellcheck disable=SC2016 # check.sh expands its own argument
 printf 'echo "check $1"\n' >"$repo/check.sh"
 mkdir -p "$repo/.factory"
 cat >"$repo/.factory/workflow.yaml" <<'YAML'
@@ -443,8 +445,9 @@ for n in 4 5 8 11; do
 done
 # Wave 2 was branched from main after wave 1 merged: its worktree held wave 1's files, with
 # the rework.
-grep -q 'constant-time compare' "$agents/wave2-saw" && grep -q 'Reset your password' "$agents/wave2-saw" \
-  || fail "wave 2's implementer did not see wave 1's merged work: $(cat "$agents/wave2-saw" 2>/dev/null)"
+if ! { grep -q 'constant-time compare' "$agents/wave2-saw" && grep -q 'Reset your password' "$agents/wave2-saw"; }; then
+  fail "wave 2's implementer did not see wave 1's merged work: $(cat "$agents/wave2-saw" 2>/dev/null)"
+fi
 rm -rf "$work/state" && mkdir -p "$work/state"
 tar -xf "$(state_tar)" -C "$work/state"
 session="$work/state/.factory/session.json"
