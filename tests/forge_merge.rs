@@ -273,6 +273,56 @@ fn verification_that_passes_comments_on_the_issue() {
     );
 }
 
+/// Verification runs the merged code with the job's credentials around it: the command sees
+/// no forge token and no agent key, only the base set and what workflow.yaml declares.
+#[test]
+fn a_verify_command_sees_no_token_and_no_agent_key() {
+    let repo = merged();
+    std::fs::write(
+        repo.path().join(".factory/workflow.yaml"),
+        "phases:\n  merge:\n    env: [DECLARED_FOR_VERIFY, GITHUB_TOKEN]\n",
+    )
+    .unwrap();
+    let dump = repo.path().join("verify-env.txt");
+    repo.factory()
+        .env("GITHUB_TOKEN", "ghp_verifyMustNotSeeThis0123456789abcdef")
+        .env("GH_TOKEN", "gho_alsoNot")
+        .env("ANTHROPIC_API_KEY", "sk-ant-not-for-verify")
+        .env("CLAUDE_CODE_OAUTH_TOKEN", "sk-ant-oat-not")
+        .env("OPENAI_API_KEY", "sk-not-for-verify")
+        .env("CODEX_API_KEY", "codex-not-for-verify")
+        .env("UNRELATED_SECRET", "not-declared")
+        .env("DECLARED_FOR_VERIFY", "yes")
+        .env("CARGO_HOME", "/opt/cargo")
+        .args(["verify", "--pr", "5", "--command"])
+        .arg(format!("env > {}", dump.display()))
+        .assert()
+        .success();
+    let env = std::fs::read_to_string(&dump).unwrap();
+    let names: Vec<&str> = env
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, _)| k)
+        .collect();
+    for secret in [
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "ANTHROPIC_API_KEY",
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "OPENAI_API_KEY",
+        "CODEX_API_KEY",
+        "UNRELATED_SECRET",
+    ] {
+        assert!(
+            !names.contains(&secret),
+            "{secret} reached the verify command:\n{env}"
+        );
+    }
+    for kept in ["PATH", "HOME", "DECLARED_FOR_VERIFY", "CARGO_HOME"] {
+        assert!(names.contains(&kept), "{kept} is missing:\n{env}");
+    }
+}
+
 #[test]
 fn failed_verification_reopens_with_recurrence_and_escalates_past_the_limit() {
     // The change breaks the build: check.sh exits with the code in `status`.

@@ -132,6 +132,53 @@ fn worktrees(repo: &Repo) -> usize {
         .count()
 }
 
+/// Validation runs the agent's code: it sees neither the forge token nor any agent key, only
+/// the base set, the toolchain variables and what workflow.yaml declares for the phase.
+#[test]
+fn validation_commands_see_no_token_and_no_agent_key() {
+    let repo =
+        feature("phases:\n  implementation:\n    env: [FAKE_AGENT_DIR, ANTHROPIC_API_KEY]\n");
+    std::fs::write(
+        repo.path().join("check.sh"),
+        "env > \"$FAKE_AGENT_DIR/validation-env-$1\"\necho \"check $1\"\n",
+    )
+    .unwrap();
+    repo.git(&["commit", "-qam", "check.sh dumps its environment"]);
+    script(&repo, &["edit:good.sh"]);
+    factory(&repo)
+        .env("GITHUB_TOKEN", "ghp_validationMustNotSeeThis0123456789ab")
+        .env("ANTHROPIC_API_KEY", "sk-ant-not-for-validation")
+        .env("OPENAI_API_KEY", "sk-not-for-validation")
+        .env("UNRELATED_SECRET", "not-declared")
+        .env("GOPATH", "/opt/go")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success();
+    let env = read(&repo, "validation-env-build");
+    let names: Vec<&str> = env
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(!names.is_empty(), "the validation command did not run");
+    // CODEX_API_KEY is the implementer's own key (factory() sets it): not for validation either.
+    for secret in [
+        "GITHUB_TOKEN",
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "CODEX_API_KEY",
+        "UNRELATED_SECRET",
+    ] {
+        assert!(
+            !names.contains(&secret),
+            "{secret} reached validation:\n{env}"
+        );
+    }
+    for kept in ["PATH", "HOME", "FAKE_AGENT_DIR", "GOPATH"] {
+        assert!(names.contains(&kept), "{kept} is missing:\n{env}");
+    }
+}
+
 #[test]
 fn an_issue_is_implemented_committed_with_evidence_and_a_pull_request() {
     let repo = feature("");

@@ -40,6 +40,65 @@ pub const FORGE_SECRETS: &[&str] = &[
     "ACTIONS_ID_TOKEN_REQUEST_URL",
 ];
 
+/// Besides [`INHERITED`], what build and test commands commonly need to find their toolchains
+/// and caches: where tools live, never a credential.
+pub const TOOLCHAIN: &[&str] = &[
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "GOPATH",
+    "GOROOT",
+    "GOCACHE",
+    "GOMODCACHE",
+    "JAVA_HOME",
+    "GRADLE_USER_HOME",
+    "NVM_DIR",
+    "npm_config_cache",
+    "PYENV_ROOT",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "DOTNET_ROOT",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "SHELL",
+    "LOGNAME",
+    "CI",
+];
+
+/// Families of agent credentials: never passed to a command that runs agent-written code,
+/// even when the workflow declares one.
+pub const AGENT_SECRETS: &[&str] = &[
+    "ANTHROPIC_",
+    "CLAUDE_CODE_",
+    "OPENAI_",
+    "CODEX_",
+    "AZURE_OPENAI_",
+];
+
+/// The environment of a command that runs code an agent wrote (validation, post-merge
+/// verification): [`INHERITED`], [`TOOLCHAIN`] and the names the workflow declares, minus
+/// [`FORGE_SECRETS`] and [`AGENT_SECRETS`] even when declared. An allow-list: a variable the
+/// job holds reaches the command only when it is named.
+pub fn command_env(spec: &mut Spec, declared: &[String]) {
+    spec.allow_env = TOOLCHAIN
+        .iter()
+        .map(|s| s.to_string())
+        .chain(declared.iter().cloned())
+        .collect();
+    let present: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    spec.deny_env = FORGE_SECRETS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(
+            present
+                .into_iter()
+                .filter(|k| AGENT_SECRETS.iter().any(|p| k.starts_with(p))),
+        )
+        .collect();
+}
+
 /// Output kept from each stream by default; the rest is counted and dropped.
 pub const DEFAULT_CAP: usize = 256 * 1024;
 

@@ -60,7 +60,10 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
         args.pr,
         &checks,
         workflow.limits.recurrence_limit,
-        timeout,
+        &verify::CommandRun {
+            timeout,
+            env: &workflow.command_env(PhaseName::Merge),
+        },
     )?;
     for c in &v.checks {
         println!(

@@ -3,8 +3,7 @@
 //! failure reopens the issue as a recurrence ([`super::recurrence`]).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
@@ -101,6 +100,14 @@ pub fn planned_checks(state: &StateDir, extra: &[String], health: Option<&str>) 
     out
 }
 
+/// How the commands of a check list run: each one's timeout, and the variables the workflow
+/// declares for them (`phases.<phase>.env`) besides the base set.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandRun<'a> {
+    pub timeout: Duration,
+    pub env: &'a [String],
+}
+
 /// Verify merged pull request `pr`.
 pub fn verify_pull_request(
     state: &StateDir,
@@ -109,7 +116,7 @@ pub fn verify_pull_request(
     pr_number: u64,
     checks: &[Check],
     limit: u32,
-    timeout: Duration,
+    run: &CommandRun<'_>,
 ) -> Result<Verified, VerifyError> {
     let pr = forge.get_pull_request(pr_number)?;
     let commit = match (&pr.state, &pr.merge_commit) {
@@ -129,7 +136,7 @@ pub fn verify_pull_request(
     let worktree = Worktree::add(&git, &commit)?;
     let mut results = Vec::new();
     for check in checks {
-        let r = run_check(worktree.path(), check, timeout)?;
+        let r = run_check(worktree.path(), check, run.timeout, run.env);
         let failed = !r.ok;
         results.push(r);
         if failed {
@@ -228,63 +235,47 @@ impl Drop for Worktree<'_> {
     }
 }
 
-/// Run one check with the shell (validation commands are command lines from the plan), its
-/// output to a file so a chatty command cannot block on a full pipe, killed at `timeout`.
-fn run_check(dir: &Path, check: &Check, timeout: Duration) -> Result<CheckResult, VerifyError> {
-    let spawn_err = |source| VerifyError::Spawn {
-        command: check.command.clone(),
-        source,
-    };
-    let log_path = dir.join(".factory-verify-output");
-    let log = std::fs::File::create(&log_path).map_err(spawn_err)?;
-    let log2 = log.try_clone().map_err(spawn_err)?;
-    let mut cmd = if cfg!(windows) {
-        let mut c = Command::new("cmd");
-        c.args(["/C", &check.command]);
-        c
-    } else {
-        let mut c = Command::new("sh");
-        c.args(["-c", &check.command]);
-        c
-    };
-    cmd.current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log2)
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GH_TOKEN")
-        .env_remove("FACTORY_REVIEW_TOKEN");
-    let started = Instant::now();
-    let mut child = cmd.spawn().map_err(spawn_err)?;
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(s) = child.try_wait().map_err(spawn_err)? {
-            break Some(s);
+/// Run one command line with `sh -c` in `dir`, its process group killed at `timeout`. The
+/// command runs code an agent wrote (validation in the worktree, post-merge verification on the
+/// merged code), so its environment is an allow-list ([`crate::agents::process::command_env`]):
+/// no forge token and no agent key reaches it, whatever the job holds.
+pub fn run_check(dir: &Path, check: &Check, timeout: Duration, declared: &[String]) -> CheckResult {
+    use crate::agents::process::{self, Exit, Spec};
+    let mut spec = Spec::new("sh", vec!["-c".to_string(), check.command.clone()], timeout);
+    spec.cwd = Some(dir.to_path_buf());
+    process::command_env(&mut spec, declared);
+    let (exit_code, timed_out, text, ms) = match process::run(&spec) {
+        Ok(out) => {
+            let mut text = out.stdout.clone();
+            if !out.stderr.is_empty() {
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text.push_str(&out.stderr);
+            }
+            let timed_out = out.exit == Exit::TimedOut;
+            if timed_out {
+                text.push_str(&format!(
+                    "\n[factory: killed after {}s, the phase timeout]\n",
+                    timeout.as_secs()
+                ));
+            }
+            (out.code(), timed_out, text, out.duration.as_millis() as u64)
         }
-        if started.elapsed() >= timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            timed_out = true;
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        Err(e) => (None, false, format!("[factory: cannot run it: {e}]\n"), 0),
     };
-    let output = std::fs::read(&log_path).unwrap_or_default();
-    let _ = std::fs::remove_file(&log_path);
-    let text = String::from_utf8_lossy(&output);
     let total = text.chars().count();
     let tail: String = text
         .chars()
         .skip(total.saturating_sub(OUTPUT_TAIL_CHARS))
         .collect();
-    let ok = status.is_some_and(|s| s.success());
-    Ok(CheckResult {
+    CheckResult {
         name: check.name.clone(),
         command: check.command.clone(),
-        ok,
-        exit_code: status.and_then(|s| s.code()),
+        ok: exit_code == Some(0),
+        exit_code,
         timed_out,
-        duration_ms: started.elapsed().as_millis() as u64,
+        duration_ms: ms,
         output_tail: crate::state::redact::scrub(&tail),
-    })
+    }
 }

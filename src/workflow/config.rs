@@ -608,6 +608,15 @@ impl Workflow {
             .unwrap_or(true)
     }
 
+    /// The variables a phase's commands that run agent-written code may see besides the base
+    /// set (`phases.<phase>.env`): validation for implementation, verification for merge.
+    pub fn command_env(&self, phase: PhaseName) -> Vec<String> {
+        self.phases
+            .get(&phase)
+            .map(|p| p.env.clone())
+            .unwrap_or_default()
+    }
+
     /// How long the merge phase waits for running checks: `FACTORY_CHECKS_TIMEOUT` (seconds,
     /// set by the merge-verify action from its `checks-timeout` input) when set, else
     /// `phases.merge.checks_timeout_seconds`, else no wait.

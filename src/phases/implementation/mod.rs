@@ -522,12 +522,16 @@ fn attempt_in(
     }
 
     // 2. Validation, by factory, with evidence.
+    let declared = opts.workflow.command_env(PhaseName::Implementation);
     let (results, files) = validation::validate(
         opts.state,
         work.number,
         &wt.path,
         &work.validation,
-        opts.timeout,
+        &crate::forge::verify::CommandRun {
+            timeout: opts.timeout,
+            env: &declared,
+        },
         opts.attempt,
     )
     .map_err(|source| ImplementError::Evidence {

@@ -4,60 +4,14 @@
 //! secret-looking values masked, one file per command under `artifacts/evidence/<issue>/`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::agents::process::{self, Exit, FORGE_SECRETS, Spec};
-use crate::forge::verify::{Check, CheckResult, OUTPUT_TAIL_CHARS};
+use crate::agents::process;
+use crate::forge::verify::{Check, CheckResult, CommandRun, OUTPUT_TAIL_CHARS, run_check};
 use crate::state::{StateDir, redact, write_atomic};
 
 /// The directory of an issue's evidence, relative to the artifacts directory.
 pub fn evidence_rel(issue: u64) -> String {
     format!("evidence/{issue}")
-}
-
-/// Run one command line with `sh -c` in `dir`: the environment of factory minus the forge
-/// tokens, its process group killed at `timeout`.
-pub fn run_check(dir: &Path, check: &Check, timeout: Duration) -> CheckResult {
-    let mut spec = Spec::new("sh", vec!["-c".to_string(), check.command.clone()], timeout);
-    spec.cwd = Some(dir.to_path_buf());
-    spec.allow_env = std::env::vars_os()
-        .filter_map(|(k, _)| k.into_string().ok())
-        .collect();
-    spec.deny_env = FORGE_SECRETS.iter().map(|s| s.to_string()).collect();
-    let (exit_code, timed_out, text, ms) = match process::run(&spec) {
-        Ok(out) => {
-            let mut text = out.stdout.clone();
-            if !out.stderr.is_empty() {
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                text.push_str(&out.stderr);
-            }
-            let timed_out = out.exit == Exit::TimedOut;
-            if timed_out {
-                text.push_str(&format!(
-                    "\n[factory: killed after {}s, the phase timeout]\n",
-                    timeout.as_secs()
-                ));
-            }
-            (out.code(), timed_out, text, out.duration.as_millis() as u64)
-        }
-        Err(e) => (None, false, format!("[factory: cannot run it: {e}]\n"), 0),
-    };
-    let total = text.chars().count();
-    let tail: String = text
-        .chars()
-        .skip(total.saturating_sub(OUTPUT_TAIL_CHARS))
-        .collect();
-    CheckResult {
-        name: check.name.clone(),
-        command: check.command.clone(),
-        ok: exit_code == Some(0),
-        exit_code,
-        timed_out,
-        duration_ms: ms,
-        output_tail: redact::scrub(&tail),
-    }
 }
 
 /// Run `checks` in order, stopping at the first failure (a broken build makes the tests
@@ -68,7 +22,7 @@ pub fn validate(
     issue: u64,
     dir: &Path,
     checks: &[Check],
-    timeout: Duration,
+    run: &CommandRun<'_>,
     attempt: u32,
 ) -> std::io::Result<(Vec<CheckResult>, Vec<PathBuf>)> {
     let evidence_dir = state.artifacts_dir().join(evidence_rel(issue));
@@ -79,7 +33,7 @@ pub fn validate(
     let mut results = Vec::new();
     let mut files = Vec::new();
     for check in checks {
-        let r = run_check(dir, check, timeout);
+        let r = run_check(dir, check, run.timeout, run.env);
         let file = evidence_dir.join(format!("{}.log", file_name(&check.name)));
         write_atomic(&file, evidence_text(&r, attempt).as_bytes())?;
         files.push(file);
@@ -142,6 +96,7 @@ pub fn failure_text(results: &[CheckResult]) -> Option<String> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_failing_command_stops_the_run_and_its_output_is_masked() {
@@ -157,8 +112,18 @@ mod tests {
                 command: "echo never".into(),
             },
         ];
-        let (results, files) =
-            validate(&state, 7, dir.path(), &checks, Duration::from_secs(20), 1).unwrap();
+        let (results, files) = validate(
+            &state,
+            7,
+            dir.path(),
+            &checks,
+            &CommandRun {
+                timeout: Duration::from_secs(20),
+                env: &[],
+            },
+            1,
+        )
+        .unwrap();
         assert_eq!(results.len(), 1);
         assert_eq!(results[0].exit_code, Some(3));
         assert!(!results[0].output_tail.contains("ghp_aaaa"));
@@ -177,6 +142,7 @@ mod tests {
                 command: "sleep 30".into(),
             },
             Duration::from_millis(200),
+            &[],
         );
         assert!(r.timed_out && !r.ok);
     }

@@ -303,7 +303,10 @@ fn verify_merged(
             m.pr,
             &checks,
             ctx.workflow.limits.recurrence_limit,
-            ctx.phase.timeout,
+            &verify::CommandRun {
+                timeout: ctx.phase.timeout,
+                env: &ctx.workflow.command_env(PhaseName::Merge),
+            },
         )?;
         match v.recurrence {
             Some(crate::forge::recurrence::Recorded::Escalated { issue, count }) => {
