@@ -222,8 +222,13 @@ jq -n --arg base "$base_sha" --arg head "$review_sha" \
 run_act review pull_request .github/workflows/code-review.yml "$work/review.json" \
   --use-gitignore=false --var FACTORY_AGENT_REVIEW=true --env FAKE_AGENT_DIR="$agent" \
   || { show_log review; fail "the agent review failed on an approving reviewer"; }
-grep -q 'posted on #7 in the local forge: review APPROVE' "$work/review.log" \
-  || { show_log review; fail "the review action did not post an approving review on #7"; }
+grep -q 'posted on #7 in the deferred forge: review APPROVE' "$work/review.log" \
+  || { show_log review; fail "the review job did not leave an approving review of #7"; }
+grep -q 'applied: review posted on pull request #7 (APPROVE' "$work/review.log" \
+  || { show_log review; fail "the apply job did not post the approving review on #7"; }
+grep -qF '[code-review/agent review - post]' "$work/review.log" || fail "no separate job posted the review"
+[ -f "$FACTORY_E2E_ARTIFACTS/factory-review-state-7-a1/factory-state.tar" ] \
+  || fail "the review job did not save its state for the apply job"
 grep -q 'Summary - ### factory review of #7 (cycle 1): APPROVE' "$work/review.log" \
   || { show_log review; fail "the review action's step summary does not give the verdict"; }
 grep -q '::set-output:: verdict=APPROVE' "$work/review.log" || fail "the review action has no verdict output"
@@ -266,7 +271,7 @@ grep -qE 'factory agents: (installing @anthropic-ai/claude-code@[0-9.]+ from npm
   || { show_log real-review; fail "the review action did not install Claude Code from npm"; }
 grep -qE 'factory agents: claude [0-9.]+ ready' "$work/real-review.log" \
   || { show_log real-review; fail "the installed claude did not report its version"; }
-grep -q 'posted on #7 in the local forge: review APPROVE' "$work/real-review.log" \
+grep -q 'applied: review posted on pull request #7 (APPROVE' "$work/real-review.log" \
   || { show_log real-review; fail "the real Claude Code's review was not posted on #7"; }
 jq -se '[.[] | select(.answer != null)] | length >= 1' "$model/requests.jsonl" >/dev/null \
   || fail "Claude Code made no model request to the scripted API"

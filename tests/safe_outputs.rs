@@ -250,3 +250,99 @@ fn secrets_in_a_request_never_reach_the_state_the_reports_or_the_forge() {
         "{issue}"
     );
 }
+
+/// The code-review workflow's agent review: a job with no write token reviews the pull request
+/// of its `pull_request` event with deferred writes (no session, the pull request from the
+/// event), and the apply job after it posts the review. An apply job whose event names another
+/// pull request applies nothing.
+#[test]
+fn a_deferred_review_of_the_events_pull_request_is_posted_by_apply_for_that_pull_request_only() {
+    let repo = Repo::new();
+    let base = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["checkout", "-q", "-b", "change"]);
+    std::fs::write(repo.path().join("notes.md"), "A harmless line.\n").unwrap();
+    repo.git(&["add", "notes.md"]);
+    repo.git(&["commit", "-q", "-m", "notes"]);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["checkout", "-q", "main"]);
+    let factory_dir = repo.path().join(".factory");
+    std::fs::create_dir_all(factory_dir.join("forge/pulls")).unwrap();
+    std::fs::write(
+        factory_dir.join("forge/pulls/7.json"),
+        serde_json::json!({"number": 7, "title": "notes", "body": "", "state": "open",
+            "head": "change", "base": "main", "labels": [], "comments": [],
+            "created_at": "2026-12-07T00:00:00Z", "updated_at": "2026-12-07T00:00:00Z"})
+        .to_string(),
+    )
+    .unwrap();
+    let agent = repo.path().join("agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    std::fs::copy(
+        support::repo::manifest("tests/fixtures/agents/review-approve.json"),
+        agent.join("review-approve.json"),
+    )
+    .unwrap();
+    std::fs::write(agent.join("answer"), "review-approve.json\n").unwrap();
+    std::fs::write(
+        factory_dir.join("workflow.yaml"),
+        format!(
+            "agents:\n  reviewer:\n    adapter: command\n    command: [\"sh\", \"{}\"]\n    env: [FAKE_AGENT_DIR]\n",
+            support::repo::manifest("tests/fixtures/agents/echo-agent.sh").display()
+        ),
+    )
+    .unwrap();
+    let event = |n: u64| {
+        let path = repo.path().join(format!("event-{n}.json"));
+        std::fs::write(
+            &path,
+            serde_json::json!({"pull_request": {"number": n, "title": "notes", "body": "",
+                "state": "open", "head": {"ref": "change", "sha": head},
+                "base": {"ref": "main", "sha": base}}})
+            .to_string(),
+        )
+        .unwrap();
+        path
+    };
+    repo.factory()
+        .env("GITHUB_EVENT_PATH", event(7))
+        .env("FAKE_AGENT_DIR", &agent)
+        .env("FACTORY_WRITES", "deferred")
+        .env("FACTORY_FORGE", "local")
+        .args(["review", "--pr", "7"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "posted on #7 in the deferred forge",
+        ));
+    // The agent saw the event's diff.
+    let prompt = std::fs::read_to_string(agent.join("command-prompt")).unwrap();
+    assert!(prompt.contains("+A harmless line."), "{prompt}");
+    assert!(
+        !factory_dir.join("forge/reviews/7.json").exists(),
+        "nothing was written yet"
+    );
+
+    // An apply job for another pull request's event applies nothing.
+    repo.factory()
+        .env("GITHUB_EVENT_PATH", event(8))
+        .env("FACTORY_FORGE", "local")
+        .args(["apply", "--pending"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no session"));
+    assert!(!factory_dir.join("forge/reviews/7.json").exists());
+
+    repo.factory()
+        .env("GITHUB_EVENT_PATH", event(7))
+        .env("FACTORY_FORGE", "local")
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "review posted on pull request #7 (APPROVE",
+        ));
+    let reviews: Value =
+        serde_json::from_slice(&std::fs::read(factory_dir.join("forge/reviews/7.json")).unwrap())
+            .unwrap();
+    assert_eq!(reviews[0]["event"], "APPROVE");
+}

@@ -19,7 +19,7 @@ use crate::forge::deferred::outbox::{
 use crate::forge::git::Git;
 use crate::forge::pr::{self, OpenRequest, PrError};
 use crate::forge::{Forge, NewReview, select};
-use crate::state::{Escalation, EscalationReason, PhaseStatus, Session, StateDir};
+use crate::state::{Escalation, EscalationReason, PhaseStatus, PullRequestRef, Session, StateDir};
 use crate::workflow::{PhaseName, Workflow};
 
 /// How one artifact went.
@@ -173,16 +173,29 @@ fn refuse(state: &StateDir, path: &Path, err: &ApplyError) -> Result<(), ApplyEr
 
 fn apply_one(state: &StateDir, workflow: &Workflow, path: &Path) -> Result<String, ApplyError> {
     let artifact = load(path)?;
-    let session = state.load_session()?.ok_or_else(|| {
-        ApplyError::Setup(format!(
-            "no session in {}: an apply artifact belongs to a session; restore the state it was made in",
-            state.root().display()
-        ))
-    })?;
     let bad = |field: &str, problem: String| ApplyError::BadArtifact {
         path: path.to_path_buf(),
         problem: format!("field `{field}`: {problem}"),
     };
+    let session = match state.load_session()? {
+        Some(session) => session,
+        None => match event_review_session(&artifact) {
+            Some(session) => session,
+            None => {
+                return Err(ApplyError::Setup(format!(
+                    "no session in {}: an apply artifact belongs to a session (or, with no session, to the pull request of this GitHub Actions event); restore the state it was made in",
+                    state.root().display()
+                )));
+            }
+        },
+    };
+    if session.route.is_empty() && artifact.kind == Kind::PullRequest {
+        return Err(bad(
+            "kind",
+            "a review of the event's pull request may post a review and comments, nothing else"
+                .into(),
+        ));
+    }
     if artifact.session_id != session.id {
         return Err(bad(
             "session_id",
@@ -218,6 +231,29 @@ fn apply_one(state: &StateDir, workflow: &Workflow, path: &Path) -> Result<Strin
             comment(forge.as_ref(), &session, path, c)
         }
     }
+}
+
+/// With no session: the writes of a deferred review of the pull request this job's event names
+/// (the code-review workflow's review job), as a session of that one pull request. The event is
+/// GitHub's, not the artifact's: an artifact naming another pull request matches nothing.
+fn event_review_session(artifact: &Artifact) -> Option<Session> {
+    let number = crate::forge::deferred::event_pull_request_number()?;
+    let id = crate::forge::deferred::event_session(number);
+    if artifact.session_id != id {
+        return None;
+    }
+    let mut session = Session::new(
+        format!("review of pull request #{number}"),
+        crate::workflow::ChangeClass::Feature,
+        crate::workflow::Trigger::User,
+        Vec::new(),
+    );
+    session.id = id;
+    session.pull_requests.push(PullRequestRef {
+        number,
+        ..PullRequestRef::default()
+    });
+    Some(session)
 }
 
 fn review(

@@ -62,6 +62,7 @@ impl DeferredForge {
             .load_session()
             .map_err(|e| ForgeError::Unsupported(e.to_string()))?
             .map(|s| s.id)
+            .or_else(|| event_pull_request_number().map(event_session))
             .unwrap_or_default();
         outbox::write(
             &self.state,
@@ -110,6 +111,63 @@ impl DeferredForge {
             .or_else(|| self.state.load_session().ok().flatten().map(|s| s.request))
             .unwrap_or_default()
     }
+}
+
+/// The number of the pull request the GitHub Actions event names (`GITHUB_EVENT_PATH`), if any.
+pub fn event_pull_request_number() -> Option<u64> {
+    let path = std::env::var_os("GITHUB_EVENT_PATH")?;
+    let event: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    event.get("pull_request")?.get("number")?.as_u64()
+}
+
+/// The session id of the writes a deferred review of the event's pull request leaves when there
+/// is no session (the code-review workflow): `factory apply` in a later job of the same run
+/// accepts them for that pull request only.
+pub fn event_session(number: u64) -> String {
+    format!("pull-request-{number}")
+}
+
+/// The pull request of the `pull_request` event GitHub Actions wrote to `GITHUB_EVENT_PATH`,
+/// when it is `number`, with its base commit: what a deferred review of a pull request outside
+/// the session (the code-review workflow) reads instead of the API, with no token. Its title
+/// and body are untrusted text like any other.
+fn event_pull_request(number: u64) -> Option<(PullRequest, String)> {
+    if event_pull_request_number()? != number {
+        return None;
+    }
+    let path = std::env::var_os("GITHUB_EVENT_PATH")?;
+    let event: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let p = event.get("pull_request")?;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let sha = |side: &str| {
+        p[side]["sha"]
+            .as_str()
+            .filter(|s| s.len() >= 7 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_string)
+    };
+    let now = crate::state::now();
+    Some((
+        PullRequest {
+            number,
+            title: text(&p["title"]),
+            body: text(&p["body"]),
+            state: if p["state"].as_str().unwrap_or("open") == "open" {
+                State::Open
+            } else {
+                State::Closed
+            },
+            head: text(&p["head"]["ref"]),
+            base: text(&p["base"]["ref"]),
+            labels: Vec::new(),
+            comments: Vec::new(),
+            merge_commit: None,
+            created_at: now,
+            updated_at: now,
+            merged_at: None,
+            head_sha: Some(sha("head")?),
+        },
+        sha("base")?,
+    ))
 }
 
 impl Forge for DeferredForge {
@@ -275,14 +333,18 @@ impl Forge for DeferredForge {
     }
 
     fn get_pull_request(&self, number: u64) -> Result<PullRequest, ForgeError> {
-        self.list_pull_requests()?
+        if let Some(pr) = self
+            .list_pull_requests()?
             .into_iter()
             .find(|p| p.number == number)
-            .ok_or_else(|| {
-                ForgeError::Unsupported(format!(
-                    "pull request #{number} is not in the session with an implementation record: with deferred writes pull requests come from the state; apply the implementation's artifact first (`factory apply --pending`)"
-                ))
-            })
+        {
+            return Ok(pr);
+        }
+        event_pull_request(number).map(|(pr, _)| pr).ok_or_else(|| {
+            ForgeError::Unsupported(format!(
+                "pull request #{number} is not in the session with an implementation record, nor the pull request of this GitHub Actions event: with deferred writes pull requests come from the state; apply the implementation's artifact first (`factory apply --pending`)"
+            ))
+        })
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> Result<PullRequest, ForgeError> {
@@ -315,9 +377,20 @@ impl Forge for DeferredForge {
     }
 
     fn pull_request_diff(&self, number: u64) -> Result<String, ForgeError> {
-        let pr = self.get_pull_request(number)?;
-        let base = Self::branch_ref(&self.git, &pr.base)?;
-        let head = Self::branch_ref(&self.git, &pr.head)?;
+        let in_session = self
+            .list_pull_requests()?
+            .into_iter()
+            .find(|p| p.number == number);
+        // The event's pull request: its commits, which a pull-request checkout holds even when
+        // the head branch lives in a fork.
+        let (base, head) = match (in_session, event_pull_request(number)) {
+            (Some(pr), _) => (
+                Self::branch_ref(&self.git, &pr.base)?,
+                Self::branch_ref(&self.git, &pr.head)?,
+            ),
+            (None, Some((pr, base_sha))) => (base_sha, pr.head_sha.unwrap_or(pr.head)),
+            (None, None) => return Err(self.get_pull_request(number).unwrap_err()),
+        };
         self.git.run_raw(&[
             "diff",
             "--no-color",
