@@ -439,25 +439,9 @@ fn failing_or_running_checks_keep_an_approved_pull_request_unmerged() {
 
 #[test]
 fn in_a_run_checks_still_running_are_waited_for_on_the_backoff_schedule() {
-    let repo = Repo::with_plan(&plan());
-    repo.review(5, 1, "APPROVE");
-    // Everything before merge is out of the way and pull request #5 is the session's.
-    let path = repo.path().join(".factory/session.json");
-    let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    for phase in s["route"].as_array().unwrap().clone() {
-        let p = phase.as_str().unwrap();
-        if p == "merge" || p == "completion" {
-            continue;
-        }
-        s["phases"][p] = json!({"status": "skipped", "attempts": 0});
-    }
-    s["pull_requests"] = json!([{"number": 5, "issue": 2}]);
-    std::fs::write(&path, s.to_string()).unwrap();
-    std::fs::write(
-        repo.path().join(".factory/workflow.yaml"),
+    let repo = ready_to_merge(
         "backoff:\n  base_seconds: 0.01\n  factor: 2\n  max_seconds: 0.05\n  max_attempts: 2\n",
-    )
-    .unwrap();
+    );
     let fake = Fake::start();
     for _ in 0..2 {
         fake.can(canned("GET", "/pulls/5", 200, open_pull()));
