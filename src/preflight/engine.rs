@@ -320,15 +320,25 @@ mod tests {
     use crate::preflight::rules::builtin;
 
     /// What the engine ran before line activation: every rule with a keyword anywhere in the
-    /// file's lower-cased added text judges the whole file.
+    /// file's lower-cased added text (decoded too, for a rule that reads decoded lines) judges
+    /// the whole file.
     fn whole_file(rules: &[Box<dyn Rule>], file: &FileDiff) -> Vec<Finding> {
         let text: String = file
             .added_lines()
             .map(|(_, l)| l.to_ascii_lowercase() + "\n")
             .collect();
+        let decoded: String = decode::added_lines(file)
+            .iter()
+            .map(|(_, l)| l.to_ascii_lowercase() + "\n")
+            .collect();
         let mut out = Vec::new();
         for rule in rules {
             let kws = rule.keywords();
+            let text = if rule.reads_decoded() {
+                &decoded
+            } else {
+                &text
+            };
             if kws.is_empty() || kws.iter().any(|k| text.contains(&k.to_ascii_lowercase())) {
                 rule.check(file, &mut out);
             }

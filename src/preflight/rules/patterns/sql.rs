@@ -330,6 +330,32 @@ mod tests {
     }
 
     #[test]
+    fn ascii_statement_text_is_found_as_the_pattern_finds_it() {
+        let gap = "x".repeat(190);
+        for text in [
+            "SELECT * FROM t",
+            "select a from",
+            "selected from here",
+            "preselect a from b",
+            "select a fromage",
+            "select a_from b",
+            "select\nfrom t",
+            "select a\n from t",
+            "SeLeCt id FrOm users",
+            "x.select&&y.update;a.where(b);",
+            "update users set a = 1",
+            "where id = 3",
+            &format!("select {gap} from t"),
+            &format!("select {gap}{gap} from t"),
+            &format!("select {gap}12345678 from t"),
+            &format!("select {gap}123456789 from t"),
+            &format!("select select {gap}123456789 from t"),
+        ] {
+            assert_eq!(sql_text(text), SQL_TEXT.is_match(text), "{text}");
+        }
+    }
+
+    #[test]
     fn follows_a_variable_to_the_sink() {
         let found = run(
             &SqlInjection,
