@@ -5,8 +5,10 @@
 //! automaton over every rule's keywords scans each added line once, and a rule runs only when
 //! one of its keywords occurs. It runs through [`Rule::check_lines`] with the lines that hold a
 //! keyword: rules that judge each line on its own look at those lines only, rules that need
-//! context judge the whole file. As a guard the engine drops any rule finding whose line is not
-//! an added line of the file.
+//! context judge the whole file. Each added line is decoded once (`secrets::decode`: literal
+//! concatenation joined, JSON escapes undone); the rules that read decoded lines get both forms
+//! and are activated by a keyword in either. As a guard the engine drops any rule finding whose
+//! line is not an added line of the file.
 
 use std::io::BufRead;
 
@@ -16,6 +18,7 @@ use crate::findings::render::Skipped;
 use crate::findings::{Category, Finding, redact};
 use crate::preflight::dependencies::{self, AuditError, AuditSource, PackageChange};
 use crate::preflight::diff::{DiffError, DiffParser, FileDiff};
+use crate::preflight::rules::secrets::decode;
 use crate::preflight::rules::{Rule, RuleMeta};
 use crate::preflight::scope::Scope;
 use crate::preflight::suppress;
@@ -62,6 +65,10 @@ pub struct Engine {
     rules: Vec<Box<dyn Rule>>,
     /// Per rule: it has no keywords, so it runs on every file.
     always: Vec<bool>,
+    /// Per rule: it reads decoded lines ([`Rule::reads_decoded`]).
+    reads_decoded: Vec<bool>,
+    /// Some rule reads decoded lines, so the engine decodes every added line.
+    decoding: bool,
     prefilter: Option<AhoCorasick>,
     /// For each prefilter pattern, the rules that declared it.
     keyword_rules: Vec<Vec<usize>>,
@@ -103,7 +110,10 @@ impl Engine {
                     .expect("keywords build an automaton"),
             )
         };
+        let reads_decoded: Vec<bool> = rules.iter().map(|r| r.reads_decoded()).collect();
         Engine {
+            decoding: reads_decoded.contains(&true),
+            reads_decoded,
             rules,
             always,
             prefilter,
@@ -128,43 +138,75 @@ impl Engine {
 
     /// What the rules report on one file, before the engine's guards: keyword-less rules judge
     /// the whole file; a keyword rule runs only when one of its keywords occurs on an added line,
-    /// and gets those lines ([`Rule::check_lines`]). Rules run in their order.
+    /// and gets those lines ([`Rule::check_lines`]), with their decoded forms when it
+    /// [reads them](Rule::reads_decoded). Rules run in their order.
     fn run_rules(&self, file: &FileDiff, added: &[(u32, &str)]) -> Vec<Finding> {
-        // For every keyword rule, the added lines that hold one of its keywords. Lines with
-        // non-ASCII text go to every rule that runs: a case-insensitive pattern can match a
-        // Unicode case variant (`ſ` for `s`, `K` for `k`) that no ASCII keyword finds.
-        let mut hits: Vec<Vec<(u32, &str)>> = vec![Vec::new(); self.rules.len()];
-        let mut non_ascii: Vec<(u32, &str)> = Vec::new();
+        // Each added line decoded once, for every rule that reads decoded lines.
+        let decoded: Vec<Option<String>> = if self.decoding {
+            added
+                .iter()
+                .map(|(_, text)| decode::normalise(text))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let decoded_at = |k: usize| decoded.get(k).and_then(Option::as_deref);
+        // For every keyword rule, the indices of the added lines that hold one of its keywords
+        // (in either form, for a rule that reads decoded lines). Lines with non-ASCII text go
+        // to every rule that runs: a case-insensitive pattern can match a Unicode case variant
+        // (`ſ` for `s`, `K` for `k`) that no ASCII keyword finds.
+        let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.rules.len()];
+        let mut non_ascii: Vec<usize> = Vec::new();
         if let Some(ac) = &self.prefilter {
-            for &(n, text) in added {
-                if !text.is_ascii() {
-                    non_ascii.push((n, text));
-                }
+            let mut mark = |k: usize, text: &str, decoded_form: bool| {
                 for m in ac.find_overlapping_iter(text) {
                     for &r in &self.keyword_rules[m.pattern().as_usize()] {
-                        let lines = &mut hits[r];
-                        if lines.last().is_none_or(|&(last, _)| last != n) {
-                            lines.push((n, text));
+                        if (!decoded_form || self.reads_decoded[r]) && hits[r].last() != Some(&k) {
+                            hits[r].push(k);
                         }
                     }
+                }
+            };
+            for (k, &(_, text)) in added.iter().enumerate() {
+                if !text.is_ascii() {
+                    non_ascii.push(k);
+                }
+                mark(k, text, false);
+                if let Some(normal) = decoded_at(k) {
+                    mark(k, normal, true);
                 }
             }
         }
         let mut found = Vec::new();
+        let mut lines: Vec<(u32, &str)> = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
             if self.always[i] {
                 rule.check(file, &mut found);
-            } else if !hits[i].is_empty() {
-                if non_ascii.is_empty() {
-                    rule.check_lines(file, &hits[i], &mut found);
-                } else {
-                    let mut lines = hits[i].clone();
-                    lines.extend_from_slice(&non_ascii);
-                    lines.sort_unstable_by_key(|&(n, _)| n);
-                    lines.dedup_by_key(|&mut (n, _)| n);
-                    rule.check_lines(file, &lines, &mut found);
+                continue;
+            }
+            if hits[i].is_empty() {
+                continue;
+            }
+            let merged: Vec<usize>;
+            let at = if non_ascii.is_empty() {
+                &hits[i]
+            } else {
+                let mut all = [hits[i].as_slice(), &non_ascii].concat();
+                all.sort_unstable();
+                all.dedup();
+                merged = all;
+                &merged
+            };
+            lines.clear();
+            for &k in at {
+                lines.push(added[k]);
+                if self.reads_decoded[i]
+                    && let Some(normal) = decoded_at(k)
+                {
+                    lines.push((added[k].0, normal));
                 }
             }
+            rule.check_lines(file, &lines, &mut found);
         }
         found
     }
@@ -278,15 +320,25 @@ mod tests {
     use crate::preflight::rules::builtin;
 
     /// What the engine ran before line activation: every rule with a keyword anywhere in the
-    /// file's lower-cased added text judges the whole file.
+    /// file's lower-cased added text (decoded too, for a rule that reads decoded lines) judges
+    /// the whole file.
     fn whole_file(rules: &[Box<dyn Rule>], file: &FileDiff) -> Vec<Finding> {
         let text: String = file
             .added_lines()
             .map(|(_, l)| l.to_ascii_lowercase() + "\n")
             .collect();
+        let decoded: String = decode::added_lines(file)
+            .iter()
+            .map(|(_, l)| l.to_ascii_lowercase() + "\n")
+            .collect();
         let mut out = Vec::new();
         for rule in rules {
             let kws = rule.keywords();
+            let text = if rule.reads_decoded() {
+                &decoded
+            } else {
+                &text
+            };
             if kws.is_empty() || kws.iter().any(|k| text.contains(&k.to_ascii_lowercase())) {
                 rule.check(file, &mut out);
             }

@@ -50,9 +50,20 @@ pub trait Rule: Send + Sync {
     /// line's text (and the file's path) alone, AND that text always contains one of the
     /// keywords (ASCII case-insensitive) when it produces a finding; `check` must then report
     /// the same as this method given every added line.
+    ///
+    /// For a rule that [reads decoded lines](Rule::reads_decoded), each line in `lines` is
+    /// followed by its decoded form (same number) when that differs, and a line is passed when
+    /// a keyword occurs in either form.
     fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
         let _ = lines;
         self.check(file, out);
+    }
+
+    /// Whether [`check_lines`](Rule::check_lines) judges lines decoded too (literal
+    /// concatenation joined, JSON escapes undone: `secrets::decode`). The engine decodes each
+    /// added line once per file for all such rules instead of every rule decoding the file.
+    fn reads_decoded(&self) -> bool {
+        false
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::findings::{Category, Finding, Severity};
@@ -51,6 +52,54 @@ static SQL_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("built-in pattern compiles")
 });
+
+/// [`SQL_TEXT`] without its `select … from` branch, for ASCII text ([`select_from`] does that
+/// branch): on ASCII, Unicode and ASCII word classes agree, and the bounded gap of that branch
+/// makes the regex engines fall back to their slowest search on long minified lines.
+static SQL_TEXT_REST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i-u)\b(?:insert\s+into\b|update\s+[`\x22\[]?\w+[`\x22\]]?\s+set\b|delete\s+from\b|drop\s+(?:table|database|schema)\b|alter\s+table\b|truncate\s+table\b|merge\s+into\b|where\s+[\w.`\x22]+\s*(?:=|<|>|like\b|in\b))",
+    )
+    .expect("built-in pattern compiles")
+});
+
+/// Whether `text` holds SQL statement text ([`SQL_TEXT`]).
+fn sql_text(text: &str) -> bool {
+    if text.is_ascii() {
+        select_from(text.as_bytes()) || SQL_TEXT_REST.is_match(text)
+    } else {
+        SQL_TEXT.is_match(text)
+    }
+}
+
+/// `(?i)\bselect\b.{0,200}?\bfrom\b` on ASCII text: each `select` word, then a `from` word
+/// starting at most 200 characters after it on the same line.
+fn select_from(text: &[u8]) -> bool {
+    static SELECT: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(["select"])
+            .expect("compiles")
+    });
+    let word = |i: usize| {
+        text.get(i)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    };
+    SELECT.find_iter(text).any(|m| {
+        let (start, end) = (m.start(), m.end());
+        if start > 0 && word(start - 1) || word(end) {
+            return false;
+        }
+        let gap = &text[end..text.len().min(end + 200 + 4)];
+        let line = gap.iter().position(|&b| b == b'\n').unwrap_or(gap.len());
+        (1..=line.min(200)).any(|at| {
+            gap.get(at..at + 4)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"from"))
+                && !word(end + at - 1)
+                && !word(end + at + 4)
+        })
+    })
+}
 
 /// Query APIs across languages: DB-API and asyncpg, node drivers, Prisma, knex, Sequelize,
 /// database/sql, gorm and sqlx, JDBC/JPA and Spring, ActiveRecord and Sequel, PDO/mysqli,
@@ -184,18 +233,15 @@ impl Rule for SqlInjection {
                     reported.push(new_line);
                     continue;
                 }
-                let sql_text = added && SQL_TEXT.is_match(text);
+                let has_sql = added && sql_text(text);
                 // The query call is only worth finding on a line with SQL text, a line that
                 // opens a call continued below, or when a variable holds built SQL.
                 let is_sink =
-                    (sql_text || !tainted.is_empty() || (added && text.trim_end().ends_with('(')))
+                    (has_sql || !tainted.is_empty() || (added && text.trim_end().ends_with('(')))
                         && sink(text, lang);
                 if added && is_sink {
                     let stmt = statement(&hunk.lines, i, lang);
-                    if SQL_TEXT.is_match(&stmt)
-                        && builds_string(&stmt, lang)
-                        && !safe_build(&stmt, lang)
-                    {
+                    if sql_text(&stmt) && builds_string(&stmt, lang) && !safe_build(&stmt, lang) {
                         report(
                             &META,
                             file,
@@ -208,7 +254,7 @@ impl Rule for SqlInjection {
                         continue;
                     }
                 }
-                if sql_text && !is_sink && builds_string(text, lang) && !safe_build(text, lang) {
+                if has_sql && !is_sink && builds_string(text, lang) && !safe_build(text, lang) {
                     if let Some(var) = assigned_variable(text) {
                         tainted.push((var.to_string(), new_line, text.to_string()));
                     }
@@ -281,6 +327,32 @@ mod tests {
             "a.rs",
             r#"sqlx::query(&format!("SELECT * FROM users WHERE id = {}", id))"#
         ));
+    }
+
+    #[test]
+    fn ascii_statement_text_is_found_as_the_pattern_finds_it() {
+        let gap = "x".repeat(190);
+        for text in [
+            "SELECT * FROM t",
+            "select a from",
+            "selected from here",
+            "preselect a from b",
+            "select a fromage",
+            "select a_from b",
+            "select\nfrom t",
+            "select a\n from t",
+            "SeLeCt id FrOm users",
+            "x.select&&y.update;a.where(b);",
+            "update users set a = 1",
+            "where id = 3",
+            &format!("select {gap} from t"),
+            &format!("select {gap}{gap} from t"),
+            &format!("select {gap}12345678 from t"),
+            &format!("select {gap}123456789 from t"),
+            &format!("select select {gap}123456789 from t"),
+        ] {
+            assert_eq!(sql_text(text), SQL_TEXT.is_match(text), "{text}");
+        }
     }
 
     #[test]

@@ -120,16 +120,26 @@ impl Rule for ConnectionString {
     }
 
     fn keywords(&self) -> &[&'static str] {
-        &["://", ":\\/\\/", "password=", "pwd=", "passwd=", "_auth"]
+        &["://", "jdbc:", "password", "pwd", "_auth"]
+    }
+
+    fn reads_decoded(&self) -> bool {
+        true
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
-        for (n, text) in decode::added_lines(file) {
+        decode::judge_added_lines(file, |lines| self.check_lines(file, lines, out));
+    }
+
+    /// Line by line: a URL has `://` (JSON's `:\/\/` decodes to it), query parameters are
+    /// read in URLs and JDBC strings only, an ADO.NET password is a `password` or `pwd`.
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
+        for &(n, text) in lines {
             let mut report_one = |secret: &str, message: String| {
                 report(&META, META.severity, file, n, secret, message, out);
             };
             let mut found = false;
-            for caps in URL.captures_iter(&text) {
+            for caps in URL.captures_iter(text) {
                 let password = &caps[3];
                 let host = &caps[4];
                 if placeholder(password)
@@ -149,7 +159,7 @@ impl Rule for ConnectionString {
                 );
             }
             if text.contains("://") || text.contains("jdbc:") {
-                for caps in QUERY.captures_iter(&text) {
+                for caps in QUERY.captures_iter(text) {
                     let (name, value) = (caps[1].to_ascii_lowercase(), &caps[2]);
                     let password = name.starts_with("pass") || name == "pwd";
                     let credible = if password {
@@ -166,15 +176,15 @@ impl Rule for ConnectionString {
                     }
                 }
             }
-            if !found && ADO_CONTEXT.is_match(&text) {
-                for caps in ADO_PASSWORD.captures_iter(&text) {
+            if !found && ADO_CONTEXT.is_match(text) {
+                for caps in ADO_PASSWORD.captures_iter(text) {
                     let value = caps[1].trim();
                     if value.len() >= 4 && !placeholder(value) {
                         report_one(value, "connection string embeds a password".into());
                     }
                 }
             }
-            if let Some(caps) = NPM_AUTH.captures(&text)
+            if let Some(caps) = NPM_AUTH.captures(text)
                 && let Some(decoded) = decode::printable_base64(&caps[1])
                 && let Some((_, password)) = decoded.split_once(':')
                 && password.len() >= 4
@@ -219,12 +229,21 @@ impl Rule for AzureSharedKey {
     }
 
     fn keywords(&self) -> &[&'static str] {
-        &["sharedaccesskey=", "sig="]
+        &["sharedaccesskey", "sig="]
+    }
+
+    fn reads_decoded(&self) -> bool {
+        true
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
-        for (n, text) in decode::added_lines(file) {
-            for caps in AZURE_KEY.captures_iter(&text) {
+        decode::judge_added_lines(file, |lines| self.check_lines(file, lines, out));
+    }
+
+    /// Line by line: a key follows `SharedAccessKey`, a signature is `sig=`.
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
+        for &(n, text) in lines {
+            for caps in AZURE_KEY.captures_iter(text) {
                 let Some(key) = caps.get(1).or_else(|| caps.get(2)) else {
                     continue;
                 };

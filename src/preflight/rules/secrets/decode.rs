@@ -3,6 +3,10 @@
 //! Python's implicit `"AKIA" "…"`, PHP's `.`, `[…].join('')`) are joined into one literal,
 //! and JSON string escapes (`\/`, `\u002f`, `\"`) are undone. Also the base64 decoding the
 //! Kubernetes, `.npmrc` and generic rules use (no extra crate: the decoder is a few lines).
+//!
+//! The engine normalises each added line once per file and hands a rule that
+//! [reads decoded lines](crate::preflight::rules::Rule::reads_decoded) every line it judges
+//! followed by its normal form; [`judge_added_lines`] gives such a rule's `check` the same view.
 
 use std::borrow::Cow;
 
@@ -21,14 +25,19 @@ pub(crate) fn added_lines(file: &FileDiff) -> Vec<(u32, Cow<'_, str>)> {
     out
 }
 
+/// Call `judge` with every added line of `file`, each followed by its normalised form when that
+/// differs: what the engine passes to `check_lines` of a rule that reads decoded lines when
+/// every line holds one of its keywords.
+pub(crate) fn judge_added_lines(file: &FileDiff, judge: impl FnOnce(&[(u32, &str)])) {
+    let decoded = added_lines(file);
+    let lines: Vec<(u32, &str)> = decoded.iter().map(|(n, t)| (*n, t.as_ref())).collect();
+    judge(&lines);
+}
+
 /// The line with JSON escapes undone and same-line literal concatenations joined, or `None`
 /// when neither applies (the common case, decided without allocating).
 pub(crate) fn normalise(line: &str) -> Option<String> {
-    let unescaped = if line.contains('\\') {
-        unescape_json(line)
-    } else {
-        None
-    };
+    let unescaped = unescape_json(line);
     let base = unescaped.as_deref().unwrap_or(line);
     match join_literals(base) {
         Some(joined) => Some(joined),
@@ -36,40 +45,36 @@ pub(crate) fn normalise(line: &str) -> Option<String> {
     }
 }
 
-/// Undo `\/`, `\"` and `\u00XX` escapes of printable ASCII characters.
+/// Undo `\/`, `\"` and `\u00XX` escapes of printable ASCII characters; `None` (without
+/// allocating) when the line has none.
 fn unescape_json(line: &str) -> Option<String> {
     let bytes = line.as_bytes();
-    let mut out = String::with_capacity(line.len());
-    let mut changed = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 1 < bytes.len() {
-            match bytes[i + 1] {
-                b'/' | b'"' => {
-                    out.push(bytes[i + 1] as char);
-                    changed = true;
-                    i += 2;
-                    continue;
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(p) = line[from..].find('\\') {
+        let i = from + p;
+        from = i + 1;
+        let (c, len) = match bytes.get(i + 1) {
+            Some(&c @ (b'/' | b'"')) => (char::from(c), 2),
+            Some(b'u') if i + 6 <= bytes.len() && line.is_char_boundary(i + 6) => {
+                match u8::from_str_radix(&line[i + 2..i + 6], 16).map(char::from) {
+                    Ok(v) if (' '..='~').contains(&v) && line[i + 2..i + 4] == *"00" => (v, 6),
+                    _ => continue,
                 }
-                b'u' if i + 6 <= bytes.len() && line.is_char_boundary(i + 6) => {
-                    if let Ok(v) = u8::from_str_radix(&line[i + 2..i + 6], 16).map(char::from)
-                        && (' '..='~').contains(&v)
-                        && line[i + 2..i + 4] == *"00"
-                    {
-                        out.push(v);
-                        changed = true;
-                        i += 6;
-                        continue;
-                    }
-                }
-                _ => {}
             }
-        }
-        let c = line[i..].chars().next().expect("in bounds");
+            _ => continue,
+        };
+        out.push_str(&line[copied..i]);
         out.push(c);
-        i += c.len_utf8();
+        copied = i + len;
+        from = copied;
     }
-    changed.then_some(out)
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&line[copied..]);
+    Some(out)
 }
 
 /// A string literal of the line: byte range of its contents and its quote.
@@ -119,11 +124,14 @@ fn joins(between: &str, in_join: bool) -> bool {
 /// Join runs of two or more literals that the language concatenates on this line.
 fn join_literals(line: &str) -> Option<String> {
     // Two literals need four quotes: most lines are rejected here without allocating.
+    if line.len() > 2000 {
+        return None;
+    }
     let quotes = line
         .bytes()
         .filter(|b| matches!(b, b'"' | b'\'' | b'`'))
         .count();
-    if line.len() > 2000 || quotes < 4 {
+    if quotes < 4 {
         return None;
     }
     let lits = literals(line);

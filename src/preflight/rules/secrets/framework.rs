@@ -70,8 +70,17 @@ impl Rule for FrameworkKey {
         ]
     }
 
+    fn reads_decoded(&self) -> bool {
+        true
+    }
+
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
-        for (n, text) in decode::added_lines(file) {
+        decode::judge_added_lines(file, |lines| self.check_lines(file, lines, out));
+    }
+
+    /// Line by line: every key name the patterns accept contains a keyword.
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
+        for &(n, text) in lines {
             let patterns: [(&Regex, &str); 4] = [
                 (&WORDPRESS, "WordPress authentication key or salt"),
                 (&LARAVEL, "Laravel application key"),
@@ -79,7 +88,7 @@ impl Rule for FrameworkKey {
                 (&DJANGO, "SECRET_KEY"),
             ];
             for (re, what) in patterns {
-                for caps in re.captures_iter(&text) {
+                for caps in re.captures_iter(text) {
                     let Some(key) = caps.get(1).or_else(|| caps.get(2)).map(|m| m.as_str()) else {
                         continue;
                     };

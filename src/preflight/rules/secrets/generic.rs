@@ -217,7 +217,18 @@ impl Rule for GenericSecret {
         &["pass", "pwd", "secret", "key", "token", "credential"]
     }
 
+    fn reads_decoded(&self) -> bool {
+        true
+    }
+
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        decode::judge_added_lines(file, |lines| self.check_lines(file, lines, out));
+    }
+
+    /// Line by line: every credential name and constructor the rule reads contains a keyword,
+    /// and so does `kind: SealedSecret`. A YAML block scalar's value is read from the file's
+    /// next added line.
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
         if skipped(file.path()) {
             return;
         }
@@ -228,13 +239,11 @@ impl Rule for GenericSecret {
                 .any(|x| name.ends_with(x));
         let yaml = name.ends_with(".yml") || name.ends_with(".yaml");
         let dockerfile = name.starts_with("Dockerfile") || name.ends_with(".dockerfile");
-        let lines = decode::added_lines(file);
         // Sealed-secrets ciphertext is meant to be committed.
         if yaml && lines.iter().any(|(_, l)| l.trim() == "kind: SealedSecret") {
             return;
         }
-        for (k, (n, text)) in lines.iter().enumerate() {
-            let text: &str = text;
+        for &(n, text) in lines {
             let trimmed = text.trim_start();
             let bare = env_style
                 || yaml
@@ -245,19 +254,19 @@ impl Rule for GenericSecret {
                     return None;
                 }
                 if let Some(v) = assigned_value(text, m.end(), bare) {
-                    return Some((*n, v));
+                    return Some((n, v));
                 }
                 if dockerfile {
-                    return env_instruction_value(text, m.end()).map(|v| (*n, v));
+                    return env_instruction_value(text, m.end()).map(|v| (n, v));
                 }
                 if yaml && block_scalar(text, m.end()) {
                     // The value is on the next added line.
-                    let (next_n, next) = lines[k + 1..].iter().find(|(l, _)| l > n)?;
+                    let (next_n, next) = file.added_lines().find(|&(l, _)| l > n)?;
                     let v = next.trim();
-                    return (*next_n == n + 1
+                    return (next_n == n + 1
                         && (12..=200).contains(&v.len())
                         && !v.contains(char::is_whitespace))
-                    .then_some((*next_n, v));
+                    .then_some((next_n, v));
                 }
                 None
             });
@@ -265,7 +274,7 @@ impl Rule for GenericSecret {
                 CREDENTIAL_CALL
                     .captures(text)
                     .and_then(|c| c.get(1))
-                    .map(|m| (*n, m.as_str()))
+                    .map(|m| (n, m.as_str()))
             });
             let Some((line, value)) = found else {
                 continue;

@@ -43,10 +43,19 @@ impl Rule for Jwt {
         &["eyj"]
     }
 
+    fn reads_decoded(&self) -> bool {
+        true
+    }
+
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
-        for (n, text) in decode::added_lines(file) {
-            for caps in TOKEN.captures_iter(&text) {
-                let header = super::decode::base64(&caps[1])
+        decode::judge_added_lines(file, |lines| self.check_lines(file, lines, out));
+    }
+
+    /// Line by line: a token starts with `eyJ`.
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
+        for &(n, text) in lines {
+            for caps in TOKEN.captures_iter(text) {
+                let header = decode::base64(&caps[1])
                     .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
                 if header.as_ref().and_then(|h| h.get("alg")).is_none() {
                     continue;

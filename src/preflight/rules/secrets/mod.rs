@@ -8,7 +8,7 @@
 mod allowlist;
 mod checksum;
 mod connection_string;
-mod decode;
+pub(crate) mod decode;
 mod framework;
 mod generic;
 mod jwk;

@@ -40,10 +40,20 @@ impl Rule for TokenRule {
         self.keywords
     }
 
+    fn reads_decoded(&self) -> bool {
+        true
+    }
+
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        decode::judge_added_lines(file, |lines| self.check_lines(file, lines, out));
+    }
+
+    /// Line by line: every match contains one of the keywords (`datadog-api-key` has `ddapi`
+    /// for `DDAPIKEY`).
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
         let _ = self.pattern;
-        for (n, text) in decode::added_lines(file) {
-            for caps in self.regex.captures_iter(&text) {
+        for &(n, text) in lines {
+            for caps in self.regex.captures_iter(text) {
                 let Some(secret) = caps.get(1).map(|m| m.as_str()) else {
                     continue;
                 };
@@ -346,7 +356,7 @@ token_rules! {
         r#"access_key_id = os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"]"#,
         "deploy/oss.py",
         r"An Alibaba Cloud AccessKey ID (`LTAI…`); its secret usually sits next to it.";
-    "datadog-api-key", "Datadog API key", Critical, ["datadog", "dd_api"], r#"(?i)(?:datadog|dd)_?api_?key["']?\s*[:=]\s*["']?([a-f0-9]{32})\b"#, None,
+    "datadog-api-key", "Datadog API key", Critical, ["datadog", "dd_api", "ddapi"], r#"(?i)(?:datadog|dd)_?api_?key["']?\s*[:=]\s*["']?([a-f0-9]{32})\b"#, None,
         r"DD_API_KEY=0926f6967e7893f57fd14c1604d115ce",
         r"DD_API_KEY=${DD_API_KEY}",
         "deploy/datadog.env",
