@@ -481,10 +481,7 @@ fn forge(git: &Git<'_>, in_repo: bool, env: &SetupEnv) -> SetupCheck {
     }
 }
 
-/// Who posts reviews on GitHub. GitHub lets no one approve their own pull request, so with the
-/// one token that also opens factory's pull requests a verdict goes out as a COMMENT review
-/// (factory's merge gate reads the verdict from its own state), and a branch rule that requires
-/// approvals is never met.
+/// `check`, required when the caller needs it (`factory doctor --need`).
 fn required_if(required: bool, mut check: SetupCheck) -> SetupCheck {
     check.required |= required;
     check
@@ -558,6 +555,10 @@ fn write_identity(env: &SetupEnv) -> SetupCheck {
     }
 }
 
+/// Who posts reviews on GitHub. GitHub lets no one approve their own pull request, so with the
+/// one token that also opens factory's pull requests a verdict goes out as a COMMENT review
+/// (factory's merge gate reads the verdict from its own state), and a branch rule that requires
+/// approvals is never met.
 fn review_identity(env: &SetupEnv) -> SetupCheck {
     const NAME: &str = "review identity";
     if env.review_token {
