@@ -177,10 +177,10 @@ fn apply_one(state: &StateDir, workflow: &Workflow, path: &Path) -> Result<Strin
         path: path.to_path_buf(),
         problem: format!("field `{field}`: {problem}"),
     };
-    let session = match state.load_session()? {
-        Some(session) => session,
+    let (session, event_review) = match state.load_session()? {
+        Some(session) => (session, false),
         None => match event_review_session(&artifact) {
-            Some(session) => session,
+            Some(session) => (session, true),
             None => {
                 return Err(ApplyError::Setup(format!(
                     "no session in {}: an apply artifact belongs to a session (or, with no session, to the pull request of this GitHub Actions event); restore the state it was made in",
@@ -189,7 +189,7 @@ fn apply_one(state: &StateDir, workflow: &Workflow, path: &Path) -> Result<Strin
             }
         },
     };
-    if session.route.is_empty() && artifact.kind == Kind::PullRequest {
+    if event_review && artifact.kind == Kind::PullRequest {
         return Err(bad(
             "kind",
             "a review of the event's pull request may post a review and comments, nothing else"

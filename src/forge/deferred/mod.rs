@@ -113,11 +113,16 @@ impl DeferredForge {
     }
 }
 
+/// The `pull_request` object of the GitHub Actions event (`GITHUB_EVENT_PATH`), if any.
+fn event_pull_request_json() -> Option<Value> {
+    let path = std::env::var_os("GITHUB_EVENT_PATH")?;
+    let mut event: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    Some(event.get_mut("pull_request")?.take())
+}
+
 /// The number of the pull request the GitHub Actions event names (`GITHUB_EVENT_PATH`), if any.
 pub fn event_pull_request_number() -> Option<u64> {
-    let path = std::env::var_os("GITHUB_EVENT_PATH")?;
-    let event: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    event.get("pull_request")?.get("number")?.as_u64()
+    event_pull_request_json()?.get("number")?.as_u64()
 }
 
 /// The session id of the writes a deferred review of the event's pull request leaves when there
@@ -132,12 +137,10 @@ pub fn event_session(number: u64) -> String {
 /// the session (the code-review workflow) reads instead of the API, with no token. Its title
 /// and body are untrusted text like any other.
 fn event_pull_request(number: u64) -> Option<(PullRequest, String)> {
-    if event_pull_request_number()? != number {
+    let p = event_pull_request_json()?;
+    if p.get("number")?.as_u64()? != number {
         return None;
     }
-    let path = std::env::var_os("GITHUB_EVENT_PATH")?;
-    let event: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    let p = event.get("pull_request")?;
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let sha = |side: &str| {
         p[side]["sha"]
@@ -167,6 +170,13 @@ fn event_pull_request(number: u64) -> Option<(PullRequest, String)> {
             head_sha: Some(sha("head")?),
         },
         sha("base")?,
+    ))
+}
+
+/// A pull request the deferred forge knows neither from the session nor from the event.
+fn unknown_pull_request(number: u64) -> ForgeError {
+    ForgeError::Unsupported(format!(
+        "pull request #{number} is not in the session with an implementation record, nor the pull request of this GitHub Actions event: with deferred writes pull requests come from the state; apply the implementation's artifact first (`factory apply --pending`)"
     ))
 }
 
@@ -340,11 +350,9 @@ impl Forge for DeferredForge {
         {
             return Ok(pr);
         }
-        event_pull_request(number).map(|(pr, _)| pr).ok_or_else(|| {
-            ForgeError::Unsupported(format!(
-                "pull request #{number} is not in the session with an implementation record, nor the pull request of this GitHub Actions event: with deferred writes pull requests come from the state; apply the implementation's artifact first (`factory apply --pending`)"
-            ))
-        })
+        event_pull_request(number)
+            .map(|(pr, _)| pr)
+            .ok_or_else(|| unknown_pull_request(number))
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> Result<PullRequest, ForgeError> {
@@ -389,7 +397,7 @@ impl Forge for DeferredForge {
                 Self::branch_ref(&self.git, &pr.head)?,
             ),
             (None, Some((pr, base_sha))) => (base_sha, pr.head_sha.unwrap_or(pr.head)),
-            (None, None) => return Err(self.get_pull_request(number).unwrap_err()),
+            (None, None) => return Err(unknown_pull_request(number)),
         };
         self.git.run_raw(&[
             "diff",
