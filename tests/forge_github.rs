@@ -562,6 +562,49 @@ fn the_merge_phase_waits_for_checks_that_start_after_the_push_and_then_merges() 
 }
 
 #[test]
+fn checks_that_fail_during_the_wait_end_it_as_refused_and_nothing_merges() {
+    let repo = ready_to_merge(
+        "phases:\n  merge:\n    checks_timeout_seconds: 60\n    checks_poll_seconds: 0.05\nbackoff:\n  base_seconds: 0.01\n  factor: 2\n  max_seconds: 0.05\n  max_attempts: 1\n",
+    );
+    let fake = Fake::start();
+    fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+    can_checks(
+        &fake,
+        json!([{"name": "test", "status": "in_progress", "conclusion": null}]),
+        json!([]),
+    );
+    // Failed checks fail the phase, which is retried: every attempt reads them failed.
+    for _ in 0..4 {
+        fake.can(canned("GET", "/pulls/5", 200, open_pull()));
+        can_checks(
+            &fake,
+            json!([{"name": "test", "status": "completed", "conclusion": "failure"}]),
+            json!([]),
+        );
+    }
+    factory(&repo, &fake)
+        .args(["run", "--resume", "--phase", "merge"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "checks failing on its head commit: test",
+        ));
+    assert!(calls(&fake).iter().all(|c| !c.starts_with("PUT")));
+    let waits = events(&repo, "checks_wait");
+    assert_eq!(
+        waits.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(),
+        ["waiting", "refused"],
+        "{waits:?}"
+    );
+    assert!(
+        waits[1]
+            .1
+            .contains("checks failing on its head commit: test"),
+        "{waits:?}"
+    );
+}
+
+#[test]
 fn checks_still_running_when_the_wait_ends_are_named_and_nothing_merges() {
     let repo = ready_to_merge(
         "phases:\n  merge:\n    checks_timeout_seconds: 1\n    checks_poll_seconds: 0.2\nbackoff:\n  base_seconds: 0.01\n  factor: 2\n  max_seconds: 0.05\n  max_attempts: 1\n",

@@ -79,8 +79,8 @@ pub mod vocab {
     pub const WAVE: &str = "wave";
     /// A pull request behind its base was brought up to date (`ok`), or conflicts (`failed`).
     pub const BRANCH_UPDATE: &str = "branch_update";
-    /// The merge phase waited for running checks: `waiting` (what is missing), then `ok` or
-    /// `timeout`.
+    /// The merge phase waited for running checks: `waiting` (what is missing), then `ok`,
+    /// `timeout` or `refused` (the checks reported, something else stops the merge).
     pub const CHECKS_WAIT: &str = "checks_wait";
     /// The default when an event names no action.
     pub const EVENT: &str = "event";

@@ -152,8 +152,16 @@ fn wait_for_checks(
             }
         }
     }
-    let detail = format!("waited {} s for checks", started.elapsed().as_secs());
-    tracing::info!(target: "factory::event", phase, action = CHECKS_WAIT, tool = forge.name(), status = "ok", detail);
+    // The checks reported: everything merged, or a refusal that waiting cannot change
+    // (checks failed, a conflict) ends the wait.
+    let waited = started.elapsed().as_secs();
+    if refusals.is_empty() {
+        let detail = format!("waited {waited} s for checks");
+        tracing::info!(target: "factory::event", phase, action = CHECKS_WAIT, tool = forge.name(), status = "ok", detail);
+    } else {
+        let detail = format!("waited {waited} s for checks: {}", missing(refusals));
+        tracing::info!(target: "factory::event", phase, action = CHECKS_WAIT, tool = forge.name(), status = "refused", detail);
+    }
     Ok(())
 }
 
