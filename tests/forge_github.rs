@@ -511,18 +511,7 @@ fn the_merge_phase_waits_for_checks_that_start_after_the_push_and_then_merges() 
     let fake = Fake::start();
     // Right after the push no check exists; then CI queues; then it passes.
     fake.can(canned("GET", "/pulls/5", 200, open_pull()));
-    fake.can(canned(
-        "GET",
-        "/commits/abc123/check-runs",
-        200,
-        json!({"total_count": 0, "check_runs": []}),
-    ));
-    fake.can(canned(
-        "GET",
-        "/commits/abc123/status",
-        200,
-        json!({"state": "pending", "total_count": 0, "statuses": []}),
-    ));
+    support::github::can_no_checks_yet(&fake);
     fake.can(canned("GET", "/pulls/5", 200, open_pull()));
     can_checks(
         &fake,

@@ -7,7 +7,9 @@ mod support;
 
 use predicates::prelude::*;
 use serde_json::{Value, json};
-use support::github::{Canned, Fake, PREFIX, calls, can_merge_of_5, canned, factory, reqs_bodies};
+use support::github::{
+    Canned, Fake, PREFIX, calls, can_merge_of_5, can_no_checks_yet, canned, factory, reqs_bodies,
+};
 use support::repo::{Repo, plan};
 
 /// PR #5, approved by its latest review, head `abc123`, up to date with `main`.
@@ -178,34 +180,11 @@ fn a_failing_combined_status_refuses_even_when_no_listed_status_fails() {
 #[test]
 fn no_checks_at_all_is_not_green_unless_the_workflow_says_the_repository_has_no_ci() {
     let (repo, fake) = approved(None);
-    fake.can(canned(
-        "GET",
-        "/commits/abc123/check-runs",
-        200,
-        json!({"total_count": 0, "check_runs": []}),
-    ));
-    // GitHub's combined state is `pending` when no status exists.
-    fake.can(canned(
-        "GET",
-        "/commits/abc123/status",
-        200,
-        json!({"state": "pending", "total_count": 0, "statuses": []}),
-    ));
+    can_no_checks_yet(&fake);
     merge_refused(&repo, &fake, "no check has reported on its head commit yet");
 
     let (repo, fake) = approved(Some("phases:\n  merge:\n    require_checks: false\n"));
-    fake.can(canned(
-        "GET",
-        "/commits/abc123/check-runs",
-        200,
-        json!({"total_count": 0, "check_runs": []}),
-    ));
-    fake.can(canned(
-        "GET",
-        "/commits/abc123/status",
-        200,
-        json!({"state": "pending", "total_count": 0, "statuses": []}),
-    ));
+    can_no_checks_yet(&fake);
     can_merge_of_5(&fake);
     factory(&repo, &fake)
         .args(["merge", "--pr", "5"])

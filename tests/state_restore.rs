@@ -160,6 +160,29 @@ fn a_link_already_in_the_state_directory_is_not_written_through() {
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
 }
 
+/// A runner's temporary directory under `tmp`, with `archive` where the actions download the
+/// state an earlier job saved.
+fn runner_with(tmp: &Path, archive: &Path) -> PathBuf {
+    let runner = tmp.join("runner");
+    std::fs::create_dir_all(runner.join("factory-state-in")).unwrap();
+    std::fs::rename(archive, runner.join("factory-state-in/factory-state.tar")).unwrap();
+    runner
+}
+
+/// The actions' shared steps (`actions/phase/steps.sh ARGS`) in `repo`, as a job runs them.
+fn shared_step(tmp: &Path, repo: &Path, runner: &Path, args: &[&str]) -> std::process::Output {
+    StdCommand::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("actions/phase/steps.sh"))
+        .args(args)
+        .current_dir(repo)
+        .env("FACTORY", assert_cmd::cargo::cargo_bin("factory"))
+        .env("RUNNER_TEMP", runner)
+        .env("GITHUB_OUTPUT", tmp.join("output"))
+        .env("GITHUB_STEP_SUMMARY", tmp.join("summary"))
+        .output()
+        .unwrap()
+}
+
 /// The shared step every token-holding job runs first: `steps.sh restore`. The archive an agent
 /// job left carries a reference-transaction hook; the hook is never unpacked, so the git
 /// commands after the restore (and `factory apply`'s `git update-ref`) never run it.
@@ -172,8 +195,6 @@ fn the_shared_restore_step_never_unpacks_a_hook() {
     std::fs::write(repo.join("README.md"), "hi\n").unwrap();
     git(&repo, &["add", "README.md"]);
     git(&repo, &["commit", "-q", "-m", "init"]);
-    let runner = tmp.path().join("runner");
-    std::fs::create_dir_all(runner.join("factory-state-in")).unwrap();
     let pwned = tmp.path().join("PWNED");
     let hook = format!("#!/bin/sh\ntouch {}\n", pwned.display());
     let a = archive(
@@ -184,18 +205,8 @@ fn the_shared_restore_step_never_unpacks_a_hook() {
         ],
         &[],
     );
-    std::fs::rename(&a, runner.join("factory-state-in/factory-state.tar")).unwrap();
-    let steps = Path::new(env!("CARGO_MANIFEST_DIR")).join("actions/phase/steps.sh");
-    let out = StdCommand::new("bash")
-        .arg(&steps)
-        .arg("restore")
-        .current_dir(&repo)
-        .env("FACTORY", assert_cmd::cargo::cargo_bin("factory"))
-        .env("RUNNER_TEMP", &runner)
-        .env("GITHUB_OUTPUT", tmp.path().join("output"))
-        .env("GITHUB_STEP_SUMMARY", tmp.path().join("summary"))
-        .output()
-        .unwrap();
+    let runner = runner_with(tmp.path(), &a);
+    let out = shared_step(tmp.path(), &repo, &runner, &["restore"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("outside .factory/"));
     assert!(!repo.join(".git/hooks/reference-transaction").exists());
@@ -229,8 +240,6 @@ fn policy_in_a_restored_state_is_ignored_and_the_refusal_logged() {
         &["add", "-f", ".factory/templates", ".factory/workflow.yaml"],
     );
     git(&repo, &["commit", "-q", "-m", "policy"]);
-    let runner = tmp.path().join("runner");
-    std::fs::create_dir_all(runner.join("factory-state-in")).unwrap();
     let a = archive(
         tmp.path(),
         &[
@@ -249,20 +258,8 @@ fn policy_in_a_restored_state_is_ignored_and_the_refusal_logged() {
         ],
         &[],
     );
-    std::fs::rename(&a, runner.join("factory-state-in/factory-state.tar")).unwrap();
-    let steps = Path::new(env!("CARGO_MANIFEST_DIR")).join("actions/phase/steps.sh");
-    let run = |args: &[&str]| {
-        StdCommand::new("bash")
-            .arg(&steps)
-            .args(args)
-            .current_dir(&repo)
-            .env("FACTORY", assert_cmd::cargo::cargo_bin("factory"))
-            .env("RUNNER_TEMP", &runner)
-            .env("GITHUB_OUTPUT", tmp.path().join("output"))
-            .env("GITHUB_STEP_SUMMARY", tmp.path().join("summary"))
-            .output()
-            .unwrap()
-    };
+    let runner = runner_with(tmp.path(), &a);
+    let run = |args: &[&str]| shared_step(tmp.path(), &repo, &runner, args);
     let out = run(&["restore"]);
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);

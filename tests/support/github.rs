@@ -864,6 +864,23 @@ pub fn backoffs(repo: &super::repo::Repo) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// Cans the checks of head commit `abc123` right after a push: no check run yet, and GitHub's
+/// combined status `pending` because no status exists.
+pub fn can_no_checks_yet(fake: &Fake) {
+    fake.can(canned(
+        "GET",
+        "/commits/abc123/check-runs",
+        200,
+        json!({"total_count": 0, "check_runs": []}),
+    ));
+    fake.can(canned(
+        "GET",
+        "/commits/abc123/status",
+        200,
+        json!({"state": "pending", "total_count": 0, "statuses": []}),
+    ));
+}
+
 /// Cans what a successful squash merge of pull request #5 (closing issue #2, up to date with
 /// its base) reads and writes after its checks.
 pub fn can_merge_of_5(fake: &Fake) {
