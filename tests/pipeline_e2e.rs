@@ -783,3 +783,196 @@ fn a_merge_whose_route_asks_for_verification_with_nothing_to_run_says_so() {
     let report = std::fs::read_to_string(repo.path().join(".factory/REPORT.md")).unwrap();
     assert!(report.contains("skipped"), "{report}");
 }
+
+/// Merges with `FACTORY_VERIFY=deferred`: the merge leaves the checks for `factory verify
+/// --pending`, which a job without tokens runs, and `factory apply` reports the verdict.
+fn merged_with_verification_left(health: &str) -> (Repo, std::path::PathBuf) {
+    let dump = tempfile::NamedTempFile::new()
+        .unwrap()
+        .into_temp_path()
+        .keep()
+        .unwrap();
+    let health = health.replace("DUMP", &dump.display().to_string());
+    let repo = hotfix(Some(&health), &["edit:good.sh", "ok:review-approve.json"]);
+    repo.factory_with_agents()
+        .env("CODEX_API_KEY", "test-key")
+        .env("FACTORY_VERIFY", "deferred")
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "left for `factory verify --pending`",
+        ));
+    assert_eq!(repo.pull(2)["state"], "merged");
+    let pending = repo.json(".factory/artifacts/verify/2.json");
+    assert_eq!(pending["pending"], true, "{pending}");
+    assert!(repo.log_has("verify", "deferred"));
+    // Nothing runs past the merge while its verification waits.
+    assert_ne!(
+        repo.session()["phases"]["completion"]["status"],
+        "completed"
+    );
+    resume(&repo, None).code(2).stderr(predicate::str::contains(
+        "run `factory verify --pending` first",
+    ));
+    (repo, dump)
+}
+
+#[test]
+fn a_verification_left_for_its_own_job_runs_without_credentials_and_reports_through_apply() {
+    let (repo, dump) = merged_with_verification_left("env > DUMP");
+    repo.factory()
+        .env("GITHUB_TOKEN", "ghp_verifyJobMustNotSeeThis0123456789ab")
+        .env("ANTHROPIC_API_KEY", "sk-ant-not-for-verify")
+        .env("CODEX_API_KEY", "codex-not-for-verify")
+        .env("FACTORY_WRITES", "deferred")
+        .args(["verify", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("✓ health-check"))
+        .stdout(predicate::str::contains(
+            "waits for `factory apply --pending`",
+        ));
+    let env = std::fs::read_to_string(&dump).unwrap();
+    for secret in ["GITHUB_TOKEN", "ANTHROPIC_API_KEY", "CODEX_API_KEY"] {
+        assert!(
+            !env.lines().any(|l| l.starts_with(&format!("{secret}="))),
+            "{secret} reached the verification:\n{env}"
+        );
+    }
+    // The forge has not been told yet: no token was there to tell it.
+    assert!(!repo.last_comment(1).contains("Post-merge verification"));
+    let v = repo.json(".factory/artifacts/verify/2.json");
+    assert_eq!(
+        (v["passed"].clone(), v["reported"].clone()),
+        (json!(true), json!(false))
+    );
+    repo.factory()
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("passed: reported on issue #1"));
+    assert!(
+        repo.last_comment(1)
+            .contains("Post-merge verification of PR #2 passed"),
+        "{}",
+        repo.last_comment(1)
+    );
+    assert_eq!(
+        repo.json(".factory/artifacts/verify/2.json")["reported"],
+        true
+    );
+    // The session goes on to completion.
+    resume(&repo, None)
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+    let _ = std::fs::remove_file(dump);
+}
+
+#[test]
+fn a_failed_verification_from_its_own_job_reopens_the_issue_through_apply() {
+    let (repo, dump) = merged_with_verification_left("echo 503 from /healthz; exit 1");
+    repo.factory()
+        .args(["verify", "--pending", "--defer-writes"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("✗ health-check"));
+    assert_eq!(repo.issue(1)["state"], "closed", "nothing written yet");
+    repo.factory()
+        .args(["apply", "--pending"])
+        .assert()
+        .success();
+    assert_eq!(repo.issue(1)["state"], "open");
+    assert!(repo.labels(1).contains(&"regression".to_string()));
+    assert!(repo.last_comment(1).contains("factory:recurrence"));
+    let s = repo.session();
+    assert_eq!(s["phases"]["merge"]["status"], "failed", "{s}");
+    let v = repo.json(".factory/artifacts/verify/2.json");
+    assert_eq!(v["recurrence"]["count"], 1, "{v}");
+    assert!(
+        v["checks"][1]["output_tail"]
+            .as_str()
+            .unwrap()
+            .contains("503 from /healthz"),
+        "the output stays in the state: {v}"
+    );
+    let _ = std::fs::remove_file(dump);
+}
+
+/// The verdict comes from a job that ran the merged code: a verdict for another commit, or
+/// one that contradicts its own checks, is refused and nothing is written.
+#[test]
+fn a_verification_verdict_that_the_forge_does_not_confirm_is_refused() {
+    let (repo, dump) = merged_with_verification_left("true");
+    repo.factory()
+        .args(["verify", "--pending", "--defer-writes"])
+        .assert()
+        .success();
+    let outbox = repo.path().join(".factory/outbox");
+    let file = std::fs::read_dir(&outbox)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("-merge-verification-2.json"))
+        .expect("a verification artifact");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let mut doc: Value = serde_json::from_str(&original).unwrap();
+    doc["verification"]["passed"] = json!(false);
+    std::fs::write(&file, doc.to_string()).unwrap();
+    repo.factory()
+        .args(["apply", file.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("verification.passed"));
+    let mut doc: Value = serde_json::from_str(&original).unwrap();
+    doc["verification"]["merge_commit"] = json!("0123456789abcdef0123456789abcdef01234567");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    repo.factory()
+        .args(["apply", file.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "is not the merge commit of pull request #2 on the forge",
+        ));
+    assert!(!repo.last_comment(1).contains("Post-merge verification"));
+    assert_eq!(repo.issue(1)["state"], "closed");
+    let _ = std::fs::remove_file(dump);
+}
+
+/// The verify job runs the merged code: a write of another kind left in its outbox (a comment
+/// here) is refused by the apply job after it, which takes verdicts only.
+#[test]
+fn the_apply_after_a_verify_job_takes_verdicts_only() {
+    let (repo, dump) = merged_with_verification_left("true");
+    repo.factory()
+        .args(["verify", "--pending", "--defer-writes"])
+        .assert()
+        .success();
+    let sid = repo.session()["id"].as_str().unwrap().to_string();
+    let planted = json!({
+        "schema_version": "1.0", "kind": "comment", "session_id": sid, "phase": "merge",
+        "created_at": "2026-12-07T00:00:00Z",
+        "comment": {"number": 1, "body": "planted by the verified code"}
+    });
+    std::fs::write(
+        repo.path().join(".factory/outbox/0002-merge-comment-1.json"),
+        planted.to_string(),
+    )
+    .unwrap();
+    repo.factory()
+        .args(["apply", "--pending", "--kind", "verification"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`comment` is not a write the job before this apply may leave (it takes verification only)",
+        ));
+    assert!(
+        repo.last_comment(1)
+            .contains("Post-merge verification of PR #2 passed"),
+        "the verdict before it was applied"
+    );
+    let issue = repo.issue(1).to_string();
+    assert!(!issue.contains("planted by the verified code"), "{issue}");
+    assert!(repo.log_has("safe_output", "refused"));
+    let _ = std::fs::remove_file(dump);
+}

@@ -103,6 +103,8 @@ outputs() {
     echo "verdict=$(jq -r '.outputs.verdict' "$status_json")"
     echo "findings=$(jq -r '.outputs.findings' "$status_json")"
     echo "score=$(jq -r '.outputs.score // ""' "$status_json")"
+    # Merges whose post-merge verification waits for `factory verify --pending`.
+    echo "verify-pending=$(jq -c '.outputs.verify_pending // []' "$status_json")"
   } >>"$GITHUB_OUTPUT"
 }
 

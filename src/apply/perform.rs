@@ -14,7 +14,7 @@ use crate::contracts::{self, Contract};
 use crate::findings::Category;
 use crate::forge::deferred::DeferredForge;
 use crate::forge::deferred::outbox::{
-    self, Artifact, CommentWrite, Kind, Ledger, PullRequestWrite, ReviewWrite,
+    self, Artifact, CommentWrite, Kind, Ledger, PullRequestWrite, ReviewWrite, VerificationWrite,
 };
 use crate::forge::git::Git;
 use crate::forge::pr::{self, OpenRequest, PrError};
@@ -75,10 +75,15 @@ pub fn load(path: &Path) -> Result<Artifact, ApplyError> {
 }
 
 /// Apply the artifact at `path` (once: an artifact the ledger lists as applied is skipped).
+///
+/// `kinds`, when not empty, are the only kinds of write this apply takes: an apply job knows
+/// which job before it left the artifacts (a verify job leaves verdicts, nothing else), and an
+/// artifact of another kind is refused as one that job had no business writing.
 pub fn apply_file(
     state: &StateDir,
     workflow: &Workflow,
     path: &Path,
+    kinds: &[Kind],
 ) -> Result<Applied, ApplyError> {
     let name = outbox::file_name(path);
     if let Some(e) = Ledger::load(state).entries.get(&name)
@@ -90,7 +95,7 @@ pub fn apply_file(
             already: true,
         });
     }
-    match apply_one(state, workflow, path) {
+    match apply_one(state, workflow, path, kinds) {
         Ok(detail) => {
             Ledger::mark(state, path, "applied", &detail)?;
             event(
@@ -116,10 +121,14 @@ pub fn apply_file(
 
 /// Apply every artifact of the outbox the ledger does not list yet, in order; stops at the
 /// first that fails.
-pub fn apply_pending(state: &StateDir, workflow: &Workflow) -> Result<Vec<Applied>, ApplyError> {
+pub fn apply_pending(
+    state: &StateDir,
+    workflow: &Workflow,
+    kinds: &[Kind],
+) -> Result<Vec<Applied>, ApplyError> {
     let mut out = Vec::new();
     for path in outbox::pending(state) {
-        out.push(apply_file(state, workflow, &path)?);
+        out.push(apply_file(state, workflow, &path, kinds)?);
     }
     Ok(out)
 }
@@ -171,12 +180,28 @@ fn refuse(state: &StateDir, path: &Path, err: &ApplyError) -> Result<(), ApplyEr
     Ok(())
 }
 
-fn apply_one(state: &StateDir, workflow: &Workflow, path: &Path) -> Result<String, ApplyError> {
+fn apply_one(
+    state: &StateDir,
+    workflow: &Workflow,
+    path: &Path,
+    kinds: &[Kind],
+) -> Result<String, ApplyError> {
     let artifact = load(path)?;
     let bad = |field: &str, problem: String| ApplyError::BadArtifact {
         path: path.to_path_buf(),
         problem: format!("field `{field}`: {problem}"),
     };
+    if !kinds.is_empty() && !kinds.contains(&artifact.kind) {
+        let taken: Vec<&str> = kinds.iter().map(|k| k.field()).collect();
+        return Err(bad(
+            "kind",
+            format!(
+                "`{}` is not a write the job before this apply may leave (it takes {} only)",
+                artifact.kind.field(),
+                taken.join(", ")
+            ),
+        ));
+    }
     let (session, event_review) = match state.load_session()? {
         Some(session) => (session, false),
         None => match event_review_session(&artifact) {
@@ -230,7 +255,155 @@ fn apply_one(state: &StateDir, workflow: &Workflow, path: &Path) -> Result<Strin
                 .ok_or_else(|| bad("comment", "missing".into()))?;
             comment(forge.as_ref(), &session, path, c)
         }
+        Kind::Verification => {
+            let v = artifact
+                .verification
+                .as_ref()
+                .ok_or_else(|| bad("verification", "missing".into()))?;
+            verification(state, workflow, forge.as_ref(), &session, path, v)
+        }
     }
+}
+
+/// The verdict of a post-merge verification that a job without tokens ran on the merged code.
+/// That code could have written the artifact, so only what the forge confirms is used: the
+/// pull request must be a merged one of the session, `merge_commit` its merge commit on the
+/// forge, and the issue is the one the forge's pull request closes. The checks are data: a
+/// comment naming them when every one passed, else the recurrence on the issue (reopen,
+/// `regression`, escalation past `limits.recurrence_limit`) and the merge phase failed, as an
+/// inline verification would have done.
+fn verification(
+    state: &StateDir,
+    workflow: &Workflow,
+    forge: &dyn Forge,
+    session: &Session,
+    path: &Path,
+    v: &VerificationWrite,
+) -> Result<String, ApplyError> {
+    let bad = |field: &str, problem: String| ApplyError::BadArtifact {
+        path: path.to_path_buf(),
+        problem: format!("field `verification.{field}`: {problem}"),
+    };
+    if !session
+        .pull_requests
+        .iter()
+        .any(|p| p.number == v.pr && p.merged)
+    {
+        return Err(bad(
+            "pr",
+            format!("#{} is not a merged pull request of this session", v.pr),
+        ));
+    }
+    let failed = v.checks.iter().position(|c| !c.ok);
+    match failed {
+        None if !v.passed => {
+            return Err(bad("passed", "false, but no check failed".into()));
+        }
+        Some(i) if v.passed || i + 1 != v.checks.len() => {
+            return Err(bad(
+                "checks",
+                "a failed check must be the last one, and the verification then did not pass"
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
+    let on_forge = forge.get_pull_request(v.pr)?;
+    let merged_at = match (&on_forge.state, &on_forge.merge_commit) {
+        (crate::forge::State::Merged, Some(c)) => c.clone(),
+        (s, _) => {
+            return Err(ApplyError::Refused(Box::new(super::Refusal {
+                path: path.to_path_buf(),
+                field: "verification.pr".into(),
+                value: format!("#{}", v.pr),
+                what: format!("is {} on the forge, not merged", s.as_str()),
+                key: None,
+                fix: Some("verify only what the merge phase merged; nothing was written".into()),
+            })));
+        }
+    };
+    if merged_at != v.merge_commit {
+        return Err(ApplyError::Refused(Box::new(super::Refusal {
+            path: path.to_path_buf(),
+            field: "verification.merge_commit".into(),
+            value: format!("`{}`", v.merge_commit),
+            what: format!(
+                "is not the merge commit of pull request #{} on the forge (`{merged_at}`)",
+                v.pr
+            ),
+            key: None,
+            fix: Some(
+                "run `factory verify --pending` again on a clone that has the merge commit; nothing was written".into(),
+            ),
+        })));
+    }
+    let issue = pr::closed_issue(&on_forge).ok_or_else(|| {
+        bad(
+            "pr",
+            format!(
+                "pull request #{} names no issue (`Closes #N`) to report to",
+                v.pr
+            ),
+        )
+    })?;
+    let ran: Vec<(&str, &str, bool)> = v
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.command.as_str(), c.ok))
+        .collect();
+    let limit = workflow.limits.recurrence_limit;
+    let recorded = crate::forge::verify::notify(state, forge, limit, v.pr, issue, &merged_at, &ran)
+        .map_err(|e| match e {
+            crate::forge::verify::VerifyError::Forge(f) => ApplyError::Forge(f),
+            e => ApplyError::Other(e.into()),
+        })?;
+    // The state's record of the verification (with the checks' output) says it is reported.
+    let rel = format!("verify/{}.json", v.pr);
+    let mut doc: Value = std::fs::read(state.artifacts_dir().join(&rel))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|d: &Value| d["merge_commit"] == v.merge_commit.as_str())
+        .unwrap_or_else(|| {
+            json!({"schema_version": "1.0", "pr": v.pr, "merge_commit": v.merge_commit, "checks": v.checks})
+        });
+    doc["issue"] = json!(issue);
+    doc["passed"] = json!(v.passed);
+    doc["reported"] = json!(true);
+    doc["recurrence"] = match &recorded {
+        Some(r) => json!({
+            "count": r.count(),
+            "escalated": matches!(r, crate::forge::recurrence::Recorded::Escalated { .. }),
+        }),
+        None => Value::Null,
+    };
+    if let Some(o) = doc.as_object_mut() {
+        o.remove("pending");
+    }
+    state.write_artifact(&rel, &doc)?;
+    let short = &merged_at[..merged_at.len().min(12)];
+    Ok(match recorded {
+        None => format!(
+            "post-merge verification of #{} at {short} passed: reported on issue #{issue}",
+            v.pr
+        ),
+        Some(r) => {
+            let detail = format!(
+                "post-merge verification of #{} failed; issue #{issue} reopened (recurrence {})",
+                v.pr,
+                r.count()
+            );
+            if matches!(r, crate::forge::recurrence::Recorded::Reopened { .. }) {
+                // Escalation past the limit was recorded with the recurrence; a reopen fails
+                // the merge phase, so a retry verifies again.
+                state.update_session(|s| {
+                    s.finish_phase(PhaseName::Merge, PhaseStatus::Failed, None);
+                    s.phase_mut(PhaseName::Merge).detail = Some(detail.clone());
+                })?;
+            }
+            crate::report::write(state)?;
+            detail
+        }
+    })
 }
 
 /// With no session: the writes of a deferred review of the pull request this job's event names

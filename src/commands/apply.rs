@@ -16,6 +16,11 @@ pub struct ApplyArgs {
     /// Apply every artifact of the outbox not applied or refused yet, in order.
     #[arg(long)]
     pub pending: bool,
+    /// Take only artifacts of this kind (repeatable); one of another kind is refused, since
+    /// the job that left it had no business writing it. The phase action's apply mode passes
+    /// the kinds its phase writes.
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<crate::forge::deferred::outbox::Kind>,
     /// The state directory [default: .factory at the repository root].
     #[arg(long, env = "FACTORY_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
@@ -27,11 +32,11 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         crate::state::log::set_session(&s.id);
     }
     let applied = if args.pending {
-        crate::apply::apply_pending(&state, &workflow)?
+        crate::apply::apply_pending(&state, &workflow, &args.kinds)?
     } else {
         let mut out = Vec::new();
         for path in &args.artifacts {
-            out.push(crate::apply::apply_file(&state, &workflow, path)?);
+            out.push(crate::apply::apply_file(&state, &workflow, path, &args.kinds)?);
         }
         out
     };

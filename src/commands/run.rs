@@ -112,7 +112,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                     pending.len()
                 );
             }
-            if let Some(next) = state.load_session()?.and_then(|s| s.next_phase()) {
+            let verifying = crate::forge::verify::pending(&state);
+            if !verifying.is_empty() {
+                let prs: Vec<String> = verifying.iter().map(|p| format!("#{}", p.pr)).collect();
+                println!(
+                    "post-merge verification of {} left for `factory verify --pending`, in a job that holds no token",
+                    prs.join(", ")
+                );
+                println!(
+                    "next: factory verify --pending --defer-writes, then factory apply --pending"
+                );
+            } else if let Some(next) = state.load_session()?.and_then(|s| s.next_phase()) {
                 println!("next: factory run --resume --phase {next}");
             }
             Outcome::Clean

@@ -63,6 +63,15 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
                 pending.len()
             );
         }
+        let verifying = crate::forge::verify::pending(&state);
+        if !verifying.is_empty() {
+            let prs: Vec<String> = verifying.iter().map(|p| format!("#{}", p.pr)).collect();
+            println!(
+                "{:<10} post-merge verification of {} pending: factory verify --pending",
+                "verify",
+                prs.join(", ")
+            );
+        }
     }
     Ok(Outcome::Clean)
 }
@@ -162,6 +171,8 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
         "issues": session.issues.iter().map(|i| i.number).collect::<Vec<_>>(),
         "pull_requests": session.pull_requests.iter().map(|p| p.number).collect::<Vec<_>>(),
         "merged": session.pull_requests.iter().filter(|p| p.merged).map(|p| p.number).collect::<Vec<_>>(),
+        // Merges whose verification waits for `factory verify --pending` (FACTORY_VERIFY=deferred).
+        "verify_pending": crate::forge::verify::pending(state).iter().map(|p| p.pr).collect::<Vec<_>>(),
         "matrix": {"include": include},
         "wave_matrix": {"include": wave},
         "wave": session.current_wave(),

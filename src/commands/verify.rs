@@ -1,5 +1,8 @@
 //! `factory verify --pr N`: post-merge verification: run the plan's validation commands against
 //! the merge commit; on failure reopen the issue as a recurrence, escalating past the limit.
+//! `factory verify --pending`: the verifications the merge phase left with
+//! `FACTORY_VERIFY=deferred`, run in a job that holds no token; with deferred writes the
+//! verdicts become apply artifacts for `factory apply`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,8 +18,16 @@ use crate::workflow::PhaseName;
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The merged pull request to verify.
-    #[arg(long)]
-    pub pr: u64,
+    #[arg(long, required_unless_present = "pending", conflicts_with = "pending")]
+    pub pr: Option<u64>,
+    /// Run the verifications the merge phase left for later (`FACTORY_VERIFY=deferred`): the
+    /// checks it would have run, on each merge commit.
+    #[arg(long, conflicts_with_all = ["command", "health_check"])]
+    pub pending: bool,
+    /// With --pending: make no forge write and need no forge token; leave each verdict as an
+    /// apply artifact in .factory/outbox/ for `factory apply` (also FACTORY_WRITES=deferred).
+    #[arg(long, requires = "pending")]
+    pub defer_writes: bool,
     /// An extra command line to run after the plan's validation commands; repeatable.
     #[arg(long, value_name = "CMD")]
     pub command: Vec<String>,
@@ -30,6 +41,9 @@ pub struct VerifyArgs {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
+    let Some(pr) = args.pr else {
+        return run_pending(args);
+    };
     let (state, workflow) = open(args.state_dir)?;
     let sid = state.load_session()?.map(|s| s.id.clone());
     if let Some(sid) = &sid {
@@ -57,7 +71,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
         &state,
         forge.as_ref(),
         &repo,
-        args.pr,
+        pr,
         &checks,
         workflow.limits.recurrence_limit,
         &verify::CommandRun {
@@ -65,15 +79,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
             env: &workflow.command_env(PhaseName::Merge),
         },
     )?;
-    for c in &v.checks {
-        println!(
-            "  {} {:<12} {}{}",
-            if c.ok { "✓" } else { "✗" },
-            c.name,
-            c.command,
-            if c.timed_out { " (timed out)" } else { "" }
-        );
-    }
+    print_checks(&v.checks);
     match &v.recurrence {
         None => {
             println!(
@@ -98,4 +104,145 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
             Ok(Outcome::Findings)
         }
     }
+}
+
+fn print_checks(checks: &[verify::CheckResult]) {
+    for c in checks {
+        println!(
+            "  {} {:<12} {}{}",
+            if c.ok { "✓" } else { "✗" },
+            c.name,
+            c.command,
+            if c.timed_out { " (timed out)" } else { "" }
+        );
+    }
+}
+
+/// `factory verify --pending`.
+fn run_pending(args: VerifyArgs) -> anyhow::Result<Outcome> {
+    use crate::forge::deferred::{Writes, outbox};
+    let writes = if args.defer_writes {
+        Writes::Deferred
+    } else {
+        Writes::from_env()?
+    };
+    let (state, workflow) = open(args.state_dir)?;
+    let Some(session) = state.load_session()? else {
+        anyhow::bail!(
+            "no session in {}: `factory verify --pending` runs the verifications a session's merge phase left; restore the state it was left in",
+            state.root().display()
+        );
+    };
+    crate::state::log::set_session(&session.id);
+    let pending = verify::pending(&state);
+    if pending.is_empty() {
+        println!("no post-merge verification is pending");
+        return Ok(Outcome::Clean);
+    }
+    if let Some(n) = outbox::pending(&state).first() {
+        anyhow::bail!(
+            "{} is still waiting for `factory apply --pending`: apply the earlier writes before verifying",
+            n.display()
+        );
+    }
+    let repo = state.repo();
+    let forge = if writes.deferred() {
+        None
+    } else {
+        Some(open_forge(&state, &repo)?)
+    };
+    let timeout = workflow
+        .effective(session.change_class, PhaseName::Merge, &session.id)
+        .timeout
+        .max(Duration::from_secs(1));
+    let env = workflow.command_env(PhaseName::Merge);
+    let run = verify::CommandRun { timeout, env: &env };
+    let mut outcome = Outcome::Clean;
+    for p in pending {
+        let checks = crate::phases::merge::merged_checks(&state, &workflow, p.issue);
+        if checks.is_empty() {
+            anyhow::bail!(
+                "nothing to verify for #{}: no validation commands in the plans or phases.implementation.validation, no phases.merge.health_check (the merge phase found some when it merged: was .factory/workflow.yaml changed since?)",
+                p.pr
+            );
+        }
+        let results = verify::run_checks(&repo, &p.merge_commit, &checks, &run)?;
+        let passed = results.iter().all(|c| c.ok);
+        let short = &p.merge_commit[..p.merge_commit.len().min(12)];
+        println!("#{} at {short}:", p.pr);
+        print_checks(&results);
+        if !passed {
+            outcome = Outcome::Findings;
+        }
+        let Some(forge) = &forge else {
+            verify::write_result(&state, p.pr, p.issue, &p.merge_commit, &results, None, true)?;
+            let written = outbox::write(
+                &state,
+                outbox::Artifact {
+                    schema_version: outbox::SCHEMA_VERSION.into(),
+                    kind: outbox::Kind::Verification,
+                    session_id: session.id.clone(),
+                    phase: PhaseName::Merge.as_str().into(),
+                    created_at: crate::state::now().to_string(),
+                    pull_request: None,
+                    review: None,
+                    comment: None,
+                    verification: Some(outbox::VerificationWrite {
+                        pr: p.pr,
+                        merge_commit: p.merge_commit.clone(),
+                        passed,
+                        checks: results
+                            .iter()
+                            .map(|c| outbox::CheckOutcome {
+                                name: c.name.clone(),
+                                command: c.command.clone(),
+                                ok: c.ok,
+                            })
+                            .collect(),
+                    }),
+                },
+                None,
+            )?;
+            println!(
+                "post-merge verification of #{} {}: the verdict waits for `factory apply --pending` ({})",
+                p.pr,
+                if passed { "passed" } else { "failed" },
+                outbox::file_name(&written)
+            );
+            continue;
+        };
+        let issue = match p.issue {
+            Some(i) => i,
+            None => {
+                let on_forge = forge.get_pull_request(p.pr)?;
+                crate::forge::pr::closed_issue(&on_forge)
+                    .ok_or(verify::VerifyError::NoIssue(p.pr))?
+            }
+        };
+        let recorded = verify::report(
+            &state,
+            forge.as_ref(),
+            workflow.limits.recurrence_limit,
+            p.pr,
+            issue,
+            &p.merge_commit,
+            &results,
+        )?;
+        if let Some(crate::pipeline::PhaseOutcome::Failed { detail }) =
+            crate::phases::merge::after_recurrence(p.pr, issue, recorded.as_ref())
+        {
+            state.update_session(|s| {
+                s.finish_phase(PhaseName::Merge, crate::state::PhaseStatus::Failed, None);
+                s.phase_mut(PhaseName::Merge).detail = Some(detail.clone());
+            })?;
+            eprintln!("{detail}");
+        }
+        println!(
+            "post-merge verification of #{} {}",
+            p.pr,
+            if passed { "passed" } else { "failed" }
+        );
+    }
+    crate::report::write(&state)?;
+    Ok(outcome)
 }

@@ -32,6 +32,14 @@ pub enum VerifyError {
         command: String,
         source: std::io::Error,
     },
+    #[error(
+        "the merge commit {0} is not in this clone: fetch the default branch with its history (`git fetch origin`, or actions/checkout with fetch-depth: 0) before verifying"
+    )]
+    MissingCommit(String),
+    #[error(
+        "{PLACEMENT_ENV}={0}: expected `inline` or `deferred` (docs/security.md#post-merge-verification-in-a-job-of-its-own)"
+    )]
+    BadPlacement(String),
     #[error(transparent)]
     Forge(#[from] ForgeError),
     #[error(transparent)]
@@ -108,7 +116,8 @@ pub struct CommandRun<'a> {
     pub env: &'a [String],
 }
 
-/// Verify merged pull request `pr`.
+/// Verify merged pull request `pr` in this process: read it from the forge, run the checks on
+/// its merge commit, then comment on its issue or record the recurrence ([`report`]).
 pub fn verify_pull_request(
     state: &StateDir,
     forge: &dyn Forge,
@@ -132,8 +141,32 @@ pub fn verify_pull_request(
     if checks.is_empty() {
         return Err(VerifyError::NothingToRun);
     }
+    let results = run_checks(repo, &commit, checks, run)?;
+    let recorded = report(state, forge, limit, pr_number, issue, &commit, &results)?;
+    Ok(Verified {
+        pr: pr_number,
+        issue,
+        merge_commit: commit,
+        checks: results,
+        recurrence: recorded,
+    })
+}
+
+/// Run `checks` in order on `commit`, in a temporary worktree, stopping at the first failure.
+pub fn run_checks(
+    repo: &Path,
+    commit: &str,
+    checks: &[Check],
+    run: &CommandRun<'_>,
+) -> Result<Vec<CheckResult>, VerifyError> {
     let git = Git::new(repo);
-    let worktree = Worktree::add(&git, &commit)?;
+    if git
+        .run(&["cat-file", "-e", &format!("{commit}^{{commit}}")])
+        .is_err()
+    {
+        return Err(VerifyError::MissingCommit(commit.to_string()));
+    }
+    let worktree = Worktree::add(&git, commit)?;
     let mut results = Vec::new();
     for check in checks {
         let r = run_check(worktree.path(), check, run.timeout, run.env);
@@ -143,56 +176,200 @@ pub fn verify_pull_request(
             break;
         }
     }
-    drop(worktree);
+    Ok(results)
+}
 
-    let passed = results.iter().all(|c| c.ok);
-    let mut recorded = None;
-    if passed {
-        let names: Vec<&str> = results.iter().map(|c| c.name.as_str()).collect();
-        forge.comment_issue(
-            issue,
-            &format!(
-                "Post-merge verification of PR #{pr_number} passed at `{}`: {}.",
-                &commit[..commit.len().min(12)],
-                names.join(", ")
-            ),
-        )?;
-    } else {
-        let failed = results.iter().find(|c| !c.ok).expect("a failed check");
-        let occ = Occurrence {
-            merge_commit: Some(commit.clone()),
-            failing_check: format!("{}: {}", failed.name, failed.command),
-        };
-        recorded = Some(recurrence::record(state, forge, limit, issue, &occ)?);
+/// Tell the forge how the verification of `pr` went and keep it in
+/// `artifacts/verify/<pr>.json` ([`notify`], [`write_result`]).
+pub fn report(
+    state: &StateDir,
+    forge: &dyn Forge,
+    limit: u32,
+    pr_number: u64,
+    issue: u64,
+    commit: &str,
+    results: &[CheckResult],
+) -> Result<Option<Recorded>, VerifyError> {
+    let ran: Vec<(&str, &str, bool)> = results
+        .iter()
+        .map(|c| (c.name.as_str(), c.command.as_str(), c.ok))
+        .collect();
+    let recorded = notify(state, forge, limit, pr_number, issue, commit, &ran)?;
+    write_result(
+        state,
+        pr_number,
+        Some(issue),
+        commit,
+        results,
+        recorded.as_ref(),
+        false,
+    )?;
+    Ok(recorded)
+}
+
+/// Tell the forge how the verification of `pr` went, from the checks that ran (name, command,
+/// passed): a comment on `issue` when every check passed, else the recurrence (reopen, label,
+/// comment, escalation past `limit`).
+pub fn notify(
+    state: &StateDir,
+    forge: &dyn Forge,
+    limit: u32,
+    pr_number: u64,
+    issue: u64,
+    commit: &str,
+    ran: &[(&str, &str, bool)],
+) -> Result<Option<Recorded>, VerifyError> {
+    match ran.iter().find(|(_, _, ok)| !ok) {
+        None => {
+            let names: Vec<&str> = ran.iter().map(|(name, _, _)| *name).collect();
+            forge.comment_issue(
+                issue,
+                &format!(
+                    "Post-merge verification of PR #{pr_number} passed at `{}`: {}.",
+                    &commit[..commit.len().min(12)],
+                    names.join(", ")
+                ),
+            )?;
+            Ok(None)
+        }
+        Some((name, command, _)) => {
+            let occ = Occurrence {
+                merge_commit: Some(commit.to_string()),
+                failing_check: format!("{name}: {command}"),
+            };
+            Ok(Some(recurrence::record(state, forge, limit, issue, &occ)?))
+        }
     }
-    let artifact = json!({
+}
+
+/// Keep the verification of `pr` in `artifacts/verify/<pr>.json` and log it. `deferred`: the
+/// forge has not been told yet; an apply artifact carries the verdict to `factory apply`.
+pub fn write_result(
+    state: &StateDir,
+    pr_number: u64,
+    issue: Option<u64>,
+    commit: &str,
+    results: &[CheckResult],
+    recorded: Option<&Recorded>,
+    deferred: bool,
+) -> Result<(), VerifyError> {
+    let passed = results.iter().all(|c| c.ok);
+    let mut artifact = json!({
         "schema_version": "1.0",
         "pr": pr_number,
         "issue": issue,
         "merge_commit": commit,
         "passed": passed,
         "checks": results,
-        "recurrence": recorded.as_ref().map(|r| json!({
+        "recurrence": recorded.map(|r| json!({
             "count": r.count(),
             "escalated": matches!(r, Recorded::Escalated { .. }),
         })),
     });
+    if deferred {
+        artifact["reported"] = json!(false);
+    }
     state.write_artifact(&format!("verify/{pr_number}.json"), &artifact)?;
     let detail = format!(
-        "post-merge verification of #{pr_number} at {}: {}",
+        "post-merge verification of #{pr_number} at {}: {}{}",
         &commit[..commit.len().min(12)],
-        if passed { "passed" } else { "failed" }
+        if passed { "passed" } else { "failed" },
+        if deferred {
+            "; the forge is told by `factory apply`"
+        } else {
+            ""
+        }
     );
     let status = if passed { "ok" } else { "failed" };
     let refs = json!({"pr": pr_number, "issue": issue, "commit": commit}).to_string();
-    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = "verify", tool = "factory", status, detail, refs);
-    Ok(Verified {
-        pr: pr_number,
-        issue,
-        merge_commit: commit,
-        checks: results,
-        recurrence: recorded,
-    })
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = crate::state::log::vocab::VERIFY, tool = "factory", status, detail, refs);
+    Ok(())
+}
+
+/// Where post-merge verification runs, from `FACTORY_VERIFY`: `inline` (the default) in the
+/// process that merged, or `deferred`, left for `factory verify --pending` in a job of its own
+/// that holds no token, since the checks run the merged code.
+pub const PLACEMENT_ENV: &str = "FACTORY_VERIFY";
+
+/// See [`PLACEMENT_ENV`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Placement {
+    #[default]
+    Inline,
+    Deferred,
+}
+
+impl Placement {
+    /// The placement `FACTORY_VERIFY` selects.
+    pub fn from_env() -> Result<Placement, VerifyError> {
+        parse_placement(std::env::var(PLACEMENT_ENV).ok().as_deref())
+    }
+}
+
+fn parse_placement(value: Option<&str>) -> Result<Placement, VerifyError> {
+    match value.map(str::trim).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") | Some("inline") => Ok(Placement::Inline),
+        Some("deferred") => Ok(Placement::Deferred),
+        Some(other) => Err(VerifyError::BadPlacement(other.to_string())),
+    }
+}
+
+/// A merge whose verification waits for `factory verify --pending`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub pr: u64,
+    pub issue: Option<u64>,
+    pub merge_commit: String,
+}
+
+/// Leave the verification of a merge for `factory verify --pending`: `artifacts/verify/<pr>.json`
+/// says `pending` until then, and completion refuses to run while one does.
+pub fn record_pending(state: &StateDir, p: &Pending) -> Result<(), VerifyError> {
+    state.write_artifact(
+        &format!("verify/{}.json", p.pr),
+        &json!({
+            "schema_version": "1.0",
+            "pr": p.pr,
+            "issue": p.issue,
+            "merge_commit": p.merge_commit,
+            "passed": serde_json::Value::Null,
+            "pending": true,
+            "checks": [],
+        }),
+    )?;
+    let detail = format!(
+        "post-merge verification of #{} at {} left for `factory verify --pending` ({PLACEMENT_ENV}=deferred)",
+        p.pr,
+        &p.merge_commit[..p.merge_commit.len().min(12)]
+    );
+    let refs = json!({"pr": p.pr, "issue": p.issue, "commit": p.merge_commit}).to_string();
+    tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = crate::state::log::vocab::VERIFY, tool = "factory", status = "deferred", detail, refs);
+    Ok(())
+}
+
+/// The merges whose verification is pending, by pull request number.
+pub fn pending(state: &StateDir) -> Vec<Pending> {
+    let dir = state.artifacts_dir().join("verify");
+    let mut out: Vec<Pending> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| {
+            let doc: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok()?;
+            if doc["pending"] != true {
+                return None;
+            }
+            Some(Pending {
+                pr: doc["pr"].as_u64()?,
+                issue: doc["issue"].as_u64(),
+                merge_commit: doc["merge_commit"].as_str()?.to_string(),
+            })
+        })
+        .collect();
+    out.sort_by_key(|p| p.pr);
+    out
 }
 
 /// A detached worktree at a commit, removed when dropped.
@@ -277,5 +454,26 @@ pub fn run_check(dir: &Path, check: &Check, timeout: Duration, declared: &[Strin
         timed_out,
         duration_ms: ms,
         output_tail: crate::state::redact::scrub(&tail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_runs_inline_unless_deferred_is_named() {
+        assert_eq!(parse_placement(None).unwrap(), Placement::Inline);
+        assert_eq!(parse_placement(Some(" ")).unwrap(), Placement::Inline);
+        assert_eq!(parse_placement(Some("inline")).unwrap(), Placement::Inline);
+        assert_eq!(
+            parse_placement(Some("Deferred")).unwrap(),
+            Placement::Deferred
+        );
+        let e = parse_placement(Some("later")).unwrap_err().to_string();
+        assert!(
+            e.contains("FACTORY_VERIFY=later") && e.contains("`deferred`"),
+            "{e}"
+        );
     }
 }

@@ -55,6 +55,10 @@ pub enum RunError {
     )]
     PendingWrites(String),
     #[error(
+        "post-merge verification of {0} is left for a job of its own (FACTORY_VERIFY=deferred) and has not run: run `factory verify --pending` first (docs/security.md#post-merge-verification-in-a-job-of-its-own)"
+    )]
+    PendingVerification(String),
+    #[error(
         "phase {wanted} cannot run yet: {due} comes first in the {class} route and has not completed; run `factory run --resume --phase {due}` first"
     )]
     NotDue {
@@ -118,6 +122,17 @@ pub fn run(
             pending
                 .iter()
                 .map(|p| crate::forge::deferred::outbox::file_name(p))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+        .into());
+    }
+    let waiting = crate::forge::verify::pending(state);
+    if !waiting.is_empty() {
+        return Err(RunError::PendingVerification(
+            waiting
+                .iter()
+                .map(|p| format!("#{}", p.pr))
                 .collect::<Vec<_>>()
                 .join(", "),
         )
@@ -188,9 +203,11 @@ pub fn run(
                 return Ok(stop);
             }
             // Deferred writes: the next phase would read what `factory apply` has not written
-            // yet, so the run stops here.
+            // yet, so the run stops here; so does a merge whose verification is left for a
+            // job of its own.
             None if opts.only.is_some()
-                || !crate::forge::deferred::outbox::pending(state).is_empty() =>
+                || !crate::forge::deferred::outbox::pending(state).is_empty()
+                || !crate::forge::verify::pending(state).is_empty() =>
             {
                 crate::report::write(state)?;
                 return Ok(RunResult::PhaseDone {

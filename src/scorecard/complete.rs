@@ -116,6 +116,18 @@ fn ledger_path(state: &StateDir, sid: &str) -> PathBuf {
 
 /// Complete the current session of `state`.
 pub fn complete(state: &StateDir, opts: &CompleteOptions) -> anyhow::Result<Completion> {
+    // A verification left for a job of its own (FACTORY_VERIFY=deferred) that never ran would
+    // otherwise be scored as if nothing had been checked after the merge.
+    let waiting: Vec<String> = crate::forge::verify::pending(state)
+        .iter()
+        .map(|p| format!("#{}", p.pr))
+        .collect();
+    if !waiting.is_empty() {
+        anyhow::bail!(
+            "post-merge verification of {} is still pending: run `factory verify --pending` (and `factory apply --pending` for its verdicts) before completion",
+            waiting.join(", ")
+        );
+    }
     let rec = SessionRecord::load(state)?;
     let sid = rec.session.id.clone();
     crate::state::log::set_session(&sid);

@@ -75,6 +75,7 @@ impl DeferredForge {
                 pull_request: None,
                 review,
                 comment,
+                verification: None,
             },
             None,
         )

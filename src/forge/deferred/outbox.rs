@@ -19,7 +19,8 @@ pub const SCHEMA_VERSION: &str = "1.0";
 pub const LEDGER: &str = "ledger.json";
 
 /// What an artifact asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Publish a branch (from a git bundle) and open or update its pull request.
@@ -29,14 +30,29 @@ pub enum Kind {
     /// Post a comment on an issue or pull request (a sticky one, with a factory marker, is
     /// updated in place).
     Comment,
+    /// Report a post-merge verification: a comment when it passed, the recurrence (reopen,
+    /// label, escalation past the limit) when it failed.
+    Verification,
 }
 
 impl Kind {
+    /// The kind as the contract spells it (`pull_request`).
+    pub fn field(self) -> &'static str {
+        match self {
+            Kind::PullRequest => "pull_request",
+            Kind::Review => "review",
+            Kind::Comment => "comment",
+            Kind::Verification => "verification",
+        }
+    }
+
+    /// The kind as file names spell it (`pull-request`).
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::PullRequest => "pull-request",
             Kind::Review => "review",
             Kind::Comment => "comment",
+            Kind::Verification => "verification",
         }
     }
 }
@@ -56,6 +72,8 @@ pub struct Artifact {
     pub review: Option<ReviewWrite>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<CommentWrite>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationWrite>,
 }
 
 /// Publish `branch` at `head` and open (or update) the pull request of `issue`.
@@ -93,6 +111,27 @@ pub struct ReviewWrite {
 pub struct CommentWrite {
     pub number: u64,
     pub body: String,
+}
+
+/// How the post-merge verification of merged pull request `pr` went, from the job that ran the
+/// checks on `merge_commit` without any token. `factory apply` checks the commit against the
+/// forge and names the issue from the forge, not from here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerificationWrite {
+    pub pr: u64,
+    pub merge_commit: String,
+    pub passed: bool,
+    /// The checks that ran, in order; the last one failed when `passed` is false.
+    pub checks: Vec<CheckOutcome>,
+}
+
+/// One check of a verification, without its output (which stays in the state,
+/// `artifacts/verify/<pr>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    pub name: String,
+    pub command: String,
+    pub ok: bool,
 }
 
 /// Where the outbox of `state` is.
@@ -170,6 +209,7 @@ pub fn write(
         .map(|p| p.issue)
         .or(artifact.review.as_ref().map(|r| r.pr))
         .or(artifact.comment.as_ref().map(|c| c.number))
+        .or(artifact.verification.as_ref().map(|v| v.pr))
         .unwrap_or(0);
     let stem = format!(
         "{next:04}-{}-{}-{number}",
@@ -254,6 +294,7 @@ mod tests {
                 number: 2,
                 body: "hi".into(),
             }),
+            verification: None,
         }
     }
 

@@ -750,6 +750,7 @@ fn defer_pull_request(
             }),
             review: None,
             comment: None,
+            verification: None,
         },
         Some(&tmp),
     )?;

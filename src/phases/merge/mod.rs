@@ -60,8 +60,10 @@ impl Phase for Merge {
             })
             .collect();
         to_verify.extend(failed_verifications(ctx, &to_verify));
-        let mut skipped = Vec::new();
-        if let Some(stop) = verify_merged(ctx, forge, &repo, &to_verify, &mut skipped)? {
+        let (mut skipped, mut deferred) = (Vec::new(), Vec::new());
+        if let Some(stop) =
+            verify_merged(ctx, forge, &repo, &to_verify, &mut skipped, &mut deferred)?
+        {
             return Ok(stop);
         }
         if !refusals.is_empty() {
@@ -72,14 +74,19 @@ impl Phase for Merge {
             .current_wave()
             .map(|w| format!("wave {w}: "))
             .unwrap_or_default();
-        let note = if skipped.is_empty() {
-            String::new()
-        } else {
-            format!(
+        let mut note = String::new();
+        if !skipped.is_empty() {
+            note.push_str(&format!(
                 "; post-merge verification NOT run for {}: nothing to run",
                 skipped.join(", ")
-            )
-        };
+            ));
+        }
+        if !deferred.is_empty() {
+            note.push_str(&format!(
+                "; post-merge verification of {} left for `factory verify --pending`",
+                deferred.join(", ")
+            ));
+        }
         Ok(PhaseOutcome::Done {
             detail: if list.is_empty() {
                 format!("{wave}every pull request was already merged{note}")
@@ -237,43 +244,56 @@ fn failed_verifications(ctx: &PhaseContext<'_>, already: &[ToVerify]) -> Vec<ToV
         .collect()
 }
 
-/// Post-merge verification of what merged, when the route asks for it: the issue's validation
-/// commands (its tactical plan's, the strategic plan's, or `phases.implementation.validation`)
-/// and `phases.merge.health_check`. Nothing to run is said out loud, never skipped silently.
+/// The checks post-merge verification runs for a merge that closes `issue`: the issue's
+/// validation commands (its tactical plan's, the strategic plan's, or
+/// `phases.implementation.validation`), then `phases.merge.health_check`.
+pub fn merged_checks(
+    state: &crate::state::StateDir,
+    workflow: &crate::workflow::Workflow,
+    issue: Option<u64>,
+) -> Vec<verify::Check> {
+    let plan = crate::forge::issues::load_plan(state).ok();
+    // The issue's tactical plan, read as implementation read it.
+    let tactical = issue.and_then(|i| {
+        crate::phases::implementation::inputs::tactical_plan(state, i)
+            .ok()
+            .flatten()
+    });
+    let mut checks = crate::phases::implementation::inputs::validation_commands(
+        workflow,
+        tactical.as_ref(),
+        plan.as_ref(),
+    );
+    if let Some(h) = workflow
+        .phases
+        .get(&PhaseName::Merge)
+        .and_then(|p| p.health_check.clone())
+    {
+        checks.push(verify::Check {
+            name: "health-check".into(),
+            command: h,
+        });
+    }
+    checks
+}
+
+/// Post-merge verification of what merged, when the route asks for it ([`merged_checks`]).
+/// Nothing to run is said out loud, never skipped silently. With `FACTORY_VERIFY=deferred`
+/// the checks are left for `factory verify --pending`, in a job that holds no token.
 fn verify_merged(
     ctx: &PhaseContext<'_>,
     forge: &dyn crate::forge::Forge,
     repo: &Path,
     merged: &[ToVerify],
     skipped: &mut Vec<String>,
+    deferred: &mut Vec<String>,
 ) -> anyhow::Result<Option<PhaseOutcome>> {
     if !ctx.phase.step.as_ref().is_some_and(|s| s.verify) {
         return Ok(None);
     }
-    let health = ctx
-        .workflow
-        .phases
-        .get(&PhaseName::Merge)
-        .and_then(|p| p.health_check.clone());
-    let plan = crate::forge::issues::load_plan(ctx.state).ok();
+    let placement = verify::Placement::from_env()?;
     for m in merged {
-        // The issue's tactical plan, read as implementation read it.
-        let tactical = m.issue.and_then(|i| {
-            crate::phases::implementation::inputs::tactical_plan(ctx.state, i)
-                .ok()
-                .flatten()
-        });
-        let mut checks = crate::phases::implementation::inputs::validation_commands(
-            ctx.workflow,
-            tactical.as_ref(),
-            plan.as_ref(),
-        );
-        if let Some(h) = &health {
-            checks.push(verify::Check {
-                name: "health-check".into(),
-                command: h.clone(),
-            });
-        }
+        let checks = merged_checks(ctx.state, ctx.workflow, m.issue);
         if checks.is_empty() {
             let detail = format!(
                 "post-merge verification of #{} skipped: the {} route asks for it, but there is nothing to run (no validation commands in the plans or phases.implementation.validation, no phases.merge.health_check)",
@@ -304,6 +324,18 @@ fn verify_merged(
             skipped.push(format!("#{}", m.pr));
             continue;
         }
+        if placement == verify::Placement::Deferred {
+            verify::record_pending(
+                ctx.state,
+                &verify::Pending {
+                    pr: m.pr,
+                    issue: m.issue,
+                    merge_commit: m.commit.clone(),
+                },
+            )?;
+            deferred.push(format!("#{}", m.pr));
+            continue;
+        }
         let v = verify::verify_pull_request(
             ctx.state,
             forge,
@@ -316,28 +348,33 @@ fn verify_merged(
                 env: &ctx.workflow.command_env(PhaseName::Merge),
             },
         )?;
-        match v.recurrence {
-            Some(crate::forge::recurrence::Recorded::Escalated { issue, count }) => {
-                return Ok(Some(PhaseOutcome::NeedsHuman {
-                    reason: EscalationReason::RecurrenceLimit,
-                    detail: format!(
-                        "post-merge verification of #{} failed; issue #{issue} recurred {count} times",
-                        m.pr
-                    ),
-                }));
-            }
-            Some(r) => {
-                return Ok(Some(PhaseOutcome::Failed {
-                    detail: format!(
-                        "post-merge verification of #{} failed; issue #{} reopened (recurrence {})",
-                        m.pr,
-                        v.issue,
-                        r.count()
-                    ),
-                }));
-            }
-            None => {}
+        if let Some(stop) = after_recurrence(v.pr, v.issue, v.recurrence.as_ref()) {
+            return Ok(Some(stop));
         }
     }
     Ok(None)
+}
+
+/// The outcome of a verification that recorded a recurrence: a failure (the issue is open
+/// again) or, past the limit, a stop for a person.
+pub fn after_recurrence(
+    pr: u64,
+    issue: u64,
+    recorded: Option<&crate::forge::recurrence::Recorded>,
+) -> Option<PhaseOutcome> {
+    use crate::forge::recurrence::Recorded;
+    match recorded? {
+        Recorded::Escalated { issue, count } => Some(PhaseOutcome::NeedsHuman {
+            reason: EscalationReason::RecurrenceLimit,
+            detail: format!(
+                "post-merge verification of #{pr} failed; issue #{issue} recurred {count} times"
+            ),
+        }),
+        r => Some(PhaseOutcome::Failed {
+            detail: format!(
+                "post-merge verification of #{pr} failed; issue #{issue} reopened (recurrence {})",
+                r.count()
+            ),
+        }),
+    }
 }
