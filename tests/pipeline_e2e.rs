@@ -939,6 +939,82 @@ fn a_verification_verdict_that_the_forge_does_not_confirm_is_refused() {
     let _ = std::fs::remove_file(dump);
 }
 
+/// The learning loop across runs: the lesson a completed session learned is proposed as a pull
+/// request to the default branch, and once a person merges it, the next session's planner
+/// prompt (which reads lessons only from the checkout) carries it.
+#[test]
+fn a_lesson_learned_in_one_run_reaches_the_next_runs_prompt_through_a_pull_request() {
+    let repo = hotfix(
+        None,
+        &[
+            "edit:good.sh",
+            "ok:changes.json",
+            "edit:review.sh",
+            "ok:review-approve.json",
+            // The next run's strategic plan.
+            "ok:strategic.json",
+        ],
+    );
+    resume(&repo, None).success();
+    assert_eq!(repo.pull(2)["state"], "merged");
+    repo.factory().args(["complete"]).assert().success();
+    let lessons: Vec<String> = std::fs::read_dir(repo.path().join(".factory/lessons"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("lesson-"))
+        .collect();
+    assert_eq!(lessons.len(), 1, "{lessons:?}");
+    let head_before = repo.git(&["rev-parse", "HEAD"]);
+    repo.factory()
+        .args(["lessons", "publish"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "1 lesson file(s) proposed on factory/lessons-",
+        ))
+        .stdout(predicate::str::contains("pull request #3 opened"));
+    // The checkout was left alone; the branch holds the base plus the lesson.
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]), head_before);
+    let pr = repo.pull(3);
+    let branch = pr["head"].as_str().unwrap().to_string();
+    assert_eq!(pr["base"], "main");
+    assert!(
+        pr["body"]
+            .as_str()
+            .unwrap()
+            .contains("compare in constant time"),
+        "{pr}"
+    );
+    let changed = repo.git(&["diff", "--name-only", "main", &branch]);
+    assert_eq!(changed, format!(".factory/lessons/{}", lessons[0]));
+    // Published again with nothing new: the same pull request, not another one.
+    repo.factory()
+        .args(["lessons", "publish"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pull request #3 updated"));
+
+    // A person merges it. The next run's jobs take lessons from the checkout only (the
+    // restored state's copy is dropped, as the shared steps do).
+    repo.git(&["merge", "-q", "--no-edit", &branch]);
+    std::fs::remove_dir_all(repo.path().join(".factory/lessons")).unwrap();
+    repo.git(&["checkout", "--", ".factory/lessons"]);
+    std::fs::remove_file(repo.path().join(".factory/session.json")).unwrap();
+    repo.intake("Move the token helpers into their own module", "refactor");
+    repo.factory_with_agents()
+        .args(["run", "--resume", "--phase", "strategic_plan"])
+        .assert()
+        .success();
+    let count: u32 = fake(&repo, "count").trim().parse().unwrap();
+    let prompt = fake(&repo, &format!("prompt-{count}"));
+    assert!(
+        prompt.contains("lessons from earlier sessions")
+            && prompt.contains("compare in constant time"),
+        "the planner's prompt lacks the merged lesson:\n{prompt}"
+    );
+}
+
 /// The verify job runs the merged code: a write of another kind left in its outbox (a comment
 /// here) is refused by the apply job after it, which takes verdicts only.
 #[test]

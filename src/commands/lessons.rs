@@ -65,6 +65,10 @@ pub enum LessonsCommand {
     },
     /// Import lessons exported elsewhere; repeats merge into existing lessons.
     Import { file: PathBuf },
+    /// Propose the lessons this session added or updated to the default branch as a pull
+    /// request (branch factory/lessons-<session>), so that later runs, which read lessons only
+    /// from the checkout, get them once a person merges it.
+    Publish,
 }
 
 fn store(arg: &StateArg) -> Store {
@@ -96,8 +100,12 @@ fn line(l: &Lesson) -> String {
 }
 
 pub fn run(args: LessonsArgs) -> anyhow::Result<Outcome> {
+    if let LessonsCommand::Publish = args.command {
+        return publish(&args.state);
+    }
     let store = store(&args.state);
     match args.command {
+        LessonsCommand::Publish => unreachable!("handled above"),
         LessonsCommand::List { all, json } => {
             let mut ls: Vec<Lesson> = store
                 .load()?
@@ -200,6 +208,39 @@ pub fn run(args: LessonsArgs) -> anyhow::Result<Outcome> {
                 incoming.len()
             );
         }
+    }
+    Ok(Outcome::Clean)
+}
+
+/// `factory lessons publish`.
+fn publish(arg: &StateArg) -> anyhow::Result<Outcome> {
+    use crate::forge::lessons::{Published, publish};
+    let state = arg
+        .state_dir
+        .clone()
+        .map(StateDir::new)
+        .unwrap_or_else(StateDir::discover);
+    let Some(session) = state.load_session()? else {
+        anyhow::bail!(
+            "no session in {}: `factory lessons publish` proposes the lessons a session's completion wrote; restore its state first",
+            state.root().display()
+        );
+    };
+    crate::state::log::set_session(&session.id);
+    let repo = state.repo();
+    let forge = crate::forge::open_forge(&state, &repo)?;
+    match publish(&state, forge.as_ref(), &session.id)? {
+        Published::NothingNew => println!("no new or changed lessons: nothing to propose"),
+        Published::PullRequest {
+            number,
+            branch,
+            files,
+            created,
+        } => println!(
+            "{} lesson file(s) proposed on {branch}: pull request #{number} {}",
+            files.len(),
+            if created { "opened" } else { "updated" }
+        ),
     }
     Ok(Outcome::Clean)
 }

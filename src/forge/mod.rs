@@ -11,6 +11,7 @@ pub mod deferred;
 pub mod git;
 pub mod github;
 pub mod issues;
+pub mod lessons;
 pub mod local;
 pub mod pr;
 pub mod recurrence;

@@ -82,6 +82,9 @@ pub mod vocab {
     /// The merge phase waited for running checks: `waiting` (what is missing), then `ok`,
     /// `timeout` or `refused` (the checks reported, something else stops the merge).
     pub const CHECKS_WAIT: &str = "checks_wait";
+    /// `factory lessons publish` proposed a session's lessons as a pull request (`refs.pr`,
+    /// `refs.branch`, `refs.files`).
+    pub const LESSONS_PUBLISH: &str = "lessons_publish";
     /// The default when an event names no action.
     pub const EVENT: &str = "event";
 
