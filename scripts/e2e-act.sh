@@ -27,6 +27,8 @@
 #      stage (factory-wave.yml) per wave, the second after the first's merge job, each with
 #      tactical plan and implementation as matrices, agent jobs without a token, apply jobs,
 #      a review round sending one pull request back, and the merge; then completion;
+#      8b. the lesson that run learned, proposed as a pull request and merged, is in the next
+#      run's planner prompt;
 #   9. an implementation matrix job that fails stops the pipeline; the apply job merges its
 #      state copy and posts the comment on the issue.
 #  10. a plan with more waves than factory.yml's wave stages fails the waves_left job (with an
@@ -401,6 +403,17 @@ agents="$work/agents"
 scripts/e2e-act/agents/prepare.sh "$repo" "$agents"
 # shellcheck disable=SC2016 # check.sh expands its own argument
 printf 'echo "check $1"\n' >"$repo/check.sh"
+# The post-merge health check: the names (never the values) of the variables that the check
+# and each process above it hold, factory and the job's step shell included, per merge commit.
+cat >"$repo/verify-env.sh" <<'SH'
+out="$FAKE_AGENT_DIR/verify-env-$(git rev-parse --short HEAD)"
+pid=$$
+while [ -r "/proc/$pid/environ" ] && [ "$pid" -gt 1 ]; do
+  echo "--- $(cat "/proc/$pid/comm")"
+  tr '\0' '\n' <"/proc/$pid/environ" | cut -d= -f1
+  pid="$(cut -d' ' -f4 "/proc/$pid/stat")"
+done >"$out"
+SH
 mkdir -p "$repo/.factory"
 cat >"$repo/.factory/workflow.yaml" <<'YAML'
 backoff:
@@ -415,10 +428,27 @@ agents:
     env: [FAKE_AGENT_DIR]
   reviewer:
     env: [FAKE_AGENT_DIR]
+# Verified after each merge, as hotfix and risky-infra are: the verify job runs the checks.
+routes:
+  feature:
+    - phase: strategic_plan
+    - phase: issue_creation
+    - phase: tactical_plan
+    - phase: implementation
+    - phase: code_review
+      review: hybrid
+    - phase: merge
+      verify: true
+    - phase: completion
+phases:
+  merge:
+    health_check: sh verify-env.sh
+    env: [FAKE_AGENT_DIR]
+# Last: case 9 adds to it.
 limits:
   max_concurrent_issues: 1
 YAML
-g add check.sh && g add -f .factory/workflow.yaml
+g add check.sh verify-env.sh && g add -f .factory/workflow.yaml
 g commit -qm "factory: fake agents for the built-in pipeline, check.sh for validation"
 jq -n '{inputs: {request: "Let users reset their password by e-mail", class: "feature"}}' >"$work/agents.json"
 # With a GitHub App as the write identity (the token action is a stand-in that records what
@@ -437,7 +467,23 @@ grep -q '^code_review_apply client=Iv23e2eclient key=given contents=read issues=
   || fail "the review apply job's App token is not scoped to pull requests: $(cat "$calls")"
 grep -qE '^(tactical_plan|implementation|code_review)(_issue)? ' "$calls" \
   && fail "a job that runs an agent asked for a write token: $(cat "$calls")"
+grep -q '^verify_apply client=Iv23e2eclient key=given contents=read issues=write pull-requests=read$' "$calls" \
+  || fail "the verify apply job's App token is not scoped to issues: $(cat "$calls")"
+grep -qE '^verify ' "$calls" && fail "the verify job asked for a token: $(cat "$calls")"
 grep -q 'e2e-private-key' "$calls" && fail "the App's private key was written down"
+# Post-merge verification ran in the verify jobs, once per merge commit (#5 and #6 in wave 1,
+# #7 in wave 2), and neither the check nor factory nor the step's shell held a token or key.
+set -- "$agents"/verify-env-*
+[ "$#" = 3 ] && [ -f "$1" ] || fail "expected three post-merge verifications, found: $*"
+for dump in "$@"; do
+  grep -q '^--- factory$' "$dump" || fail "the health check did not run under factory: $(cat "$dump")"
+  if grep -qxE 'GITHUB_TOKEN|GH_TOKEN|FACTORY_TOKEN|CODEX_API_KEY|OPENAI_API_KEY|ANTHROPIC_API_KEY|CLAUDE_CODE_OAUTH_TOKEN' "$dump"; then
+    fail "a process around the post-merge verification held a token or key: $dump"
+  fi
+done
+for job in 'wave 1/factory wave/7 merge - verify' 'wave 2/factory wave/7 merge - verify apply'; do
+  grep -qF "[$job" "$work/agents.log" || fail "the job $job did not run"
+done
 grep -q 'factory write identity' "$work/agents.log" && fail "a warning about the workflow token although the App wrote"
 [ "$(cat "$agents/count")" = 12 ] || { show_log agents; fail "the fake agents were called $(cat "$agents/count" 2>/dev/null) times, not 12"; }
 grep -q 'task-001' "$agents/prompt-2" || fail "the first tactical plan was not task-001's"
@@ -480,10 +526,43 @@ merged1="$(awk 'index($0, "[wave 1/factory wave/7 merge") && index($0, "Job succ
 start2="$(awk 'index($0, "[wave 2/") { print NR; exit }' "$work/agents.log")"
 [ -n "$merged1" ] && [ -n "$start2" ] && [ "$merged1" -lt "$start2" ] \
   || fail "wave 2's jobs did not start after wave 1's merge job (merge line ${merged1:-none}, wave 2 line ${start2:-none})"
+for n in 2 3 4; do
+  jq -e 'any(.comments[]; .body | test("Post-merge verification of PR #[567] passed"))' \
+    "$work/state/.factory/forge/issues/$n.json" >/dev/null \
+    || fail "issue #$n has no comment saying its merge verified: $(jq -c '.comments' "$work/state/.factory/forge/issues/$n.json")"
+done
+jq -e '[.entries[] | .status] | all(. == "applied")' "$work/state/.factory/outbox/ledger.json" >/dev/null \
+  || fail "an apply artifact was not applied: $(cat "$work/state/.factory/outbox/ledger.json")"
 jq -e '[.issues[] | select(.issue == 2) | .attempts[] | select(.outcome == "done")] | length == 2' \
   "$work/state/.factory/artifacts/implementation.json" >/dev/null \
   || fail "issue #2 was not implemented once in its matrix job and once in the review round: $(jq -c '.issues' "$work/state/.factory/artifacts/implementation.json")"
 ok_case "agents: built-in phases with fake agents ran two waves, each stage after the previous one's merge, tactical plan and implementation as matrices, writes applied by the apply jobs"
+
+# 8b. Lessons survive the run only through the default branch: completion proposed the lesson
+# learned from #5's review (the comparison that was not constant-time) as a pull request; once
+# a person merges it, the next run's planner prompt carries it. The second run stops at its
+# planner (a connection error from the fake agent): only its prompt matters here.
+lessons_pr="$(jq -r 'select(.head | startswith("factory/lessons-")) | .number' "$work/state/.factory/forge/pulls/"*.json)"
+[ -n "$lessons_pr" ] || fail "completion proposed no lessons pull request"
+lessons_branch="$(jq -r '.head' "$work/state/.factory/forge/pulls/$lessons_pr.json")"
+jq -e '.body | contains("compare in constant time")' "$work/state/.factory/forge/pulls/$lessons_pr.json" >/dev/null \
+  || fail "the lessons pull request does not show the lesson: $(jq -c '.body' "$work/state/.factory/forge/pulls/$lessons_pr.json")"
+g fetch -q "$work/state/.factory/forge/branches.bundle" "+refs/heads/$lessons_branch:refs/heads/$lessons_branch"
+g diff --name-only "$lessons_branch~1" "$lessons_branch" | grep -q '^\.factory/lessons/lesson-' \
+  || fail "the lessons branch does not add a lesson file"
+g checkout -qb lessons-merged "$lessons_branch"
+echo network >>"$agents/script"
+jq -n '{inputs: {request: "Add an audit log of password resets", class: "feature"}}' >"$work/lessons.json"
+run_act lessons workflow_dispatch .github/workflows/feature.yml "$work/lessons.json" \
+  --use-gitignore=false --env FAKE_AGENT_DIR="$agents" --env PATH="$agents/bin:$PATH" \
+  -s CODEX_API_KEY=test-key --env FACTORY_FORGE=local || true
+[ "$(cat "$agents/count")" -ge 13 ] || { show_log lessons; fail "the second run's planner was not called"; }
+if ! { grep -q 'lessons from earlier sessions' "$agents/prompt-13" && grep -q 'compare in constant time' "$agents/prompt-13"; }; then
+  show_log lessons
+  fail "the second run's planner prompt lacks the merged lesson"
+fi
+g checkout -q main
+ok_case "lessons: completion proposed the lesson as a pull request; merged, it reached the next run's planner prompt"
 
 # 9. An implementation matrix job whose issue fails every attempt: the implementation job is
 # skipped rather than trying the issue again, implementation_apply merges the job's state copy
