@@ -1755,3 +1755,106 @@ fn a_second_identity_posts_the_verdict_itself() {
     );
     assert!(!calls(&fake).iter().any(|c| c.ends_with("/user")));
 }
+
+/// `factory lessons publish` on GitHub: the lesson files the default branch lacks are committed
+/// on `factory/lessons-<session>` and pushed to origin (a local bare repository) with the token
+/// off the command line, and the pull request is opened through the API; publishing again
+/// updates that pull request instead of opening another.
+#[test]
+fn lessons_are_pushed_on_their_branch_and_proposed_as_one_pull_request() {
+    let repo = Repo::with_session();
+    let root = repo.path();
+    let origin = root.join("origin.git");
+    repo.git(&["init", "-q", "--bare", origin.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    repo.git(&["fetch", "-q", "origin"]);
+    let lessons = root.join(".factory/lessons");
+    std::fs::create_dir_all(&lessons).unwrap();
+    std::fs::copy(
+        support::manifest("tests/fixtures/dashboard/state/lessons/lesson-0001.json"),
+        lessons.join("lesson-0001.json"),
+    )
+    .unwrap();
+    let head_before = repo.git(&["rev-parse", "HEAD"]);
+    let sid = repo.session()["id"].as_str().unwrap().to_string();
+    let branch = format!("factory/lessons-{sid}");
+    let fake = Fake::start();
+    fake.can(canned("GET", "$", 200, json!({"default_branch": "main"})));
+    fake.can(canned("GET", "/pulls?", 200, json!([])));
+    fake.can(canned(
+        "POST",
+        "/pulls",
+        201,
+        json!({"number": 8, "title": "t", "state": "open", "body": "b",
+            "head": {"ref": branch}, "base": {"ref": "main"}}),
+    ));
+    factory(&repo, &fake)
+        .args(["lessons", "publish"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "1 lesson file(s) proposed on {branch}: pull request #8 opened"
+        )));
+    let pushed = std::process::Command::new("git")
+        .args([
+            "--git-dir",
+            origin.to_str().unwrap(),
+            "diff",
+            "--name-only",
+            "main",
+            &branch,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&pushed.stdout).trim(),
+        ".factory/lessons/lesson-0001.json",
+        "the branch on origin adds the lesson to main"
+    );
+    assert_eq!(
+        repo.git(&["rev-parse", "HEAD"]),
+        head_before,
+        "the checkout is untouched"
+    );
+    let post = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .expect("a pull request was opened");
+    assert_eq!(post.body["head"], branch.as_str());
+    assert_eq!(post.body["base"], "main");
+    assert!(
+        post.body["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("factory: 1 lesson(s) learned in session"),
+        "{}",
+        post.body
+    );
+    assert!(post.body["body"].as_str().unwrap().contains("lesson-0001"));
+
+    // Again: the open pull request of that branch is updated.
+    fake.clear();
+    fake.can(canned("GET", "$", 200, json!({"default_branch": "main"})));
+    fake.can(canned(
+        "GET",
+        "/pulls?",
+        200,
+        json!([{"number": 8, "title": "t", "state": "open", "body": "b",
+            "head": {"ref": branch}, "base": {"ref": "main"}}]),
+    ));
+    fake.can(canned(
+        "PATCH",
+        "/pulls/8",
+        200,
+        json!({"number": 8, "title": "t", "state": "open", "body": "b",
+            "head": {"ref": branch}, "base": {"ref": "main"}}),
+    ));
+    factory(&repo, &fake)
+        .args(["lessons", "publish"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pull request #8 updated"));
+    assert!(fake.requests().iter().all(|r| r.method != "POST"));
+}

@@ -1031,7 +1031,8 @@ fn the_apply_after_a_verify_job_takes_verdicts_only() {
         "comment": {"number": 1, "body": "planted by the verified code"}
     });
     std::fs::write(
-        repo.path().join(".factory/outbox/0002-merge-comment-1.json"),
+        repo.path()
+            .join(".factory/outbox/0002-merge-comment-1.json"),
         planted.to_string(),
     )
     .unwrap();

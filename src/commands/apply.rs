@@ -36,7 +36,12 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     } else {
         let mut out = Vec::new();
         for path in &args.artifacts {
-            out.push(crate::apply::apply_file(&state, &workflow, path, &args.kinds)?);
+            out.push(crate::apply::apply_file(
+                &state,
+                &workflow,
+                path,
+                &args.kinds,
+            )?);
         }
         out
     };

@@ -100,12 +100,9 @@ fn line(l: &Lesson) -> String {
 }
 
 pub fn run(args: LessonsArgs) -> anyhow::Result<Outcome> {
-    if let LessonsCommand::Publish = args.command {
-        return publish(&args.state);
-    }
     let store = store(&args.state);
     match args.command {
-        LessonsCommand::Publish => unreachable!("handled above"),
+        LessonsCommand::Publish => return publish(&args.state),
         LessonsCommand::List { all, json } => {
             let mut ls: Vec<Lesson> = store
                 .load()?
