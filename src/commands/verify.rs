@@ -175,34 +175,7 @@ fn run_pending(args: VerifyArgs) -> anyhow::Result<Outcome> {
             outcome = Outcome::Findings;
         }
         let Some(forge) = &forge else {
-            verify::write_result(&state, p.pr, p.issue, &p.merge_commit, &results, None, true)?;
-            let written = outbox::write(
-                &state,
-                outbox::Artifact {
-                    schema_version: outbox::SCHEMA_VERSION.into(),
-                    kind: outbox::Kind::Verification,
-                    session_id: session.id.clone(),
-                    phase: PhaseName::Merge.as_str().into(),
-                    created_at: crate::state::now().to_string(),
-                    pull_request: None,
-                    review: None,
-                    comment: None,
-                    verification: Some(outbox::VerificationWrite {
-                        pr: p.pr,
-                        merge_commit: p.merge_commit.clone(),
-                        passed,
-                        checks: results
-                            .iter()
-                            .map(|c| outbox::CheckOutcome {
-                                name: c.name.clone(),
-                                command: c.command.clone(),
-                                ok: c.ok,
-                            })
-                            .collect(),
-                    }),
-                },
-                None,
-            )?;
+            let written = verify::leave_verdict(&state, &session.id, &p, &results)?;
             println!(
                 "post-merge verification of #{} {}: the verdict waits for `factory apply --pending` ({})",
                 p.pr,

@@ -286,6 +286,43 @@ pub fn write_result(
     Ok(())
 }
 
+/// Keep the verification of pending merge `p` in the state and leave its verdict as a
+/// `verification` apply artifact for `factory apply`, which tells the forge: the job that ran
+/// the checks holds no token.
+pub fn leave_verdict(
+    state: &StateDir,
+    session_id: &str,
+    p: &Pending,
+    results: &[CheckResult],
+) -> Result<PathBuf, VerifyError> {
+    use super::deferred::outbox;
+    write_result(state, p.pr, p.issue, &p.merge_commit, results, None, true)?;
+    let artifact = outbox::Artifact {
+        schema_version: outbox::SCHEMA_VERSION.into(),
+        kind: outbox::Kind::Verification,
+        session_id: session_id.to_string(),
+        phase: crate::workflow::PhaseName::Merge.as_str().into(),
+        created_at: crate::state::now().to_string(),
+        pull_request: None,
+        review: None,
+        comment: None,
+        verification: Some(outbox::VerificationWrite {
+            pr: p.pr,
+            merge_commit: p.merge_commit.clone(),
+            passed: results.iter().all(|c| c.ok),
+            checks: results
+                .iter()
+                .map(|c| outbox::CheckOutcome {
+                    name: c.name.clone(),
+                    command: c.command.clone(),
+                    ok: c.ok,
+                })
+                .collect(),
+        }),
+    };
+    Ok(outbox::write(state, artifact, None)?)
+}
+
 /// Where post-merge verification runs, from `FACTORY_VERIFY`: `inline` (the default) in the
 /// process that merged, or `deferred`, left for `factory verify --pending` in a job of its own
 /// that holds no token, since the checks run the merged code.
