@@ -308,12 +308,21 @@ fn env_instruction_value(line: &str, name_end: usize) -> Option<&str> {
 /// Whether the identifier the credential name ends in names an identifier of the key rather
 /// than the key (`private_key_id`, `secretKeyId`).
 fn names_an_id(line: &str, name_end: usize) -> bool {
-    let rest = &line[name_end..];
+    // Compared in place: this runs on every credential name of a line, and long lines hold
+    // hundreds of them.
+    let rest = &line.as_bytes()[name_end..];
     let ident_end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_'))
         .unwrap_or(rest.len());
-    let tail = rest[..ident_end].to_ascii_lowercase();
-    tail == "_id" || tail == "id" || tail.ends_with("key_id") || tail.ends_with("keyid")
+    let tail = &rest[..ident_end];
+    let ends_with = |suffix: &[u8]| {
+        tail.len() >= suffix.len() && tail[tail.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    tail.eq_ignore_ascii_case(b"_id")
+        || tail.eq_ignore_ascii_case(b"id")
+        || ends_with(b"key_id")
+        || ends_with(b"keyid")
 }
 
 /// Whether the credential name ending at `name_end` opens a YAML block scalar (`key: |`,
