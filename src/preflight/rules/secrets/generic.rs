@@ -249,27 +249,39 @@ impl Rule for GenericSecret {
                 || yaml
                 || dockerfile
                 || trimmed.starts_with("- ") && trimmed.contains('=');
-            let found = NAMES.find_iter(text).find_map(|m| {
-                if names_an_id(text, m.end()) {
-                    return None;
-                }
-                if let Some(v) = assigned_value(text, m.end(), bare) {
-                    return Some((n, v));
-                }
-                if dockerfile {
-                    return env_instruction_value(text, m.end()).map(|v| (n, v));
-                }
-                if yaml && block_scalar(text, m.end()) {
-                    // The value is on the next added line.
-                    let (next_n, next) = file.added_lines().find(|&(l, _)| l > n)?;
-                    let v = next.trim();
-                    return (next_n == n + 1
-                        && (12..=200).contains(&v.len())
-                        && !v.contains(char::is_whitespace))
-                    .then_some((next_n, v));
-                }
+            // Every form read here but Dockerfile `ENV NAME value` needs `=`, `:` or `,` after
+            // the name: a line with none of them (prose, a long run of words) holds no value to
+            // read, and is not scanned for names.
+            let bytes = text.as_bytes();
+            let separated = dockerfile
+                || bytes.contains(&b'=')
+                || bytes.contains(&b':')
+                || bytes.contains(&b',');
+            let found = if separated {
+                NAMES.find_iter(text).find_map(|m| {
+                    if names_an_id(text, m.end()) {
+                        return None;
+                    }
+                    if let Some(v) = assigned_value(text, m.end(), bare) {
+                        return Some((n, v));
+                    }
+                    if dockerfile {
+                        return env_instruction_value(text, m.end()).map(|v| (n, v));
+                    }
+                    if yaml && block_scalar(text, m.end()) {
+                        // The value is on the next added line.
+                        let (next_n, next) = file.added_lines().find(|&(l, _)| l > n)?;
+                        let v = next.trim();
+                        return (next_n == n + 1
+                            && (12..=200).contains(&v.len())
+                            && !v.contains(char::is_whitespace))
+                        .then_some((next_n, v));
+                    }
+                    None
+                })
+            } else {
                 None
-            });
+            };
             let found = found.or_else(|| {
                 CREDENTIAL_CALL
                     .captures(text)
