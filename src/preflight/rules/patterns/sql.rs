@@ -368,6 +368,12 @@ mod tests {
             &format!("select select {gap}123456789 from t"),
         ] {
             assert_eq!(sql_text(text), SQL_TEXT.is_match(text), "{text}");
+            // `check_lines` runs the SQL-text patterns on keyword lines only.
+            let lower = text.to_ascii_lowercase();
+            assert!(
+                !sql_text(text) || SqlInjection.keywords().iter().any(|k| lower.contains(k)),
+                "{text}"
+            );
         }
     }
 
