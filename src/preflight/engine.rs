@@ -158,9 +158,19 @@ impl Engine {
         let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.rules.len()];
         let mut non_ascii: Vec<usize> = Vec::new();
         if let Some(ac) = &self.prefilter {
+            // A long line repeats the same keywords hundreds of times: the rules of a keyword
+            // are marked on its first occurrence in each form of a line only. `seen[p]` is the
+            // last (line, form) stamp at which pattern `p` was handled.
+            let mut seen = vec![usize::MAX; self.keyword_rules.len()];
             let mut mark = |k: usize, text: &str, decoded_form: bool| {
+                let stamp = 2 * k + usize::from(decoded_form);
                 for m in ac.find_overlapping_iter(text) {
-                    for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                    let p = m.pattern().as_usize();
+                    if seen[p] == stamp {
+                        continue;
+                    }
+                    seen[p] = stamp;
+                    for &r in &self.keyword_rules[p] {
                         if (!decoded_form || self.reads_decoded[r]) && hits[r].last() != Some(&k) {
                             hits[r].push(k);
                         }

@@ -207,6 +207,22 @@ impl Rule for SqlInjection {
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        self.judge(file, |_| true, out);
+    }
+
+    /// The whole file, as `check` (a statement built on one line may reach a query call on
+    /// another), but the SQL-text patterns run only on `lines`: each of them needs one of the
+    /// keywords (ASCII case-insensitively; lines with non-ASCII text are always in `lines`),
+    /// so no other line can hold SQL text.
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
+        let keyword_line = |n: u32| lines.binary_search_by_key(&n, |&(l, _)| l).is_ok();
+        self.judge(file, keyword_line, out);
+    }
+}
+
+impl SqlInjection {
+    /// Judge the file; `keyword_line(n)` says whether added line `n` may hold SQL text.
+    fn judge(&self, file: &FileDiff, keyword_line: impl Fn(u32) -> bool, out: &mut Vec<Finding>) {
         let lang = Lang::of(file);
         if matches!(lang, Lang::Yaml | Lang::Docker) {
             return;
@@ -233,7 +249,7 @@ impl Rule for SqlInjection {
                     reported.push(new_line);
                     continue;
                 }
-                let has_sql = added && sql_text(text);
+                let has_sql = added && keyword_line(new_line) && sql_text(text);
                 // The query call is only worth finding on a line with SQL text, a line that
                 // opens a call continued below, or when a variable holds built SQL.
                 let is_sink =
@@ -352,6 +368,12 @@ mod tests {
             &format!("select select {gap}123456789 from t"),
         ] {
             assert_eq!(sql_text(text), SQL_TEXT.is_match(text), "{text}");
+            // `check_lines` runs the SQL-text patterns on keyword lines only.
+            let lower = text.to_ascii_lowercase();
+            assert!(
+                !sql_text(text) || SqlInjection.keywords().iter().any(|k| lower.contains(k)),
+                "{text}"
+            );
         }
     }
 

@@ -139,26 +139,31 @@ impl Rule for ConnectionString {
                 report(&META, META.severity, file, n, secret, message, out);
             };
             let mut found = false;
-            for caps in URL.captures_iter(text) {
-                let password = &caps[3];
-                let host = &caps[4];
-                if placeholder(password)
-                    || password.len() < 4
-                    || documentation_host(host)
-                    || trivial(password)
-                {
-                    continue;
+            // Each pattern below needs a literal the line may lack (`://`, `;`, `_auth`): a
+            // substring search is far cheaper than a regex pass over a long line without it.
+            let url = text.contains("://");
+            if url {
+                for caps in URL.captures_iter(text) {
+                    let password = &caps[3];
+                    let host = &caps[4];
+                    if placeholder(password)
+                        || password.len() < 4
+                        || documentation_host(host)
+                        || trivial(password)
+                    {
+                        continue;
+                    }
+                    if local_host(host) && password.len() < 12 {
+                        continue;
+                    }
+                    found = true;
+                    report_one(
+                        password,
+                        format!("connection string for `{host}` embeds a password"),
+                    );
                 }
-                if local_host(host) && password.len() < 12 {
-                    continue;
-                }
-                found = true;
-                report_one(
-                    password,
-                    format!("connection string for `{host}` embeds a password"),
-                );
             }
-            if text.contains("://") || text.contains("jdbc:") {
+            if url || text.contains("jdbc:") {
                 for caps in QUERY.captures_iter(text) {
                     let (name, value) = (caps[1].to_ascii_lowercase(), &caps[2]);
                     let password = name.starts_with("pass") || name == "pwd";
@@ -176,7 +181,7 @@ impl Rule for ConnectionString {
                     }
                 }
             }
-            if !found && ADO_CONTEXT.is_match(text) {
+            if !found && text.contains(';') && ADO_CONTEXT.is_match(text) {
                 for caps in ADO_PASSWORD.captures_iter(text) {
                     let value = caps[1].trim();
                     if value.len() >= 4 && !placeholder(value) {
@@ -184,7 +189,8 @@ impl Rule for ConnectionString {
                     }
                 }
             }
-            if let Some(caps) = NPM_AUTH.captures(text)
+            if text.contains("_auth")
+                && let Some(caps) = NPM_AUTH.captures(text)
                 && let Some(decoded) = decode::printable_base64(&caps[1])
                 && let Some((_, password)) = decoded.split_once(':')
                 && password.len() >= 4

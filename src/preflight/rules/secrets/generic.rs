@@ -249,27 +249,39 @@ impl Rule for GenericSecret {
                 || yaml
                 || dockerfile
                 || trimmed.starts_with("- ") && trimmed.contains('=');
-            let found = NAMES.find_iter(text).find_map(|m| {
-                if names_an_id(text, m.end()) {
-                    return None;
-                }
-                if let Some(v) = assigned_value(text, m.end(), bare) {
-                    return Some((n, v));
-                }
-                if dockerfile {
-                    return env_instruction_value(text, m.end()).map(|v| (n, v));
-                }
-                if yaml && block_scalar(text, m.end()) {
-                    // The value is on the next added line.
-                    let (next_n, next) = file.added_lines().find(|&(l, _)| l > n)?;
-                    let v = next.trim();
-                    return (next_n == n + 1
-                        && (12..=200).contains(&v.len())
-                        && !v.contains(char::is_whitespace))
-                    .then_some((next_n, v));
-                }
+            // Every form read here but Dockerfile `ENV NAME value` needs `=`, `:` or `,` after
+            // the name: a line with none of them (prose, a long run of words) holds no value to
+            // read, and is not scanned for names.
+            let bytes = text.as_bytes();
+            let separated = dockerfile
+                || bytes.contains(&b'=')
+                || bytes.contains(&b':')
+                || bytes.contains(&b',');
+            let found = if separated {
+                NAMES.find_iter(text).find_map(|m| {
+                    if names_an_id(text, m.end()) {
+                        return None;
+                    }
+                    if let Some(v) = assigned_value(text, m.end(), bare) {
+                        return Some((n, v));
+                    }
+                    if dockerfile {
+                        return env_instruction_value(text, m.end()).map(|v| (n, v));
+                    }
+                    if yaml && block_scalar(text, m.end()) {
+                        // The value is on the next added line.
+                        let (next_n, next) = file.added_lines().find(|&(l, _)| l > n)?;
+                        let v = next.trim();
+                        return (next_n == n + 1
+                            && (12..=200).contains(&v.len())
+                            && !v.contains(char::is_whitespace))
+                        .then_some((next_n, v));
+                    }
+                    None
+                })
+            } else {
                 None
-            });
+            };
             let found = found.or_else(|| {
                 CREDENTIAL_CALL
                     .captures(text)
@@ -308,12 +320,21 @@ fn env_instruction_value(line: &str, name_end: usize) -> Option<&str> {
 /// Whether the identifier the credential name ends in names an identifier of the key rather
 /// than the key (`private_key_id`, `secretKeyId`).
 fn names_an_id(line: &str, name_end: usize) -> bool {
-    let rest = &line[name_end..];
+    // Compared in place: this runs on every credential name of a line, and long lines hold
+    // hundreds of them.
+    let rest = &line.as_bytes()[name_end..];
     let ident_end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_'))
         .unwrap_or(rest.len());
-    let tail = rest[..ident_end].to_ascii_lowercase();
-    tail == "_id" || tail == "id" || tail.ends_with("key_id") || tail.ends_with("keyid")
+    let tail = &rest[..ident_end];
+    let ends_with = |suffix: &[u8]| {
+        tail.len() >= suffix.len() && tail[tail.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    tail.eq_ignore_ascii_case(b"_id")
+        || tail.eq_ignore_ascii_case(b"id")
+        || ends_with(b"key_id")
+        || ends_with(b"keyid")
 }
 
 /// Whether the credential name ending at `name_end` opens a YAML block scalar (`key: |`,
