@@ -1779,16 +1779,13 @@ fn lessons_are_pushed_on_their_branch_and_proposed_as_one_pull_request() {
     let head_before = repo.git(&["rev-parse", "HEAD"]);
     let sid = repo.session()["id"].as_str().unwrap().to_string();
     let branch = format!("factory/lessons-{sid}");
+    // The lessons pull request as GitHub returns it.
+    let pull = json!({"number": 8, "title": "t", "state": "open", "body": "b",
+        "head": {"ref": branch}, "base": {"ref": "main"}});
     let fake = Fake::start();
     fake.can(canned("GET", "$", 200, json!({"default_branch": "main"})));
     fake.can(canned("GET", "/pulls?", 200, json!([])));
-    fake.can(canned(
-        "POST",
-        "/pulls",
-        201,
-        json!({"number": 8, "title": "t", "state": "open", "body": "b",
-            "head": {"ref": branch}, "base": {"ref": "main"}}),
-    ));
+    fake.can(canned("POST", "/pulls", 201, pull.clone()));
     factory(&repo, &fake)
         .args(["lessons", "publish"])
         .assert()
@@ -1837,20 +1834,8 @@ fn lessons_are_pushed_on_their_branch_and_proposed_as_one_pull_request() {
     // Again: the open pull request of that branch is updated.
     fake.clear();
     fake.can(canned("GET", "$", 200, json!({"default_branch": "main"})));
-    fake.can(canned(
-        "GET",
-        "/pulls?",
-        200,
-        json!([{"number": 8, "title": "t", "state": "open", "body": "b",
-            "head": {"ref": branch}, "base": {"ref": "main"}}]),
-    ));
-    fake.can(canned(
-        "PATCH",
-        "/pulls/8",
-        200,
-        json!({"number": 8, "title": "t", "state": "open", "body": "b",
-            "head": {"ref": branch}, "base": {"ref": "main"}}),
-    ));
+    fake.can(canned("GET", "/pulls?", 200, json!([pull.clone()])));
+    fake.can(canned("PATCH", "/pulls/8", 200, pull));
     factory(&repo, &fake)
         .args(["lessons", "publish"])
         .assert()
