@@ -387,19 +387,8 @@ fn verification(
             v.pr
         ),
         Some(r) => {
-            let detail = format!(
-                "post-merge verification of #{} failed; issue #{issue} reopened (recurrence {})",
-                v.pr,
-                r.count()
-            );
-            if matches!(r, crate::forge::recurrence::Recorded::Reopened { .. }) {
-                // Escalation past the limit was recorded with the recurrence; a reopen fails
-                // the merge phase, so a retry verifies again.
-                state.update_session(|s| {
-                    s.finish_phase(PhaseName::Merge, PhaseStatus::Failed, None);
-                    s.phase_mut(PhaseName::Merge).detail = Some(detail.clone());
-                })?;
-            }
+            let detail = crate::forge::verify::fail_merge_phase(state, v.pr, &r)
+                .map_err(|e| ApplyError::Other(e.into()))?;
             crate::report::write(state)?;
             detail
         }

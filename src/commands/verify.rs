@@ -201,14 +201,8 @@ fn run_pending(args: VerifyArgs) -> anyhow::Result<Outcome> {
             &p.merge_commit,
             &results,
         )?;
-        if let Some(crate::pipeline::PhaseOutcome::Failed { detail }) =
-            crate::phases::merge::after_recurrence(p.pr, issue, recorded.as_ref())
-        {
-            state.update_session(|s| {
-                s.finish_phase(PhaseName::Merge, crate::state::PhaseStatus::Failed, None);
-                s.phase_mut(PhaseName::Merge).detail = Some(detail.clone());
-            })?;
-            eprintln!("{detail}");
+        if let Some(r) = &recorded {
+            eprintln!("{}", verify::fail_merge_phase(&state, p.pr, r)?);
         }
         println!(
             "post-merge verification of #{} {}",

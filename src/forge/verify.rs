@@ -242,6 +242,37 @@ pub fn notify(
     }
 }
 
+/// What a failed verification of `pr` that recorded `r` says: its issue reopened, or recurred
+/// past the limit.
+pub fn failure_detail(pr: u64, r: &Recorded) -> String {
+    match r {
+        Recorded::Escalated { issue, count } => {
+            format!(
+                "post-merge verification of #{pr} failed; issue #{issue} recurred {count} times"
+            )
+        }
+        Recorded::Reopened { issue, count } => format!(
+            "post-merge verification of #{pr} failed; issue #{issue} reopened (recurrence {count})"
+        ),
+    }
+}
+
+/// A failure reported after the merge phase completed (`factory verify --pending`, or
+/// `factory apply` of a verify job's verdict): a reopened issue fails the merge phase, so that
+/// `factory run --resume` verifies again; past the limit the recurrence already escalated the
+/// session. Returns [`failure_detail`].
+pub fn fail_merge_phase(state: &StateDir, pr: u64, r: &Recorded) -> Result<String, VerifyError> {
+    let detail = failure_detail(pr, r);
+    if matches!(r, Recorded::Reopened { .. }) {
+        let phase = crate::workflow::PhaseName::Merge;
+        state.update_session(|s| {
+            s.finish_phase(phase, crate::state::PhaseStatus::Failed, None);
+            s.phase_mut(phase).detail = Some(detail.clone());
+        })?;
+    }
+    Ok(detail)
+}
+
 /// Keep the verification of `pr` in `artifacts/verify/<pr>.json` and log it. `deferred`: the
 /// forge has not been told yet; an apply artifact carries the verdict to `factory apply`.
 pub fn write_result(

@@ -348,7 +348,7 @@ fn verify_merged(
                 env: &ctx.workflow.command_env(PhaseName::Merge),
             },
         )?;
-        if let Some(stop) = after_recurrence(v.pr, v.issue, v.recurrence.as_ref()) {
+        if let Some(stop) = after_recurrence(v.pr, v.recurrence.as_ref()) {
             return Ok(Some(stop));
         }
     }
@@ -357,24 +357,18 @@ fn verify_merged(
 
 /// The outcome of a verification that recorded a recurrence: a failure (the issue is open
 /// again) or, past the limit, a stop for a person.
-pub fn after_recurrence(
+fn after_recurrence(
     pr: u64,
-    issue: u64,
     recorded: Option<&crate::forge::recurrence::Recorded>,
 ) -> Option<PhaseOutcome> {
     use crate::forge::recurrence::Recorded;
-    match recorded? {
-        Recorded::Escalated { issue, count } => Some(PhaseOutcome::NeedsHuman {
+    let r = recorded?;
+    let detail = verify::failure_detail(pr, r);
+    Some(match r {
+        Recorded::Escalated { .. } => PhaseOutcome::NeedsHuman {
             reason: EscalationReason::RecurrenceLimit,
-            detail: format!(
-                "post-merge verification of #{pr} failed; issue #{issue} recurred {count} times"
-            ),
-        }),
-        r => Some(PhaseOutcome::Failed {
-            detail: format!(
-                "post-merge verification of #{pr} failed; issue #{issue} reopened (recurrence {})",
-                r.count()
-            ),
-        }),
-    }
+            detail,
+        },
+        Recorded::Reopened { .. } => PhaseOutcome::Failed { detail },
+    })
 }
