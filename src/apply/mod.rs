@@ -37,6 +37,27 @@ pub enum ApplyError {
 }
 
 impl ApplyError {
+    /// The safe-outputs policy refusing the write of the artifact at `path`: `field` holds
+    /// `value`, which is `what`; `key` is the `outputs` key that would allow it, `fix` what
+    /// else to change.
+    pub fn refused(
+        path: &std::path::Path,
+        field: &str,
+        value: String,
+        what: String,
+        key: Option<&'static str>,
+        fix: Option<String>,
+    ) -> ApplyError {
+        ApplyError::Refused(Box::new(Refusal {
+            path: path.to_path_buf(),
+            field: field.into(),
+            value,
+            what,
+            key,
+            fix,
+        }))
+    }
+
     /// A refusal or a bad artifact: the session stops for a person instead of retrying.
     pub fn is_refusal(&self) -> bool {
         matches!(

@@ -312,30 +312,30 @@ fn verification(
     let merged_at = match (&on_forge.state, &on_forge.merge_commit) {
         (crate::forge::State::Merged, Some(c)) => c.clone(),
         (s, _) => {
-            return Err(ApplyError::Refused(Box::new(super::Refusal {
-                path: path.to_path_buf(),
-                field: "verification.pr".into(),
-                value: format!("#{}", v.pr),
-                what: format!("is {} on the forge, not merged", s.as_str()),
-                key: None,
-                fix: Some("verify only what the merge phase merged; nothing was written".into()),
-            })));
+            return Err(ApplyError::refused(
+                path,
+                "verification.pr",
+                format!("#{}", v.pr),
+                format!("is {} on the forge, not merged", s.as_str()),
+                None,
+                Some("verify only what the merge phase merged; nothing was written".into()),
+            ));
         }
     };
     if merged_at != v.merge_commit {
-        return Err(ApplyError::Refused(Box::new(super::Refusal {
-            path: path.to_path_buf(),
-            field: "verification.merge_commit".into(),
-            value: format!("`{}`", v.merge_commit),
-            what: format!(
+        return Err(ApplyError::refused(
+            path,
+            "verification.merge_commit",
+            format!("`{}`", v.merge_commit),
+            format!(
                 "is not the merge commit of pull request #{} on the forge (`{merged_at}`)",
                 v.pr
             ),
-            key: None,
-            fix: Some(
+            None,
+            Some(
                 "run `factory verify --pending` again on a clone that has the merge commit; nothing was written".into(),
             ),
-        })));
+        ));
     }
     let issue = pr::closed_issue(&on_forge).ok_or_else(|| {
         bad(
@@ -582,20 +582,6 @@ fn pull_request(
         path: path.to_path_buf(),
         problem: format!("field `{field}`: {problem}"),
     };
-    let refused = |field: &str,
-                   value: String,
-                   what: String,
-                   key: Option<&'static str>,
-                   fix: Option<String>| {
-        ApplyError::Refused(Box::new(super::Refusal {
-            path: path.to_path_buf(),
-            field: field.into(),
-            value,
-            what,
-            key,
-            fix,
-        }))
-    };
     if !session
         .issues
         .iter()
@@ -607,7 +593,8 @@ fn pull_request(
         ));
     }
     if let Some(why) = policy::branch_refusal(&workflow.outputs, &w.branch, &w.base, w.issue) {
-        return Err(refused(
+        return Err(ApplyError::refused(
+            path,
             "pull_request.branch",
             format!("`{}`", w.branch),
             why,
@@ -617,7 +604,8 @@ fn pull_request(
     }
     let default = forge.default_branch()?;
     if w.base != default {
-        return Err(refused(
+        return Err(ApplyError::refused(
+            path,
             "pull_request.base",
             format!("`{}`", w.base),
             format!("pull requests go into the default branch `{default}`"),
@@ -703,11 +691,11 @@ fn publish(
     let denied = crate::forge::safe::denied_paths(&workflow.outputs.paths, &changed)
         .map_err(ApplyError::Setup)?;
     if let Some(d) = denied.first() {
-        return Err(ApplyError::Refused(Box::new(super::Refusal {
-            path: path.to_path_buf(),
-            field: "pull_request.bundle".into(),
-            value: format!("changes `{}`", d.path),
-            what: format!(
+        return Err(ApplyError::refused(
+            path,
+            "pull_request.bundle",
+            format!("changes `{}`", d.path),
+            format!(
                 "denied by `{}` in outputs.paths.deny ({} denied path(s): {}); nothing was pushed",
                 d.pattern,
                 denied.len(),
@@ -717,12 +705,12 @@ fn publish(
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            key: Some("paths"),
-            fix: Some(
+            Some("paths"),
+            Some(
                 "add the path to `outputs.paths.allow` in .factory/workflow.yaml if this is intended"
                     .into(),
             ),
-        })));
+        ));
     }
     if let Some(source) = crate::review::pr::scope_for_issue(state, Some(session), w.issue)? {
         let diff = git.run_raw(&["diff", "--no-color", "--no-ext-diff", &merge_base, scratch])?;
@@ -735,22 +723,22 @@ fn publish(
             .map(|f| f.path.as_str())
             .collect();
         if let Some(first) = outside.first() {
-            return Err(ApplyError::Refused(Box::new(super::Refusal {
-                path: path.to_path_buf(),
-                field: "pull_request.bundle".into(),
-                value: format!("changes `{first}`"),
-                what: format!(
+            return Err(ApplyError::refused(
+                path,
+                "pull_request.bundle",
+                format!("changes `{first}`"),
+                format!(
                     "outside the scope of issue #{} ({}): {}; nothing was pushed",
                     w.issue,
                     source.origin,
                     outside.join(", ")
                 ),
-                key: None,
-                fix: Some(
+                None,
+                Some(
                     "widen the scope in the plan (files_in_scope) and implement the issue again if this is intended"
                         .into(),
                 ),
-            })));
+            ));
         }
     }
 
