@@ -84,11 +84,8 @@ pub fn publish(state: &StateDir, forge: &dyn Forge, sid: &str) -> Result<Publish
             &git::auth_env(&token),
         )?;
     }
-    let files: Vec<String> = changed.iter().map(|(rel, _)| rel.clone()).collect();
-    let lessons: Vec<Lesson> = changed
-        .iter()
-        .filter_map(|(_, path)| serde_json::from_slice(&std::fs::read(path).ok()?).ok())
-        .collect();
+    let files: Vec<String> = changed.iter().map(|c| c.rel.clone()).collect();
+    let lessons: Vec<Lesson> = changed.into_iter().filter_map(|c| c.lesson).collect();
     let title = format!(
         "factory: {} lesson(s) learned in session {sid}",
         lessons.len().max(files.len())
@@ -133,14 +130,24 @@ fn relative_dir(repo: &Path, dir: &Path) -> String {
     rel.to_string_lossy().replace('\\', "/")
 }
 
-/// The lesson files of `dir` whose bytes differ from the base's (or that the base lacks), as
-/// (path in the repository, path on disk), in name order.
+/// A lesson file the default branch lacks or has otherwise.
+struct Changed {
+    /// Its path in the repository.
+    rel: String,
+    /// Its path on disk.
+    path: PathBuf,
+    /// The lesson, read with the store's own checks; none when the file is not a valid one.
+    lesson: Option<Lesson>,
+}
+
+/// The lesson files of `dir` whose bytes differ from the base's (or that the base lacks), in
+/// name order, each read once.
 fn changed_lessons(
     git: &Git,
     dir: &Path,
     rel_dir: &str,
     base_commit: &str,
-) -> Result<Vec<(String, PathBuf)>, ForgeError> {
+) -> Result<Vec<Changed>, ForgeError> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -158,7 +165,8 @@ fn changed_lessons(
         if theirs.ok().is_some_and(|t| t.as_bytes() == ours.as_slice()) {
             continue;
         }
-        out.push((rel, path));
+        let lesson = crate::lessons::store::parse(&path, &String::from_utf8_lossy(&ours)).ok();
+        out.push(Changed { rel, path, lesson });
     }
     Ok(out)
 }
@@ -167,7 +175,7 @@ fn changed_lessons(
 fn commit_files(
     git: &Git,
     base_commit: &str,
-    files: &[(String, PathBuf)],
+    files: &[Changed],
     sid: &str,
 ) -> Result<String, ForgeError> {
     let index = TempIndex(std::env::temp_dir().join(format!(
@@ -181,7 +189,7 @@ fn commit_files(
         index.0.to_string_lossy().into_owned(),
     ));
     git.run_env(&["read-tree", base_commit], &env)?;
-    for (rel, path) in files {
+    for Changed { rel, path, .. } in files {
         let shown = path.to_string_lossy().into_owned();
         let blob = git.run(&["hash-object", "-w", "--", &shown])?;
         git.run_env(
