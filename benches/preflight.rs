@@ -5,7 +5,7 @@
 //!
 //!   cargo bench --bench preflight                      # generates the dense 50 MiB diff
 //!   cargo bench --bench preflight -- a.diff b.diff     # diffs of your own
-//!   PREFLIGHT_BENCH_RULES=1 cargo bench --bench preflight -- a.diff   # time every rule too
+//!   PREFLIGHT_BENCH_RULES=1 cargo bench --bench preflight -- a.diff   # where the time goes
 //!
 //! Pin it to one core (`taskset -c 0 cargo bench …`, or `bench/preflight.sh`, which does).
 //! Each figure is the best of three runs.
@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use factory::preflight::diff::DiffParser;
 use factory::preflight::engine::Engine;
 use factory::preflight::rules::{self, Rule};
 
@@ -95,26 +94,39 @@ fn bench(name: &str, diff: &[u8], per_rule: bool) {
     }
 
     if per_rule {
-        let files: Vec<_> = DiffParser::new(diff)
-            .collect::<Result<_, _>>()
-            .expect("diff parses");
-        let mut times: Vec<(Duration, &'static str, usize)> = rules_with_pack()
-            .iter()
-            .map(|rule| {
-                let (t, n) = best(|| {
-                    let mut out = Vec::new();
-                    for f in &files {
-                        rule.check(f, &mut out);
-                    }
-                    out.len()
-                });
-                (t, rule.meta().id, n)
-            })
-            .collect();
-        times.sort_by_key(|t| std::cmp::Reverse(t.0));
-        println!("  every rule on every file (no prefilter), slowest first:");
-        for (t, id, n) in times.iter().take(25) {
-            println!("    {:>8.1} ms  {id} ({n} findings)", t.as_secs_f64() * 1e3);
+        // One more run of the engine with the stage clock on: where its time goes.
+        let profiled = Engine::new(rules_with_pack(), None).profiled();
+        profiled.scan(diff).expect("diff parses");
+        let p = profiled.profile().expect("profiled");
+        let rules: Duration = p.rules.iter().map(|r| r.1).sum();
+        let total = p.parse + p.decode + p.prefilter + rules + p.after;
+        let share = |t: Duration| 100.0 * t.as_secs_f64() / total.as_secs_f64();
+        println!(
+            "  where the engine's time goes (+ bench pack, one run, {:.3} s):",
+            total.as_secs_f64()
+        );
+        for (stage, t) in [
+            ("parse", p.parse),
+            ("decode", p.decode),
+            ("keyword prefilter", p.prefilter),
+            ("rules", rules),
+            ("after the rules", p.after),
+        ] {
+            println!(
+                "    {:>8.1} ms  {:>5.1}%  {stage}",
+                t.as_secs_f64() * 1e3,
+                share(t)
+            );
+        }
+        let mut by_rule = p.rules.clone();
+        by_rule.sort_by_key(|r| std::cmp::Reverse(r.1));
+        println!("  rules, slowest first:");
+        for (id, t) in by_rule.iter().take(20) {
+            println!(
+                "    {:>8.1} ms  {:>5.1}%  {id}",
+                t.as_secs_f64() * 1e3,
+                share(*t)
+            );
         }
     }
 }

@@ -11,13 +11,14 @@
 //! line is not an added line of the file.
 
 use std::io::BufRead;
-
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::findings::render::Skipped;
 use crate::findings::{Category, Finding, redact};
 use crate::preflight::dependencies::{self, AuditError, AuditSource, PackageChange};
 use crate::preflight::diff::{DiffError, DiffParser, FileDiff};
+use crate::preflight::keywords::Keywords;
 use crate::preflight::rules::secrets::decode;
 use crate::preflight::rules::{Rule, RuleMeta};
 use crate::preflight::scope::Scope;
@@ -69,10 +70,28 @@ pub struct Engine {
     reads_decoded: Vec<bool>,
     /// Some rule reads decoded lines, so the engine decodes every added line.
     decoding: bool,
-    prefilter: Option<AhoCorasick>,
+    prefilter: Option<Keywords>,
     /// For each prefilter pattern, the rules that declared it.
     keyword_rules: Vec<Vec<usize>>,
     scope: Option<Scope>,
+    /// Where the time goes, when [`Engine::profiled`] asked for it (the benchmark does).
+    profile: Option<Mutex<Profile>>,
+}
+
+/// Time spent per stage of [`Engine::scan`]: the benchmark prints it to show which part of
+/// the engine a speed-up has to come from. Only kept when [`Engine::profiled`] is on.
+#[derive(Debug, Default, Clone)]
+pub struct Profile {
+    /// Reading and parsing the diff.
+    pub parse: Duration,
+    /// Decoding added lines (`secrets::decode::normalise`).
+    pub decode: Duration,
+    /// The keyword prefilter over added lines and their decoded forms.
+    pub prefilter: Duration,
+    /// Each rule's own time, by rule id, in the engine's rule order.
+    pub rules: Vec<(&'static str, Duration)>,
+    /// Everything after the rules: de-duplication, context, guards, suppressions, packages.
+    pub after: Duration,
 }
 
 impl Engine {
@@ -96,20 +115,7 @@ impl Engine {
                 }
             }
         }
-        let prefilter = if keywords.is_empty() {
-            None
-        } else {
-            Some(
-                // A DFA keeps the overlapping scan at one table lookup per byte; with over a
-                // hundred keywords the automatic choice would be a slower NFA.
-                AhoCorasickBuilder::new()
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&keywords)
-                    .expect("keywords build an automaton"),
-            )
-        };
+        let prefilter = Keywords::new(&keywords);
         let reads_decoded: Vec<bool> = rules.iter().map(|r| r.reads_decoded()).collect();
         Engine {
             decoding: reads_decoded.contains(&true),
@@ -119,7 +125,38 @@ impl Engine {
             prefilter,
             keyword_rules,
             scope,
+            profile: None,
         }
+    }
+
+    /// Keep a [`Profile`] of every scan from now on (a little slower: a clock read per rule
+    /// and file).
+    pub fn profiled(mut self) -> Engine {
+        let rules = self.rules.iter().map(|r| (r.meta().id, Duration::ZERO));
+        self.profile = Some(Mutex::new(Profile {
+            rules: rules.collect(),
+            ..Profile::default()
+        }));
+        self
+    }
+
+    /// The time spent so far per stage, when [`profiled`](Engine::profiled).
+    pub fn profile(&self) -> Option<Profile> {
+        self.profile
+            .as_ref()
+            .map(|p| p.lock().expect("profile lock").clone())
+    }
+
+    /// Add to the profile, when there is one.
+    fn charge(&self, f: impl FnOnce(&mut Profile)) {
+        if let Some(p) = &self.profile {
+            f(&mut p.lock().expect("profile lock"));
+        }
+    }
+
+    /// A clock reading when profiling, else nothing (no system call).
+    fn clock(&self) -> Option<Instant> {
+        self.profile.as_ref().map(|_| Instant::now())
     }
 
     pub fn rules(&self) -> impl Iterator<Item = &RuleMeta> {
@@ -131,9 +168,7 @@ impl Engine {
     ///
     /// [`scan`]: Engine::scan
     pub fn keyword_scan(&self, haystack: &[u8]) -> usize {
-        self.prefilter
-            .as_ref()
-            .map_or(0, |ac| ac.find_overlapping_iter(haystack).count())
+        self.prefilter.as_ref().map_or(0, |k| k.count(haystack))
     }
 
     /// What the rules report on one file, before the engine's guards: keyword-less rules judge
@@ -141,6 +176,7 @@ impl Engine {
     /// and gets those lines ([`Rule::check_lines`]), with their decoded forms when it
     /// [reads them](Rule::reads_decoded). Rules run in their order.
     fn run_rules(&self, file: &FileDiff, added: &[(u32, &str)]) -> Vec<Finding> {
+        let started = self.clock();
         // Each added line decoded once, for every rule that reads decoded lines.
         let decoded: Vec<Option<String>> = if self.decoding {
             added
@@ -151,6 +187,11 @@ impl Engine {
             Vec::new()
         };
         let decoded_at = |k: usize| decoded.get(k).and_then(Option::as_deref);
+        let started = started.map(|t| {
+            let now = Instant::now();
+            self.charge(|p| p.decode += now - t);
+            now
+        });
         // For every keyword rule, the indices of the added lines that hold one of its keywords
         // (in either form, for a rule that reads decoded lines). Lines with non-ASCII text go
         // to every rule that runs: a case-insensitive pattern can match a Unicode case variant
@@ -164,10 +205,9 @@ impl Engine {
             let mut seen = vec![usize::MAX; self.keyword_rules.len()];
             let mut mark = |k: usize, text: &str, decoded_form: bool| {
                 let stamp = 2 * k + usize::from(decoded_form);
-                for m in ac.find_overlapping_iter(text) {
-                    let p = m.pattern().as_usize();
+                ac.each(text.as_bytes(), |p| {
                     if seen[p] == stamp {
-                        continue;
+                        return;
                     }
                     seen[p] = stamp;
                     for &r in &self.keyword_rules[p] {
@@ -175,7 +215,7 @@ impl Engine {
                             hits[r].push(k);
                         }
                     }
-                }
+                });
             };
             for (k, &(_, text)) in added.iter().enumerate() {
                 if !text.is_ascii() {
@@ -187,21 +227,59 @@ impl Engine {
                 }
             }
         }
+        if let Some(t) = started {
+            self.charge(|p| p.prefilter += t.elapsed());
+        }
         let mut found = Vec::new();
         let mut lines: Vec<(u32, &str)> = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
+            let started = self.clock();
+            self.run_rule(
+                i,
+                rule.as_ref(),
+                file,
+                added,
+                &hits,
+                &non_ascii,
+                &decoded,
+                &mut lines,
+                &mut found,
+            );
+            if let Some(t) = started {
+                self.charge(|p| p.rules[i].1 += t.elapsed());
+            }
+        }
+        found
+    }
+
+    /// Run rule `i` on `file` as [`run_rules`](Engine::run_rules) decided.
+    #[allow(clippy::too_many_arguments)]
+    fn run_rule<'a>(
+        &self,
+        i: usize,
+        rule: &dyn Rule,
+        file: &FileDiff,
+        added: &[(u32, &'a str)],
+        hits: &[Vec<usize>],
+        non_ascii: &[usize],
+        decoded: &'a [Option<String>],
+        lines: &mut Vec<(u32, &'a str)>,
+        found: &mut Vec<Finding>,
+    ) {
+        let decoded_at = |k: usize| decoded.get(k).and_then(Option::as_deref);
+        {
             if self.always[i] {
-                rule.check(file, &mut found);
-                continue;
+                rule.check(file, found);
+                return;
             }
             if hits[i].is_empty() {
-                continue;
+                return;
             }
             let merged: Vec<usize>;
             let at = if non_ascii.is_empty() {
                 &hits[i]
             } else {
-                let mut all = [hits[i].as_slice(), &non_ascii].concat();
+                let mut all = [hits[i].as_slice(), non_ascii].concat();
                 all.sort_unstable();
                 all.dedup();
                 merged = all;
@@ -216,9 +294,8 @@ impl Engine {
                     lines.push((added[k].0, normal));
                 }
             }
-            rule.check_lines(file, &lines, &mut found);
+            rule.check_lines(file, lines, found);
         }
-        found
     }
 
     /// Judge one file and add what it finds to the report.
@@ -239,6 +316,7 @@ impl Engine {
             return;
         }
         let mut found = self.run_rules(file, &added);
+        let started = self.clock();
         crate::preflight::rules::secrets::dedupe_secret_findings(&mut found);
         let path = file.path();
         crate::preflight::context::apply(path, &mut found);
@@ -267,6 +345,9 @@ impl Engine {
             suppress::missing_reason(path, n, line, &mut report.findings);
         }
         report.packages.extend(dependencies::extract(file));
+        if let Some(t) = started {
+            self.charge(|p| p.after += t.elapsed());
+        }
     }
 
     /// Stream a diff through the engine. Dependency audit and baseline are separate steps
@@ -274,7 +355,12 @@ impl Engine {
     pub fn scan<R: BufRead>(&self, reader: R) -> Result<ScanReport, PreflightError> {
         let mut report = ScanReport::default();
         let mut parser = DiffParser::new(reader);
-        while let Some(file) = parser.next() {
+        loop {
+            let started = self.clock();
+            let Some(file) = parser.next() else { break };
+            if let Some(t) = started {
+                self.charge(|p| p.parse += t.elapsed());
+            }
             let file = file?;
             self.check_file(&file, &mut report);
             report.bytes_scanned = parser.bytes_read();

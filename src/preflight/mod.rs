@@ -9,6 +9,7 @@ pub mod context;
 pub mod dependencies;
 pub mod diff;
 pub mod engine;
+pub mod keywords;
 pub mod packs;
 pub mod rules;
 pub mod scope;
