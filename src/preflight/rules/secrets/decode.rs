@@ -127,11 +127,10 @@ fn join_literals(line: &str) -> Option<String> {
     if line.len() > 2000 {
         return None;
     }
-    let quotes = line
-        .bytes()
-        .filter(|b| matches!(b, b'"' | b'\'' | b'`'))
-        .count();
-    if quotes < 4 {
+    if memchr::memchr3_iter(b'"', b'\'', b'`', line.as_bytes())
+        .nth(3)
+        .is_none()
+    {
         return None;
     }
     let lits = literals(line);

@@ -253,10 +253,7 @@ impl Rule for GenericSecret {
             // the name: a line with none of them (prose, a long run of words) holds no value to
             // read, and is not scanned for names.
             let bytes = text.as_bytes();
-            let separated = dockerfile
-                || bytes.contains(&b'=')
-                || bytes.contains(&b':')
-                || bytes.contains(&b',');
+            let separated = dockerfile || memchr::memchr3(b'=', b':', b',', bytes).is_some();
             let found = if separated {
                 NAMES.find_iter(text).find_map(|m| {
                     if names_an_id(text, m.end()) {
