@@ -173,6 +173,7 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
         "merged": session.pull_requests.iter().filter(|p| p.merged).map(|p| p.number).collect::<Vec<_>>(),
         // Merges whose verification waits for `factory verify --pending` (FACTORY_VERIFY=deferred).
         "verify_pending": crate::forge::verify::pending(state).iter().map(|p| p.pr).collect::<Vec<_>>(),
+        "validation_pending": crate::forge::validation::pending(state).iter().map(|v| v.issue).collect::<Vec<_>>(),
         "matrix": {"include": include},
         "wave_matrix": {"include": wave},
         "wave": session.current_wave(),
