@@ -299,7 +299,7 @@ mod tests {
             duration_ms: 1,
             output_tail: String::new(),
         };
-        record_verdict(&state, &v, &[ok.clone()], &[]).unwrap();
+        record_verdict(&state, &v, std::slice::from_ref(&ok), &[]).unwrap();
         assert!(pending(&state).is_empty());
         assert_eq!(publish_refusal(&state, 3, &head), None);
         let other = "b".repeat(40);

@@ -112,9 +112,8 @@ pub fn run(
     // Validation left for a job of its own: nothing after implementation may read the work
     // before it is judged. The fan-in implementation job of a matrix adds to it.
     let unvalidated = crate::forge::validation::pending(state);
-    if !unvalidated.is_empty()
-        && !(opts.only == Some(PhaseName::Implementation) && opts.writes.deferred())
-    {
+    let fan_in = opts.only == Some(PhaseName::Implementation) && opts.writes.deferred();
+    if !fan_in && !unvalidated.is_empty() {
         return Err(RunError::PendingValidation(
             unvalidated
                 .iter()
