@@ -8,7 +8,8 @@
 //! 2. the plan's validation commands run in the worktree with a timeout, and their command,
 //!    exit code, duration and output tail (secrets masked) are kept as evidence under
 //!    `artifacts/evidence/<issue>/`; a failure is retried with its output as context, then
-//!    escalated with a comment on the issue;
+//!    escalated with a comment on the issue. With `FACTORY_VALIDATION=deferred` they run later,
+//!    in a job that holds no secret ([`deferred`]): the commit is published only once they pass;
 //! 3. factory commits (`Closes #N`), publishes the branch (on GitHub with `git push`, the token
 //!    in git's environment only) and opens or updates the pull request with the evidence.
 //!
