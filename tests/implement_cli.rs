@@ -1562,6 +1562,13 @@ fn deferred_validation_commits_without_validating_and_apply_refuses_an_unvalidat
         .stdout;
     let status: Value = serde_json::from_slice(&status).unwrap();
     assert_eq!(status["outputs"]["validation_pending"], json!([2]));
+    factory(&repo)
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "validation of #2 pending: factory implement --validate-pending",
+        ));
     // Nothing after implementation runs on an unjudged commit.
     factory(&repo)
         .args(["run", "--resume"])

@@ -63,6 +63,15 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
                 pending.len()
             );
         }
+        let validating = crate::forge::validation::pending(&state);
+        if !validating.is_empty() {
+            let issues: Vec<String> = validating.iter().map(|v| format!("#{}", v.issue)).collect();
+            println!(
+                "{:<10} validation of {} pending: factory implement --validate-pending",
+                "validate",
+                issues.join(", ")
+            );
+        }
         let verifying = crate::forge::verify::pending(&state);
         if !verifying.is_empty() {
             let prs: Vec<String> = verifying.iter().map(|p| format!("#{}", p.pr)).collect();
