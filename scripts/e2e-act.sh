@@ -26,11 +26,13 @@
 #      through every job on the local forge for a plan of three tasks in two waves: one wave
 #      stage (factory-wave.yml) per wave, the second after the first's merge job, each with
 #      tactical plan and implementation as matrices, agent jobs without a token, apply jobs,
-#      a review round sending one pull request back, and the merge; then completion;
+#      validation jobs without a token or an agent key (the validation commands dump what
+#      every process around them holds), a review round sending one pull request back, and
+#      the merge; then completion;
 #      8b. the lesson that run learned, proposed as a pull request and merged, is in the next
 #      run's planner prompt;
-#   9. an implementation matrix job that fails stops the pipeline; the apply job merges its
-#      state copy and posts the comment on the issue.
+#   9. an implementation matrix job that fails stops the pipeline; the validation job merges
+#      its state copy and the apply job posts the comment on the issue.
 #  10. a plan with more waves than factory.yml's wave stages fails the waves_left job (with an
 #      error that names the wave left) instead of completing.
 # docs/actions.md describes the run and the stand-ins.
@@ -401,8 +403,19 @@ ok_case "incident: payload carried as a file, hotfix session, phases ran"
 g checkout -q main
 agents="$work/agents"
 scripts/e2e-act/agents/prepare.sh "$repo" "$agents"
-# shellcheck disable=SC2016 # check.sh expands its own argument
-printf 'echo "check $1"\n' >"$repo/check.sh"
+# The validation commands: besides the check, the names (never the values) of the variables
+# that the command and each process above it hold, with each process's command line, per
+# commit and check: where validation ran, and what it could reach there.
+cat >"$repo/check.sh" <<'SH'
+echo "check $1"
+out="$FAKE_AGENT_DIR/validation-env-$(git rev-parse --short HEAD)-$1"
+pid=$$
+while [ -r "/proc/$pid/environ" ] && [ "$pid" -gt 1 ]; do
+  echo "--- $(cat "/proc/$pid/comm"): $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+  tr '\0' '\n' <"/proc/$pid/environ" | cut -d= -f1
+  pid="$(cut -d' ' -f4 "/proc/$pid/stat")"
+done >"$out"
+SH
 # The post-merge health check: the names (never the values) of the variables that the check
 # and each process above it hold, factory and the job's step shell included, per merge commit.
 cat >"$repo/verify-env.sh" <<'SH'
@@ -441,6 +454,8 @@ routes:
       verify: true
     - phase: completion
 phases:
+  implementation:
+    env: [FAKE_AGENT_DIR]
   merge:
     health_check: sh verify-env.sh
     env: [FAKE_AGENT_DIR]
@@ -481,6 +496,29 @@ for dump in "$@"; do
     fail "a process around the post-merge verification held a token or key: $dump"
   fi
 done
+# Validation ran in the validation jobs (factory implement --validate-pending), never in an
+# implementation job, and nothing around it - the check, factory, the step's shell, the runner
+# above - held a token or an agent key. The verify job runs check.sh too (its dumps are
+# under `factory verify`): those are the post-merge verification's.
+set -- "$agents"/validation-env-*
+[ "$#" -ge 4 ] && [ -f "$1" ] || fail "expected validation dumps for #2 (twice), #3 and #4, found: $*"
+validated=0
+for dump in "$@"; do
+  if grep -qE '^--- factory: .*(implement --issue|run --resume --phase implementation)' "$dump"; then
+    fail "a validation command ran in an implementation job, next to the agent's key: $(cat "$dump")"
+  fi
+  grep -qE '^--- factory: .*(implement --validate-pending|verify --pending)' "$dump" \
+    || fail "a validation command ran outside the validation and verify jobs: $(cat "$dump")"
+  if grep -qE '^--- factory: .*implement --validate-pending' "$dump"; then validated=$((validated + 1)); fi
+  if grep -qxE 'GITHUB_TOKEN|GH_TOKEN|FACTORY_TOKEN|CODEX_API_KEY|OPENAI_API_KEY|ANTHROPIC_API_KEY|CLAUDE_CODE_OAUTH_TOKEN' "$dump"; then
+    fail "a process around validation held a token or key: $dump"
+  fi
+done
+[ "$validated" -ge 4 ] || fail "expected at least four validations in validation jobs, found $validated"
+for job in 'wave 1/factory wave/5 implementation - validate' 'wave 1/factory wave/5 implementation (review round 2) - validate' 'wave 2/factory wave/5 implementation - validate'; do
+  grep -qF "[$job" "$work/agents.log" || fail "the job $job did not run"
+done
+grep -qE '^validation(_round_[23])? ' "$calls" && fail "a validation job asked for a token: $(cat "$calls")"
 for job in 'wave 1/factory wave/7 merge - verify' 'wave 2/factory wave/7 merge - verify apply'; do
   grep -qF "[$job" "$work/agents.log" || fail "the job $job did not run"
 done
@@ -565,8 +603,8 @@ g checkout -q main
 ok_case "lessons: completion proposed the lesson as a pull request; merged, it reached the next run's planner prompt"
 
 # 9. An implementation matrix job whose issue fails every attempt: the implementation job is
-# skipped rather than trying the issue again, implementation_apply merges the job's state copy
-# and posts the comment that says why, and nothing after it runs.
+# skipped rather than trying the issue again, the validation job merges the job's state copy,
+# implementation_apply posts the comment that says why, and nothing after it runs.
 failing="$work/failing"
 scripts/e2e-act/agents/prepare.sh "$repo" "$failing"
 printf 'true\n' >"$failing/nothing.sh"

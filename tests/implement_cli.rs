@@ -1492,3 +1492,453 @@ fn a_critical_finding_without_a_clear_fix_goes_to_a_person_not_back_to_the_agent
     assert_eq!(s["escalation"]["reason"], "critical-finding", "{s}");
     assert_eq!(s["counters"]["implementation_retries"], 0);
 }
+
+// --- validation in a job of its own (FACTORY_VALIDATION=deferred) ------------------------------
+
+/// check.sh as in [`CHECK`], also leaving `fake/ran-<name>` behind: proof the command ran.
+fn marking_check(repo: &Repo) {
+    let marker = fake(repo).join("ran-$1");
+    std::fs::write(
+        repo.path().join("check.sh"),
+        format!("touch \"{}\"\n{CHECK}", marker.display()),
+    )
+    .unwrap();
+    repo.git(&["commit", "-qam", "check.sh leaves a marker"]);
+}
+
+/// `factory implement --issue 2` as the wave's implementation job runs it: deferred writes,
+/// deferred validation.
+fn implement_deferred(repo: &Repo) -> assert_cmd::assert::Assert {
+    factory(repo)
+        .env("FACTORY_WRITES", "deferred")
+        .env("FACTORY_VALIDATION", "deferred")
+        .args(["implement", "--issue", "2"])
+        .assert()
+}
+
+/// `factory implement --validate-pending --defer-writes` as the validation job runs it: no
+/// forge token, no agent key in factory's environment.
+fn validate_job(repo: &Repo) -> assert_cmd::Command {
+    let mut cmd = factory(repo);
+    cmd.env_remove("CODEX_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GH_TOKEN")
+        .args(["implement", "--validate-pending", "--defer-writes"]);
+    cmd
+}
+
+const PR_ARTIFACT: &str = ".factory/outbox/0001-implementation-pull-request-2.json";
+
+#[test]
+fn deferred_validation_commits_without_validating_and_apply_refuses_an_unvalidated_head() {
+    let repo = feature("");
+    marking_check(&repo);
+    script(&repo, &["edit:good.sh"]);
+    implement_deferred(&repo)
+        .success()
+        .stdout(predicate::str::contains(
+            "once `factory implement --validate-pending` passes",
+        ));
+    assert!(
+        !fake(&repo).join("ran-build").exists(),
+        "a validation command ran in the implementation job"
+    );
+    let head = repo.git(&["rev-parse", BRANCH]);
+    let pending = repo.json(".factory/artifacts/validation/2.json");
+    assert_eq!(pending["pending"], true);
+    assert_eq!(pending["head"], head.as_str());
+    assert_eq!(pending["commands"][0]["command"], "sh check.sh build");
+    assert!(pending["passed"].is_null());
+    let artifact = repo.json(PR_ARTIFACT);
+    assert_eq!(artifact["pull_request"]["awaits_validation"], true);
+    assert_eq!(artifact["pull_request"]["head"], head.as_str());
+    assert!(repo.log_has("validate", "deferred"));
+    let status = factory(&repo)
+        .args(["status", "--json"])
+        .output()
+        .unwrap()
+        .stdout;
+    let status: Value = serde_json::from_slice(&status).unwrap();
+    assert_eq!(status["outputs"]["validation_pending"], json!([2]));
+    factory(&repo)
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "validation of #2 pending: factory implement --validate-pending",
+        ));
+    // Nothing after implementation runs on an unjudged commit.
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "validation of #2 is left for a job of its own (FACTORY_VALIDATION=deferred) and has not run: run `factory implement --validate-pending` first",
+        ));
+    // Apply refuses to publish a head nobody validated, and publishes nothing.
+    factory(&repo)
+        .args(["apply", "--pending"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "refused: `pull_request.head` `{head}`: has not been validated yet (the validation is pending); run `factory implement --validate-pending` in a job that holds no secret"
+        )));
+    assert!(!repo.path().join(".factory/forge/pulls/3.json").exists());
+    assert!(repo.log_has("safe_output", "refused"));
+    assert_eq!(repo.session()["escalation"]["reason"], "scope-decision");
+}
+
+#[test]
+fn deferred_validation_needs_deferred_writes() {
+    let repo = feature("");
+    script(&repo, &["edit:good.sh"]);
+    factory(&repo)
+        .env("FACTORY_VALIDATION", "deferred")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "FACTORY_VALIDATION=deferred needs deferred writes (FACTORY_WRITES=deferred or --defer-writes)",
+        ));
+    assert!(!repo.path().join(".factory/forge/pulls/3.json").exists());
+    factory(&repo)
+        .env("FACTORY_VALIDATION", "later")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "FACTORY_VALIDATION=later: expected `inline` or `deferred`",
+        ));
+}
+
+#[test]
+fn a_passing_validation_job_lets_apply_publish_exactly_the_validated_head() {
+    let repo = feature("");
+    marking_check(&repo);
+    script(&repo, &["edit:good.sh"]);
+    implement_deferred(&repo).success();
+    let head = repo.git(&["rev-parse", BRANCH]);
+    validate_job(&repo)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("#2 at {}:", &head[..12])))
+        .stdout(predicate::str::contains("✓ build"))
+        .stdout(predicate::str::contains(
+            "validation of #2 passed: its pull request waits for `factory apply --pending`",
+        ));
+    assert!(fake(&repo).join("ran-build").exists(), "build did not run");
+    let verdict = repo.json(".factory/artifacts/validation/2.json");
+    assert_eq!(verdict["pending"], false);
+    assert_eq!(verdict["passed"], true);
+    assert_eq!(verdict["head"], head.as_str());
+    let evidence =
+        std::fs::read_to_string(repo.path().join(".factory/artifacts/evidence/2/build.log"))
+            .unwrap();
+    assert!(
+        evidence.contains("$ sh check.sh build") && evidence.contains("result: passed"),
+        "{evidence}"
+    );
+    assert!(repo.log_has("validate", "ok"));
+
+    // A verdict for another commit does not publish this one.
+    let path = repo.path().join(".factory/artifacts/validation/2.json");
+    let mut other = verdict.clone();
+    let main = repo.git(&["rev-parse", "main"]);
+    other["head"] = json!(main);
+    std::fs::write(&path, serde_json::to_vec(&other).unwrap()).unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    let state_copy = copy.path().join("state");
+    copy_dir(&repo.path().join(".factory"), &state_copy);
+    factory(&repo)
+        .args(["apply", "--pending"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "refused: `pull_request.head` `{head}`: is not the commit the validation of #2 is for (`{main}`)"
+        )));
+    assert!(!repo.path().join(".factory/forge/pulls/3.json").exists());
+
+    // With the verdict for exactly this head, the branch and the pull request go out, with the
+    // validation job's evidence in the body.
+    std::fs::remove_dir_all(repo.path().join(".factory")).unwrap();
+    copy_dir(&state_copy, &repo.path().join(".factory"));
+    std::fs::write(&path, serde_json::to_vec(&verdict).unwrap()).unwrap();
+    factory(&repo)
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "{BRANCH} pushed at {}, pull request #3 opened for issue #2",
+            &head[..12]
+        )));
+    let body = repo.pull(3)["body"].as_str().unwrap().to_string();
+    assert!(body.contains("sh check.sh build"), "{body}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A route of implementation alone, so that the engine's rework loop is what is tested.
+const IMPLEMENTATION_ONLY: &str =
+    "routes:\n  feature:\n    - phase: implementation\n      inline_issue: true\n";
+
+fn run_implementation_job(repo: &Repo) -> assert_cmd::assert::Assert {
+    factory(repo)
+        .env("FACTORY_VALIDATION", "deferred")
+        .args([
+            "run",
+            "--resume",
+            "--phase",
+            "implementation",
+            "--defer-writes",
+        ])
+        .assert()
+}
+
+#[test]
+fn a_failing_validation_job_sends_the_issue_back_with_its_output_then_a_pass_is_published() {
+    let repo = feature(IMPLEMENTATION_ONLY);
+    script(&repo, &["edit:broken.sh", "edit:good.sh"]);
+    run_implementation_job(&repo).success();
+    let first = repo.git(&["rev-parse", BRANCH]);
+    assert_eq!(
+        repo.session()["phases"]["implementation"]["status"],
+        "completed"
+    );
+
+    validate_job(&repo)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("✗ build"))
+        .stdout(predicate::str::contains(
+            "validation of #2 failed (attempt 1 of 3): the issue goes back to implementation",
+        ));
+    let s = repo.session();
+    assert_eq!(s["phases"]["implementation"]["status"], "pending");
+    assert_eq!(s["rework"]["phase"], "implementation");
+    assert_eq!(s["rework"]["issues"], json!([2]));
+    assert_eq!(s["counters"]["implementation_retries"], 1);
+    let status: Value = serde_json::from_slice(
+        &factory(&repo)
+            .args(["status", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(status["next_phase"], "implementation");
+    assert_eq!(status["outputs"]["validation_pending"], json!([]));
+    let verdict = repo.json(".factory/artifacts/validation/2.json");
+    assert_eq!(verdict["passed"], false);
+    assert_eq!(verdict["head"], first.as_str());
+    let ledger = repo.json(".factory/outbox/ledger.json");
+    assert_eq!(
+        ledger["entries"]["0001-implementation-pull-request-2.json"]["status"],
+        "withdrawn"
+    );
+    // The failed commit is never published.
+    factory(&repo)
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to apply"));
+    assert!(!repo.path().join(".factory/forge/pulls/3.json").exists());
+
+    // The next round: the agent gets the failure as the errors of its previous attempt, and
+    // goes on from the commit that failed.
+    run_implementation_job(&repo).success();
+    let retry = read(&repo, "prompt-2");
+    assert!(retry.contains("## The previous attempt failed"), "{retry}");
+    assert!(retry.contains("error: reset_token.ts is broken"), "{retry}");
+    assert!(
+        retry.contains("validation `build` (`sh check.sh build`) exited 1"),
+        "{retry}"
+    );
+    let second = repo.git(&["rev-parse", BRANCH]);
+    assert_ne!(second, first);
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("{second}^")]),
+        first,
+        "the second attempt builds on the commit that failed"
+    );
+    validate_job(&repo)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("validation of #2 passed"));
+    factory(&repo)
+        .args(["apply", "--pending"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "{BRANCH} pushed at {}, pull request #3 opened for issue #2",
+            &second[..12]
+        )));
+    let outcomes: Vec<String> = record(&repo)["issues"][0]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["done", "validation-failed", "done", "validated", "applied"]
+    );
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pipeline complete"));
+}
+
+#[test]
+fn when_validation_jobs_use_up_the_attempts_the_issue_is_told_and_the_session_stops() {
+    let repo = feature(&format!(
+        "limits:\n  max_implementation_retries: 1\n{IMPLEMENTATION_ONLY}"
+    ));
+    std::fs::write(
+        fake(&repo).join("broken-again.sh"),
+        "echo 'BROKEN, still' > src/auth/reset_token.ts\n",
+    )
+    .unwrap();
+    script(&repo, &["edit:broken.sh", "edit:broken-again.sh"]);
+    run_implementation_job(&repo).success();
+    validate_job(&repo)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(attempt 1 of 2)"));
+    run_implementation_job(&repo).success();
+    validate_job(&repo)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "validation of #2 failed on each of 2 attempt(s): implementation gave up",
+        ));
+    let s = repo.session();
+    assert_eq!(s["escalation"]["reason"], "implementation-failed");
+    assert_eq!(s["phases"]["implementation"]["status"], "escalated");
+    // The comment waits for the apply job (no token here), then says what inline validation
+    // says; the failed branch is never published.
+    factory(&repo)
+        .args([
+            "apply",
+            "--pending",
+            "--kind",
+            "pull_request",
+            "--kind",
+            "comment",
+        ])
+        .assert()
+        .success();
+    let comment = repo.last_comment(2);
+    assert!(
+        comment.starts_with("Implementation of #2 stopped after 2 attempt(s)"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("error: reset_token.ts is broken"),
+        "{comment}"
+    );
+    assert!(!repo.path().join(".factory/forge/pulls/3.json").exists());
+    assert_eq!(read(&repo, "count").trim(), "2", "no third agent call");
+    factory(&repo)
+        .args(["run", "--resume"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("implementation-failed"));
+}
+
+/// What a validation command can reach: its own environment and, through /proc, that of every
+/// process above it up to factory's own (above that is the test harness; the act end-to-end
+/// test walks a real job's tree to the top). `fake/reach-<name>` gets all of it.
+fn reaching_check(repo: &Repo) {
+    let out = fake(repo).join("reach-$1");
+    std::fs::write(
+        repo.path().join("check.sh"),
+        format!(
+            "out=\"{}\"\nenv > \"$out\"\npid=$$\nwhile [ \"${{pid:-0}}\" -gt 1 ]; do\n  echo \"--- pid $pid: $(tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null)\" >> \"$out\"\n  tr '\\0' '\\n' < /proc/$pid/environ >> \"$out\" 2>/dev/null\n  case \"$(tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null)\" in *' implement '*) break ;; esac\n  pid=$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$pid/status)\ndone\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    repo.git(&["commit", "-qam", "check.sh reports what it can reach"]);
+}
+
+const CODEX_KEY: &str = "sk-codex-key-of-the-implementation-job";
+
+#[test]
+fn the_validation_job_reaches_no_key_and_no_token_where_inline_validation_reaches_the_key() {
+    if !Path::new("/proc/self/environ").exists() {
+        return; // no procfs: nothing to walk
+    }
+    // Inline, the command's own environment is clean but factory's, one level up, holds the
+    // implementer's key: the gap this job closes, and proof the walk sees what it should.
+    let inline = feature("");
+    reaching_check(&inline);
+    script(&inline, &["edit:good.sh"]);
+    factory(&inline)
+        .env("CODEX_API_KEY", CODEX_KEY)
+        .env("FACTORY_WRITES", "deferred")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success();
+    let reach = read(&inline, "reach-build");
+    let own = reach.split("--- pid").next().unwrap();
+    assert!(
+        !own.contains(CODEX_KEY),
+        "the allow-list let the key through"
+    );
+    assert!(
+        reach.contains(CODEX_KEY),
+        "the walk did not reach factory's environment:\n{reach}"
+    );
+
+    // Deferred: the implementation job holds the key, the validation job nothing.
+    let repo = feature("");
+    reaching_check(&repo);
+    script(&repo, &["edit:good.sh"]);
+    factory(&repo)
+        .env("CODEX_API_KEY", CODEX_KEY)
+        .env("FACTORY_WRITES", "deferred")
+        .env("FACTORY_VALIDATION", "deferred")
+        .args(["implement", "--issue", "2"])
+        .assert()
+        .success();
+    assert!(!fake(&repo).join("reach-build").exists());
+    validate_job(&repo).assert().success();
+    let reach = read(&repo, "reach-build");
+    assert!(reach.contains("--- pid"), "the walk did not run:\n{reach}");
+    assert!(
+        reach.contains("implement --validate-pending"),
+        "the walk did not pass factory's process:\n{reach}"
+    );
+    for secret in [CODEX_KEY, "test-key"] {
+        assert!(
+            !reach.contains(secret),
+            "{secret} is within reach:\n{reach}"
+        );
+    }
+    for name in [
+        "CODEX_API_KEY=",
+        "OPENAI_API_KEY=",
+        "ANTHROPIC_API_KEY=",
+        "GITHUB_TOKEN=",
+        "GH_TOKEN=",
+    ] {
+        assert!(
+            !reach.lines().any(|l| l.starts_with(name)),
+            "{name} is within reach:\n{reach}"
+        );
+    }
+}

@@ -260,3 +260,88 @@ fn a_token_in_a_job_that_holds_none_is_caught() {
         "wider permissions in the verify job went unnoticed"
     );
 }
+
+/// The validation jobs run the agent's code: an agent key (any secret) or a forge token handed
+/// to one of them is caught, and so is a job of the wave left without its validation job.
+#[test]
+fn a_key_or_a_token_in_a_validation_job_is_caught() {
+    let rows = rows();
+    for job in ["validation", "validation_round_2", "validation_round_3"] {
+        let keyed: Value = serde_json::json!({
+            "permissions": {"contents": "read"},
+            "steps": [{"uses": "$/actions/phase", "env": {"CODEX_API_KEY": "${{ secrets.CODEX_API_KEY }}"}}]
+        });
+        let caught = std::panic::catch_unwind(|| {
+            check(
+                "factory-wave.yml",
+                "test",
+                job,
+                &keyed,
+                &rows,
+                &mut BTreeSet::new(),
+            )
+        });
+        assert!(caught.is_err(), "an agent key in {job} went unnoticed");
+        let token: Value = serde_json::json!({
+            "permissions": {"contents": "read"},
+            "steps": [{"uses": "$/actions/phase", "env": {"GITHUB_TOKEN": "${{ github.token }}"}}]
+        });
+        let caught = std::panic::catch_unwind(|| {
+            check(
+                "factory-wave.yml",
+                "test",
+                job,
+                &token,
+                &rows,
+                &mut BTreeSet::new(),
+            )
+        });
+        assert!(caught.is_err(), "a token in {job} went unnoticed");
+    }
+    let wave = jobs(&root().join(".github/workflows/factory-wave.yml"));
+    for (implementation, validation, apply) in [
+        ("implementation", "validation", "implementation_apply"),
+        (
+            "implementation_round_2",
+            "validation_round_2",
+            "implementation_round_2_apply",
+        ),
+        (
+            "implementation_round_3",
+            "validation_round_3",
+            "implementation_round_3_apply",
+        ),
+    ] {
+        let needs = |job: &str| -> Vec<String> {
+            wave[job]["needs"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{job} needs nothing"))
+                .iter()
+                .map(|n| n.as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(
+            needs(validation).contains(&implementation.to_string()),
+            "{validation} does not follow {implementation}"
+        );
+        assert!(
+            needs(apply).contains(&validation.to_string()),
+            "{apply} does not wait for {validation}"
+        );
+        let text = serde_json::to_string(&wave[validation]).unwrap();
+        assert!(
+            text.contains("\"mode\":\"validate\""),
+            "{validation} does not validate"
+        );
+        let implement = serde_json::to_string(&wave[implementation]).unwrap();
+        assert!(
+            implement.contains("\"defer-validation\":\"true\""),
+            "{implementation} validates next to the agent's key"
+        );
+        let apply_text = serde_json::to_string(&wave[apply]).unwrap();
+        assert!(
+            apply_text.contains("\"FACTORY_VALIDATION\":\"deferred\""),
+            "{apply} would publish an unvalidated head"
+        );
+    }
+}

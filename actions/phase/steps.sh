@@ -105,6 +105,8 @@ outputs() {
     echo "score=$(jq -r '.outputs.score // ""' "$status_json")"
     # Merges whose post-merge verification waits for `factory verify --pending`.
     echo "verify-pending=$(jq -c '.outputs.verify_pending // []' "$status_json")"
+    # Issues whose validation waits for `factory implement --validate-pending`.
+    echo "validation-pending=$(jq -c '.outputs.validation_pending // []' "$status_json")"
   } >>"$GITHUB_OUTPUT"
 }
 

@@ -683,6 +683,29 @@ fn publish(
             ),
         });
     }
+    // Validated in a job of its own (FACTORY_VALIDATION=deferred, or the artifact says so):
+    // only a passing verdict for exactly this commit lets it out.
+    let deferred_validation = w.awaits_validation
+        || crate::forge::validation::Placement::from_env()
+            .map_err(|e| ApplyError::Setup(e.to_string()))?
+            == crate::forge::validation::Placement::Deferred;
+    let mut validated_evidence = Vec::new();
+    if deferred_validation {
+        use crate::forge::validation as deferred;
+        if let Some((what, fix)) = deferred::publish_refusal(state, w.issue, &head) {
+            return Err(ApplyError::refused(
+                path,
+                "pull_request.head",
+                format!("`{head}`"),
+                what,
+                None,
+                Some(fix),
+            ));
+        }
+        validated_evidence = deferred::load(state, w.issue)
+            .map(|v| v.evidence)
+            .unwrap_or_default();
+    }
     // What the change touches, against the base as this checkout has it.
     let base_ref = DeferredForge::branch_ref(git, &w.base)?;
     let merge_base = git.run(&["merge-base", &base_ref, scratch])?;
@@ -776,11 +799,14 @@ fn publish(
         format!("{} published at {}", w.branch, &head[..head.len().min(12)]),
         json!({"issue": w.issue, "branch": w.branch, "commit": head}),
     );
-    let evidence: Vec<PathBuf> = w
-        .evidence
-        .iter()
-        .map(|e| state.artifacts_dir().join(e))
-        .collect();
+    let evidence: Vec<PathBuf> = if w.evidence.is_empty() {
+        &validated_evidence
+    } else {
+        &w.evidence
+    }
+    .iter()
+    .map(|e| state.artifacts_dir().join(e))
+    .collect();
     let opened = pr::open_pull_request(
         state,
         forge,

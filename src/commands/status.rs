@@ -63,6 +63,15 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
                 pending.len()
             );
         }
+        let validating = crate::forge::validation::pending(&state);
+        if !validating.is_empty() {
+            let issues: Vec<String> = validating.iter().map(|v| format!("#{}", v.issue)).collect();
+            println!(
+                "{:<10} validation of {} pending: factory implement --validate-pending",
+                "validate",
+                issues.join(", ")
+            );
+        }
         let verifying = crate::forge::verify::pending(&state);
         if !verifying.is_empty() {
             let prs: Vec<String> = verifying.iter().map(|p| format!("#{}", p.pr)).collect();
@@ -173,6 +182,7 @@ fn outputs(state: &StateDir, session: &Session) -> serde_json::Value {
         "merged": session.pull_requests.iter().filter(|p| p.merged).map(|p| p.number).collect::<Vec<_>>(),
         // Merges whose verification waits for `factory verify --pending` (FACTORY_VERIFY=deferred).
         "verify_pending": crate::forge::verify::pending(state).iter().map(|p| p.pr).collect::<Vec<_>>(),
+        "validation_pending": crate::forge::validation::pending(state).iter().map(|v| v.issue).collect::<Vec<_>>(),
         "matrix": {"include": include},
         "wave_matrix": {"include": wave},
         "wave": session.current_wave(),

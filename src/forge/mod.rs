@@ -18,6 +18,7 @@ pub mod recurrence;
 pub mod safe;
 pub mod select;
 pub mod update;
+pub mod validation;
 pub mod verify;
 
 use std::path::PathBuf;

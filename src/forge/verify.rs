@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::git::Git;
@@ -47,19 +47,19 @@ pub enum VerifyError {
 }
 
 /// One check to run: a name and a shell command line.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Check {
     pub name: String,
     pub command: String,
 }
 
 /// How one check went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CheckResult {
     pub name: String,
     pub command: String,
     pub ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     pub timed_out: bool,
     pub duration_ms: u64,
@@ -441,13 +441,13 @@ pub fn pending(state: &StateDir) -> Vec<Pending> {
 }
 
 /// A detached worktree at a commit, removed when dropped.
-struct Worktree<'a> {
+pub struct Worktree<'a> {
     git: &'a Git,
     path: PathBuf,
 }
 
 impl<'a> Worktree<'a> {
-    fn add(git: &'a Git, commit: &str) -> Result<Worktree<'a>, ForgeError> {
+    pub fn add(git: &'a Git, commit: &str) -> Result<Worktree<'a>, ForgeError> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         let path = std::env::temp_dir().join(format!(
@@ -461,7 +461,7 @@ impl<'a> Worktree<'a> {
         Ok(Worktree { git, path })
     }
 
-    fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 }

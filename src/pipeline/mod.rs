@@ -59,6 +59,10 @@ pub enum RunError {
     )]
     PendingVerification(String),
     #[error(
+        "validation of {0} is left for a job of its own (FACTORY_VALIDATION=deferred) and has not run: run `factory implement --validate-pending` first (docs/security.md#validation-in-a-job-of-its-own)"
+    )]
+    PendingValidation(String),
+    #[error(
         "phase {wanted} cannot run yet: {due} comes first in the {class} route and has not completed; run `factory run --resume --phase {due}` first"
     )]
     NotDue {
@@ -104,6 +108,20 @@ pub fn run(
             session.counters.recurrence, workflow.limits.recurrence_limit
         );
         return escalate(state, phase, EscalationReason::RecurrenceLimit, detail);
+    }
+    // Validation left for a job of its own: nothing after implementation may read the work
+    // before it is judged. The fan-in implementation job of a matrix adds to it.
+    let unvalidated = crate::forge::validation::pending(state);
+    let fan_in = opts.only == Some(PhaseName::Implementation) && opts.writes.deferred();
+    if !fan_in && !unvalidated.is_empty() {
+        return Err(RunError::PendingValidation(
+            unvalidated
+                .iter()
+                .map(|v| format!("#{}", v.issue))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+        .into());
     }
     // Pending writes belong on the forge before a phase reads it. One exception: a deferred
     // run of the phase that left them (the fan-in job after a matrix of per-issue jobs) only

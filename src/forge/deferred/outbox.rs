@@ -92,6 +92,11 @@ pub struct PullRequestWrite {
     pub evidence: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rework_cycle: Option<u32>,
+    /// The commits were not validated where they were made (`FACTORY_VALIDATION=deferred`):
+    /// `factory apply` publishes them only with a passing verdict of
+    /// `factory implement --validate-pending` for exactly `head`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaits_validation: bool,
 }
 
 /// A review to post on pull request `pr`.

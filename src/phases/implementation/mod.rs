@@ -8,13 +8,15 @@
 //! 2. the plan's validation commands run in the worktree with a timeout, and their command,
 //!    exit code, duration and output tail (secrets masked) are kept as evidence under
 //!    `artifacts/evidence/<issue>/`; a failure is retried with its output as context, then
-//!    escalated with a comment on the issue;
+//!    escalated with a comment on the issue. With `FACTORY_VALIDATION=deferred` they run later,
+//!    in a job that holds no secret ([`deferred`]): the commit is published only once they pass;
 //! 3. factory commits (`Closes #N`), publishes the branch (on GitHub with `git push`, the token
 //!    in git's environment only) and opens or updates the pull request with the evidence.
 //!
 //! When code review sends the work back, the agent runs again on the same branch with the
 //! review findings, and the same pull request is updated. Docs: docs/agents.md.
 
+pub mod deferred;
 pub mod detect;
 pub mod inputs;
 pub mod validation;
@@ -101,6 +103,9 @@ pub struct Options<'a> {
     /// The findings of a code review that sent the work back: the agent runs again on the same
     /// branch and the same pull request is updated.
     pub rework: Option<Rework>,
+    /// Where the validation commands run: here, or in a job of its own
+    /// (`FACTORY_VALIDATION=deferred`, [`deferred`]).
+    pub validation: deferred::Placement,
 }
 
 fn event(action: &str, status: &str, detail: String, refs: serde_json::Value) {
@@ -134,6 +139,7 @@ pub fn implement_issue(
         {
             git.run(&["branch", "--no-track", "--", &work.branch, &remote])?;
         }
+        resume_unpublished(opts.state, &git, &work.branch, number)?;
     }
     if let Some(t) = &token {
         if crate::forge::git::fetch(&git, &base, t)? {
@@ -186,6 +192,43 @@ pub fn implement_issue(
         wt.remove();
     }
     outcome
+}
+
+/// A validation job sent the issue back before its branch was ever published: the commits it
+/// judged are only in the bundle the attempt left. The next attempt goes on from them (the
+/// agent fixes what failed), so the branch is made from the bundle when this clone lacks it or
+/// is behind it.
+fn resume_unpublished(
+    state: &StateDir,
+    git: &Git,
+    branch: &str,
+    number: u64,
+) -> Result<(), ForgeError> {
+    let Some(v) = deferred::load(state, number).filter(|v| v.passed == Some(false)) else {
+        return Ok(());
+    };
+    if v.branch != branch
+        || git.succeeds(&["cat-file", "-e", &format!("{}^{{commit}}", v.head)])?
+            && git.branch_exists(branch)?
+    {
+        return Ok(());
+    }
+    let Some(bundle) = deferred::bundle_of(state, &v).filter(|b| b.is_file()) else {
+        return Ok(());
+    };
+    let shown = bundle.to_string_lossy().into_owned();
+    let spec = format!("+refs/heads/{branch}:refs/heads/{branch}");
+    git.run(&["fetch", "--quiet", "--no-tags", &shown, &spec])?;
+    event(
+        crate::state::log::vocab::BRANCH_UPDATE,
+        "ok",
+        format!(
+            "{branch} made from the bundle of the attempt whose validation failed (at {})",
+            &v.head[..v.head.len().min(12)]
+        ),
+        json!({"issue": number, "branch": branch, "commit": v.head}),
+    );
+    Ok(())
 }
 
 /// Record the issue's branch in the session, the first time it is known.
@@ -274,30 +317,45 @@ fn failed(
         return Ok(PhaseOutcome::Failed { detail });
     }
     let reason = specific.unwrap_or(EscalationReason::ImplementationFailed);
-    let body = format!(
-        "Implementation of #{} stopped after {} attempt(s) and needs a person ({reason}: {}).\n\nThe last attempt ended with:\n\n```text\n{}\n```\n\nBranch `{}`; the evidence is in `.factory/artifacts/{}/`.",
+    tell_gave_up(
+        opts.forge,
         work.number,
         opts.attempt,
-        reason.describe(),
-        crate::util::sanitize::sanitize(&crate::state::redact::scrub(&detail), 6_000)
-            .replace("```", "'''"),
-        work.branch,
-        validation::evidence_rel(work.number),
-    );
-    opts.forge.comment_issue(work.number, &body)?;
-    event(
-        "comment",
-        "ok",
-        format!(
-            "#{} told that implementation stopped ({reason})",
-            work.number
-        ),
-        json!({"issue": work.number}),
-    );
+        reason,
+        &detail,
+        &work.branch,
+    )?;
     Ok(match specific {
         Some(reason) => PhaseOutcome::NeedsHuman { reason, detail },
         None => PhaseOutcome::Failed { detail },
     })
+}
+
+/// Comment on issue `number` that implementation stopped after `attempts` attempts and needs
+/// a person, with how the last attempt ended.
+pub fn tell_gave_up(
+    forge: &dyn Forge,
+    number: u64,
+    attempts: u32,
+    reason: EscalationReason,
+    detail: &str,
+    branch: &str,
+) -> Result<(), ForgeError> {
+    let body = format!(
+        "Implementation of #{number} stopped after {attempts} attempt(s) and needs a person ({reason}: {}).\n\nThe last attempt ended with:\n\n```text\n{}\n```\n\nBranch `{branch}`; the evidence is in `.factory/artifacts/{}/`.",
+        reason.describe(),
+        crate::util::sanitize::sanitize(&crate::state::redact::scrub(detail), 6_000)
+            .replace("```", "'''"),
+        validation::evidence_rel(number),
+    );
+    forge.comment_issue(number, &body)?;
+    event(
+        "comment",
+        "ok",
+        format!("#{number} told that implementation stopped ({reason})"),
+        json!({"issue": number}),
+    );
+    Ok(())
 }
 
 fn attempt_in(
@@ -324,13 +382,27 @@ fn attempt_in(
         Ok(a) => a,
         Err(e) => return super::agent_outcome(e),
     };
+    // A validation job that sent the work back reports errors of the previous attempt, not
+    // review findings.
+    let (retry_context, rework) = match &opts.rework {
+        Some(r) if r.from == PhaseName::Implementation => (
+            opts.retry_context
+                .clone()
+                .or_else(|| Some(r.detail.clone())),
+            None,
+        ),
+        r => (
+            opts.retry_context.clone(),
+            r.as_ref().map(|r| r.detail.clone()),
+        ),
+    };
     let prompt = inputs::prompt(
         opts.state,
         opts.workflow,
         work,
         &wt.path,
-        opts.retry_context.as_deref(),
-        opts.rework.as_ref().map(|r| r.detail.as_str()),
+        retry_context.as_deref(),
+        rework.as_deref(),
     )?;
     let req = AgentRequest {
         role: Role::Implementer,
@@ -521,23 +593,31 @@ fn attempt_in(
         );
     }
 
-    // 2. Validation, by factory, with evidence.
+    // 2. Validation, by factory, with evidence; or, deferred, by a job that holds no secret.
+    let deferred_validation = opts.validation == deferred::Placement::Deferred;
+    if deferred_validation && opts.forge.name() != "deferred" {
+        return Err(deferred::DeferredValidationError::NeedsDeferredWrites(work.number).into());
+    }
     let declared = opts.workflow.command_env(PhaseName::Implementation);
-    let (results, files) = validation::validate(
-        opts.state,
-        work.number,
-        &wt.path,
-        &work.validation,
-        &crate::forge::verify::CommandRun {
-            timeout: opts.timeout,
-            env: &declared,
-        },
-        opts.attempt,
-    )
-    .map_err(|source| ImplementError::Evidence {
-        issue: work.number,
-        source,
-    })?;
+    let (results, files) = if deferred_validation {
+        (Vec::new(), Vec::new())
+    } else {
+        validation::validate(
+            opts.state,
+            work.number,
+            &wt.path,
+            &work.validation,
+            &crate::forge::verify::CommandRun {
+                timeout: opts.timeout,
+                env: &declared,
+            },
+            opts.attempt,
+        )
+        .map_err(|source| ImplementError::Evidence {
+            issue: work.number,
+            source,
+        })?
+    };
     let artifacts = opts.state.artifacts_dir();
     let evidence: Vec<String> = files
         .iter()
@@ -545,20 +625,22 @@ fn attempt_in(
         .map(|p| p.to_string_lossy().replace('\\', "/"))
         .collect();
     let passed = results.iter().all(|r| r.ok);
-    event(
-        crate::state::log::vocab::VALIDATE,
-        if passed { "ok" } else { "failed" },
-        format!(
-            "#{} validation: {}",
-            work.number,
-            results
-                .iter()
-                .map(|r| format!("{} {}", r.name, if r.ok { "passed" } else { "failed" }))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        json!({"issue": work.number, "evidence": evidence}),
-    );
+    if !deferred_validation {
+        event(
+            crate::state::log::vocab::VALIDATE,
+            if passed { "ok" } else { "failed" },
+            format!(
+                "#{} validation: {}",
+                work.number,
+                results
+                    .iter()
+                    .map(|r| format!("{} {}", r.name, if r.ok { "passed" } else { "failed" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            json!({"issue": work.number, "evidence": evidence}),
+        );
+    }
     if let Some(failure) = validation::failure_text(&results) {
         let results_json = validation::results_json(&results);
         let ev = evidence.clone();
@@ -583,7 +665,7 @@ fn attempt_in(
     let commit = if wt.has_staged()? {
         let title = crate::forge::issues::line(pr::without_tag(&work.title));
         let message = format!(
-            "{title} (#{n})\n\n{what} by {name} in attempt {a}; validated by factory: {checks}.\n\nCloses #{n}\n",
+            "{title} (#{n})\n\n{what} by {name} in attempt {a}; {validated}.\n\nCloses #{n}\n",
             n = work.number,
             what = if opts.rework.is_some() {
                 "Review findings addressed"
@@ -591,11 +673,25 @@ fn attempt_in(
                 "Implemented"
             },
             a = opts.attempt,
-            checks = results
-                .iter()
-                .map(|r| r.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            validated = if deferred_validation {
+                format!(
+                    "validated by factory in a job of its own: {}",
+                    work.validation
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                format!(
+                    "validated by factory: {}",
+                    results
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
         );
         Some(wt.commit(&message)?)
     } else if opts.rework.is_some() {
@@ -606,7 +702,15 @@ fn attempt_in(
             base,
             "no-change",
             Some(&name),
-            "the agent changed nothing to address the review findings".into(),
+            if opts
+                .rework
+                .as_ref()
+                .is_some_and(|r| r.from == PhaseName::Implementation)
+            {
+                "the agent changed nothing to fix the validation that failed".into()
+            } else {
+                "the agent changed nothing to address the review findings".into()
+            },
             None,
             |_| {},
         );
@@ -627,7 +731,18 @@ fn attempt_in(
     );
     if opts.forge.name() == "deferred" {
         return defer_pull_request(
-            opts, session, work, wt, base, &fork, &head, &files, &results, commit, &name,
+            opts,
+            session,
+            work,
+            wt,
+            base,
+            &fork,
+            &head,
+            &files,
+            &results,
+            commit,
+            &name,
+            deferred_validation,
         );
     }
     if let Some(t) = token {
@@ -706,6 +821,7 @@ fn defer_pull_request(
     results: &[crate::forge::verify::CheckResult],
     commit: Option<String>,
     agent: &str,
+    awaits_validation: bool,
 ) -> anyhow::Result<PhaseOutcome> {
     let outbox = crate::forge::deferred::outbox::dir(opts.state);
     std::fs::create_dir_all(&outbox).map_err(|source| ImplementError::Evidence {
@@ -747,6 +863,7 @@ fn defer_pull_request(
                 bundle: String::new(),
                 evidence: evidence.clone(),
                 rework_cycle: opts.rework.as_ref().map(|r| r.cycle),
+                awaits_validation,
             }),
             review: None,
             comment: None,
@@ -755,6 +872,17 @@ fn defer_pull_request(
         Some(&tmp),
     )?;
     let shown = crate::forge::deferred::outbox::file_name(&path);
+    if awaits_validation {
+        deferred::record_pending(
+            opts.state,
+            work.number,
+            &work.branch,
+            head,
+            &shown,
+            opts.attempt,
+            &work.validation,
+        )?;
+    }
     record_branch(opts, session, work)?;
     let results_json = validation::results_json(results);
     update_record(opts, session, work, base, |r| {
@@ -772,15 +900,27 @@ fn defer_pull_request(
             "done",
             Some(agent),
             opts.rework.as_ref().map(|w| w.cycle),
-            &format!("publication deferred to `factory apply`: outbox/{shown}"),
+            &format!(
+                "publication deferred to `factory apply`: outbox/{shown}{}",
+                if awaits_validation {
+                    format!(", after `{}`", deferred::COMMAND)
+                } else {
+                    String::new()
+                }
+            ),
         ));
     })?;
     Ok(PhaseOutcome::Done {
         detail: format!(
-            "#{} on {} at {}, publication left for `factory apply` in .factory/outbox/{shown}",
+            "#{} on {} at {}, publication left for `factory apply` in .factory/outbox/{shown}{}",
             work.number,
             work.branch,
             &head[..head.len().min(12)],
+            if awaits_validation {
+                format!(" once `{}` passes", deferred::COMMAND)
+            } else {
+                String::new()
+            }
         ),
     })
 }
@@ -923,6 +1063,7 @@ impl Phase for ImplementationPhase {
             last_attempt: ctx.attempt > ctx.phase.retries,
             retry_context: ctx.retry_context.clone(),
             rework: ctx.rework.cloned(),
+            validation: deferred::Placement::from_env()?,
         };
         let inline = ctx.phase.step.as_ref().is_some_and(|s| s.inline_issue);
         implement_session(&opts, inline)
