@@ -127,12 +127,7 @@ fn join_literals(line: &str) -> Option<String> {
     if line.len() > 2000 {
         return None;
     }
-    if memchr::memchr3_iter(b'"', b'\'', b'`', line.as_bytes())
-        .nth(3)
-        .is_none()
-    {
-        return None;
-    }
+    memchr::memchr3_iter(b'"', b'\'', b'`', line.as_bytes()).nth(3)?;
     let lits = literals(line);
     if lits.len() < 2 {
         return None;
