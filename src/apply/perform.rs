@@ -686,8 +686,7 @@ fn publish(
     // Validated in a job of its own (FACTORY_VALIDATION=deferred, or the artifact says so):
     // only a passing verdict for exactly this commit lets it out.
     let deferred_validation = w.awaits_validation
-        || crate::forge::validation::Placement::from_env()
-            .map_err(|e| ApplyError::Setup(e.to_string()))?
+        || crate::forge::validation::placement().map_err(|e| ApplyError::Setup(e.to_string()))?
             == crate::forge::validation::Placement::Deferred;
     let mut validated_evidence = Vec::new();
     if deferred_validation {

@@ -60,7 +60,7 @@ pub fn run(args: ImplementArgs) -> anyhow::Result<Outcome> {
     )?;
     let eff = workflow.effective(session.change_class, PhaseName::Implementation, &session.id);
     let attempts = 1 + eff.retries;
-    let validation = implementation::deferred::Placement::from_env()?;
+    let validation = implementation::deferred::placement()?;
     let mut retry_context = None;
     for attempt in 1..=attempts {
         if attempt > 1 {

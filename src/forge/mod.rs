@@ -13,6 +13,7 @@ pub mod github;
 pub mod issues;
 pub mod lessons;
 pub mod local;
+pub mod placement;
 pub mod pr;
 pub mod recurrence;
 pub mod safe;

@@ -47,27 +47,15 @@ pub enum DeferredValidationError {
     },
 }
 
-/// See [`PLACEMENT_ENV`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Placement {
-    #[default]
-    Inline,
-    Deferred,
-}
+pub use crate::forge::placement::Placement;
 
-impl Placement {
-    /// The placement `FACTORY_VALIDATION` selects.
-    pub fn from_env() -> Result<Placement, DeferredValidationError> {
-        parse_placement(std::env::var(PLACEMENT_ENV).ok().as_deref())
-    }
+/// The placement `FACTORY_VALIDATION` selects.
+pub fn placement() -> Result<Placement, DeferredValidationError> {
+    parse_placement(std::env::var(PLACEMENT_ENV).ok().as_deref())
 }
 
 fn parse_placement(value: Option<&str>) -> Result<Placement, DeferredValidationError> {
-    match value.map(str::trim).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("") | Some("inline") => Ok(Placement::Inline),
-        Some("deferred") => Ok(Placement::Deferred),
-        Some(other) => Err(DeferredValidationError::BadPlacement(other.to_string())),
-    }
+    Placement::parse(value).map_err(DeferredValidationError::BadPlacement)
 }
 
 /// The validation of one issue's commit, pending or done: `artifacts/validation/<issue>.json`.

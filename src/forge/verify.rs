@@ -359,27 +359,15 @@ pub fn leave_verdict(
 /// that holds no token, since the checks run the merged code.
 pub const PLACEMENT_ENV: &str = "FACTORY_VERIFY";
 
-/// See [`PLACEMENT_ENV`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Placement {
-    #[default]
-    Inline,
-    Deferred,
-}
+pub use crate::forge::placement::Placement;
 
-impl Placement {
-    /// The placement `FACTORY_VERIFY` selects.
-    pub fn from_env() -> Result<Placement, VerifyError> {
-        parse_placement(std::env::var(PLACEMENT_ENV).ok().as_deref())
-    }
+/// The placement `FACTORY_VERIFY` selects.
+pub fn placement() -> Result<Placement, VerifyError> {
+    parse_placement(std::env::var(PLACEMENT_ENV).ok().as_deref())
 }
 
 fn parse_placement(value: Option<&str>) -> Result<Placement, VerifyError> {
-    match value.map(str::trim).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("") | Some("inline") => Ok(Placement::Inline),
-        Some("deferred") => Ok(Placement::Deferred),
-        Some(other) => Err(VerifyError::BadPlacement(other.to_string())),
-    }
+    Placement::parse(value).map_err(VerifyError::BadPlacement)
 }
 
 /// A merge whose verification waits for `factory verify --pending`.

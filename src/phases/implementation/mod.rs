@@ -1063,7 +1063,7 @@ impl Phase for ImplementationPhase {
             last_attempt: ctx.attempt > ctx.phase.retries,
             retry_context: ctx.retry_context.clone(),
             rework: ctx.rework.cloned(),
-            validation: deferred::Placement::from_env()?,
+            validation: deferred::placement()?,
         };
         let inline = ctx.phase.step.as_ref().is_some_and(|s| s.inline_issue);
         implement_session(&opts, inline)

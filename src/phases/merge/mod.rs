@@ -291,7 +291,7 @@ fn verify_merged(
     if !ctx.phase.step.as_ref().is_some_and(|s| s.verify) {
         return Ok(None);
     }
-    let placement = verify::Placement::from_env()?;
+    let placement = verify::placement()?;
     for m in merged {
         let checks = merged_checks(ctx.state, ctx.workflow, m.issue);
         if checks.is_empty() {
