@@ -122,11 +122,7 @@ pub fn run(args: ImplementArgs) -> anyhow::Result<Outcome> {
 fn run_validate_pending(args: ImplementArgs) -> anyhow::Result<Outcome> {
     use crate::forge::deferred::Writes;
     use implementation::deferred::{self, Judgement};
-    let writes = if args.defer_writes {
-        Writes::Deferred
-    } else {
-        Writes::from_env()?
-    };
+    let writes = Writes::chosen(args.defer_writes)?;
     let (state, workflow) = open(args.state_dir)?;
     let Some(session) = state.load_session()? else {
         anyhow::bail!(

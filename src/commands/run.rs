@@ -49,11 +49,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             "give a request (`factory run \"Add rate limiting to login\"`, --request-file, --payload) or continue the current session with --resume"
         );
     }
-    let writes = if args.defer_writes {
-        Writes::Deferred
-    } else {
-        Writes::from_env()?
-    };
+    let writes = Writes::chosen(args.defer_writes)?;
     let (state, workflow) = open(args.state_dir)?;
     if starting {
         let req = args.request.to_request(args.text.as_deref())?;

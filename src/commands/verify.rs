@@ -121,11 +121,7 @@ fn print_checks(checks: &[verify::CheckResult]) {
 /// `factory verify --pending`.
 fn run_pending(args: VerifyArgs) -> anyhow::Result<Outcome> {
     use crate::forge::deferred::{Writes, outbox};
-    let writes = if args.defer_writes {
-        Writes::Deferred
-    } else {
-        Writes::from_env()?
-    };
+    let writes = Writes::chosen(args.defer_writes)?;
     let (state, workflow) = open(args.state_dir)?;
     let Some(session) = state.load_session()? else {
         anyhow::bail!(

@@ -29,6 +29,16 @@ impl Writes {
         parse(std::env::var(WRITES_ENV).ok().as_deref())
     }
 
+    /// Deferred when a command's `--defer-writes` flag says so, else what `FACTORY_WRITES`
+    /// selects.
+    pub fn chosen(defer_flag: bool) -> Result<Writes, ModeError> {
+        if defer_flag {
+            Ok(Writes::Deferred)
+        } else {
+            Writes::from_env()
+        }
+    }
+
     pub fn deferred(self) -> bool {
         self == Writes::Deferred
     }
