@@ -590,6 +590,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn hunk_lines_keep_their_text_and_numbers_at_every_line_end() {
+        // CRLF, an empty context line with and without its space, a line with no newline at
+        // the end of the input, and a marker line (`\ No newline`).
+        let diff = "--- a/x\r\n+++ b/x\r\n@@ -1,4 +1,6 @@\r\n a\r\n\r\n \n-b\r\n+c\r\n+\r\n\\ No newline at end of file\n+d";
+        let files = parse_str(diff).unwrap();
+        let lines: Vec<(LineKind, &str)> = files[0].hunks[0]
+            .lines
+            .iter()
+            .map(|l| (l.kind, l.text.as_str()))
+            .collect();
+        use LineKind::*;
+        assert_eq!(
+            lines,
+            [
+                (Context, "a"),
+                (Context, ""),
+                (Context, ""),
+                (Removed, "b"),
+                (Added, "c"),
+                (Added, ""),
+                (Added, "d")
+            ]
+        );
+        let added: Vec<u32> = files[0].added_lines().map(|(n, _)| n).collect();
+        assert_eq!(added, [4, 5, 6]);
+    }
+
+    #[test]
+    fn a_hunk_line_starting_with_a_carriage_return_is_malformed() {
+        let diff = "--- a/x\n+++ b/x\n@@ -1,1 +1,1 @@\n\rx\n";
+        assert!(matches!(
+            parse_str(diff),
+            Err(DiffError::HunkMismatch { line: 4, .. })
+        ));
+    }
+
+    #[test]
     fn parses_a_simple_modification() {
         let diff = "diff --git a/src/a.rs b/src/a.rs\nindex 1..2 100644\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1,2 +1,3 @@\n fn a() {}\n+fn b() {}\n-fn c() {}\n+fn d() {}\n";
         let files = parse_str(diff).unwrap();
