@@ -20,6 +20,7 @@ use crate::forge::git::Git;
 use crate::forge::pr::{self, OpenRequest, PrError};
 use crate::forge::{Forge, NewReview, select};
 use crate::state::{Escalation, EscalationReason, PhaseStatus, PullRequestRef, Session, StateDir};
+use crate::util::text::short_commit;
 use crate::workflow::{PhaseName, Workflow};
 
 /// How one artifact went.
@@ -380,7 +381,7 @@ fn verification(
         o.remove("pending");
     }
     state.write_artifact(&rel, &doc)?;
-    let short = &merged_at[..merged_at.len().min(12)];
+    let short = short_commit(&merged_at);
     Ok(match recorded {
         None => format!(
             "post-merge verification of #{} at {short} passed: reported on issue #{issue}",
@@ -795,7 +796,7 @@ fn publish(
         PhaseName::Implementation.as_str(),
         "push",
         "ok",
-        format!("{} published at {}", w.branch, &head[..head.len().min(12)]),
+        format!("{} published at {}", w.branch, short_commit(&head)),
         json!({"issue": w.issue, "branch": w.branch, "commit": head}),
     );
     let evidence: Vec<PathBuf> = if w.evidence.is_empty() {
@@ -845,7 +846,7 @@ fn publish(
     Ok(format!(
         "{} pushed at {}, pull request #{number} {} for issue #{}",
         w.branch,
-        &head[..head.len().min(12)],
+        short_commit(&head),
         if opened.created { "opened" } else { "updated" },
         w.issue
     ))

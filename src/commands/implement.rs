@@ -143,7 +143,11 @@ fn run_validate_pending(args: ImplementArgs) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::Clean;
     for j in &judged {
         let v = &j.validation;
-        println!("#{} at {}:", v.issue, &v.head[..v.head.len().min(12)]);
+        println!(
+            "#{} at {}:",
+            v.issue,
+            crate::util::text::short_commit(&v.head)
+        );
         for c in &v.checks {
             println!(
                 "  {} {:<12} {}{}",

@@ -33,7 +33,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Outcome> {
                 "pull request #{} squash-merged into {} as {}",
                 m.pr,
                 m.base,
-                &m.commit[..m.commit.len().min(12)]
+                crate::util::text::short_commit(&m.commit)
             );
             match m.branch_note {
                 Some(note) => println!("branch {} kept: {note}", m.head),

@@ -13,6 +13,7 @@ use super::Outcome;
 use crate::commands::intake::open;
 use crate::forge::recurrence::Recorded;
 use crate::forge::{open_forge, verify};
+use crate::util::text::short_commit;
 use crate::workflow::PhaseName;
 
 #[derive(Debug, Args)]
@@ -85,7 +86,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
             println!(
                 "post-merge verification of #{} passed at {}",
                 v.pr,
-                &v.merge_commit[..v.merge_commit.len().min(12)]
+                short_commit(&v.merge_commit)
             );
             Ok(Outcome::Clean)
         }
@@ -164,7 +165,7 @@ fn run_pending(args: VerifyArgs) -> anyhow::Result<Outcome> {
         }
         let results = verify::run_checks(&repo, &p.merge_commit, &checks, &run)?;
         let passed = results.iter().all(|c| c.ok);
-        let short = &p.merge_commit[..p.merge_commit.len().min(12)];
+        let short = short_commit(&p.merge_commit);
         println!("#{} at {short}:", p.pr);
         print_checks(&results);
         if !passed {

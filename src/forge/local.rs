@@ -465,7 +465,11 @@ impl Forge for LocalForge {
                     return Err(ForgeError::HeadMoved {
                         number,
                         expected: expected.to_string(),
-                        detail: format!("`{}` is at {}", pr.head, &now[..now.len().min(12)]),
+                        detail: format!(
+                            "`{}` is at {}",
+                            pr.head,
+                            crate::util::text::short_commit(&now)
+                        ),
                     });
                 }
             }

@@ -309,7 +309,7 @@ pub enum ForgeError {
     GitMissing,
     #[error(
         "pull request #{number}: its branch moved past {} since it was checked{}; it is reviewed again",
-        &.expected[..expected.len().min(12)],
+        crate::util::text::short_commit(.expected),
         if .detail.is_empty() { String::new() } else { format!(" ({})", .detail) }
     )]
     HeadMoved {

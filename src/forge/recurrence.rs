@@ -103,7 +103,7 @@ fn record_with(
         r.last_seen,
         r.merge_commit
             .as_deref()
-            .map(|c| format!("`{}`", &c[..c.len().min(12)]))
+            .map(|c| format!("`{}`", crate::util::text::short_commit(c)))
             .unwrap_or_else(|| "—".into()),
         cell(&r.failing_check),
     );

@@ -125,7 +125,7 @@ pub fn record_pending(
     save(state, &v)?;
     let detail = format!(
         "#{issue} at {}: validation left for `{COMMAND}` ({PLACEMENT_ENV}=deferred): {}",
-        short(head),
+        crate::util::text::short_commit(head),
         commands
             .iter()
             .map(|c| c.name.as_str())
@@ -229,10 +229,6 @@ pub fn bundle_of(state: &StateDir, v: &Validation) -> Option<PathBuf> {
     let a: crate::forge::deferred::outbox::Artifact = serde_json::from_slice(&bytes).ok()?;
     let bundle = a.pull_request?.bundle;
     Some(crate::forge::deferred::outbox::dir(state).join(bundle))
-}
-
-fn short(s: &str) -> &str {
-    &s[..s.len().min(12)]
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use super::git::Git;
 use super::recurrence::{self, Occurrence, Recorded};
 use super::{Forge, ForgeError, State};
 use crate::state::StateDir;
+use crate::util::text::short_commit;
 
 /// Output kept per check, from its end.
 pub const OUTPUT_TAIL_CHARS: usize = 4_000;
@@ -226,7 +227,7 @@ pub fn notify(
                 issue,
                 &format!(
                     "Post-merge verification of PR #{pr_number} passed at `{}`: {}.",
-                    &commit[..commit.len().min(12)],
+                    short_commit(commit),
                     names.join(", ")
                 ),
             )?;
@@ -303,7 +304,7 @@ pub fn write_result(
     state.write_artifact(&format!("verify/{pr_number}.json"), &artifact)?;
     let detail = format!(
         "post-merge verification of #{pr_number} at {}: {}{}",
-        &commit[..commit.len().min(12)],
+        short_commit(commit),
         if passed { "passed" } else { "failed" },
         if deferred {
             "; the forge is told by `factory apply`"
@@ -396,7 +397,7 @@ pub fn record_pending(state: &StateDir, p: &Pending) -> Result<(), VerifyError> 
     let detail = format!(
         "post-merge verification of #{} at {} left for `factory verify --pending` ({PLACEMENT_ENV}=deferred)",
         p.pr,
-        &p.merge_commit[..p.merge_commit.len().min(12)]
+        short_commit(&p.merge_commit)
     );
     let refs = json!({"pr": p.pr, "issue": p.issue, "commit": p.merge_commit}).to_string();
     tracing::info!(target: "factory::event", phase = crate::workflow::PhaseName::Merge.as_str(), action = crate::state::log::vocab::VERIFY, tool = "factory", status = "deferred", detail, refs);

@@ -12,6 +12,11 @@ pub fn first_line(text: &str, max: usize) -> String {
     }
 }
 
+/// A commit id shortened for messages and logs: its first 12 characters.
+pub fn short_commit(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
 /// [`first_line`], or `fallback` when `text` has no line with anything on it.
 pub fn first_line_or(text: &str, max: usize, fallback: &str) -> String {
     Some(first_line(text, max))

@@ -4,6 +4,8 @@
 
 use serde_json::json;
 
+use crate::util::text::short_commit;
+
 pub use crate::forge::validation::*;
 
 /// How the validation of one issue went in [`validate_pending`].
@@ -104,7 +106,7 @@ pub fn validate_pending(
         let detail = format!(
             "#{} at {} (validated in a job of its own): {}",
             v.issue,
-            short(&v.head),
+            short_commit(&v.head),
             results
                 .iter()
                 .map(|r| format!("{} {}", r.name, if r.ok { "passed" } else { "failed" }))
@@ -133,7 +135,7 @@ pub fn validate_pending(
                     "validated",
                     None,
                     None,
-                    &format!("validated at {} in a job of its own", short(&v.head)),
+                    &format!("validated at {} in a job of its own", short_commit(&v.head)),
                 )),
                 Some(f) => {
                     r.status = Status::Failed;
@@ -160,7 +162,7 @@ pub fn validate_pending(
                     "withdrawn",
                     &format!(
                         "validation failed at {}: the branch is not published; issue #{} is implemented again",
-                        short(&v.head),
+                        short_commit(&v.head),
                         v.issue
                     ),
                 )?;
@@ -247,8 +249,4 @@ pub fn validate_pending(
         tracing::info!(target: "factory::event", phase = PhaseName::Implementation.as_str(), action = "send_back", tool = "factory", status = "rework", detail = format!("validation failed for {shown}; implementation runs again with the failure as context"), decision = "rework: validation failed");
     }
     Ok(judged)
-}
-
-fn short(s: &str) -> &str {
-    &s[..s.len().min(12)]
 }

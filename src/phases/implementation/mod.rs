@@ -39,6 +39,7 @@ use crate::preflight::engine::Engine;
 use crate::preflight::scope::Scope;
 use crate::state::{EscalationReason, Rework, Session, StateDir, StateError};
 use crate::templates::TemplateError;
+use crate::util::text::short_commit;
 use crate::workflow::{AdapterKind, PhaseName, Workflow};
 use inputs::IssueWork;
 use worktree::Worktree;
@@ -224,7 +225,7 @@ fn resume_unpublished(
         "ok",
         format!(
             "{branch} made from the bundle of the attempt whose validation failed (at {})",
-            &v.head[..v.head.len().min(12)]
+            short_commit(&v.head)
         ),
         json!({"issue": number, "branch": branch, "commit": v.head}),
     );
@@ -725,7 +726,7 @@ fn attempt_in(
             "#{} on {} at {}",
             work.number,
             work.branch,
-            &head[..head.len().min(12)]
+            short_commit(&head)
         ),
         json!({"issue": work.number, "branch": work.branch, "commit": head}),
     );
@@ -800,7 +801,7 @@ fn attempt_in(
             "#{} on {} at {}, pull request #{number} {}",
             work.number,
             work.branch,
-            &head[..head.len().min(12)],
+            short_commit(&head),
             if opened.created { "opened" } else { "updated" }
         ),
     })
@@ -915,7 +916,7 @@ fn defer_pull_request(
             "#{} on {} at {}, publication left for `factory apply` in .factory/outbox/{shown}{}",
             work.number,
             work.branch,
-            &head[..head.len().min(12)],
+            short_commit(head),
             if awaits_validation {
                 format!(" once `{}` passes", deferred::COMMAND)
             } else {

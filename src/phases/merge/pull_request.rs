@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+use crate::util::text::short_commit;
+
 use crate::artifacts::review::{Review, Verdict};
 use crate::contracts::{self, Contract};
 use crate::forge::{Forge, ForgeError, State};
@@ -376,7 +378,7 @@ pub fn merge_pull_request(
         other => other?,
     };
     let branch_note = forge.delete_branch(&pr.head).err().map(|e| e.to_string());
-    let short = &commit[..commit.len().min(12)];
+    let short = short_commit(&commit);
     forge.comment_issue(
         pr_number,
         &format!("Squash-merged into `{}` as {short} by factory.", pr.base),
@@ -492,7 +494,7 @@ fn bring_up_to_date(
                 pr.head,
                 pr.base,
                 policy.method.as_str(),
-                &head[..head.len().min(12)]
+                short_commit(&head)
             );
             logged("ok", detail);
             let diff = forge.pull_request_diff(pr.number)?;
