@@ -22,3 +22,19 @@ impl Placement {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_unless_deferred_is_named() {
+        for unset in [None, Some(""), Some(" "), Some("inline")] {
+            assert_eq!(Placement::parse(unset), Ok(Placement::Inline), "{unset:?}");
+        }
+        for deferred in ["deferred", "Deferred", " Deferred "] {
+            assert_eq!(Placement::parse(Some(deferred)), Ok(Placement::Deferred));
+        }
+        assert_eq!(Placement::parse(Some("later")), Err("later".to_string()));
+    }
+}
