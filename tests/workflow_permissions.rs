@@ -190,6 +190,22 @@ fn check(
     }
 }
 
+/// Whether [`check`] refuses `spec` as factory-wave.yml's job `job` (it panics on a job that
+/// does not match its row).
+fn caught_in_wave(job: &str, spec: &Value, rows: &[Row]) -> bool {
+    std::panic::catch_unwind(|| {
+        check(
+            "factory-wave.yml",
+            "test",
+            job,
+            spec,
+            rows,
+            &mut BTreeSet::new(),
+        )
+    })
+    .is_err()
+}
+
 #[test]
 fn every_job_of_every_shipped_and_written_workflow_matches_its_row() {
     let rows = rows();
@@ -233,30 +249,13 @@ fn a_token_in_a_job_that_holds_none_is_caught() {
         "permissions": {"contents": "read"},
         "steps": [{"uses": "$/actions/phase", "env": {"GITHUB_TOKEN": "${{ github.token }}"}}]
     });
-    let caught = std::panic::catch_unwind(|| {
-        check(
-            "factory-wave.yml",
-            "test",
-            "verify",
-            &spec,
-            &rows,
-            &mut BTreeSet::new(),
-        )
-    });
-    assert!(caught.is_err(), "a token in the verify job went unnoticed");
-    let wider: Value = serde_json::json!({"permissions": {"contents": "write"}, "steps": []});
-    let caught = std::panic::catch_unwind(|| {
-        check(
-            "factory-wave.yml",
-            "test",
-            "verify",
-            &wider,
-            &rows,
-            &mut BTreeSet::new(),
-        )
-    });
     assert!(
-        caught.is_err(),
+        caught_in_wave("verify", &spec, &rows),
+        "a token in the verify job went unnoticed"
+    );
+    let wider: Value = serde_json::json!({"permissions": {"contents": "write"}, "steps": []});
+    assert!(
+        caught_in_wave("verify", &wider, &rows),
         "wider permissions in the verify job went unnoticed"
     );
 }
@@ -271,32 +270,18 @@ fn a_key_or_a_token_in_a_validation_job_is_caught() {
             "permissions": {"contents": "read"},
             "steps": [{"uses": "$/actions/phase", "env": {"CODEX_API_KEY": "${{ secrets.CODEX_API_KEY }}"}}]
         });
-        let caught = std::panic::catch_unwind(|| {
-            check(
-                "factory-wave.yml",
-                "test",
-                job,
-                &keyed,
-                &rows,
-                &mut BTreeSet::new(),
-            )
-        });
-        assert!(caught.is_err(), "an agent key in {job} went unnoticed");
+        assert!(
+            caught_in_wave(job, &keyed, &rows),
+            "an agent key in {job} went unnoticed"
+        );
         let token: Value = serde_json::json!({
             "permissions": {"contents": "read"},
             "steps": [{"uses": "$/actions/phase", "env": {"GITHUB_TOKEN": "${{ github.token }}"}}]
         });
-        let caught = std::panic::catch_unwind(|| {
-            check(
-                "factory-wave.yml",
-                "test",
-                job,
-                &token,
-                &rows,
-                &mut BTreeSet::new(),
-            )
-        });
-        assert!(caught.is_err(), "a token in {job} went unnoticed");
+        assert!(
+            caught_in_wave(job, &token, &rows),
+            "a token in {job} went unnoticed"
+        );
     }
     let wave = jobs(&root().join(".github/workflows/factory-wave.yml"));
     for (implementation, validation, apply) in [
