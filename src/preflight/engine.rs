@@ -232,44 +232,10 @@ impl Engine {
         }
         let mut found = Vec::new();
         let mut lines: Vec<(u32, &str)> = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
-            let started = self.clock();
-            self.run_rule(
-                i,
-                rule.as_ref(),
-                file,
-                added,
-                &hits,
-                &non_ascii,
-                &decoded,
-                &mut lines,
-                &mut found,
-            );
-            if let Some(t) = started {
-                self.charge(|p| p.rules[i].1 += t.elapsed());
-            }
-        }
-        found
-    }
-
-    /// Run rule `i` on `file` as [`run_rules`](Engine::run_rules) decided.
-    #[allow(clippy::too_many_arguments)]
-    fn run_rule<'a>(
-        &self,
-        i: usize,
-        rule: &dyn Rule,
-        file: &FileDiff,
-        added: &[(u32, &'a str)],
-        hits: &[Vec<usize>],
-        non_ascii: &[usize],
-        decoded: &'a [Option<String>],
-        lines: &mut Vec<(u32, &'a str)>,
-        found: &mut Vec<Finding>,
-    ) {
-        let decoded_at = |k: usize| decoded.get(k).and_then(Option::as_deref);
-        {
+        // One rule as the prefilter decided: the whole file, its keyword lines, or nothing.
+        let mut judge = |i: usize, rule: &dyn Rule| {
             if self.always[i] {
-                rule.check(file, found);
+                rule.check(file, &mut found);
                 return;
             }
             if hits[i].is_empty() {
@@ -279,7 +245,7 @@ impl Engine {
             let at = if non_ascii.is_empty() {
                 &hits[i]
             } else {
-                let mut all = [hits[i].as_slice(), non_ascii].concat();
+                let mut all = [hits[i].as_slice(), &non_ascii].concat();
                 all.sort_unstable();
                 all.dedup();
                 merged = all;
@@ -294,8 +260,16 @@ impl Engine {
                     lines.push((added[k].0, normal));
                 }
             }
-            rule.check_lines(file, lines, found);
+            rule.check_lines(file, &lines, &mut found);
+        };
+        for (i, rule) in self.rules.iter().enumerate() {
+            let started = self.clock();
+            judge(i, rule.as_ref());
+            if let Some(t) = started {
+                self.charge(|p| p.rules[i].1 += t.elapsed());
+            }
         }
+        found
     }
 
     /// Judge one file and add what it finds to the report.

@@ -5,7 +5,7 @@
 //! the crate's overlapping iterator. A DFA walk is a chain of dependent table lookups, so one
 //! walk leaves most of the core idle; a line of 64 bytes or more is cut in two halves walked
 //! side by side, two independent chains the processor overlaps. On keyword-dense text that
-//! reads about 1.5 times as fast as the crate's iterator (docs/performance.md). Each
+//! reads about 1.6 times as fast as the crate's iterator (docs/performance.md). Each
 //! occurrence is still reported exactly once: the first half runs on past the middle far
 //! enough to finish a keyword that starts before it, and reports only those.
 
