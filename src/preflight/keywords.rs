@@ -15,6 +15,8 @@ use aho_corasick::{Anchored, MatchKind, StartKind};
 
 /// Lines shorter than this are walked in one piece: two lanes would not pay for their setup.
 const SPLIT_AT: usize = 64;
+/// Lines at least this long are walked in four lanes.
+const SPLIT4_AT: usize = 512;
 
 /// The compiled keywords of every rule.
 pub struct Keywords {
@@ -54,44 +56,49 @@ impl Keywords {
     /// order.
     pub fn each(&self, text: &[u8], mut found: impl FnMut(usize)) {
         let found: &mut dyn FnMut(usize) = &mut found;
+        match text.len() {
+            n if n < SPLIT_AT => self.walk::<1>(text, found),
+            n if n < SPLIT4_AT => self.walk::<2>(text, found),
+            _ => self.walk::<4>(text, found),
+        }
+    }
+
+    /// Walk `text` in `L` lanes side by side: lane `i` reports the occurrences that start in
+    /// its `i`-th of `L` equal parts of the text, and reads on past the part's end far enough
+    /// to finish a keyword that starts inside it.
+    #[inline(always)]
+    fn walk<const L: usize>(&self, text: &[u8], found: &mut dyn FnMut(usize)) {
         let n = text.len();
-        if n < SPLIT_AT {
-            let mut sid = self.start;
-            for (i, &byte) in text.iter().enumerate() {
-                sid = self.dfa.next_state(Anchored::No, sid, byte);
-                if self.dfa.is_special(sid) {
-                    self.report(sid, i + 1, usize::MAX, found);
+        let begin: [usize; L] = std::array::from_fn(|i| n * i / L);
+        // Occurrences a lane reports start before this offset.
+        let before: [usize; L] =
+            std::array::from_fn(|i| if i + 1 < L { begin[i + 1] } else { usize::MAX });
+        let lane: [&[u8]; L] = std::array::from_fn(|i| {
+            let end = if i + 1 < L {
+                (begin[i + 1] + self.longest - 1).min(n)
+            } else {
+                n
+            };
+            &text[begin[i]..end]
+        });
+        let mut sid = [self.start; L];
+        let common = lane.iter().map(|l| l.len()).min().unwrap_or(0);
+        // One offset into every lane per step: the lanes advance together.
+        #[expect(clippy::needless_range_loop, reason = "indexes all lanes at one offset")]
+        for j in 0..common {
+            for i in 0..L {
+                sid[i] = self.dfa.next_state(Anchored::No, sid[i], lane[i][j]);
+                if self.dfa.is_special(sid[i]) {
+                    self.report(sid[i], begin[i] + j + 1, before[i], found);
                 }
             }
-            return;
         }
-        // The first lane reports occurrences that start before `mid` (and may end up to
-        // `longest - 1` bytes after it); the second those that start at `mid` or later.
-        let mid = n / 2;
-        let first = &text[..(mid + self.longest - 1).min(n)];
-        let second = &text[mid..];
-        let (mut a, mut b) = (self.start, self.start);
-        let common = first.len().min(second.len());
-        for (i, (&x, &y)) in first.iter().zip(second).enumerate() {
-            a = self.dfa.next_state(Anchored::No, a, x);
-            b = self.dfa.next_state(Anchored::No, b, y);
-            if self.dfa.is_special(a) {
-                self.report(a, i + 1, mid, found);
-            }
-            if self.dfa.is_special(b) {
-                self.report(b, i + 1, usize::MAX, found);
-            }
-        }
-        for (i, &byte) in first.iter().enumerate().skip(common) {
-            a = self.dfa.next_state(Anchored::No, a, byte);
-            if self.dfa.is_special(a) {
-                self.report(a, i + 1, mid, found);
-            }
-        }
-        for (i, &byte) in second.iter().enumerate().skip(common) {
-            b = self.dfa.next_state(Anchored::No, b, byte);
-            if self.dfa.is_special(b) {
-                self.report(b, i + 1, usize::MAX, found);
+        for i in 0..L {
+            for (j, &byte) in lane[i].iter().enumerate().skip(common) {
+                sid[i] = self.dfa.next_state(Anchored::No, sid[i], byte);
+                if self.dfa.is_special(sid[i]) {
+                    self.report(sid[i], begin[i] + j + 1, before[i], found);
+                }
             }
         }
     }
@@ -124,7 +131,7 @@ mod tests {
     use super::*;
     use aho_corasick::AhoCorasickBuilder;
 
-    /// Every (start, pattern) occurrence, from the crate's own overlapping iterator.
+    /// Every occurrence's pattern, from the crate's own overlapping iterator.
     fn reference(keywords: &[String], text: &[u8]) -> Vec<usize> {
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
