@@ -11,6 +11,7 @@ use crate::preflight::rules::{Rule, RuleMeta};
 use super::lang::Lang;
 use super::literals::is_code;
 use super::report;
+use super::words::{Before, Words};
 
 pub(crate) struct EvalInjection;
 
@@ -35,6 +36,32 @@ static CALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|[^.\w$])(?:eval|exec|execfile|assert|create_function|instance_eval|class_eval|module_eval)\s*\(|\bnew\s+Function\s*\(|\bvm\.(?:runInNewContext|runInThisContext|runInContext|compileFunction)\s*\(|(?:^|[^.\w])(?:setTimeout|setInterval)\s*\(")
         .expect("compiles")
 });
+/// The names every [`CALL`] match holds, with what the pattern allows right before them.
+/// Checked first: most names on a line are methods (`re.exec(`, `model.eval()`), and the
+/// pattern, which starts with a character class, would read the whole line to find none.
+static CALL_NAMES: LazyLock<Words> = LazyLock::new(|| {
+    const NOT_METHOD: Before = Before::NotWordOr(b".$");
+    Words::new(&[
+        ("eval", NOT_METHOD),
+        ("exec", NOT_METHOD),
+        ("assert", NOT_METHOD),
+        ("create_function", NOT_METHOD),
+        ("instance_eval", NOT_METHOD),
+        ("class_eval", NOT_METHOD),
+        ("module_eval", NOT_METHOD),
+        ("Function", Before::NotWordOr(b"")),
+        ("vm.runIn", Before::NotWordOr(b"")),
+        ("vm.compileFunction", Before::NotWordOr(b"")),
+        ("setTimeout", Before::NotWordOr(b".")),
+        ("setInterval", Before::NotWordOr(b".")),
+    ])
+});
+
+/// Whether [`CALL`] can match `code`: one of its names stands where the pattern allows it.
+fn may_call(code: &str) -> bool {
+    CALL_NAMES.stand_in(code)
+}
+
 static SHELL_EVAL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?:^|[;&|]\s*|\s)eval\s+["']?\$"#).expect("compiles"));
 
@@ -83,6 +110,9 @@ impl Rule for EvalInjection {
 
 fn evaluates_non_constant(text: &str, lang: Lang) -> bool {
     let code = strip_line_comment(text, lang);
+    if !may_call(code) {
+        return false;
+    }
     for m in CALL.find_iter(code) {
         let name = m.as_str();
         let name_at = m.start() + name.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(0);
@@ -203,6 +233,46 @@ mod tests {
 
     fn fires(path: &str, text: &str) -> bool {
         !run(&EvalInjection, path, text).is_empty()
+    }
+
+    /// The name check before the pattern never turns away text the pattern matches: every
+    /// call form after every kind of byte, at the start and inside a line.
+    #[test]
+    fn the_name_check_passes_everything_the_call_pattern_matches() {
+        let calls = [
+            "eval(",
+            "exec (",
+            "execfile(",
+            "assert(",
+            "create_function(",
+            "instance_eval(",
+            "class_eval (",
+            "module_eval(",
+            "new Function(",
+            "new  Function (",
+            "vm.runInNewContext(",
+            "vm.compileFunction(",
+            "setTimeout(",
+            "setInterval (",
+        ];
+        let mut checked = 0;
+        for call in calls {
+            for before in ["", " ", ".", "$", "_", "x", "9", "(", "é", "\t", "=", "Ж"] {
+                for after in ["", "x)", " 'a' )"] {
+                    let text = format!("{before}{call}{after}");
+                    if CALL.is_match(&text) {
+                        assert!(may_call(&text), "{text}");
+                        checked += 1;
+                    }
+                    let inside = format!("let a = 1; {text}");
+                    assert!(!CALL.is_match(&inside) || may_call(&inside), "{inside}");
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
+        assert!(!may_call(
+            "re.exec(x); model.eval(); $eval(1); obj.setTimeout(f); vm.key = new Date()",
+        ));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod password_hashing;
 mod shell;
 mod sql;
 mod tls;
+mod words;
 
 use crate::findings::{Finding, fingerprint};
 use crate::preflight::diff::FileDiff;

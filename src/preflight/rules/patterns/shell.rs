@@ -13,6 +13,7 @@ use super::dynamic::{assigned_variable, builds_string, passes_variable};
 use super::lang::Lang;
 use super::literals::{is_code, only_safe_parts, statement};
 use super::report;
+use super::words::{Before, Words};
 
 pub(crate) struct ShellInjection;
 
@@ -109,6 +110,64 @@ static SHELL_INVOLVED: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("built-in pattern compiles")
 });
+
+/// Words every [`SHELL_INVOLVED`] match contains, with what the pattern allows right before
+/// them. Checked first: on a long statement (a minified bundle is one line) the pattern, which
+/// mostly starts with a quote, reads every byte, and most statements hold none of these words
+/// where it could use them.
+static SHELL_WORDS: LazyLock<Words> = LazyLock::new(|| {
+    const ANY: Before = Before::Anything;
+    const CALL: Before = Before::NotWordOr(b".");
+    Words::new(&[
+        ("shell", ANY),
+        ("\"sh\"", ANY),
+        ("\"sh'", ANY),
+        ("'sh\"", ANY),
+        ("'sh'", ANY),
+        ("/sh\"", ANY),
+        ("/sh'", ANY),
+        ("bash\"", ANY),
+        ("bash'", ANY),
+        ("zsh\"", ANY),
+        ("zsh'", ANY),
+        ("ksh\"", ANY),
+        ("ksh'", ANY),
+        ("dash\"", ANY),
+        ("dash'", ANY),
+        ("pwsh", ANY),
+        ("cmd\"", ANY),
+        ("cmd'", ANY),
+        ("cmd.exe", ANY),
+        ("os.system", ANY),
+        ("os.popen", ANY),
+        ("subprocess.get", ANY),
+        ("commands.getoutput", ANY),
+        ("child_process.exec", ANY),
+        ("cp.exec", ANY),
+        ("exec", CALL),
+        ("Runtime.getRuntime().exec", ANY),
+        ("system", CALL),
+        ("popen", ANY),
+        ("%x", CALL),
+        ("Open3.", ANY),
+        ("Kernel.system", ANY),
+        ("Kernel.exec", ANY),
+        ("Kernel.spawn", ANY),
+        ("passthru", ANY),
+        ("proc_open", ANY),
+        ("Process.Start", ANY),
+    ])
+});
+
+/// Whether [`SHELL_INVOLVED`] can match `text` (it may still not).
+fn may_involve_shell(text: &str) -> bool {
+    SHELL_WORDS.stand_in(text)
+}
+
+/// Whether a shell runs the command: [`SHELL_INVOLVED`], after the cheap word check.
+fn shell_involved(text: &str) -> bool {
+    may_involve_shell(text) && SHELL_INVOLVED.is_match(text)
+}
 
 /// Ruby and PHP backtick command substitution with interpolation.
 static BACKTICK_INTERP: LazyLock<Regex> =
@@ -213,7 +272,7 @@ impl Rule for ShellInjection {
                 if added && sink {
                     let stmt = statement(&hunk.lines, i, lang);
                     if builds_string(&stmt, lang)
-                        && (alias || SHELL_INVOLVED.is_match(&stmt))
+                        && (alias || shell_involved(&stmt))
                         && !only_safe_parts(&stmt, lang)
                     {
                         report(
@@ -243,7 +302,7 @@ impl Rule for ShellInjection {
                     continue;
                 }
                 let stmt = statement(&hunk.lines, i, lang);
-                if alias || SHELL_INVOLVED.is_match(&stmt) {
+                if alias || shell_involved(&stmt) {
                     for (var, at, built) in &tainted {
                         if *at < new_line && !reported.contains(at) && passes_variable(&stmt, var) {
                             report(
@@ -280,6 +339,69 @@ mod tests {
 
     fn fires(path: &str, text: &str) -> bool {
         !run(&ShellInjection, path, text).is_empty()
+    }
+
+    /// The word check before [`SHELL_INVOLVED`] never turns away text the pattern matches:
+    /// every form it knows, after every kind of byte, alone and inside a statement.
+    #[test]
+    fn the_word_check_passes_everything_the_shell_pattern_matches() {
+        let forms = [
+            "shell=True",
+            "shell = use_shell",
+            "shell: true",
+            "'sh', '-c'",
+            "\"/bin/bash\", [\"-c\"",
+            "\"sh\").arg(\"-c\")",
+            "'cmd.exe', '/c'",
+            "\"cmd\", \"/c\"",
+            "\"pwsh.exe\", \"-Command\"",
+            "'powershell', '-c'",
+            "FileName = \"/bin/zsh\"",
+            "FileName = 'cmd'",
+            "os.system",
+            "os.popen",
+            "subprocess.getoutput",
+            "commands.getoutput",
+            "asyncio.create_subprocess_shell",
+            "exec(",
+            "execSync (",
+            "child_process.exec(",
+            "cp.execSync(",
+            "Runtime.getRuntime().exec",
+            "system(",
+            "IO.popen[",
+            "%x{",
+            "Open3.capture2",
+            "Kernel.spawn",
+            "shell_exec(",
+            "passthru(",
+            "proc_open(",
+            "popen(",
+            "Process.Start",
+            "'/usr/bin/ksh', '-c'",
+            "\"dash\", \"-c\"",
+            "'sh\", '-c'",
+            "FileName = '/bin/sh'",
+            "FileName=\"cmd.exe\"",
+        ];
+        let mut matched = 0;
+        for form in forms {
+            for before in ["", " ", ".", "$", "_", "x", "(", "é", "=", "\t"] {
+                for text in [
+                    format!("{before}{form}"),
+                    format!("run(a); {before}{form} x"),
+                ] {
+                    if SHELL_INVOLVED.is_match(&text) {
+                        assert!(may_involve_shell(&text), "{text}");
+                        matched += 1;
+                    }
+                }
+            }
+        }
+        assert!(matched > 300, "{matched}");
+        assert!(!may_involve_shell(
+            "re.exec(q); fs.readFileSync(p); a.system + 1; os.cache[1] = cp.key; \"cmdW\" \"fresh\"",
+        ));
     }
 
     #[test]
