@@ -118,22 +118,14 @@ static SHELL_INVOLVED: LazyLock<Regex> = LazyLock::new(|| {
 static SHELL_WORDS: LazyLock<Words> = LazyLock::new(|| {
     const ANY: Before = Before::Anything;
     const CALL: Before = Before::NotWordOr(b".");
+    // What comes before `sh` in `["'](?:/usr)?(?:/bin/)?(?:ba|z|k|da)?sh["']`.
+    const SHELL_NAME_END: Before = Before::OneOf(b"\"'/azk");
     Words::new(&[
         ("shell", ANY),
-        ("\"sh\"", ANY),
-        ("\"sh'", ANY),
-        ("'sh\"", ANY),
-        ("'sh'", ANY),
-        ("/sh\"", ANY),
-        ("/sh'", ANY),
-        ("bash\"", ANY),
-        ("bash'", ANY),
-        ("zsh\"", ANY),
-        ("zsh'", ANY),
-        ("ksh\"", ANY),
-        ("ksh'", ANY),
-        ("dash\"", ANY),
-        ("dash'", ANY),
+        // `"sh"`, `'/bin/bash'`, `"zsh'`: keyed on `sh` and a quote, which are rarer than
+        // the quote before them.
+        ("sh\"", SHELL_NAME_END),
+        ("sh'", SHELL_NAME_END),
         ("pwsh", ANY),
         ("cmd\"", ANY),
         ("cmd'", ANY),

@@ -14,6 +14,8 @@ pub(crate) enum Before {
     /// these (a pattern's `(?:^|[^.\w])` or `\b`; a non-ASCII byte is let through, which only
     /// makes the test less strict than the pattern).
     NotWordOr(&'static [u8]),
+    /// One of these bytes (never the start of the text).
+    OneOf(&'static [u8]),
 }
 
 /// Words a pattern needs: [`Words::stand_in`] is true whenever the pattern matches (and may be
@@ -46,6 +48,9 @@ impl Words {
         let mut at = 0;
         while let Some(m) = self.automaton.find(Input::new(text).span(at..text.len())) {
             let allowed = match (self.before[m.pattern().as_usize()], m.start()) {
+                (Before::OneOf(bytes_before), start) => {
+                    start > 0 && bytes_before.contains(&bytes[start - 1])
+                }
                 (Before::Anything, _) | (_, 0) => true,
                 (Before::NotWordOr(extra), start) => {
                     let b = bytes[start - 1];
@@ -71,6 +76,7 @@ mod tests {
             ("eval", Before::NotWordOr(b".$")),
             ("instance_eval", Before::NotWordOr(b".")),
             ("vm.run", Before::Anything),
+            ("sh'", Before::OneOf(b"'/")),
         ]);
         assert!(words.stand_in("eval(x)"));
         assert!(words.stand_in("a; eval(x)"));
@@ -81,5 +87,7 @@ mod tests {
         assert!(words.stand_in("x.vm.run"));
         assert!(words.stand_in("é eval"));
         assert!(!words.stand_in(""));
+        assert!(words.stand_in("x = '/bin/sh'") && words.stand_in("('sh'"));
+        assert!(!words.stand_in("sh'") && !words.stand_in("'fresh'"));
     }
 }
