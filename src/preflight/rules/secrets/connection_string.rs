@@ -57,6 +57,61 @@ static QUERY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("compiles")
 });
 
+/// Whether [`URL`] can match `text`: some `://` is followed by `user:password@` with no byte
+/// the pattern refuses in between. Checked first: on a long line (a minified bundle holds a
+/// URL every few hundred bytes, few with a password) the pattern, which starts with a
+/// character class, reads every byte.
+fn may_hold_userinfo(text: &str) -> bool {
+    let b = text.as_bytes();
+    let ends = |c: u8| matches!(c, b'@' | b'/' | b'\'' | b'"' | b'`') || c.is_ascii_whitespace();
+    memchr::memmem::find_iter(b, b"://").any(|at| {
+        let rest = &b[at + 3..];
+        let Some(colon) = rest.iter().position(|&c| c == b':' || ends(c)) else {
+            return false;
+        };
+        if rest[colon] != b':' {
+            return false;
+        }
+        let password = &rest[colon + 1..];
+        password
+            .iter()
+            .position(|&c| ends(c))
+            .is_some_and(|end| end > 0 && password[end] == b'@' && end + 1 < password.len())
+    })
+}
+
+/// Whether [`QUERY`] can match ASCII `text`: some `=` closes a credential parameter name that
+/// follows `?`, `&` or `;`. Text that is not ASCII goes to the pattern (its case-insensitive
+/// names match Unicode case variants too).
+fn may_hold_query_credential(text: &str) -> bool {
+    const NAMES: [&[u8]; 11] = [
+        b"password",
+        b"passwd",
+        b"pwd",
+        b"api_key",
+        b"apikey",
+        b"access_token",
+        b"accesstoken",
+        b"auth_token",
+        b"authtoken",
+        b"client_secret",
+        b"token",
+    ];
+    if !text.is_ascii() {
+        return true;
+    }
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'=', b).any(|eq| {
+        let start = b[..eq]
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphabetic() || *c == b'_'))
+            .map_or(0, |i| i + 1);
+        start > 0
+            && matches!(b[start - 1], b'?' | b'&' | b';')
+            && NAMES.iter().any(|n| n.eq_ignore_ascii_case(&b[start..eq]))
+    })
+}
+
 /// An ADO.NET-style `Password=` or `Pwd=` in a `key=value;` connection string.
 static ADO_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)(?:^|[;"'\s])(?:password|pwd)\s*=\s*([^;"'<\s][^;"'<]*)"#).expect("compiles")
@@ -142,7 +197,7 @@ impl Rule for ConnectionString {
             // Each pattern below needs a literal the line may lack (`://`, `;`, `_auth`): a
             // substring search is far cheaper than a regex pass over a long line without it.
             let url = text.contains("://");
-            if url {
+            if url && may_hold_userinfo(text) {
                 for caps in URL.captures_iter(text) {
                     let password = &caps[3];
                     let host = &caps[4];
@@ -163,7 +218,7 @@ impl Rule for ConnectionString {
                     );
                 }
             }
-            if url || text.contains("jdbc:") {
+            if (url || text.contains("jdbc:")) && may_hold_query_credential(text) {
                 for caps in QUERY.captures_iter(text) {
                     let (name, value) = (caps[1].to_ascii_lowercase(), &caps[2]);
                     let password = name.starts_with("pass") || name == "pwd";
@@ -268,5 +323,74 @@ impl Rule for AzureSharedKey {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checks before the URL and query patterns never turn away text a pattern matches:
+    /// URLs and query strings assembled from pieces that are and are not allowed where they
+    /// stand, at the start of a line and after other text.
+    #[test]
+    fn the_checks_pass_everything_the_patterns_match() {
+        let schemes = ["postgres", "redis", "https", "x", "jdbc:mysql"];
+        let users = ["", "app", "a b", "a/b", "a@b", "é", "a'b"];
+        let passwords = ["Vq8r:T2n", "p", "", "p/q", "p q", "${PW}", "pé", "p\"q"];
+        let hosts = ["db.internal:5432/x", "", "/", " h", "h?x"];
+        let mut matched = 0;
+        for scheme in schemes {
+            for user in users {
+                for password in passwords {
+                    for host in hosts {
+                        for before in ["", "url = '", "a://b c "] {
+                            let text = format!("{before}{scheme}://{user}:{password}@{host}");
+                            if URL.is_match(&text) {
+                                assert!(may_hold_userinfo(&text), "{text}");
+                                matched += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(matched > 100, "{matched}");
+        assert!(!may_hold_userinfo(
+            r#"fetch("https://api.example.com/v1/x?key="+a)"#
+        ));
+
+        let mut matched = 0;
+        for sep in ["?", "&", ";", "/", "x", ""] {
+            for name in [
+                "password",
+                "PASSWD",
+                "pwd",
+                "api_key",
+                "apiKey",
+                "access_token",
+                "AccessToken",
+                "auth_token",
+                "client_secret",
+                "token",
+                "x_token",
+                "tokens",
+                "key",
+            ] {
+                for value in ["s3cr3tValue", "", "&x", "é"] {
+                    for before in ["", "https://h/p", "jdbc:x://h;user=a", "é"] {
+                        let text = format!("{before}{sep}{name}={value}");
+                        if QUERY.is_match(&text) {
+                            assert!(may_hold_query_credential(&text), "{text}");
+                            matched += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(matched > 50, "{matched}");
+        assert!(!may_hold_query_credential(
+            "https://h/v1/x?key=1&a.password=e"
+        ));
     }
 }
