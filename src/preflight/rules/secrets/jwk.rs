@@ -42,8 +42,10 @@ impl Rule for PrivateJwk {
         &META
     }
 
+    /// The `kty` member name as a key: quoted, or followed by `:`, `=`, a space or an escape.
+    /// A bare `kty` inside a random token (minified bundles are full of them) is not a JWK.
     fn keywords(&self) -> &[&'static str] {
-        &["kty"]
+        &["kty\"", "kty'", "kty:", "kty=", "kty ", "kty\t", "kty\\"]
     }
 
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
