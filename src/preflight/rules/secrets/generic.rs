@@ -188,23 +188,30 @@ pub(crate) fn looks_random(value: &str) -> bool {
     (value.len() >= 16 && classes >= 3 && e >= 3.5) || (value.len() >= 24 && e >= 4.0)
 }
 
-/// Names that announce a credential, matched case-insensitively before any regex runs.
+/// Names that announce a credential, lower case. None contains another, and none starts
+/// with another, so the leftmost match is also the one that ends first: the same matches as
+/// the standard (report the first found) search, with the leftmost-first automaton's vectorised
+/// prefilter, which is many times faster on text dense with names.
+const NAME_LIST: [&str; 11] = [
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "apikey",
+    "api_key",
+    "api-key",
+    "token",
+    "private_key",
+    "private-key",
+    "_pass",
+];
+
+/// [`NAME_LIST`], searched in ASCII-lower-cased text (case-sensitive search on lower-cased
+/// text is the same as a case-insensitive search, and several times faster).
 static NAMES: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
     aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build([
-            "password",
-            "passwd",
-            "pwd",
-            "secret",
-            "apikey",
-            "api_key",
-            "api-key",
-            "token",
-            "private_key",
-            "private-key",
-            "_pass",
-        ])
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(NAME_LIST)
         .expect("compiles")
 });
 
@@ -243,6 +250,8 @@ impl Rule for GenericSecret {
         if yaml && lines.iter().any(|(_, l)| l.trim() == "kind: SealedSecret") {
             return;
         }
+        // Each line lower-cased for the name search (offsets are those of the line).
+        let mut lower = String::new();
         for &(n, text) in lines {
             let trimmed = text.trim_start();
             let bare = env_style
@@ -255,7 +264,10 @@ impl Rule for GenericSecret {
             let bytes = text.as_bytes();
             let separated = dockerfile || memchr::memchr3(b'=', b':', b',', bytes).is_some();
             let found = if separated {
-                NAMES.find_iter(text).find_map(|m| {
+                lower.clear();
+                lower.push_str(text);
+                lower.make_ascii_lowercase();
+                NAMES.find_iter(lower.as_str()).find_map(|m| {
                     if names_an_id(text, m.end()) {
                         return None;
                     }
@@ -354,6 +366,47 @@ fn block_scalar(line: &str, name_end: usize) -> bool {
 mod tests {
     use super::*;
     use crate::preflight::rules::patterns::test_support::run;
+
+    /// The name search finds, in the same order, the matches a standard case-insensitive
+    /// search of the original line finds: on text built from overlapping names and fragments
+    /// in every case.
+    #[test]
+    fn the_name_search_finds_what_a_case_insensitive_standard_search_finds() {
+        let standard = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(NAME_LIST)
+            .unwrap();
+        let pieces = [
+            "pass", "word", "wd", "_", "PASS", "Pw", "d", "secret", "SeCrEt", "api", "key", "-",
+            "KEY", "token", "TOK", "en", "private", "é", " ", "=", "p", "a", "s",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut found = 0;
+        for _ in 0..5000 {
+            let len = (next() % 16) as usize;
+            let text: String = (0..len)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect();
+            let want: Vec<(usize, usize)> = standard
+                .find_iter(&text)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            let lower = text.to_ascii_lowercase();
+            let got: Vec<(usize, usize)> = NAMES
+                .find_iter(&lower)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            assert_eq!(got, want, "{text}");
+            found += want.len();
+        }
+        assert!(found > 1000, "{found}");
+    }
 
     fn fires(path: &str, text: &str) -> bool {
         !run(&GenericSecret, path, text).is_empty()
