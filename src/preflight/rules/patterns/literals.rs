@@ -547,6 +547,7 @@ pub(crate) fn only_safe_parts(text: &str, lang: Lang) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::preflight::rules::patterns::test_support::generated_texts;
 
     /// The byte-by-byte scanner [`scan_runs`] replaced: the reference it is compared with.
     fn scan_bytes(text: &str, lang: Lang, mut f: impl FnMut(usize, u8, Region) -> bool) {
@@ -685,19 +686,7 @@ mod tests {
             "a", "(", ")", "\"", "'", "`", "\\", "#", "#{", "/", "//", "/*", "*/", "*", "\n",
             "@\"", "@$\"", "'x'", "'\\n'", "\"\"", " ", "{", "}", "$", "é",
         ];
-        // A fixed pseudo-random sequence: thousands of short texts over the pieces.
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for _ in 0..4000 {
-            let len = (next() % 24) as usize;
-            let text: String = (0..len)
-                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
-                .collect();
+        for text in generated_texts(&pieces, 23, 4000) {
             for lang in langs {
                 let mut want = Vec::new();
                 scan_bytes(&text, lang, |i, c, r| {

@@ -128,6 +128,29 @@ pub(crate) mod test_support {
             meta.id
         );
     }
+
+    /// Texts of up to `max_pieces` pieces drawn from `pieces` by a fixed pseudo-random
+    /// sequence (xorshift): the same texts on every run, for tests that compare two ways of
+    /// reading text on thousands of inputs.
+    pub fn generated_texts<'a>(
+        pieces: &'a [&'a str],
+        max_pieces: u64,
+        count: usize,
+    ) -> impl Iterator<Item = String> + 'a {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        (0..count).map(move |_| {
+            let len = next() % (max_pieces + 1);
+            (0..len)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect()
+        })
+    }
 }
 
 #[cfg(test)]

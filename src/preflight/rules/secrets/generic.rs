@@ -365,7 +365,7 @@ fn block_scalar(line: &str, name_end: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preflight::rules::patterns::test_support::run;
+    use crate::preflight::rules::patterns::test_support::{generated_texts, run};
 
     /// The name search finds, in the same order, the matches a standard case-insensitive
     /// search of the original line finds: on text built from overlapping names and fragments
@@ -380,19 +380,8 @@ mod tests {
             "pass", "word", "wd", "_", "PASS", "Pw", "d", "secret", "SeCrEt", "api", "key", "-",
             "KEY", "token", "TOK", "en", "private", "é", " ", "=", "p", "a", "s",
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
         let mut found = 0;
-        for _ in 0..5000 {
-            let len = (next() % 16) as usize;
-            let text: String = (0..len)
-                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
-                .collect();
+        for text in generated_texts(&pieces, 15, 5000) {
             let want: Vec<(usize, usize)> = standard
                 .find_iter(&text)
                 .map(|m| (m.start(), m.end()))
