@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::lang::Lang;
-use super::literals::{Region, scan};
+use super::literals::{Region, scan_runs};
 
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in pattern compiles")
@@ -61,9 +61,10 @@ pub(crate) fn builds_string(text: &str, lang: Lang) -> bool {
 }
 
 fn plus_in_code(text: &str, lang: Lang) -> bool {
+    let b = text.as_bytes();
     let mut found = false;
-    scan(text, lang, |_, c, region| {
-        found = c == b'+' && region == Region::Code;
+    scan_runs(text, lang, |start, end, region| {
+        found = region == Region::Code && memchr::memchr(b'+', &b[start..end]).is_some();
         !found
     });
     found

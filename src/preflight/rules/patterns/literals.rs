@@ -49,15 +49,6 @@ fn char_literals(lang: Lang) -> bool {
     matches!(lang, Lang::Rust | Lang::Jvm | Lang::CSharp | Lang::Go)
 }
 
-/// Call `f(index, byte, region)` for every byte of `text`, in order, and stop early when `f`
-/// returns false. No allocation.
-pub(crate) fn scan(text: &str, lang: Lang, mut f: impl FnMut(usize, u8, Region) -> bool) {
-    let b = text.as_bytes();
-    scan_runs(text, lang, |start, end, region| {
-        (start..end).all(|i| f(i, b[i], region))
-    });
-}
-
 /// Bytes that can change the region when they appear in code: everything else is code.
 const CODE_SPECIAL: [bool; 256] = {
     let mut table = [false; 256];
@@ -70,9 +61,9 @@ const CODE_SPECIAL: [bool; 256] = {
 };
 
 /// The regions of `text` as runs: `f(start, end, region)` for consecutive byte ranges that
-/// cover `text` in order, each byte once, with the region [`scan`] gives each byte; stop early
-/// when `f` returns false. Stretches of plain code and the inside of literals and comments are
-/// passed over with a table or `memchr` rather than byte by byte.
+/// cover `text` in order, each byte once, with the region it lies in; stop early when `f`
+/// returns false. No allocation. Stretches of plain code and the inside of literals and
+/// comments are passed over with a table or `memchr` rather than byte by byte.
 pub(crate) fn scan_runs(text: &str, lang: Lang, mut f: impl FnMut(usize, usize, Region) -> bool) {
     let b = text.as_bytes();
     let n = b.len();
@@ -228,8 +219,8 @@ pub(crate) fn scan_runs(text: &str, lang: Lang, mut f: impl FnMut(usize, usize, 
 /// The region the byte at `offset` of `text` lies in.
 pub(crate) fn region_at(text: &str, offset: usize, lang: Lang) -> Region {
     let mut found = Region::Code;
-    scan(text, lang, |i, _, region| {
-        if i >= offset {
+    scan_runs(text, lang, |_, end, region| {
+        if offset < end {
             found = region;
             return false;
         }
@@ -307,8 +298,8 @@ fn dynamic_parts(text: &str, lang: Lang) -> Vec<&str> {
     let b = text.as_bytes();
     let mut parts: Vec<&str> = Vec::new();
     let mut regions: Vec<Region> = Vec::with_capacity(b.len());
-    scan(text, lang, |_, _, r| {
-        regions.push(r);
+    scan_runs(text, lang, |start, end, r| {
+        regions.resize(regions.len() + (end - start), r);
         true
     });
     // Arguments of formatting calls: all of `.format(...)`, all but the format string of
@@ -548,6 +539,14 @@ pub(crate) fn only_safe_parts(text: &str, lang: Lang) -> bool {
 mod tests {
     use super::*;
     use crate::preflight::rules::patterns::test_support::generated_texts;
+
+    /// [`scan_runs`] byte by byte: `f(index, byte, region)`, stopping when `f` returns false.
+    fn scan(text: &str, lang: Lang, mut f: impl FnMut(usize, u8, Region) -> bool) {
+        let b = text.as_bytes();
+        scan_runs(text, lang, |start, end, region| {
+            (start..end).all(|i| f(i, b[i], region))
+        });
+    }
 
     /// The byte-by-byte scanner [`scan_runs`] replaced: the reference it is compared with.
     fn scan_bytes(text: &str, lang: Lang, mut f: impl FnMut(usize, u8, Region) -> bool) {
