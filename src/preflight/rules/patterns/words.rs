@@ -6,7 +6,7 @@
 use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 /// What may come right before a word.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Before {
     /// Any byte, or the start of the text.
     Anything,
@@ -29,6 +29,14 @@ impl Words {
     /// Case-sensitive words. No word may be a prefix of another that allows different bytes
     /// before it (one start reports one word).
     pub(crate) fn new(words: &[(&str, Before)]) -> Words {
+        for (a, before_a) in words {
+            for (b, before_b) in words {
+                assert!(
+                    a == b || !b.starts_with(a) || before_a == before_b,
+                    "word `{a}` starts `{b}` but allows other bytes before it"
+                );
+            }
+        }
         // Leftmost-first: the automaton then skips ahead with a vectorised prefilter, which the
         // standard match kind does not.
         let automaton = AhoCorasick::builder()
@@ -89,5 +97,14 @@ mod tests {
         assert!(!words.stand_in(""));
         assert!(words.stand_in("x = '/bin/sh'") && words.stand_in("('sh'"));
         assert!(!words.stand_in("sh'") && !words.stand_in("'fresh'"));
+    }
+
+    #[test]
+    #[should_panic(expected = "word `exec` starts `execSync`")]
+    fn a_word_that_starts_another_must_allow_the_same_bytes_before_it() {
+        Words::new(&[
+            ("exec", Before::NotWordOr(b".")),
+            ("execSync", Before::Anything),
+        ]);
     }
 }
