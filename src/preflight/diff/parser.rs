@@ -55,6 +55,14 @@ impl DiffError {
     }
 }
 
+/// One line of a hunk body, read with [`DiffParser::next_hunk_line`].
+struct HunkLine {
+    /// The first byte: `+`, `-`, ` ` or `\\`; `None` for an empty line.
+    marker: Option<u8>,
+    text: String,
+    number: u64,
+}
+
 /// One line read from the input, without its terminator.
 struct RawLine {
     bytes: Vec<u8>,
@@ -97,25 +105,76 @@ impl<R: BufRead> DiffParser<R> {
         self.bytes_read
     }
 
-    fn read_raw(&mut self) -> Result<Option<RawLine>, DiffError> {
-        self.buf.clear();
-        let n = self.reader.read_until(b'\n', &mut self.buf)?;
-        if n == 0 {
+    /// Read the next line and hand it to `take` without its terminator (`\n`, and a `\r`
+    /// before it): straight out of the reader's buffer when the line is whole in it, which is
+    /// almost always, so a line is copied once, by `take`. `None` at the end of the input.
+    fn read_with<T>(&mut self, take: impl FnOnce(&[u8]) -> T) -> Result<Option<T>, DiffError> {
+        let available = self.reader.fill_buf()?;
+        if available.is_empty() {
             return Ok(None);
         }
-        self.bytes_read += n as u64;
+        let (out, consumed) = match memchr::memchr(b'\n', available) {
+            Some(i) => (take(strip_terminator(&available[..=i])), i + 1),
+            None => {
+                // The line runs past the buffer: gather it in `buf`.
+                self.buf.clear();
+                self.buf.extend_from_slice(available);
+                let mut n = available.len();
+                self.reader.consume(n);
+                loop {
+                    let more = self.reader.fill_buf()?;
+                    if more.is_empty() {
+                        break;
+                    }
+                    match memchr::memchr(b'\n', more) {
+                        Some(i) => {
+                            self.buf.extend_from_slice(&more[..=i]);
+                            self.reader.consume(i + 1);
+                            n += i + 1;
+                            break;
+                        }
+                        None => {
+                            let len = more.len();
+                            self.buf.extend_from_slice(more);
+                            self.reader.consume(len);
+                            n += len;
+                        }
+                    }
+                }
+                self.bytes_read += n as u64;
+                self.line_no += 1;
+                return Ok(Some(take(strip_terminator(&self.buf))));
+            }
+        };
+        self.reader.consume(consumed);
+        self.bytes_read += consumed as u64;
         self.line_no += 1;
-        let mut end = self.buf.len();
-        if end > 0 && self.buf[end - 1] == b'\n' {
-            end -= 1;
+        Ok(Some(out))
+    }
+
+    fn read_raw(&mut self) -> Result<Option<RawLine>, DiffError> {
+        let number = self.line_no + 1;
+        self.read_with(|bytes| RawLine {
+            bytes: bytes.to_vec(),
+            number,
+        })
+    }
+
+    /// The next line of a hunk body: its first byte (the marker) and the text after it.
+    fn next_hunk_line(&mut self) -> Result<Option<HunkLine>, DiffError> {
+        if let Some(line) = self.peeked.take() {
+            return Ok(Some(HunkLine {
+                marker: line.bytes.first().copied(),
+                text: text_of(line.bytes.get(1..).unwrap_or_default()),
+                number: line.number,
+            }));
         }
-        if end > 0 && self.buf[end - 1] == b'\r' {
-            end -= 1;
-        }
-        Ok(Some(RawLine {
-            bytes: self.buf[..end].to_vec(),
-            number: self.line_no,
-        }))
+        let number = self.line_no + 1;
+        self.read_with(|bytes| HunkLine {
+            marker: bytes.first().copied(),
+            text: text_of(bytes.get(1..).unwrap_or_default()),
+            number,
+        })
     }
 
     fn next_line(&mut self) -> Result<Option<RawLine>, DiffError> {
@@ -301,7 +360,7 @@ impl<R: BufRead> DiffParser<R> {
             let (mut old_left, mut new_left) = (old_len, new_len);
             let (mut old_no, mut new_no) = (old_start, new_start);
             while old_left > 0 || new_left > 0 {
-                let line = self.next_line()?;
+                let line = self.next_hunk_line()?;
                 let mismatch =
                     |number: u64, old_left: u32, new_left: u32| DiffError::HunkMismatch {
                         line: number,
@@ -312,7 +371,7 @@ impl<R: BufRead> DiffParser<R> {
                 let Some(line) = line else {
                     return Err(mismatch(self.line_no + 1, old_left, new_left));
                 };
-                let kind = match line.bytes.first() {
+                let kind = match line.marker {
                     Some(b'+') if new_left > 0 => LineKind::Added,
                     Some(b'-') if old_left > 0 => LineKind::Removed,
                     Some(b' ') if old_left > 0 && new_left > 0 => LineKind::Context,
@@ -321,7 +380,7 @@ impl<R: BufRead> DiffParser<R> {
                     Some(b'\\') => continue,
                     _ => return Err(mismatch(line.number, old_left, new_left)),
                 };
-                let text = into_text(line.bytes);
+                let text = line.text;
                 let diff_line = match kind {
                     LineKind::Added => {
                         new_left -= 1;
@@ -401,14 +460,17 @@ pub fn parse_str(diff: &str) -> Result<Vec<FileDiff>, DiffError> {
     DiffParser::new(diff.as_bytes()).collect()
 }
 
-/// The text of a hunk line without its marker, reusing the line's buffer when it is UTF-8.
-fn into_text(mut bytes: Vec<u8>) -> String {
-    if !bytes.is_empty() {
-        bytes.remove(0);
-    }
-    match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+/// A line's bytes without its `\n` and one `\r` before it (CRLF files).
+fn strip_terminator(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The text of a hunk line after its marker: one copy, lossy for invalid UTF-8.
+fn text_of(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 
@@ -615,6 +677,52 @@ mod tests {
         );
         let added: Vec<u32> = files[0].added_lines().map(|(n, _)| n).collect();
         assert_eq!(added, [4, 5, 6]);
+    }
+
+    /// Lines that run past the reader's buffer (every line, with a buffer of a few bytes) are
+    /// read exactly like lines whole in it: same files, texts, byte count and error lines.
+    #[test]
+    fn lines_longer_than_the_read_buffer_parse_the_same() {
+        let long = "x".repeat(300);
+        let diffs = [
+            format!(
+                "commit 1\n\ndiff --git a/a.py b/a.py\r\n--- a/a.py\r\n+++ b/a.py\r\n@@ -1,3 +1,5 @@\r\n a\r\n\r\n-{long}\r\n+{long}\n+bé\r\r\n\\ No newline at end of file\n+\r"
+            ),
+            "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\n+b\n".to_string(),
+            format!("--- a/x\n+++ b/x\n@@ -1,1 +1,1 @@\n\r{long}\n"),
+        ];
+        let mut invalid = b"--- a/x\n+++ b/x\n@@ -0,0 +1,1 @@\n+ok \xff\xfe end\n".to_vec();
+        invalid.extend_from_slice(format!("not a diff line {long}").as_bytes());
+        let mut inputs: Vec<Vec<u8>> = diffs.iter().map(|d| d.clone().into_bytes()).collect();
+        inputs.push(invalid);
+        for input in &inputs {
+            let whole: Vec<_> = DiffParser::new(&input[..])
+                .map(|r| r.map_err(|e| e.to_string()))
+                .collect();
+            let mut reference = DiffParser::new(&input[..]);
+            reference.by_ref().for_each(drop);
+            for capacity in [1, 2, 3, 5, 8, 64] {
+                let reader = std::io::BufReader::with_capacity(capacity, &input[..]);
+                let mut parser = DiffParser::new(reader);
+                let pieces: Vec<_> = parser
+                    .by_ref()
+                    .map(|r| r.map_err(|e| e.to_string()))
+                    .collect();
+                assert_eq!(pieces, whole, "capacity {capacity}");
+                assert_eq!(parser.bytes_read(), reference.bytes_read());
+                assert_eq!(parser.ignored_lines(), reference.ignored_lines());
+            }
+        }
+        let files = parse_str(&diffs[0]).unwrap();
+        let texts: Vec<&str> = files[0].hunks[0]
+            .lines
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(texts, ["a", "", &long, &long, "bé\r", ""]);
+        assert!(parse_str(&diffs[1]).is_err());
+        let invalid = DiffParser::new(&inputs[3][..]).next().unwrap().unwrap();
+        assert_eq!(invalid.hunks[0].lines[0].text, "ok \u{fffd}\u{fffd} end");
     }
 
     #[test]
