@@ -19,6 +19,7 @@ use crate::findings::{Category, Finding, redact};
 use crate::preflight::dependencies::{self, AuditError, AuditSource, PackageChange};
 use crate::preflight::diff::{DiffError, DiffParser, FileDiff};
 use crate::preflight::keywords::Keywords;
+use crate::preflight::rules::lead::Lead;
 use crate::preflight::rules::secrets::decode;
 use crate::preflight::rules::{Rule, RuleMeta};
 use crate::preflight::scope::Scope;
@@ -72,10 +73,20 @@ pub struct Engine {
     decoding: bool,
     prefilter: Option<Keywords>,
     /// For each prefilter pattern, the rules that declared it.
-    keyword_rules: Vec<Vec<usize>>,
+    keyword_rules: Vec<Vec<KeywordRule>>,
+    /// Per rule: its lead, when the engine checks it at keyword occurrences.
+    leads: Vec<Option<Lead>>,
     scope: Option<Scope>,
     /// Where the time goes, when [`Engine::profiled`] asked for it (the benchmark does).
     profile: Option<Mutex<Profile>>,
+}
+
+/// A rule that declared a prefilter keyword, and where the keyword stands in the rule's
+/// lead: `(literal, offset)` pairs. With none, any occurrence of the keyword activates the
+/// rule on its line; with some, only an occurrence where the lead admits a match.
+struct KeywordRule {
+    rule: usize,
+    in_lead: Vec<(usize, usize)>,
 }
 
 /// Time spent per stage of [`Engine::scan`]: the benchmark prints it to show which part of
@@ -94,11 +105,31 @@ pub struct Profile {
     pub after: Duration,
 }
 
+/// The rule's lead, when the engine can check it at the rule's keyword occurrences: every
+/// literal of the lead holds one of the rule's keywords at a fixed place, so every match holds
+/// an occurrence the lead is checked at.
+fn checked_lead(rule: &dyn Rule) -> Option<Lead> {
+    let lead = rule.lead()?;
+    let keywords: Vec<String> = rule
+        .keywords()
+        .iter()
+        .map(|k| k.to_ascii_lowercase())
+        .collect();
+    (0..lead.literal_count())
+        .all(|l| {
+            keywords
+                .iter()
+                .any(|k| !lead.keyword_offsets(l, k).is_empty())
+        })
+        .then(|| lead.clone())
+}
+
 impl Engine {
     pub fn new(rules: Vec<Box<dyn Rule>>, scope: Option<Scope>) -> Engine {
         let mut always = vec![false; rules.len()];
         let mut keywords: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut keyword_rules: Vec<Vec<KeywordRule>> = Vec::new();
+        let leads: Vec<Option<Lead>> = rules.iter().map(|r| checked_lead(r.as_ref())).collect();
         for (i, rule) in rules.iter().enumerate() {
             if rule.keywords().is_empty() {
                 always[i] = true;
@@ -106,11 +137,21 @@ impl Engine {
             }
             for kw in rule.keywords() {
                 let kw = kw.to_ascii_lowercase();
+                let in_lead = leads[i].as_ref().map_or_else(Vec::new, |lead| {
+                    (0..lead.literal_count())
+                        .flat_map(|l| {
+                            lead.keyword_offsets(l, &kw)
+                                .into_iter()
+                                .map(move |o| (l, o))
+                        })
+                        .collect()
+                });
+                let entry = KeywordRule { rule: i, in_lead };
                 match keywords.iter().position(|k| *k == kw) {
-                    Some(p) => keyword_rules[p].push(i),
+                    Some(p) => keyword_rules[p].push(entry),
                     None => {
                         keywords.push(kw);
-                        keyword_rules.push(vec![i]);
+                        keyword_rules.push(vec![entry]);
                     }
                 }
             }
@@ -124,6 +165,7 @@ impl Engine {
             always,
             prefilter,
             keyword_rules,
+            leads,
             scope,
             profile: None,
         }
@@ -200,20 +242,39 @@ impl Engine {
         let mut non_ascii: Vec<usize> = Vec::new();
         if let Some(ac) = &self.prefilter {
             // A long line repeats the same keywords hundreds of times: the rules of a keyword
-            // are marked on its first occurrence in each form of a line only. `seen[p]` is the
-            // last (line, form) stamp at which pattern `p` was handled.
+            // are marked on its first occurrence in each form of a line only (for a rule with
+            // a lead, on its first occurrence where the lead admits a match). `seen[p]` is the
+            // last (line, form) stamp at which pattern `p` was settled for all its rules.
             let mut seen = vec![usize::MAX; self.keyword_rules.len()];
             let mut mark = |k: usize, text: &str, decoded_form: bool| {
                 let stamp = 2 * k + usize::from(decoded_form);
-                ac.each(text.as_bytes(), |p| {
+                let bytes = text.as_bytes();
+                // Leads leave out what only non-ASCII text can match.
+                let leads_apply = bytes.is_ascii();
+                ac.each(bytes, |p, start| {
                     if seen[p] == stamp {
                         return;
                     }
-                    seen[p] = stamp;
-                    for &r in &self.keyword_rules[p] {
-                        if (!decoded_form || self.reads_decoded[r]) && hits[r].last() != Some(&k) {
-                            hits[r].push(k);
+                    let mut unsettled = false;
+                    for entry in &self.keyword_rules[p] {
+                        let r = entry.rule;
+                        if (decoded_form && !self.reads_decoded[r]) || hits[r].last() == Some(&k) {
+                            continue;
                         }
+                        if leads_apply
+                            && let Some(lead) = &self.leads[r]
+                            && !entry
+                                .in_lead
+                                .iter()
+                                .any(|&(l, o)| start >= o && lead.admits(l, bytes, start - o))
+                        {
+                            unsettled = true;
+                            continue;
+                        }
+                        hits[r].push(k);
+                    }
+                    if !unsettled {
+                        seen[p] = stamp;
                     }
                 });
             };
@@ -432,6 +493,74 @@ mod tests {
         got.sort();
         want.sort();
         assert_eq!(got, want, "{}", file.path());
+    }
+
+    /// Rules with a lead (provider tokens, pack rules) report through the engine exactly what
+    /// they report when run on every line, on files dense with near misses: every example
+    /// value cut short, lower-cased, upper-cased and run into its neighbours, several to a
+    /// line, as in minified bundles and generated fixtures.
+    #[test]
+    fn leads_turn_away_no_match() {
+        use crate::preflight::rules::patterns::test_support::generated_texts;
+        let pack: serde_json::Value =
+            serde_json::from_str(include_str!("../../bench/preflight-pack.json")).unwrap();
+        let with_pack = || {
+            let mut rules = builtin();
+            rules.extend(
+                crate::preflight::rules::patterns::pack::from_pack(&pack, "bench").unwrap(),
+            );
+            rules
+        };
+        let rules = with_pack();
+        let engine = Engine::new(with_pack(), None);
+        let led: Vec<&str> = rules
+            .iter()
+            .filter(|r| r.lead().is_some())
+            .map(|r| r.meta().id)
+            .collect();
+        assert!(led.len() > 40 && led.contains(&"bench-aws-key"), "{led:?}");
+        let examples: Vec<String> = rules
+            .iter()
+            .filter(|r| r.lead().is_some() && r.meta().fails.is_ascii())
+            .map(|r| r.meta().fails.to_string())
+            .filter(|e| e.len() > 2)
+            .chain(["AKIAAU4PCZL6HT4DTCBS".to_string(), "eval(x)".to_string()])
+            .collect();
+        let mut owned: Vec<String> = Vec::new();
+        for e in &examples {
+            let trimmed = e.trim_end_matches(['"', '\'']);
+            owned.push(trimmed[..trimmed.len() - 1].to_string());
+            owned.push(e.to_ascii_lowercase());
+            owned.push(e.to_ascii_uppercase());
+            owned.push(e[e.len() / 2..].to_string());
+        }
+        let mut pieces: Vec<&str> = examples.iter().chain(&owned).map(String::as_str).collect();
+        pieces.extend([
+            " ", " ", "\"", "'", "=", ",", ";", "-", "_", "x", "Q", "9", "é",
+        ]);
+        let texts: Vec<String> = generated_texts(&pieces, 10, 2400).collect();
+        let mut found = 0;
+        for (n, chunk) in texts.chunks(60).enumerate() {
+            let path = ["a.py", "a.js", ".env", "config.yml", "a.ts"][n % 5];
+            let file = FileDiff::new_file(path, &chunk.join("\n"));
+            let added: Vec<(u32, &str)> = file.added_lines().collect();
+            let mut got: Vec<_> = engine
+                .run_rules(&file, &added)
+                .iter()
+                .filter(|f| led.contains(&f.rule_id.as_str()))
+                .map(key)
+                .collect();
+            let mut want = Vec::new();
+            for rule in rules.iter().filter(|r| r.lead().is_some()) {
+                rule.check(&file, &mut want);
+            }
+            let mut want: Vec<_> = want.iter().map(key).collect();
+            got.sort();
+            want.sort();
+            assert_eq!(got, want, "{path}");
+            found += want.len();
+        }
+        assert!(found > 1000, "{found}");
     }
 
     #[test]

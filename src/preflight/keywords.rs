@@ -53,10 +53,10 @@ impl Keywords {
         })
     }
 
-    /// Call `found(p)` once for every occurrence of keyword `p` in `text`, in no particular
-    /// order.
-    pub fn each(&self, text: &[u8], mut found: impl FnMut(usize)) {
-        let found: &mut dyn FnMut(usize) = &mut found;
+    /// Call `found(p, start)` once for every occurrence of keyword `p` in `text` (starting at
+    /// byte `start`), in no particular order.
+    pub fn each(&self, text: &[u8], mut found: impl FnMut(usize, usize)) {
+        let found: &mut dyn FnMut(usize, usize) = &mut found;
         match text.len() {
             n if n < SPLIT_AT => self.walk::<1>(text, found),
             n if n < SPLIT4_AT => self.walk::<2>(text, found),
@@ -68,7 +68,7 @@ impl Keywords {
     /// its `i`-th of `L` equal parts of the text, and reads on past the part's end far enough
     /// to finish a keyword that starts inside it.
     #[inline(always)]
-    fn walk<const L: usize>(&self, text: &[u8], found: &mut dyn FnMut(usize)) {
+    fn walk<const L: usize>(&self, text: &[u8], found: &mut dyn FnMut(usize, usize)) {
         let n = text.len();
         let begin: [usize; L] = std::array::from_fn(|i| n * i / L);
         // Occurrences a lane reports start before this offset.
@@ -110,21 +110,22 @@ impl Keywords {
     /// How many keyword occurrences `text` holds (the benchmark's ceiling).
     pub fn count(&self, text: &[u8]) -> usize {
         let mut n = 0;
-        self.each(text, |_| n += 1);
+        self.each(text, |_, _| n += 1);
         n
     }
 
     /// The keywords of special state `sid` (a match state, or the start state) that end at
     /// `end` and start before `before`. Kept out of line so the walk's loop stays small.
     #[inline(never)]
-    fn report(&self, sid: StateID, end: usize, before: usize, found: &mut dyn FnMut(usize)) {
+    fn report(&self, sid: StateID, end: usize, before: usize, found: &mut dyn FnMut(usize, usize)) {
         if !self.dfa.is_match(sid) {
             return;
         }
         for i in 0..self.dfa.match_len(sid) {
             let p = self.dfa.match_pattern(sid, i).as_usize();
-            if end - self.lengths[p] < before {
-                found(p);
+            let start = end - self.lengths[p];
+            if start < before {
+                found(p, start);
             }
         }
     }
@@ -135,24 +136,24 @@ mod tests {
     use super::*;
     use aho_corasick::AhoCorasickBuilder;
 
-    /// Every occurrence's pattern, from the crate's own overlapping iterator.
-    fn reference(keywords: &[String], text: &[u8]) -> Vec<usize> {
+    /// Every occurrence (pattern, start), from the crate's own overlapping iterator.
+    fn reference(keywords: &[String], text: &[u8]) -> Vec<(usize, usize)> {
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(keywords)
             .unwrap();
-        let mut out: Vec<usize> = ac
+        let mut out: Vec<(usize, usize)> = ac
             .find_overlapping_iter(text)
-            .map(|m| m.pattern().as_usize())
+            .map(|m| (m.pattern().as_usize(), m.start()))
             .collect();
         out.sort_unstable();
         out
     }
 
-    fn ours(keywords: &Keywords, text: &[u8]) -> Vec<usize> {
+    fn ours(keywords: &Keywords, text: &[u8]) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        keywords.each(text, |p| out.push(p));
+        keywords.each(text, |p, start| out.push((p, start)));
         out.sort_unstable();
         out
     }

@@ -65,8 +65,17 @@ pub trait Rule: Send + Sync {
     fn reads_decoded(&self) -> bool {
         false
     }
+
+    /// How every finding's match begins ([`lead::Lead`]), when the rule reports only matches
+    /// of one pattern. The engine then hands the rule a line only where one of its keywords
+    /// stands inside such a beginning (on ASCII text); a rule without a lead gets every line
+    /// that holds a keyword.
+    fn lead(&self) -> Option<&lead::Lead> {
+        None
+    }
 }
 
+pub mod lead;
 pub mod patterns;
 pub mod secrets;
 

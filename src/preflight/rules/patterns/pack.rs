@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::findings::{Category, Finding, Severity};
 use crate::preflight::diff::FileDiff;
+use crate::preflight::rules::lead::Lead;
 use crate::preflight::rules::{Rule, RuleMeta};
 
 /// A pack entry that cannot become a rule. Every variant names the pack and the entry.
@@ -38,14 +39,35 @@ struct PackRule {
     message: String,
     paths: Option<GlobSet>,
     languages: Vec<String>,
+    /// How every match begins, read from the pattern: its literals are the rule's prefilter
+    /// keywords, so a pack rule reads only lines that could match, like a built-in one.
+    lead: Option<Lead>,
+    keywords: Vec<&'static str>,
 }
+
+/// Keywords shorter than this would activate the rule on most lines anyway.
+const SHORTEST_KEYWORD: usize = 3;
 
 impl Rule for PackRule {
     fn meta(&self) -> &RuleMeta {
         &self.meta
     }
 
+    fn keywords(&self) -> &[&'static str] {
+        &self.keywords
+    }
+
+    fn lead(&self) -> Option<&Lead> {
+        self.lead.as_ref()
+    }
+
     fn check(&self, file: &FileDiff, out: &mut Vec<Finding>) {
+        let lines: Vec<(u32, &str)> = file.added_lines().collect();
+        self.check_lines(file, &lines, out);
+    }
+
+    /// Line by line: a match starts with one of the keywords (the pattern's literals).
+    fn check_lines(&self, file: &FileDiff, lines: &[(u32, &str)], out: &mut Vec<Finding>) {
         if let Some(paths) = &self.paths
             && !paths.is_match(file.path())
         {
@@ -57,7 +79,7 @@ impl Rule for PackRule {
                 return;
             }
         }
-        for (n, text) in file.added_lines() {
+        for &(n, text) in lines {
             if let Some(m) = self.regex.find(text) {
                 // A pack rule may be matching a credential: only a redacted match is kept.
                 out.push(Finding {
@@ -181,6 +203,11 @@ pub fn from_pack(pack: &Value, source: &str) -> Result<Vec<Box<dyn Rule>>, PackE
             }
         };
         seen.push(id.clone());
+        let lead = Lead::of(&pattern);
+        let keywords = lead
+            .as_ref()
+            .and_then(|l| l.keywords(SHORTEST_KEYWORD))
+            .map_or_else(Vec::new, |words| words.into_iter().map(leak).collect());
         let description = leak(format!(
             "{message}\n\nContributed by the heuristics pack `{source}`."
         ));
@@ -199,6 +226,8 @@ pub fn from_pack(pack: &Value, source: &str) -> Result<Vec<Box<dyn Rule>>, PackE
             message,
             paths,
             languages,
+            lead,
+            keywords,
         }));
     }
     Ok(rules)
