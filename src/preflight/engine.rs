@@ -246,11 +246,12 @@ impl Engine {
             // a lead, on its first occurrence where the lead admits a match). `seen[p]` is the
             // last (line, form) stamp at which pattern `p` was settled for all its rules.
             let mut seen = vec![usize::MAX; self.keyword_rules.len()];
-            let mut mark = |k: usize, text: &str, decoded_form: bool| {
+            // Leads leave out what only non-ASCII text can match: they are checked on ASCII
+            // text only (`ascii`).
+            let mut mark = |k: usize, text: &str, decoded_form: bool, ascii: bool| {
                 let stamp = 2 * k + usize::from(decoded_form);
                 let bytes = text.as_bytes();
-                // Leads leave out what only non-ASCII text can match.
-                let leads_apply = bytes.is_ascii();
+                let leads_apply = ascii;
                 ac.each(bytes, |p, start| {
                     if seen[p] == stamp {
                         return;
@@ -279,12 +280,13 @@ impl Engine {
                 });
             };
             for (k, &(_, text)) in added.iter().enumerate() {
-                if !text.is_ascii() {
+                let ascii = text.is_ascii();
+                if !ascii {
                     non_ascii.push(k);
                 }
-                mark(k, text, false);
+                mark(k, text, false, ascii);
                 if let Some(normal) = decoded_at(k) {
-                    mark(k, normal, true);
+                    mark(k, normal, true, normal.is_ascii());
                 }
             }
         }

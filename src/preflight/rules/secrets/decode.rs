@@ -52,7 +52,9 @@ fn unescape_json(line: &str) -> Option<String> {
     let mut out = String::new();
     let mut copied = 0;
     let mut from = 0;
-    while let Some(p) = line[from..].find('\\') {
+    // The memchr crate's vectorised search: most lines hold no backslash, and this runs on
+    // every added line.
+    while let Some(p) = memchr::memchr(b'\\', &bytes[from..]) {
         let i = from + p;
         from = i + 1;
         let (c, len) = match bytes.get(i + 1) {
