@@ -42,13 +42,15 @@ rules=$("$bin" rules list | wc -l)
 echo "factory: $("$bin" --version); $rules documented rules + 5 bench pack rules"
 echo "input: $((bytes / 1024 / 1024)) MiB diff, $(grep -c '^diff --git' "$diff") files"
 
-# Best of three, end to end: the release binary reading the diff from a file.
-throughput() { # label, diff file
+# Best of three, end to end: the release binary reading the diff from a file, with the
+# built-in rules (what `factory preflight` runs) or with the bench pack's five regex rules too.
+throughput() { # label, diff file, extra arguments...
   local label="$1" file="$2" best="" start end t bytes
+  shift 2
   bytes=$(stat -c %s "$file")
   for _ in 1 2 3; do
     start=$(date +%s.%N)
-    "${pin[@]}" "$bin" preflight --diff "$file" "${pack[@]}" --format json --fail-on never > /dev/null
+    "${pin[@]}" "$bin" preflight --diff "$file" "$@" --format json --fail-on never > /dev/null
     end=$(date +%s.%N)
     t=$(echo "$end - $start" | bc -l)
     if [[ -z "$best" ]] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
@@ -61,9 +63,11 @@ throughput() { # label, diff file
 
 dense="$work/dense.diff"
 python3 "$here/preflight_gen.py" "$dense_mb" 42 --dense > "$dense"
-throughput "ordinary diff" "$diff"
+throughput "ordinary diff, built-in rules" "$diff"
+throughput "ordinary diff, + bench pack" "$diff" "${pack[@]}"
 best=$last_best
-throughput "keyword-dense diff" "$dense"
+throughput "keyword-dense diff, built-in rules" "$dense"
+throughput "keyword-dense diff, + bench pack" "$dense" "${pack[@]}"
 
 # The engine in memory next to the keyword-prefilter ceiling, in one process (bench target).
 if [[ "${SKIP_CEILING:-0}" != 1 ]]; then

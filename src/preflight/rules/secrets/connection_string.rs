@@ -236,7 +236,9 @@ impl Rule for ConnectionString {
                     }
                 }
             }
-            if !found && memchr::memchr(b';', text.as_bytes()).is_some() && ADO_CONTEXT.is_match(text)
+            if !found
+                && memchr::memchr(b';', text.as_bytes()).is_some()
+                && ADO_CONTEXT.is_match(text)
             {
                 for caps in ADO_PASSWORD.captures_iter(text) {
                     let value = caps[1].trim();

@@ -293,10 +293,9 @@ impl Rule for GenericSecret {
             };
             // Every constructor the pattern names contains one of these (checked first: most
             // lines hold none, and a capture search allocates).
-            let credential_call =
-                text.contains("Credential") || text.contains("PasswordAuthentication");
             let found = found.or_else(|| {
-                credential_call.then_some(())?;
+                (text.contains("Credential") || text.contains("PasswordAuthentication"))
+                    .then_some(())?;
                 CREDENTIAL_CALL
                     .captures(text)
                     .and_then(|c| c.get(1))
