@@ -81,12 +81,15 @@ pub struct Engine {
     profile: Option<Mutex<Profile>>,
 }
 
+/// Where a keyword stands in a lead: `(literal, offset)` pairs.
+type Places = Vec<(usize, usize)>;
+
 /// A rule that declared a prefilter keyword, and where the keyword stands in the rule's
-/// lead: `(literal, offset)` pairs. With none, any occurrence of the keyword activates the
+/// lead. With no places, any occurrence of the keyword activates the
 /// rule on its line; with some, only an occurrence where the lead admits a match.
 struct KeywordRule {
     rule: usize,
-    in_lead: Vec<(usize, usize)>,
+    in_lead: Places,
 }
 
 /// Time spent per stage of [`Engine::scan`]: the benchmark prints it to show which part of
@@ -105,23 +108,23 @@ pub struct Profile {
     pub after: Duration,
 }
 
-/// The rule's lead, when the engine can check it at the rule's keyword occurrences: every
-/// literal of the lead holds one of the rule's keywords at a fixed place, so every match holds
-/// an occurrence the lead is checked at.
-fn checked_lead(rule: &dyn Rule) -> Option<Lead> {
+/// The rule's lead and, for each of its (lower-cased) keywords, where the keyword stands in
+/// the lead's literals, when the engine can check the lead at keyword occurrences: every
+/// literal holds one of the keywords at a fixed place, so every match holds an occurrence the
+/// lead is checked at.
+fn keyword_places(rule: &dyn Rule, keywords: &[String]) -> Option<(Lead, Vec<Places>)> {
     let lead = rule.lead()?;
-    let keywords: Vec<String> = rule
-        .keywords()
+    let places: Vec<Places> = keywords
         .iter()
-        .map(|k| k.to_ascii_lowercase())
+        .map(|k| {
+            (0..lead.literal_count())
+                .flat_map(|l| lead.keyword_offsets(l, k).into_iter().map(move |o| (l, o)))
+                .collect()
+        })
         .collect();
     (0..lead.literal_count())
-        .all(|l| {
-            keywords
-                .iter()
-                .any(|k| !lead.keyword_offsets(l, k).is_empty())
-        })
-        .then(|| lead.clone())
+        .all(|l| places.iter().flatten().any(|&(at, _)| at == l))
+        .then(|| (lead.clone(), places))
 }
 
 impl Engine {
@@ -129,23 +132,24 @@ impl Engine {
         let mut always = vec![false; rules.len()];
         let mut keywords: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<KeywordRule>> = Vec::new();
-        let leads: Vec<Option<Lead>> = rules.iter().map(|r| checked_lead(r.as_ref())).collect();
+        let mut leads: Vec<Option<Lead>> = Vec::with_capacity(rules.len());
         for (i, rule) in rules.iter().enumerate() {
-            if rule.keywords().is_empty() {
+            let rule_keywords: Vec<String> = rule
+                .keywords()
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .collect();
+            let (lead, mut places) = match keyword_places(rule.as_ref(), &rule_keywords) {
+                Some((lead, places)) => (Some(lead), places),
+                None => (None, vec![Vec::new(); rule_keywords.len()]),
+            };
+            leads.push(lead);
+            if rule_keywords.is_empty() {
                 always[i] = true;
                 continue;
             }
-            for kw in rule.keywords() {
-                let kw = kw.to_ascii_lowercase();
-                let in_lead = leads[i].as_ref().map_or_else(Vec::new, |lead| {
-                    (0..lead.literal_count())
-                        .flat_map(|l| {
-                            lead.keyword_offsets(l, &kw)
-                                .into_iter()
-                                .map(move |o| (l, o))
-                        })
-                        .collect()
-                });
+            for (j, kw) in rule_keywords.into_iter().enumerate() {
+                let in_lead = std::mem::take(&mut places[j]);
                 let entry = KeywordRule { rule: i, in_lead };
                 match keywords.iter().position(|k| *k == kw) {
                     Some(p) => keyword_rules[p].push(entry),
@@ -251,7 +255,6 @@ impl Engine {
             let mut mark = |k: usize, text: &str, decoded_form: bool, ascii: bool| {
                 let stamp = 2 * k + usize::from(decoded_form);
                 let bytes = text.as_bytes();
-                let leads_apply = ascii;
                 ac.each(bytes, |p, start| {
                     if seen[p] == stamp {
                         return;
@@ -262,7 +265,7 @@ impl Engine {
                         if (decoded_form && !self.reads_decoded[r]) || hits[r].last() == Some(&k) {
                             continue;
                         }
-                        if leads_apply
+                        if ascii
                             && let Some(lead) = &self.leads[r]
                             && !entry
                                 .in_lead

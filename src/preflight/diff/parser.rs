@@ -63,6 +63,17 @@ struct HunkLine {
     number: u64,
 }
 
+impl HunkLine {
+    /// Line `number` of the diff, `bytes` without its terminator.
+    fn of(bytes: &[u8], number: u64) -> HunkLine {
+        HunkLine {
+            marker: bytes.first().copied(),
+            text: text_of(bytes.get(1..).unwrap_or_default()),
+            number,
+        }
+    }
+}
+
 /// One line read from the input, without its terminator.
 struct RawLine {
     bytes: Vec<u8>,
@@ -163,18 +174,10 @@ impl<R: BufRead> DiffParser<R> {
     /// The next line of a hunk body: its first byte (the marker) and the text after it.
     fn next_hunk_line(&mut self) -> Result<Option<HunkLine>, DiffError> {
         if let Some(line) = self.peeked.take() {
-            return Ok(Some(HunkLine {
-                marker: line.bytes.first().copied(),
-                text: text_of(line.bytes.get(1..).unwrap_or_default()),
-                number: line.number,
-            }));
+            return Ok(Some(HunkLine::of(&line.bytes, line.number)));
         }
         let number = self.line_no + 1;
-        self.read_with(|bytes| HunkLine {
-            marker: bytes.first().copied(),
-            text: text_of(bytes.get(1..).unwrap_or_default()),
-            number,
-        })
+        self.read_with(|bytes| HunkLine::of(bytes, number))
     }
 
     fn next_line(&mut self) -> Result<Option<RawLine>, DiffError> {

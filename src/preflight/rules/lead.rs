@@ -31,16 +31,6 @@ enum Pos {
     Fold(u8),
 }
 
-impl Pos {
-    /// Whether every byte this position admits is `lower` up to ASCII case.
-    fn is_always(self, lower: u8) -> bool {
-        match self {
-            Pos::Byte(x) => x.to_ascii_lowercase() == lower,
-            Pos::Fold(l) => l == lower,
-        }
-    }
-}
-
 /// A set of bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct ByteSet([u64; 4]);
@@ -76,12 +66,18 @@ impl ByteSet {
 /// `run`.
 #[derive(Debug, Clone)]
 pub struct Lead {
-    literals: Vec<Vec<Pos>>,
-    /// Each literal as the bytes to compare with and a mask OR-ed into the text's byte first
-    /// (0x20 at a letter of either case): `text | mask == byte`. What [`Lead::admits`] reads.
-    compiled: Vec<(Vec<u8>, Vec<u8>)>,
+    literals: Vec<Literal>,
     run: [bool; 256],
     min: usize,
+}
+
+/// A lead literal as the bytes to compare with (letters that match in either case in lower
+/// case) and a mask OR-ed into the text's byte first (0x20 at such a letter, else 0):
+/// `text | mask == byte`.
+#[derive(Debug, Clone)]
+struct Literal {
+    bytes: Vec<u8>,
+    masks: Vec<u8>,
 }
 
 impl Lead {
@@ -120,20 +116,21 @@ impl Lead {
                 min += least_len(atom);
             }
         }
-        let compiled = literals
+        let literals = literals
             .iter()
             .map(|l| {
-                l.iter()
+                let (bytes, masks) = l
+                    .iter()
                     .map(|p| match *p {
                         Pos::Byte(b) => (b, 0),
                         Pos::Fold(l) => (l, 0x20),
                     })
-                    .unzip()
+                    .unzip();
+                Literal { bytes, masks }
             })
             .collect();
         Some(Lead {
             literals,
-            compiled,
             run: std::array::from_fn(|b| run.contains(b as u8)),
             min,
         })
@@ -147,7 +144,9 @@ impl Lead {
     /// Where `keyword` (lower case) stands in literal `i` in every string the literal admits,
     /// up to ASCII case: the offsets a prefilter occurrence of it may sit at inside a match.
     pub fn keyword_offsets(&self, i: usize, keyword: &str) -> Vec<usize> {
-        let literal = &self.literals[i];
+        // A position is always the keyword's byte up to case when its byte is: an either-case
+        // letter is kept in lower case.
+        let literal = &self.literals[i].bytes;
         let k = keyword.as_bytes();
         if k.is_empty() || k.len() > literal.len() {
             return Vec::new();
@@ -157,7 +156,7 @@ impl Lead {
                 literal[o..o + k.len()]
                     .iter()
                     .zip(k)
-                    .all(|(p, &c)| p.is_always(c))
+                    .all(|(b, &c)| b.to_ascii_lowercase() == c)
             })
             .collect()
     }
@@ -169,7 +168,7 @@ impl Lead {
     /// fails there.
     #[inline]
     pub fn admits(&self, i: usize, text: &[u8], start: usize) -> bool {
-        let (bytes, masks) = &self.compiled[i];
+        let Literal { bytes, masks } = &self.literals[i];
         let run_from = start + bytes.len();
         let Some(run) = text.get(run_from..run_from + self.min) else {
             return false;
@@ -196,13 +195,7 @@ impl Lead {
     pub fn keywords(&self, shortest: usize) -> Option<Vec<String>> {
         let mut out: Vec<String> = Vec::new();
         for literal in &self.literals {
-            let word: Vec<u8> = literal
-                .iter()
-                .map(|p| match *p {
-                    Pos::Byte(b) => b.to_ascii_lowercase(),
-                    Pos::Fold(l) => l,
-                })
-                .collect();
+            let word = literal.bytes.to_ascii_lowercase();
             if word.len() < shortest || !word.is_ascii() {
                 return None;
             }
@@ -346,10 +339,12 @@ mod tests {
         lead.literals
             .iter()
             .map(|l| {
-                l.iter()
-                    .map(|p| match *p {
-                        Pos::Byte(b) => char::from(b).to_string(),
-                        Pos::Fold(l) => format!("[{}]", char::from(l)),
+                l.bytes
+                    .iter()
+                    .zip(&l.masks)
+                    .map(|(&b, &m)| match m {
+                        0 => char::from(b).to_string(),
+                        _ => format!("[{}]", char::from(b)),
                     })
                     .collect()
             })
